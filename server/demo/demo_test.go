@@ -1,0 +1,54 @@
+package demo_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/demo"
+)
+
+func TestSeed_DemoDistrict(t *testing.T) {
+	ctx := context.Background()
+	db, err := schema.OpenMigrated(ctx, filepath.Join(t.TempDir(), "demo.db"), schema.MigrationsServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	hash := func(pw string) (string, error) { return "test$" + pw, nil }
+	sum, err := demo.Seed(ctx, db, demo.Options{Now: func() time.Time { return now }, HashPassword: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Squads != 6 || sum.Users != 19 || sum.Venues != 320 || sum.Schools != 100 || sum.Unlicensed == 0 || sum.Inspections < 300 {
+		t.Fatalf("summary %+v", sum)
+	}
+	var n int
+	for _, tc := range []struct {
+		q    string
+		want func(int) bool
+	}{
+		{`SELECT count(*) FROM users WHERE role = 'inspector' AND squad_id = 3 AND username IN ('inspector5','inspector6')`, func(n int) bool { return n == 2 }},
+		{`SELECT count(DISTINCT squad_id) FROM venues`, func(n int) bool { return n == 6 }},
+		{`SELECT count(*) FROM venues WHERE licensed = 0 AND kind = 'net_cafe'`, func(n int) bool { return n == sum.Unlicensed }},
+		{`SELECT count(*) FROM venues v JOIN squads s ON s.id = v.squad_id WHERE v.lat NOT BETWEEN s.min_lat AND s.max_lat OR v.lng NOT BETWEEN s.min_lng AND s.max_lng`, func(n int) bool { return n == 0 }},
+		{`SELECT count(*) FROM inspections i JOIN venues v ON v.id = i.venue_id WHERE i.squad_id <> v.squad_id`, func(n int) bool { return n == 0 }},
+		{`SELECT count(*) FROM inspections WHERE json_array_length(items) <> 16`, func(n int) bool { return n == 0 }},
+		{`SELECT count(DISTINCT seq) - count(*) FROM venues`, func(n int) bool { return n == 0 }},
+		{`SELECT (SELECT value FROM counters WHERE name='seq') - (SELECT max(seq) FROM inspections)`, func(n int) bool { return n == 0 }},
+		{`SELECT count(*) FROM schools WHERE json_array_length(polygon) <> 5`, func(n int) bool { return n == 0 }},
+	} {
+		if err := db.R.QueryRow(tc.q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", tc.q, err)
+		}
+		if !tc.want(n) {
+			t.Errorf("%s = %d", tc.q, n)
+		}
+	}
+	if _, err := demo.Seed(ctx, db, demo.Options{Now: func() time.Time { return now }, HashPassword: hash}); err == nil {
+		t.Fatal("second seed into a database with users succeeded")
+	}
+}

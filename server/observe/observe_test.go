@@ -1,0 +1,110 @@
+package observe_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/observe"
+)
+
+func newEcho(m *observe.Metrics) *echo.Echo {
+	e := echo.New()
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		code := schema.ErrorCode(err)
+		_ = c.JSON(schema.HTTPStatus(code), schema.ErrorBody{Error: schema.Error{Code: code, Message: err.Error()}})
+	}
+	e.Use(m.Middleware(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	return e
+}
+
+func TestLimiter_RejectsBeyondCapacityWithRetryAfter(t *testing.T) {
+	m := observe.NewMetrics()
+	e := newEcho(m)
+	lim := observe.NewLimiter(2, 10*time.Millisecond, 3*time.Second, m)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	e.POST("/slow", func(c echo.Context) error {
+		entered <- struct{}{}
+		<-release
+		return c.NoContent(http.StatusNoContent)
+	}, lim.Middleware())
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(srv.URL+"/slow", "text/plain", nil)
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	<-entered
+	<-entered
+	resp, err := http.Post(srv.URL+"/slow", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body schema.ErrorBody
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "3" || body.Error.Code != schema.CodeUnavailable {
+		t.Fatalf("status %d retry-after %q body %+v", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if resp.Header.Get(schema.HeaderRequestID) == "" {
+		t.Fatal("no request id on a rejected request")
+	}
+	close(release)
+	wg.Wait()
+	if lim.InUse() != 0 {
+		t.Fatalf("%d slots still held", lim.InUse())
+	}
+
+	mrec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(mrec, httptest.NewRequest("GET", "/metrics", nil))
+	out := mrec.Body.String()
+	for _, want := range []string{`patrol_overload_rejections_total{route="/slow"} 1`, `patrol_http_requests_total{code="204",method="POST",route="/slow"} 2`, `patrol_http_requests_total{code="503",method="POST",route="/slow"} 1`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestMiddleware_KeepsSaneRequestIDAndReplacesHostileOne(t *testing.T) {
+	m := observe.NewMetrics()
+	e := newEcho(m)
+	var seen string
+	e.GET("/x", func(c echo.Context) error {
+		seen = observe.RequestID(c.Request().Context())
+		return c.String(200, "ok")
+	})
+	for _, tc := range []struct {
+		in   string
+		keep bool
+	}{{"abc-123", true}, {"bad id\r\nX: y", false}, {strings.Repeat("a", 100), false}} {
+		req := httptest.NewRequest("GET", "/x", nil)
+		req.Header.Set(schema.HeaderRequestID, tc.in)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		got := rec.Header().Get(schema.HeaderRequestID)
+		if got != seen || got == "" || (got == tc.in) != tc.keep {
+			t.Errorf("in %q: header %q, handler saw %q", tc.in, got, seen)
+		}
+	}
+}

@@ -1,0 +1,12 @@
+// Package mobilesync is the device side of Patrol: a field device's own
+// SQLite copy of what its inspector may see, the outbox of work done
+// offline, and the sync loop that pushes that work and pulls the server's
+// changes.
+//
+// Every user action is one local write transaction, so a crash at any point
+// leaves either the whole action or none of it. A mutation leaves the
+// outbox only in the transaction that records the server's answer for it,
+// and a pulled page is applied together with its cursor; from any crash the
+// next Sync converges. The package never imports the server: it speaks only
+// the wire types of package schema.
+package mobilesync

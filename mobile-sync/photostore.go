@@ -1,0 +1,193 @@
+package mobilesync
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/patrolhq/patrol/mobile-sync/photo"
+	"github.com/patrolhq/patrol/schema"
+)
+
+// PhotoDir is where the device keeps its own copy of every attached photo,
+// named by SHA-256: the inspector may delete the original from the gallery.
+func (d *Device) PhotoDir() string {
+	if d.opts.PhotoDir != "" {
+		return d.opts.PhotoDir
+	}
+	return d.opts.Path + ".photos"
+}
+
+func (d *Device) photoPath(sha string) string { return filepath.Join(d.PhotoDir(), sha) }
+
+// ImportPhoto reads a photo file (type sniffed from the bytes, EXIF
+// capture time and position), copies it unmodified into the device's
+// photo store under its hash, and returns its reference. inspectionStart
+// judges whether the capture time is plausible; an implausible one is kept
+// and flagged.
+func (d *Device) ImportPhoto(ctx context.Context, path string, inspectionStart time.Time) (schema.PhotoRef, error) {
+	meta, err := photo.Inspect(path, photo.WithLocation(time.Local))
+	if err != nil {
+		return schema.PhotoRef{}, fmt.Errorf("mobilesync: import photo %s: %w", path, err)
+	}
+	if err := d.storePhoto(path, meta.SHA256); err != nil {
+		return schema.PhotoRef{}, fmt.Errorf("mobilesync: import photo %s: %w", path, err)
+	}
+	id, _ := d.Identity(ctx)
+	return schema.PhotoRef{
+		SHA256: meta.SHA256, Size: meta.Size, MediaType: meta.MediaType, CapturedAt: meta.CapturedAt,
+		Lat: meta.Lat, Lng: meta.Lng, DeviceID: id.DeviceID,
+		TimeSuspect: !photo.Plausible(meta.CapturedAt, inspectionStart, d.Clock().Physical()),
+	}, nil
+}
+
+// storePhoto copies src into the store as sha, verifying the hash of what
+// was copied (the file may have changed since it was inspected) and making
+// the copy durable before it is named.
+func (d *Device) storePhoto(src, sha string) error {
+	dst := d.photoPath(sha)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(d.PhotoDir(), 0o700); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(d.PhotoDir(), ".incoming-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sha {
+		return schema.Errorf(schema.CodeChecksumMismatch, "the file changed while it was being attached; attach it again")
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// AttachPhotoFiles imports photo files and attaches them to an answered
+// item in one local transaction.
+func (d *Device) AttachPhotoFiles(ctx context.Context, inspectionID, itemID string, paths ...string) error {
+	in, err := d.Inspection(ctx, inspectionID)
+	if err != nil {
+		return err
+	}
+	refs := make([]schema.PhotoRef, 0, len(paths))
+	for _, p := range paths {
+		ref, err := d.ImportPhoto(ctx, p, in.StartedAt)
+		if err != nil {
+			return err
+		}
+		refs = append(refs, ref)
+	}
+	return d.AttachPhotos(ctx, inspectionID, itemID, refs...)
+}
+
+// uploadPhotos sends every queued photo the server lacks, resuming each
+// from what the server already holds. A photo the server refuses for good
+// (4xx) is set aside with its reason and never blocks the others.
+func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) error {
+	rows, err := d.db.R.QueryContext(ctx, `SELECT sha256, size FROM photo_uploads WHERE uploaded = 0 ORDER BY sha256`)
+	if err != nil {
+		return fmt.Errorf("photos: %w", err)
+	}
+	type pending struct {
+		sha  string
+		size int64
+	}
+	var todo []pending
+	for rows.Next() {
+		var p pending
+		if err := rows.Scan(&p.sha, &p.size); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	up := &photo.Uploader{BaseURL: c.ServerURL, Token: c.token, Client: d.opts.HTTPClient}
+	for _, p := range todo {
+		open := func() (io.ReadSeekCloser, error) { return os.Open(d.photoPath(p.sha)) }
+		var res photo.UploadResult
+		var err error
+		for attempt := 0; attempt < d.opts.MaxAttempts; attempt++ {
+			if attempt > 0 {
+				if serr := d.opts.Sleep(ctx, d.backoff(attempt-1, 0)); serr != nil {
+					return serr
+				}
+			}
+			var r photo.UploadResult
+			r, err = up.Upload(ctx, p.sha, p.size, open, nil)
+			res.Sent += r.Sent
+			if err == nil || ctx.Err() != nil || !retryablePhotoErr(err) {
+				break
+			}
+		}
+		rep.PhotoBytes += res.Sent
+		if werr := d.markPhoto(ctx, p.sha, err); werr != nil {
+			return werr
+		}
+		switch {
+		case err == nil:
+			rep.PhotosUploaded++
+		case errors.Is(err, ErrEnrollAgain) || schema.ErrorCode(err) == schema.CodeUnauthorized:
+			return fmt.Errorf("photos: %w (%w)", ErrEnrollAgain, err)
+		case retryablePhotoErr(err):
+			return &UnreachableError{URL: c.ServerURL, Err: err}
+		default:
+			d.log.Warn("sync: photo refused; it stays on the device", "sha256", p.sha, "err", err)
+		}
+	}
+	return nil
+}
+
+// retryablePhotoErr: anything but a refusal the server explained (4xx).
+func retryablePhotoErr(err error) bool {
+	var se *schema.Error
+	if errors.As(err, &se) {
+		return schema.Retryable(se.Code)
+	}
+	return true
+}
+
+func (d *Device) markPhoto(ctx context.Context, sha string, upErr error) error {
+	return d.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		if upErr == nil {
+			_, err := tx.ExecContext(ctx, `UPDATE photo_uploads SET uploaded = 1, last_error = '' WHERE sha256 = ?`, sha)
+			return err
+		}
+		msg := upErr.Error()
+		if len(msg) > 500 {
+			msg = msg[:500]
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE photo_uploads SET attempts = attempts + 1, last_error = ? WHERE sha256 = ?`,
+			strings.ToValidUTF8(msg, "?"), sha)
+		return err
+	})
+}

@@ -1,0 +1,171 @@
+package mobilesync
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// maxPullPages stops a pull that never ends (a server bug) instead of
+// looping forever on a phone.
+const maxPullPages = 1_000_000
+
+// pull fetches pages until the server has no more, applying each page and
+// its cursor in one local transaction.
+func (d *Device) pull(ctx context.Context, c creds, rep *SyncReport) error {
+	for page := 0; page < maxPullPages; page++ {
+		cursor, err := getMeta(ctx, d.db.R, metaCursor)
+		if err != nil {
+			return fmt.Errorf("pull: %w", err)
+		}
+		req := schema.PullRequest{Cursor: cursor, Limit: d.opts.PullLimit, ClientTime: d.opts.Now(), HLC: d.Clock().Last().String()}
+		body, err := json.Marshal(req)
+		if err != nil {
+			return fmt.Errorf("pull: encode: %w", err)
+		}
+		var resp schema.PullResponse
+		tm, err := d.post(ctx, exchange{serverURL: c.ServerURL, path: schema.PathPull, token: c.token, body: body}, &resp)
+		if err != nil {
+			return err
+		}
+		offset := d.observe(tm, resp.ServerTime, resp.ServerHLC)
+		err = d.db.WriteTx(ctx, func(tx *sql.Tx) error {
+			if resp.Reset {
+				if err := dropServerRows(ctx, tx); err != nil {
+					return err
+				}
+			}
+			for i := range resp.Changes {
+				if err := applyChange(ctx, tx, &resp.Changes[i]); err != nil {
+					return fmt.Errorf("change %d (%s %s): %w", resp.Changes[i].Seq, resp.Changes[i].Kind, resp.Changes[i].ID, err)
+				}
+			}
+			if err := putMeta(ctx, tx, metaCursor, resp.Cursor); err != nil {
+				return err
+			}
+			if err := putMeta(ctx, tx, metaOffsetMS, strconv.FormatInt(offset, 10)); err != nil {
+				return err
+			}
+			return putMeta(ctx, tx, metaHLC, d.Clock().Last().String())
+		})
+		if err != nil {
+			return fmt.Errorf("pull: apply page: %w", err)
+		}
+		rep.Pulled += len(resp.Changes)
+		rep.Reset = rep.Reset || resp.Reset
+		if !resp.More {
+			return nil
+		}
+		if resp.Cursor == cursor && len(resp.Changes) == 0 {
+			return fmt.Errorf("pull: %w", schema.Errorf(schema.CodeInternal, "the server announced more changes but its cursor did not move"))
+		}
+	}
+	return fmt.Errorf("pull: %w", schema.Errorf(schema.CodeInternal, "the server sent more than %d pages", maxPullPages))
+}
+
+// dropServerRows forgets every row that came from the server, before a
+// reset pull sends the visible set again. The device's own unsent work —
+// outbox, venue edits, drafts, dirty inspections, venues not yet
+// acknowledged, photos — is never touched.
+func dropServerRows(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range []string{
+		`DELETE FROM venues WHERE local_only = 0`,
+		`DELETE FROM schools`,
+		`DELETE FROM zone_rules`,
+		`DELETE FROM members`,
+		`DELETE FROM inspections WHERE status <> 'draft' AND dirty = 0`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+	}
+	return nil
+}
+
+// applyChange applies one pulled row.
+func applyChange(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
+	switch ch.Kind {
+	case schema.ChangeVenue:
+		if ch.Removed || (ch.Venue != nil && ch.Venue.Deleted) {
+			// Its queued edits and inspections stay in the outbox and still go up.
+			_, err := tx.ExecContext(ctx, `DELETE FROM venues WHERE id = ? AND local_only = 0`, ch.ID)
+			return err
+		}
+		if ch.Venue == nil {
+			return nil
+		}
+		if err := upsertVenue(ctx, tx, ch.Venue, false); err != nil {
+			return err
+		}
+		return rebaseVenue(ctx, tx, ch.Venue.ID)
+	case schema.ChangeSchool:
+		return putBody(ctx, tx, "schools", "id", ch.ID, ch.Removed, ch.School)
+	case schema.ChangeZoneRule:
+		return putBody(ctx, tx, "zone_rules", "id", ch.ID, ch.Removed, ch.ZoneRule)
+	case schema.ChangeChecklist:
+		key := ch.ID
+		if ch.Checklist != nil && ch.Checklist.Version != "" {
+			key = ch.Checklist.Version
+		}
+		return putBody(ctx, tx, "checklists", "version", key, ch.Removed, ch.Checklist)
+	case schema.ChangeMember:
+		key := ch.ID
+		if ch.Member != nil && ch.Member.Username != "" {
+			key = ch.Member.Username
+		}
+		return putBody(ctx, tx, "members", "username", key, ch.Removed, ch.Member)
+	case schema.ChangeInspection:
+		return applyInspection(ctx, tx, ch)
+	}
+	return nil // a kind this version does not know: newer servers may send more
+}
+
+// putBody upserts or deletes a row of a table that stores the wire JSON.
+// table and key are constants of applyChange, never input.
+func putBody[T any](ctx context.Context, tx *sql.Tx, table, key, id string, removed bool, v *T) error {
+	if removed {
+		_, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+key+` = ?`, id)
+		return err
+	}
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (`+key+`, body) VALUES (?, ?)
+		ON CONFLICT (`+key+`) DO UPDATE SET body = excluded.body`, id, string(b))
+	return err
+}
+
+// applyInspection takes the server's state of an inspection. Where the
+// device holds newer work of its own (a draft, or an unacknowledged
+// amendment) it keeps its fields and takes only the review and status.
+func applyInspection(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
+	if ch.Removed {
+		_, err := tx.ExecContext(ctx, `DELETE FROM inspections WHERE id = ? AND status <> 'draft' AND dirty = 0`, ch.ID)
+		return err
+	}
+	srv := ch.Inspection
+	if srv == nil {
+		return nil
+	}
+	li, err := getInspection(ctx, tx, srv.ID)
+	switch {
+	case err == nil && (li.Dirty || li.Status == schema.StatusDraft):
+		li.Review = srv.Review
+		li.ServerStatus = srv.Status
+		return putInspection(ctx, tx, &li)
+	case err == nil || schema.ErrorCode(err) == schema.CodeNotFound:
+		next := localInspection{Inspection: *srv, ServerStatus: srv.Status}
+		next.Venue, next.MissingPhotos, next.PhotosComplete = nil, nil, nil
+		return putInspection(ctx, tx, &next)
+	default:
+		return err
+	}
+}

@@ -42,6 +42,8 @@ Commands:
   inspect show INSPECTION_ID [--json]
   inspections [--json]
   answers [--json]                    conflicts and rejections with their reason
+  loadtest --server URL --devices N --inspections M [--photos K --photo-size BYTES] [--duration D] [--json]
+                                      simulate N devices syncing at once; verify nothing lost or doubled
 
 Every command works offline except enroll and sync.
 `
@@ -61,7 +63,7 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// commands maps a command name to its handler; loadtest joins them later.
+// commands maps a command name to its handler.
 var commands = map[string]func(c *cli, args []string) error{
 	"enroll":      cmdEnroll,
 	"sync":        cmdSync,
@@ -71,6 +73,7 @@ var commands = map[string]func(c *cli, args []string) error{
 	"inspect":     cmdInspect,
 	"inspections": cmdInspections,
 	"answers":     cmdAnswers,
+	"loadtest":    cmdLoadtest,
 }
 
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,76 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
+	e := newEnv(t)
+	d1, d2 := e.enroll("inspector1"), e.enroll("inspector3")
+	v2 := e.venues(2)[0]
+	in2 := d2.inspection(v2.ID)
+	d2.push(d2.upsert(in2))
+	leader1 := e.login("leader1")
+
+	cases := []struct {
+		name   string
+		c      *client
+		method string
+		path   string
+		body   any
+		want   int
+	}{
+		{"list inspections of squad 2", leader1, "GET", schema.PathInspections + "?squad=2", nil, 403},
+		{"read inspection of squad 2", leader1, "GET", schema.PathInspections + "/" + in2.ID, nil, 404},
+		{"review inspection of squad 2", leader1, "POST", schema.PathInspections + "/" + in2.ID + "/review", map[string]string{"decision": "accepted"}, 404},
+		{"list venues of squad 2", leader1, "GET", schema.PathVenues + "?squad=2", nil, 403},
+		{"read venue of squad 2", leader1, "GET", schema.PathVenues + "/" + v2.ID, nil, 404},
+		{"edit venue of squad 2", leader1, "PATCH", schema.PathVenues + "/" + v2.ID, map[string]any{"fields": map[string]string{"name": "x"}}, 404},
+		{"move a venue", leader1, "POST", schema.PathVenues + "/" + v2.ID + "/move", map[string]int64{"squad_id": 1}, 403},
+		{"delete a venue", leader1, "DELETE", schema.PathVenues + "/" + v2.ID, nil, 403},
+		{"conflicts of squad 2", leader1, "GET", schema.PathConflicts + "?squad=2", nil, 403},
+		{"enrollment code for squad 2", leader1, "POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: "inspector3"}, 404},
+		{"revoke a squad 2 device", leader1, "POST", "/api/v1/devices/" + d2.id + "/revoke", nil, 404},
+		{"inspector on leader pages", e.login("inspector1"), "GET", schema.PathInspections, nil, 403},
+		{"device reads inspection", d1.client, "GET", schema.PathInspections + "/" + in2.ID, nil, 403},
+		{"unknown inspection", leader1, "GET", schema.PathInspections + "/" + newID(t), nil, 404},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := tc.c.call(tc.method, tc.path, tc.body, nil); r.status != tc.want {
+				t.Fatalf("%s %s: %d (%s); want %d", tc.method, tc.path, r.status, r.err.Message, tc.want)
+			}
+		})
+	}
+
+	res := d1.push(
+		d1.edit(v2.ID, map[string]schema.FieldEdit{schema.FieldName: {Value: "mine now"}}),
+		d1.upsert(d1.inspection(v2.ID)),
+		d1.upsert(in2), // another squad's inspection id
+	)
+	for i, r := range res {
+		if r.Outcome != schema.OutcomeRejected || (r.Code != schema.CodeForbidden && r.Code != schema.CodeNotFound) {
+			t.Errorf("push %d into squad 2: %+v", i, r)
+		}
+	}
+	changes, _ := d1.pullAll(0)
+	for _, c := range changes {
+		if c.Venue != nil && c.Venue.SquadID != 1 || c.ID == in2.ID || c.ID == v2.ID {
+			t.Fatalf("squad 1 device pulled %s %s", c.Kind, c.ID)
+		}
+	}
+	var got schema.Venue
+	e.login("leader2").must(200, "GET", schema.PathVenues+"/"+v2.ID, nil, &got)
+	if got.Name != v2.Name {
+		t.Fatalf("squad 2 venue renamed to %q", got.Name)
+	}
+	var list []schema.Inspection
+	leader1.must(200, "GET", schema.PathInspections, nil, &list)
+	for _, in := range list {
+		if in.SquadID != 1 {
+			t.Fatalf("leader 1 listed an inspection of squad %d", in.SquadID)
+		}
+	}
+}

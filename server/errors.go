@@ -1,0 +1,126 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// handleError is the one place an error becomes a response: every failure
+// answers with schema.ErrorBody and the status of its code. Errors that are
+// not *schema.Error are server faults: logged with the request id and
+// answered as "internal" without their text.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	e := s.toWireError(err, c)
+	status := schema.HTTPStatus(e.Code)
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed {
+		status = http.StatusMethodNotAllowed
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if werr := writeJSON(c, status, schema.ErrorBody{Error: *e}); werr != nil {
+		s.log.Warn("write error response", "err", werr, "request_id", requestID(c))
+	}
+}
+
+func (s *Server) toWireError(err error, c echo.Context) *schema.Error {
+	var se *schema.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return schema.Errorf(schema.CodeTooLarge, "request body is larger than the %d bytes this endpoint accepts", mbe.Limit)
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		req := c.Request()
+		switch he.Code {
+		case http.StatusNotFound:
+			return schema.Errorf(schema.CodeNotFound, "no route %s %s; see %s", req.Method, truncate(req.URL.Path, 120), schema.PathOpenAPI)
+		case http.StatusMethodNotAllowed:
+			return schema.Errorf(schema.CodeInvalid, "method %s is not allowed on %s", req.Method, truncate(req.URL.Path, 120))
+		case http.StatusRequestEntityTooLarge:
+			return schema.Errorf(schema.CodeTooLarge, "request body is too large for %s", truncate(req.URL.Path, 120))
+		}
+		if he.Code >= 400 && he.Code < 500 {
+			return schema.Errorf(schema.CodeForStatus(he.Code), "%v", he.Message)
+		}
+	}
+	id := requestID(c)
+	s.log.Error("request failed", "err", err, "request_id", id, "method", c.Request().Method, "path", c.Request().URL.Path)
+	return schema.Errorf(schema.CodeInternal, "internal error; quote request id %s when reporting it", id)
+}
+
+// requestID returns the id of the request (set by the request-id middleware).
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(schema.HeaderRequestID)
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func saneRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// withRequestID gives every request an id (kept from an earlier middleware
+// or a sane X-Request-Id header) and echoes it in the response.
+func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		if h.Get(schema.HeaderRequestID) == "" {
+			id := c.Request().Header.Get(schema.HeaderRequestID)
+			if !saneRequestID(id) {
+				id = newRequestID()
+			}
+			h.Set(schema.HeaderRequestID, id)
+		}
+		return next(c)
+	}
+}
+
+// recoverPanics turns a panic in a handler into a logged 500 answer, so a
+// bug never drops the connection without a response.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				stack := make([]byte, 8<<10)
+				stack = stack[:runtime.Stack(stack, false)]
+				s.log.Error("panic in handler", "panic", fmt.Sprint(r), "request_id", requestID(c), slog.String("stack", string(stack)))
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return next(c)
+	}
+}

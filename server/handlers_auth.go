@@ -1,0 +1,157 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/auth"
+)
+
+// dummyHash is verified against when a username does not exist, so that a
+// failed login takes as long whether or not the user exists.
+var dummyHash, _ = auth.HashPassword("patrol: no such user")
+
+func (s *Server) rateLimited(c echo.Context, keys ...string) error {
+	if wait, blocked := s.failures.blocked(keys...); blocked {
+		secs := int((wait + time.Second - 1) / time.Second)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		return schema.Errorf(schema.CodeRateLimited, "too many failed attempts; try again in %d s", secs)
+	}
+	return nil
+}
+
+func (s *Server) login(c echo.Context) error {
+	var req schema.LoginRequest
+	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
+		return err
+	}
+	req.Username = strings.TrimSpace(req.Username)
+	if req.Username == "" || req.Password == "" {
+		return schema.Errorf(schema.CodeInvalid, "username and password are required")
+	}
+	if len(req.Username) > schema.MaxTextLen || len(req.Password) > auth.MaxPasswordLen {
+		return schema.Errorf(schema.CodeInvalid, "username or password is too long")
+	}
+	userKey, ipKey := "user:"+strings.ToLower(req.Username), "ip:"+c.RealIP()
+	if err := s.rateLimited(c, userKey, ipKey); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	u, err := s.store.UserByUsername(ctx, req.Username)
+	hash := u.PasswordHash
+	if err != nil {
+		if schema.ErrorCode(err) != schema.CodeNotFound {
+			return err
+		}
+		hash = dummyHash
+	}
+	ok, verr := auth.VerifyPassword(hash, req.Password)
+	if verr != nil {
+		s.log.Error("stored password hash is unusable", "user", req.Username, "err", verr)
+	}
+	if err != nil || !ok || u.Disabled {
+		s.failures.fail(userKey, ipKey)
+		return schema.Errorf(schema.CodeUnauthorized, "wrong username or password")
+	}
+	s.failures.reset(userKey)
+	tok, err := auth.NewToken(auth.PrefixUser)
+	if err != nil {
+		return err
+	}
+	exp := s.cfg.Now().Add(s.cfg.TokenTTL).UTC()
+	if err := s.store.CreateSession(ctx, u.ID, auth.HashToken(tok), exp); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, schema.LoginResponse{Token: tok, Role: u.Role, SquadID: u.SquadID, Username: u.Username, ExpiresAt: exp})
+}
+
+func (s *Server) logout(c echo.Context) error {
+	if err := s.store.RevokeToken(c.Request().Context(), principal(c).TokenHash); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) createEnrollmentCode(c echo.Context) error {
+	p := principal(c)
+	var req schema.EnrollmentCodeRequest
+	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.Username == "" {
+		return schema.Errorf(schema.CodeInvalid, "username is required")
+	}
+	ctx := c.Request().Context()
+	u, err := s.store.UserByUsername(ctx, req.Username)
+	if err != nil {
+		return err
+	}
+	if !p.IsAdmin() && !(p.Role == schema.RoleLeader && u.SquadID != nil && p.InSquad(*u.SquadID)) {
+		if p.Role != schema.RoleLeader {
+			return schema.Errorf(schema.CodeForbidden, "only squad leaders and admins issue enrollment codes")
+		}
+		return schema.Errorf(schema.CodeNotFound, "user %s not found in your squad", req.Username)
+	}
+	code, exp, err := s.enrollmentCode(ctx, u.Username, p.Username)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusCreated, schema.EnrollmentCodeResponse{Code: code, Username: u.Username, ExpiresAt: exp.UTC()})
+}
+
+func (s *Server) enrollDevice(c echo.Context) error {
+	var req schema.EnrollRequest
+	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
+		return err
+	}
+	req.DeviceName = strings.TrimSpace(req.DeviceName)
+	if req.Code == "" {
+		return schema.Errorf(schema.CodeInvalid, "code is required (the one-time code from your squad leader)")
+	}
+	if req.DeviceName == "" || len(req.DeviceName) > schema.MaxTextLen {
+		return schema.Errorf(schema.CodeInvalid, "device_name is required, at most %d bytes", schema.MaxTextLen)
+	}
+	ipKey := "enroll-ip:" + c.RealIP()
+	if err := s.rateLimited(c, ipKey); err != nil {
+		return err
+	}
+	tok, err := auth.NewToken(auth.PrefixDevice)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	exp := now.Add(s.cfg.DeviceTokenTTL).UTC()
+	d, err := s.store.EnrollDevice(c.Request().Context(), auth.HashEnrollmentCode(req.Code), req.DeviceName, auth.HashToken(tok), exp)
+	if err != nil {
+		if schema.ErrorCode(err) == schema.CodeUnauthorized {
+			s.failures.fail(ipKey)
+		}
+		return err
+	}
+	return writeJSON(c, http.StatusCreated, schema.EnrollResponse{DeviceID: d.DeviceID, Token: tok, Username: d.User.Username,
+		SquadID: *d.User.SquadID, ExpiresAt: exp, ServerTime: now.UTC()})
+}
+
+func (s *Server) revokeDevice(c echo.Context) error {
+	p := principal(c)
+	id := c.Param("id")
+	ctx := c.Request().Context()
+	owner, err := s.store.DeviceOwner(ctx, id)
+	if err != nil {
+		return err
+	}
+	if owner.SquadID == nil || !p.CanSupervise(*owner.SquadID) {
+		if !p.IsAdmin() {
+			return schema.Errorf(schema.CodeNotFound, "device %s not found", id)
+		}
+	}
+	if err := s.store.RevokeDevice(ctx, id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+// scope decides which squad a leader-page list covers: a leader sees only
+// their own squad (asking for another is forbidden), an admin sees the
+// requested squad or all of them (nil).
+func scope(c echo.Context, p *auth.Principal) (*int64, error) {
+	var want *int64
+	if q := c.QueryParam("squad"); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		if err != nil {
+			return nil, schema.Errorf(schema.CodeInvalid, "squad %q is not a squad number", truncate(q, 20))
+		}
+		want = &n
+	}
+	switch {
+	case p.IsAdmin():
+		return want, nil
+	case p.Role == schema.RoleLeader && p.SquadID != nil:
+		if want != nil && *want != *p.SquadID {
+			return nil, schema.Errorf(schema.CodeForbidden, "you lead squad %d; squad %d is not yours", *p.SquadID, *want)
+		}
+		return p.SquadID, nil
+	default:
+		return nil, schema.Errorf(schema.CodeForbidden, "only squad leaders and admins may read this")
+	}
+}
+
+func queryLimit(c echo.Context) (int, error) {
+	q := c.QueryParam("limit")
+	if q == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 0 {
+		return 0, schema.Errorf(schema.CodeInvalid, "limit %q is not a positive number", truncate(q, 20))
+	}
+	return n, nil
+}
+
+func (s *Server) listInspections(c echo.Context) error {
+	p := principal(c)
+	sq, err := scope(c, p)
+	if err != nil {
+		return err
+	}
+	f := store.InspectionFilter{SquadID: sq, Status: c.QueryParam("status")}
+	switch f.Status {
+	case "", schema.StatusDraft, schema.StatusSubmitted, schema.StatusReviewed:
+	default:
+		return schema.Errorf(schema.CodeInvalid, "status %q is not draft, submitted or reviewed", truncate(f.Status, 20))
+	}
+	if q := c.QueryParam("since"); q != "" {
+		t, err := time.Parse(time.RFC3339, q)
+		if err != nil {
+			if t, err = time.Parse(time.DateOnly, q); err != nil {
+				return schema.Errorf(schema.CodeInvalid, "since %q is not a date (2006-01-02) or RFC 3339 time", truncate(q, 40))
+			}
+		}
+		f.Since = t
+	}
+	if f.Limit, err = queryLimit(c); err != nil {
+		return err
+	}
+	list, err := s.store.ListInspections(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, list)
+}
+
+func (s *Server) getInspection(c echo.Context) error {
+	p := principal(c)
+	in, err := s.store.Inspection(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !p.CanSupervise(in.SquadID) {
+		return schema.Errorf(schema.CodeNotFound, "inspection %s not found", c.Param("id"))
+	}
+	return writeJSON(c, http.StatusOK, in)
+}
+
+// ReviewRequest is the body of POST /api/v1/inspections/{id}/review.
+type ReviewRequest struct {
+	Decision string `json:"decision"`
+	Note     string `json:"note"`
+}
+
+func (s *Server) reviewInspection(c echo.Context) error {
+	p := principal(c)
+	var req ReviewRequest
+	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	in, err := s.store.ReviewInspection(c.Request().Context(), id, schema.Review{ReviewedBy: p.Username, Decision: req.Decision, Note: req.Note},
+		func(in schema.Inspection) error {
+			if !p.CanSupervise(in.SquadID) {
+				return schema.Errorf(schema.CodeNotFound, "inspection %s not found", id)
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, in)
+}
+
+func (s *Server) listConflicts(c echo.Context) error {
+	p := principal(c)
+	sq, err := scope(c, p)
+	if err != nil {
+		return err
+	}
+	f := store.ConflictFilter{SquadID: sq}
+	if q := c.QueryParam("open"); q != "" {
+		if f.OpenOnly, err = strconv.ParseBool(q); err != nil {
+			return schema.Errorf(schema.CodeInvalid, "open %q is not true or false", truncate(q, 20))
+		}
+	}
+	if f.Limit, err = queryLimit(c); err != nil {
+		return err
+	}
+	list, err := s.store.ListConflicts(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, list)
+}
+
+func (s *Server) resolveConflict(c echo.Context) error {
+	p := principal(c)
+	id := c.Param("id")
+	cf, err := s.store.ResolveConflict(c.Request().Context(), id, p.Username, func(cf schema.Conflict) error {
+		if !p.CanSupervise(cf.SquadID) {
+			return schema.Errorf(schema.CodeNotFound, "conflict %s not found", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, cf)
+}

@@ -1,0 +1,71 @@
+// Package photos receives, verifies, stores and serves photo evidence on
+// the server. Photos are content-addressed: the URL names the SHA-256 of the
+// bytes, the inspection record names the same hash, and the server keeps
+// nothing whose bytes hash to anything else.
+//
+// # Resumable upload protocol
+//
+// A small subset of tus 1.0 (no creation step: the hash is the upload's
+// name). All routes need a bearer token; Access decides who may upload
+// (a device one of whose inspections names the hash) and who may read
+// (leaders of the squads whose inspections name it, and admins).
+//
+// HEAD /api/v1/uploads/{sha256}
+//
+//   - 200, Upload-Offset: N — the server holds the first N bytes (0 when
+//     nothing has arrived), plus Upload-Length: L once an upload started.
+//   - 200, Upload-Offset: L, Upload-Length: L, Patrol-Stored: true — the
+//     photo is stored already (from this device or any other): send nothing.
+//
+// PATCH /api/v1/uploads/{sha256}
+//
+// Headers: Upload-Offset (where this body starts), Upload-Length (size of
+// the whole photo), Content-Type: application/offset+octet-stream. The body
+// is the next bytes of the photo, any number of them up to the rest.
+//
+//   - The server waits up to a few seconds for another PATCH of the same
+//     hash to finish (one upload per hash at a time); if it does not,
+//     503 unavailable with Retry-After.
+//   - Upload-Length over the size limit (default 25 MiB): 413 too_large.
+//   - Upload-Offset differing from what the server holds: 409
+//     offset_mismatch with the server's Upload-Offset; the body is not read
+//     (clients send Expect: 100-continue, so it is not even sent).
+//   - Upload-Length differing from the one the upload started with: 409
+//     offset_mismatch with Upload-Offset: 0; a PATCH at offset 0 then
+//     discards the staged bytes and starts over.
+//   - The body is appended to StagingDir/{sha256}.part while it is hashed.
+//     Every 4 MiB, at the end of the body and when the body breaks off, the
+//     part file is fsynced and then StagingDir/{sha256}.state (offset,
+//     length and the marshalled SHA-256 state) is replaced atomically. A
+//     cut connection therefore keeps every byte that arrived, and a server
+//     killed mid-body resumes from its last durable point: a part file
+//     longer than its state is truncated to the state's offset.
+//   - A body that breaks off (or a staging disk that fails) answers 503
+//     unavailable with the durable Upload-Offset, if the client still
+//     listens: retry, and HEAD tells where to resume.
+//   - 204, Upload-Offset: N — the body was stored, N < Upload-Length.
+//   - When N reaches Upload-Length: the digest must equal {sha256}, else
+//     422 checksum_mismatch and the staged bytes are deleted. Then the
+//     content is checked before anything decodes pixels: the type is
+//     sniffed from the bytes (JPEG, PNG, HEIC/HEIF, WebP; else 415
+//     unsupported_media), the dimensions are read with a config-only
+//     decode (ispe property for HEIC/HEIF), and more than MaxPixels
+//     (default 100 megapixels) is 413 too_large naming the dimensions; the
+//     staged bytes are deleted after a refusal. Then the original bytes are
+//     put into the blob store exactly as received, a JPEG thumbnail is
+//     derived and stored under its own hash (none for HEIC/HEIF), the photos
+//     row is written, staging is removed, and the answer is 201 with
+//     Upload-Offset: L. A failing blob store answers 503 and keeps the
+//     staged bytes: a PATCH with an empty body at offset L retries the
+//     commit without sending the photo again.
+//   - A PATCH for a photo already stored answers 201 with Patrol-Stored:
+//     true without reading the body.
+//
+// # Reading photos
+//
+// HEAD /api/v1/photos/{sha256} answers 200 with Content-Length when the
+// photo is stored, else 404. GET /api/v1/photos/{sha256} serves the
+// original with ETag "{sha256}" (If-None-Match gives 304) and byte ranges
+// (206). GET /api/v1/photos/{sha256}/thumb serves the JPEG thumbnail, or
+// 404 saying that HEIC/HEIF photos have none.
+package photos

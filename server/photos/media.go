@@ -1,0 +1,136 @@
+package photos
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+
+	"golang.org/x/image/webp"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// Media types accepted as evidence, judged from the bytes.
+const (
+	mediaJPEG = "image/jpeg"
+	mediaPNG  = "image/png"
+	mediaHEIC = "image/heic"
+	mediaHEIF = "image/heif"
+	mediaWebP = "image/webp"
+)
+
+var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+
+var heicBrands = map[string]bool{"heic": true, "heix": true, "hevc": true, "hevx": true, "heim": true, "heis": true, "hevm": true, "hevs": true}
+
+var heifBrands = map[string]bool{"mif1": true, "msf1": true}
+
+// sniff tells the media type from the first bytes of a photo; ok is false
+// for anything that is not JPEG, PNG, HEIC/HEIF or WebP.
+func sniff(head []byte) (string, bool) {
+	switch {
+	case len(head) >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF:
+		return mediaJPEG, true
+	case bytes.HasPrefix(head, pngSignature):
+		return mediaPNG, true
+	case len(head) >= 12 && string(head[0:4]) == "RIFF" && string(head[8:12]) == "WEBP":
+		return mediaWebP, true
+	case len(head) >= 16 && string(head[4:8]) == "ftyp":
+		size := int(uint32(head[0])<<24 | uint32(head[1])<<16 | uint32(head[2])<<8 | uint32(head[3]))
+		if size < 16 || size > len(head) {
+			size = len(head)
+		}
+		major := string(head[8:12])
+		heif := false
+		for i := 8; i+4 <= size; i += 4 {
+			if i == 12 { // minor version, not a brand
+				continue
+			}
+			b := string(head[i : i+4])
+			if heicBrands[b] {
+				return mediaHEIC, true
+			}
+			heif = heif || heifBrands[b]
+		}
+		if heif && major != "avif" && major != "avis" {
+			return mediaHEIF, true
+		}
+	}
+	return "", false
+}
+
+// describe names what refused bytes look like, so that the refusal says
+// what was sent by mistake.
+func describe(head []byte) string {
+	switch {
+	case len(head) == 0:
+		return "empty"
+	case bytes.HasPrefix(head, []byte("%PDF-")):
+		return "a PDF document"
+	case bytes.HasPrefix(head, []byte("GIF8")):
+		return "a GIF image"
+	case bytes.HasPrefix(head, []byte("II*\x00")), bytes.HasPrefix(head, []byte("MM\x00*")):
+		return "a TIFF image"
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return "a ZIP archive"
+	case len(head) >= 12 && string(head[4:8]) == "ftyp":
+		return fmt.Sprintf("an ISO-BMFF file of brand %q (not HEIC/HEIF)", printable(head[8:12]))
+	case len(head) >= 12 && string(head[0:4]) == "RIFF":
+		return fmt.Sprintf("a RIFF file of type %q", printable(head[8:12]))
+	}
+	return fmt.Sprintf("bytes starting % x", head[:min(len(head), 8)])
+}
+
+func printable(b []byte) string {
+	out := []byte(string(b))
+	for i, c := range out {
+		if c < 0x20 || c > 0x7e {
+			out[i] = '?'
+		}
+	}
+	return string(out)
+}
+
+// probe tells the media type and dimensions of a staged photo by reading
+// only its headers — nothing decodes pixels before the pixel limit is
+// checked — and refuses what is not an accepted image or is too large.
+func (s *Service) probe(f io.ReaderAt, size int64) (mediaType string, w, h int, err error) {
+	head := make([]byte, 512)
+	n, _ := f.ReadAt(head, 0)
+	head = head[:n]
+	mt, ok := sniff(head)
+	if !ok {
+		return "", 0, 0, schema.Errorf(schema.CodeUnsupportedMedia,
+			"the photo is %s, not a JPEG, PNG, HEIC/HEIF or WebP image; nothing was stored", describe(head))
+	}
+	r := func() io.Reader { return bufio.NewReaderSize(io.NewSectionReader(f, 0, size), copyBufferSize) }
+	var cfg image.Config
+	switch mt {
+	case mediaJPEG:
+		cfg, err = jpeg.DecodeConfig(r())
+	case mediaPNG:
+		cfg, err = png.DecodeConfig(r())
+	case mediaWebP:
+		cfg, err = webp.DecodeConfig(r())
+	default:
+		cfg.Width, cfg.Height, err = heifDimensions(f, size)
+	}
+	if err != nil {
+		return "", 0, 0, schema.Errorf(schema.CodeUnsupportedMedia,
+			"the %s header cannot be read (%v); nothing was stored", mt, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return "", 0, 0, schema.Errorf(schema.CodeUnsupportedMedia,
+			"the %s header gives dimensions %d×%d; nothing was stored", mt, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > s.maxPixels() {
+		return "", 0, 0, schema.Errorf(schema.CodeTooLarge,
+			"the %s image claims %d×%d pixels (%.1f megapixels); at most %.1f megapixels are accepted; nothing was stored",
+			mt, cfg.Width, cfg.Height, float64(px)/1e6, float64(s.maxPixels())/1e6)
+	}
+	return mt, cfg.Width, cfg.Height, nil
+}

@@ -1,0 +1,102 @@
+package photos
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/storage"
+)
+
+// headPhoto tells whether a photo is stored. A device that may upload the
+// photo may ask too: that is how a photo already stored is never sent again.
+func (s *Service) headPhoto(c echo.Context, acc Access) error {
+	sha, err := shaParam(c)
+	if err != nil {
+		return err
+	}
+	if err := acc.CanRead(c, sha); err != nil {
+		if acc.CanUpload(c, sha) != nil {
+			return err
+		}
+	}
+	p, err := Get(c.Request().Context(), s.DB, sha)
+	if err != nil {
+		if schema.ErrorCode(err) == schema.CodeNotFound {
+			return err
+		}
+		return s.internal("look up", sha, err)
+	}
+	h := c.Response().Header()
+	h.Set("Content-Length", strconv.FormatInt(p.Size, 10))
+	h.Set("Content-Type", p.MediaType)
+	h.Set("ETag", `"`+sha+`"`)
+	h.Set("Accept-Ranges", "bytes")
+	return c.NoContent(http.StatusOK)
+}
+
+// getPhoto serves the original bytes, with ETag and range support.
+func (s *Service) getPhoto(c echo.Context, acc Access) error {
+	sha, err := shaParam(c)
+	if err != nil {
+		return err
+	}
+	if err := acc.CanRead(c, sha); err != nil {
+		return err
+	}
+	p, err := Get(c.Request().Context(), s.DB, sha)
+	if err != nil {
+		if schema.ErrorCode(err) == schema.CodeNotFound {
+			return err
+		}
+		return s.internal("look up", sha, err)
+	}
+	return s.serveBlob(c, sha, p.MediaType)
+}
+
+// getThumb serves the thumbnail of a photo.
+func (s *Service) getThumb(c echo.Context, acc Access) error {
+	sha, err := shaParam(c)
+	if err != nil {
+		return err
+	}
+	if err := acc.CanRead(c, sha); err != nil {
+		return err
+	}
+	p, err := Get(c.Request().Context(), s.DB, sha)
+	if err != nil {
+		if schema.ErrorCode(err) == schema.CodeNotFound {
+			return err
+		}
+		return s.internal("look up", sha, err)
+	}
+	if p.ThumbKey == "" {
+		return schema.Errorf(schema.CodeNotFound, "photo %s (%s) has no thumbnail; fetch the original at %s/%s",
+			short(sha), p.MediaType, schema.PathPhotos, sha)
+	}
+	return s.serveBlob(c, p.ThumbKey, mediaJPEG)
+}
+
+// serveBlob streams a blob with http.ServeContent: the seekable object
+// gives ranges (206) and the ETag gives conditional requests (304).
+func (s *Service) serveBlob(c echo.Context, key, mediaType string) error {
+	obj, err := s.Blobs.Open(c.Request().Context(), key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			s.logger().Error("photos: recorded blob missing from the store", "key", key)
+			return schema.Errorf(schema.CodeUnavailable, "the bytes of %s are missing from the photo store; an operator must restore them", short(key))
+		}
+		return s.internal("open", key, err)
+	}
+	defer obj.Close()
+	h := c.Response().Header()
+	h.Set("ETag", `"`+key+`"`)
+	h.Set("Content-Type", mediaType)
+	h.Set("Cache-Control", "private, max-age=31536000, immutable")
+	h.Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(c.Response(), c.Request(), "", obj.Info().ModTime, obj)
+	return nil
+}

@@ -1,0 +1,271 @@
+package photos
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/storage"
+)
+
+// commitTimeout bounds storing a fully received photo. The commit runs even
+// when the client has gone away, so that bytes that all arrived are kept.
+const commitTimeout = 2 * time.Minute
+
+// headUpload answers how many bytes of a photo the server holds.
+func (s *Service) headUpload(c echo.Context, acc Access) error {
+	sha, err := shaParam(c)
+	if err != nil {
+		return err
+	}
+	if err := acc.CanUpload(c, sha); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	p, err := Get(c.Request().Context(), s.DB, sha)
+	switch {
+	case err == nil:
+		setStored(h, p.Size)
+		return c.NoContent(http.StatusOK)
+	case schema.ErrorCode(err) != schema.CodeNotFound:
+		return s.internal("head upload", sha, err)
+	}
+	offset := int64(0)
+	if st, _, ok := s.loadState(sha); ok {
+		offset = st.Offset
+		h.Set(schema.HeaderUploadLength, strconv.FormatInt(st.Length, 10))
+	}
+	h.Set(schema.HeaderUploadOffset, strconv.FormatInt(offset, 10))
+	return c.NoContent(http.StatusOK)
+}
+
+func setStored(h http.Header, size int64) {
+	h.Set(schema.HeaderUploadOffset, strconv.FormatInt(size, 10))
+	h.Set(schema.HeaderUploadLength, strconv.FormatInt(size, 10))
+	h.Set(HeaderStored, "true")
+}
+
+// patchUpload appends the request body to the staged upload and commits
+// the photo once all of it has arrived and checks out.
+func (s *Service) patchUpload(c echo.Context, acc Access) error {
+	sha, err := shaParam(c)
+	if err != nil {
+		return err
+	}
+	if err := acc.CanUpload(c, sha); err != nil {
+		return err
+	}
+	req := c.Request()
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != schema.ContentTypeUpload {
+		return schema.Errorf(schema.CodeInvalid, "Content-Type must be %s, not %q", schema.ContentTypeUpload, req.Header.Get("Content-Type"))
+	}
+	offset, err := headerInt(req, schema.HeaderUploadOffset)
+	if err != nil {
+		return err
+	}
+	length, err := headerInt(req, schema.HeaderUploadLength)
+	if err != nil {
+		return err
+	}
+	switch {
+	case length == 0:
+		return schema.Errorf(schema.CodeInvalid, "Upload-Length is 0; a photo has at least one byte")
+	case length > s.maxSize():
+		return schema.Errorf(schema.CodeTooLarge, "the photo has %d bytes; at most %d bytes (%d MiB) are accepted", length, s.maxSize(), s.maxSize()>>20)
+	case offset > length:
+		return schema.Errorf(schema.CodeInvalid, "Upload-Offset %d lies past Upload-Length %d", offset, length)
+	case req.ContentLength > length-offset:
+		return schema.Errorf(schema.CodeInvalid, "the body of %d bytes runs past Upload-Length %d (from offset %d)", req.ContentLength, length, offset)
+	}
+
+	unlock, ok := s.locks.lock(req.Context(), sha, s.lockWait())
+	if !ok {
+		h.Set("Retry-After", "5")
+		return schema.Errorf(schema.CodeUnavailable, "another upload of photo %s is in progress; try again in a few seconds", short(sha))
+	}
+	defer unlock()
+
+	if p, err := Get(req.Context(), s.DB, sha); err == nil {
+		if p.Size != length {
+			return schema.Errorf(schema.CodeInvalid, "photo %s is stored with %d bytes, not %d", short(sha), p.Size, length)
+		}
+		setStored(h, p.Size)
+		return c.NoContent(http.StatusCreated)
+	} else if schema.ErrorCode(err) != schema.CodeNotFound {
+		return s.internal("patch upload", sha, err)
+	}
+
+	up, err := s.openStaging(sha, length, offset)
+	if err != nil {
+		var m *offsetMismatch
+		if errors.As(err, &m) {
+			h.Set(schema.HeaderUploadOffset, strconv.FormatInt(m.offset, 10))
+			return m.err
+		}
+		return s.internal("open staging", sha, err)
+	}
+	defer func() {
+		if up.f != nil {
+			up.f.Close()
+		}
+	}()
+	if err := s.receive(sha, up, req.Body); err != nil {
+		h.Set(schema.HeaderUploadOffset, strconv.FormatInt(up.st.Offset, 10))
+		return err
+	}
+	if up.st.Offset < length {
+		h.Set(schema.HeaderUploadOffset, strconv.FormatInt(up.st.Offset, 10))
+		return c.NoContent(http.StatusNoContent)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), commitTimeout)
+	defer cancel()
+	if err := s.commit(ctx, sha, up); err != nil {
+		return err
+	}
+	setStored(h, length)
+	return c.NoContent(http.StatusCreated)
+}
+
+func headerInt(req *http.Request, name string) (int64, error) {
+	v := req.Header.Get(name)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, schema.Errorf(schema.CodeInvalid, "header %s must be a non-negative integer, not %q", name, v)
+	}
+	return n, nil
+}
+
+// receive appends body to the staged upload, hashing as it streams through
+// a small buffer, and makes progress durable every Checkpoint bytes, at the
+// end, and when the body breaks off.
+func (s *Service) receive(sha string, up *staged, body io.Reader) error {
+	buf := make([]byte, copyBufferSize)
+	remaining := up.st.Length - up.st.Offset
+	var since int64
+	durable := func() error {
+		if since == 0 {
+			return nil
+		}
+		if err := s.saveState(sha, up.f, up.st, up.h); err != nil {
+			return err
+		}
+		since = 0
+		return nil
+	}
+	for remaining > 0 {
+		n, rerr := body.Read(buf[:min(int64(len(buf)), remaining)])
+		if n > 0 {
+			if _, err := up.f.Write(buf[:n]); err != nil {
+				// The part file may hold a torn write past the durable
+				// point; the next request truncates it away.
+				s.logger().Error("photos: staging write failed", "sha256", sha, "err", err)
+				up.st.Offset -= since
+				return schema.Errorf(schema.CodeUnavailable, "the server cannot write the upload (%s); try again later", errors.Unwrap(err))
+			}
+			up.h.Write(buf[:n])
+			up.st.Offset += int64(n)
+			remaining -= int64(n)
+			if since += int64(n); since >= s.checkpoint() {
+				if err := durable(); err != nil {
+					return s.storageFault(sha, up, since, err)
+				}
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			if err := durable(); err != nil {
+				return s.storageFault(sha, up, since, err)
+			}
+			s.logger().Info("photos: upload body broke off", "sha256", sha, "offset", up.st.Offset, "err", rerr)
+			// Retryable: the next request resumes from what was kept.
+			return schema.Errorf(schema.CodeUnavailable, "the upload body broke off (%v); the server keeps %d bytes of photo %s: resume at offset %d",
+				rerr, up.st.Offset, short(sha), up.st.Offset)
+		}
+	}
+	if err := durable(); err != nil {
+		return s.storageFault(sha, up, since, err)
+	}
+	if remaining == 0 {
+		var one [1]byte
+		if n, _ := io.ReadFull(body, one[:]); n > 0 {
+			return schema.Errorf(schema.CodeInvalid, "the body runs past Upload-Length %d; the server keeps %d bytes of photo %s",
+				up.st.Length, up.st.Offset, short(sha))
+		}
+	}
+	return nil
+}
+
+// storageFault answers a failure to make staged bytes durable; the
+// offset reported is the last durable point.
+func (s *Service) storageFault(sha string, up *staged, since int64, err error) error {
+	up.st.Offset -= since
+	s.logger().Error("photos: staging not durable", "sha256", sha, "err", err)
+	return schema.Errorf(schema.CodeUnavailable, "the server cannot store the upload right now; try again later")
+}
+
+// commit verifies a fully received upload, stores it and its thumbnail,
+// records it and clears staging. Refused bytes are deleted; a failing
+// blob store leaves them staged so that a retry need not resend them.
+func (s *Service) commit(ctx context.Context, sha string, up *staged) error {
+	size := up.st.Length
+	if got := hex.EncodeToString(up.h.Sum(nil)); got != sha {
+		s.discard(sha, up)
+		return schema.Errorf(schema.CodeChecksumMismatch, "the bytes hash to %s, not %s; nothing was stored", got, sha)
+	}
+	mediaType, w, hgt, err := s.probe(up.f, size)
+	if err != nil {
+		s.discard(sha, up)
+		return err
+	}
+	if err := s.Blobs.Put(ctx, sha, io.NewSectionReader(up.f, 0, size), size, mediaType); err != nil {
+		if errors.Is(err, storage.ErrChecksum) {
+			s.discard(sha, up)
+			return schema.Errorf(schema.CodeChecksumMismatch, "the staged bytes of photo %s changed before they were stored; nothing was stored, send it again", short(sha))
+		}
+		s.logger().Error("photos: blob store put failed; bytes stay staged", "sha256", sha, "err", err)
+		return schema.Errorf(schema.CodeUnavailable, "the photo store is unavailable; the server keeps all %d bytes, retry to finish", size)
+	}
+	thumbKey, err := s.thumbnail(ctx, up.f, size, mediaType)
+	if err != nil {
+		s.logger().Warn("photos: no thumbnail", "sha256", sha, "media_type", mediaType, "err", err)
+		thumbKey = ""
+	}
+	p := Photo{SHA256: sha, Size: size, MediaType: mediaType, Width: w, Height: hgt, ThumbKey: thumbKey, ReceivedAt: s.now()}
+	if err := insertPhoto(ctx, s.DB, p); err != nil {
+		return s.internal("commit", sha, err)
+	}
+	up.f.Close()
+	up.f = nil
+	s.removeStaging(sha)
+	s.logger().Info("photos: stored", "sha256", sha, "size", size, "media_type", mediaType, "width", w, "height", hgt)
+	return nil
+}
+
+// discard deletes a refused upload's staged bytes.
+func (s *Service) discard(sha string, up *staged) {
+	up.f.Close()
+	up.f = nil
+	s.removeStaging(sha)
+}
+
+// internal logs an unexpected failure and answers it without details.
+func (s *Service) internal(op, sha string, err error) error {
+	s.logger().Error("photos: "+op, "sha256", sha, "err", err)
+	if schema.IsBusy(err) || schema.IsStorageFault(err) {
+		return schema.Errorf(schema.CodeUnavailable, "the server cannot %s photo %s right now; try again later", op, short(sha))
+	}
+	return schema.Errorf(schema.CodeInternal, "%s of photo %s failed on the server", op, short(sha))
+}

@@ -1,0 +1,187 @@
+// Package server is the Patrol sync server: the HTTP API that devices sync
+// through (login, enrollment, pull, push) and that squad leaders and admins
+// use to read, review and correct what the field sent. Persistence lives in
+// server/store, credentials in server/auth; this package is the HTTP layer
+// and the authorization of every route.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/photos"
+	"github.com/patrolhq/patrol/server/store"
+	"github.com/patrolhq/patrol/storage"
+)
+
+// Defaults of a Config.
+const (
+	DefaultTokenTTL       = 12 * time.Hour
+	DefaultDeviceTokenTTL = 90 * 24 * time.Hour
+	DefaultEnrollmentTTL  = 24 * time.Hour
+	DefaultAddr           = "127.0.0.1:8080"
+	DefaultDataDir        = "./patrol-data"
+	DBFileName            = "patrol.db"
+)
+
+// Config configures a Server. Zero values take the defaults, so a Server
+// runs with nothing but a data directory.
+type Config struct {
+	DataDir        string
+	Addr           string
+	Now            func() time.Time
+	Logger         *slog.Logger
+	Blobs          storage.Store // photo store; when set, the photo upload and read routes are mounted
+	TokenTTL       time.Duration // user sessions
+	DeviceTokenTTL time.Duration
+	EnrollmentTTL  time.Duration
+	MaxBodyBytes   int64 // bound of a push body (compressed and decompressed); default schema.MaxPushBytes
+	// Middleware runs on every request before the server's own (metrics,
+	// request logging); SyncMiddleware only on pull and push (overload limits).
+	Middleware     []echo.MiddlewareFunc
+	SyncMiddleware []echo.MiddlewareFunc
+	// LoginAttempts failed logins per username and per client address within
+	// LoginWindow lock further attempts out until the window passes.
+	LoginAttempts int
+	LoginWindow   time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = DefaultTokenTTL
+	}
+	if c.DeviceTokenTTL <= 0 {
+		c.DeviceTokenTTL = DefaultDeviceTokenTTL
+	}
+	if c.EnrollmentTTL <= 0 {
+		c.EnrollmentTTL = DefaultEnrollmentTTL
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = schema.MaxPushBytes
+	}
+	if c.LoginAttempts <= 0 {
+		c.LoginAttempts = 5
+	}
+	if c.LoginWindow <= 0 {
+		c.LoginWindow = 5 * time.Minute
+	}
+}
+
+// Server is the sync server. Build it with New, serve Handler, and Close it
+// after the HTTP server has shut down.
+type Server struct {
+	cfg      Config
+	store    *store.Store
+	echo     *echo.Echo
+	log      *slog.Logger
+	failures *failureLimiter
+	api      *echo.Group     // the /api/v1 group, without group middleware
+	photos   *photos.Service // nil without a blob store
+}
+
+// New opens (creating and migrating) DataDir/patrol.db and builds the routes.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.defaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, DBFileName), cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger, failures: newFailureLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now)}
+	s.routes()
+	if cfg.Blobs != nil {
+		svc, err := photos.New(st.DB(), cfg.Blobs, filepath.Join(cfg.DataDir, "staging"))
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		svc.Now, svc.Logger = cfg.Now, cfg.Logger
+		svc.Mount(s.api, s.PhotoAccess())
+		s.photos = svc
+	}
+	return s, nil
+}
+
+// Handler is the HTTP handler of the whole API.
+func (s *Server) Handler() *echo.Echo { return s.echo }
+
+// Store gives the wiring (demo seed, photo routes, rollups) the database.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Config returns the effective configuration (defaults filled in).
+func (s *Server) Config() Config { return s.cfg }
+
+// Photos returns the photo service mounted on the API, or nil when the
+// server runs without a blob store.
+func (s *Server) Photos() *photos.Service { return s.photos }
+
+// API returns the /api/v1 route group for route packages mounted beside the
+// core (photo uploads stream large bodies and bound them themselves). It
+// carries no middleware: such routes authenticate through PhotoAccess (or
+// Authenticate), which puts the principal under auth.ContextKey.
+func (s *Server) API() *echo.Group { return s.api }
+
+// Authenticate resolves the request's bearer token (of any kind), stores the
+// principal in the echo context under auth.ContextKey and returns it; the
+// error is a *schema.Error unauthorized saying what is wrong with the token.
+func (s *Server) Authenticate(c echo.Context) (*auth.Principal, error) {
+	if p, ok := c.Get(auth.ContextKey).(*auth.Principal); ok && p != nil {
+		return p, nil
+	}
+	return s.resolveToken(c)
+}
+
+// Close closes the database.
+func (s *Server) Close() error { return s.store.Close() }
+
+// EnrollmentCode issues a one-time enrollment code for an inspector's new
+// device, valid for the configured EnrollmentTTL. It does no authorization:
+// the API checks the caller first, and the command line runs as the operator.
+func (s *Server) EnrollmentCode(ctx context.Context, inspectorUsername, createdBy string) (string, error) {
+	code, _, err := s.enrollmentCode(ctx, inspectorUsername, createdBy)
+	return code, err
+}
+
+func (s *Server) enrollmentCode(ctx context.Context, username, createdBy string) (string, time.Time, error) {
+	u, err := s.store.UserByUsername(ctx, username)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("server: enrollment code: %w", err)
+	}
+	if u.Disabled {
+		return "", time.Time{}, schema.Errorf(schema.CodeInvalid, "user %s is disabled", username)
+	}
+	if u.SquadID == nil {
+		return "", time.Time{}, schema.Errorf(schema.CodeInvalid, "user %s belongs to no squad; devices sync a squad's data", username)
+	}
+	code, err := auth.NewEnrollmentCode()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	exp := s.cfg.Now().Add(s.cfg.EnrollmentTTL)
+	if err := s.store.CreateEnrollmentCode(ctx, auth.HashEnrollmentCode(code), u.ID, createdBy, exp); err != nil {
+		return "", time.Time{}, fmt.Errorf("server: enrollment code: %w", err)
+	}
+	return code, exp, nil
+}

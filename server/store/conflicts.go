@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+const conflictCols = `id, squad_id, kind, entity_kind, entity_id, field, server_value, device_value, winner, mutation_id, device_id, created_at, resolved_at`
+
+func scanConflict(row interface{ Scan(...any) error }) (schema.Conflict, error) {
+	var c schema.Conflict
+	var created string
+	var resolved sql.NullString
+	if err := row.Scan(&c.ID, &c.SquadID, &c.Kind, &c.EntityKind, &c.EntityID, &c.Field, &c.ServerValue, &c.DeviceValue,
+		&c.Winner, &c.MutationID, &c.DeviceID, &created, &resolved); err != nil {
+		return schema.Conflict{}, err
+	}
+	c.CreatedAt = parseTime(created)
+	c.ResolvedAt = nullTime(resolved)
+	return c, nil
+}
+
+// ConflictFilter selects conflicts for the leader pages.
+type ConflictFilter struct {
+	SquadID  *int64
+	OpenOnly bool
+	Limit    int
+}
+
+// ListConflicts returns recorded conflicts, newest first.
+func (s *Store) ListConflicts(ctx context.Context, f ConflictFilter) ([]schema.Conflict, error) {
+	q := `SELECT ` + conflictCols + ` FROM conflicts WHERE 1 = 1`
+	var args []any
+	if f.SquadID != nil {
+		q += ` AND squad_id = ?`
+		args = append(args, *f.SquadID)
+	}
+	if f.OpenOnly {
+		q += ` AND resolved_at IS NULL`
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, clampLimit(f.Limit, 500, 5000))
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("list conflicts", err)
+	}
+	defer rows.Close()
+	out := []schema.Conflict{}
+	for rows.Next() {
+		c, err := scanConflict(rows)
+		if err != nil {
+			return nil, wrap("list conflicts", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap("list conflicts", rows.Err())
+}
+
+// Conflict returns one conflict.
+func (s *Store) Conflict(ctx context.Context, id string) (schema.Conflict, error) {
+	c, err := scanConflict(s.db.R.QueryRowContext(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return schema.Conflict{}, notFound("conflict", id)
+	}
+	if err != nil {
+		return schema.Conflict{}, wrap("conflict "+id, err)
+	}
+	return c, nil
+}
+
+// ResolveConflict marks a conflict as handled by a leader or admin.
+// authorize is called with the conflict inside the transaction.
+func (s *Store) ResolveConflict(ctx context.Context, id, by string, authorize func(schema.Conflict) error) (schema.Conflict, error) {
+	err := s.writeTx(ctx, func(w *writer) error {
+		c, err := scanConflict(w.tx.QueryRowContext(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("conflict", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := authorize(c); err != nil {
+			return err
+		}
+		if c.ResolvedAt != nil {
+			return nil
+		}
+		_, err = w.exec(ctx, `UPDATE conflicts SET resolved_at = ?, resolved_by = ? WHERE id = ?`, schema.FormatTime(w.now), by, id)
+		return err
+	})
+	if err != nil {
+		return schema.Conflict{}, fmt.Errorf("store: resolve conflict %s: %w", id, err)
+	}
+	return s.Conflict(ctx, id)
+}

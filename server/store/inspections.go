@@ -1,0 +1,344 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// inspectionCols is the column list every inspection read uses, in
+// scanInspection order.
+const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
+	items, hlc, time_suspect, review, seq`
+
+// inspectionRow is an inspection with the server-only columns.
+type inspectionRow struct {
+	schema.Inspection
+	AuthorID string
+	Seq      int64
+}
+
+func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error) {
+	var r inspectionRow
+	var inspectors, started, items string
+	var finished, review sql.NullString
+	var suspect int
+	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
+		&started, &finished, &items, &r.HLC, &suspect, &review, &r.Seq); err != nil {
+		return nil, err
+	}
+	r.StartedAt = parseTime(started)
+	r.FinishedAt = nullTime(finished)
+	r.TimeSuspect = suspect != 0
+	if err := json.Unmarshal([]byte(inspectors), &r.Inspectors); err != nil {
+		return nil, fmt.Errorf("inspection %s inspectors: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(items), &r.Items); err != nil {
+		return nil, fmt.Errorf("inspection %s items: %w", r.ID, err)
+	}
+	if review.Valid && review.String != "" {
+		r.Review = &schema.Review{}
+		if err := json.Unmarshal([]byte(review.String), r.Review); err != nil {
+			return nil, fmt.Errorf("inspection %s review: %w", r.ID, err)
+		}
+	}
+	return &r, nil
+}
+
+// inspectionJSON encodes the JSON columns of a device-authored record. The
+// server-side photo state (received) is never stored; it is computed on read.
+func inspectionJSON(r *inspectionRow) (inspectors, items string, err error) {
+	for i := range r.Items {
+		for j := range r.Items[i].Photos {
+			r.Items[i].Photos[j].Received = false
+		}
+	}
+	a, err := json.Marshal(r.Inspectors)
+	if err != nil {
+		return "", "", err
+	}
+	b, err := json.Marshal(r.Items)
+	if err != nil {
+		return "", "", err
+	}
+	return string(a), string(b), nil
+}
+
+func finishedArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return schema.FormatTime(*t)
+}
+
+func (w *writer) insertInspection(ctx context.Context, r *inspectionRow) error {
+	seq, err := w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	r.Seq = seq
+	inspectors, items, err := inspectionJSON(r)
+	if err != nil {
+		return err
+	}
+	ts := schema.FormatTime(w.now)
+	if _, err := w.exec(ctx, `INSERT INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors,
+			started_at, finished_at, items, hlc, time_suspect, review, received_at, updated_at, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
+		r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, inspectors,
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), items, r.HLC, boolInt(r.TimeSuspect), ts, ts, seq); err != nil {
+		return fmt.Errorf("insert inspection %s: %w", r.ID, err)
+	}
+	return w.writeInspectionPhotos(ctx, r, false)
+}
+
+// replaceInspection overwrites the device-authored fields of a stored
+// inspection with a newer version, keeping its review state.
+func (w *writer) replaceInspection(ctx context.Context, r *inspectionRow) error {
+	seq, err := w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	r.Seq = seq
+	inspectors, items, err := inspectionJSON(r)
+	if err != nil {
+		return err
+	}
+	if _, err := w.exec(ctx, `UPDATE inspections SET venue_id = ?, squad_id = ?, device_id = ?, checklist_version = ?, status = ?,
+			inspectors = ?, started_at = ?, finished_at = ?, items = ?, hlc = ?, time_suspect = ?, updated_at = ?, seq = ? WHERE id = ?`,
+		r.VenueID, r.SquadID, r.DeviceID, r.ChecklistVersion, r.Status, inspectors, schema.FormatTime(r.StartedAt),
+		finishedArg(r.FinishedAt), items, r.HLC, boolInt(r.TimeSuspect), schema.FormatTime(w.now), seq, r.ID); err != nil {
+		return fmt.Errorf("update inspection %s: %w", r.ID, err)
+	}
+	return w.writeInspectionPhotos(ctx, r, true)
+}
+
+// writeInspectionPhotos keeps inspection_photos equal to the photo
+// references of the record, so photo uploads can be authorized and
+// completeness computed without parsing items.
+func (w *writer) writeInspectionPhotos(ctx context.Context, r *inspectionRow, replace bool) error {
+	if replace {
+		if _, err := w.exec(ctx, `DELETE FROM inspection_photos WHERE inspection_id = ?`, r.ID); err != nil {
+			return fmt.Errorf("inspection %s photos: %w", r.ID, err)
+		}
+	}
+	for _, it := range r.Items {
+		for _, p := range it.Photos {
+			if _, err := w.exec(ctx, `INSERT INTO inspection_photos (inspection_id, item_id, sha256, squad_id, device_id) VALUES (?, ?, ?, ?, ?)
+					ON CONFLICT DO NOTHING`, r.ID, it.ItemID, p.SHA256, r.SquadID, r.DeviceID); err != nil {
+				return fmt.Errorf("inspection %s photos: %w", r.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// InspectionFilter selects inspections for the leader pages.
+type InspectionFilter struct {
+	SquadID *int64 // nil: every squad (admins)
+	Status  string
+	Since   time.Time // started at or after
+	Limit   int
+}
+
+// ListInspections returns inspections newest first, each with its venue and
+// photo completeness.
+func (s *Store) ListInspections(ctx context.Context, f InspectionFilter) ([]schema.Inspection, error) {
+	q := `SELECT ` + inspectionCols + ` FROM inspections WHERE 1 = 1`
+	var args []any
+	if f.SquadID != nil {
+		q += ` AND squad_id = ?`
+		args = append(args, *f.SquadID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND started_at >= ?`
+		args = append(args, schema.FormatTime(f.Since))
+	}
+	q += ` ORDER BY started_at DESC, id LIMIT ?`
+	args = append(args, clampLimit(f.Limit, 500, 5000))
+	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, wrap("list inspections", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("list inspections", err)
+	}
+	var list []*inspectionRow
+	for rows.Next() {
+		r, err := scanInspection(rows)
+		if err != nil {
+			rows.Close()
+			return nil, wrap("list inspections", err)
+		}
+		list = append(list, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list inspections", err)
+	}
+	out, err := s.decorate(ctx, tx, list)
+	return out, wrap("list inspections", err)
+}
+
+// Inspection returns one inspection with its venue and photo state.
+func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, error) {
+	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return schema.Inspection{}, wrap("inspection", err)
+	}
+	defer tx.Rollback()
+	r, err := scanInspection(tx.QueryRowContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return schema.Inspection{}, notFound("inspection", id)
+	}
+	if err != nil {
+		return schema.Inspection{}, wrap("inspection "+id, err)
+	}
+	out, err := s.decorate(ctx, tx, []*inspectionRow{r})
+	if err != nil {
+		return schema.Inspection{}, wrap("inspection "+id, err)
+	}
+	return out[0], nil
+}
+
+// decorate adds the venue, photo received flags, missing photos and
+// completeness to API reads, with one query per table for the whole list.
+func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) ([]schema.Inspection, error) {
+	var venueIDs, hashes []string
+	for _, r := range list {
+		venueIDs = append(venueIDs, r.VenueID)
+		for _, it := range r.Items {
+			for _, p := range it.Photos {
+				hashes = append(hashes, p.SHA256)
+			}
+		}
+	}
+	venues := map[string]*venueRow{}
+	err := inChunks(dedupe(venueIDs), func(chunk []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT `+venueCols+` FROM venues WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scanVenue(rows)
+			if err != nil {
+				return err
+			}
+			venues[v.ID] = v
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	received, err := receivedPhotos(ctx, q, hashes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]schema.Inspection, 0, len(list))
+	for _, r := range list {
+		in := r.Inspection
+		if v := venues[in.VenueID]; v != nil {
+			vv := v.Venue
+			in.Venue = &vv
+		}
+		complete := true
+		missing := []string{}
+		seen := map[string]bool{}
+		for i := range in.Items {
+			for j := range in.Items[i].Photos {
+				p := &in.Items[i].Photos[j]
+				p.Received = received[p.SHA256]
+				if !p.Received && !seen[p.SHA256] {
+					seen[p.SHA256] = true
+					missing = append(missing, p.SHA256)
+					complete = false
+				}
+			}
+		}
+		in.MissingPhotos = missing
+		in.PhotosComplete = &complete
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// receivedPhotos reports which of the hashes have a photos row.
+func receivedPhotos(ctx context.Context, q queryer, hashes []string) (map[string]bool, error) {
+	got := map[string]bool{}
+	err := inChunks(dedupe(hashes), func(chunk []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT sha256 FROM photos WHERE sha256 IN (`+placeholders(len(chunk))+`)`, chunk...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				return err
+			}
+			got[h] = true
+		}
+		return rows.Err()
+	})
+	return got, err
+}
+
+// Review decisions a leader may take.
+var ReviewDecisions = []string{"accepted", "correction_ordered", "case_opened"}
+
+// ReviewInspection records a leader's decision: the inspection becomes
+// reviewed and its seq is bumped so the author's device receives the state.
+// authorize is called with the stored inspection inside the transaction.
+func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, authorize func(schema.Inspection) error) (schema.Inspection, error) {
+	ok := false
+	for _, d := range ReviewDecisions {
+		ok = ok || d == rv.Decision
+	}
+	if !ok {
+		return schema.Inspection{}, schema.Errorf(schema.CodeInvalid, "decision %q is not one of accepted, correction_ordered, case_opened", rv.Decision)
+	}
+	if len(rv.Note) > schema.MaxNoteLen {
+		return schema.Inspection{}, schema.Errorf(schema.CodeInvalid, "note is %d bytes; at most %d", len(rv.Note), schema.MaxNoteLen)
+	}
+	err := s.writeTx(ctx, func(w *writer) error {
+		r, err := scanInspection(w.tx.QueryRowContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("inspection", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := authorize(r.Inspection); err != nil {
+			return err
+		}
+		rv.ReviewedAt = w.now
+		body, err := json.Marshal(rv)
+		if err != nil {
+			return err
+		}
+		seq, err := w.seq.nextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = w.exec(ctx, `UPDATE inspections SET status = ?, review = ?, updated_at = ?, seq = ? WHERE id = ?`,
+			schema.StatusReviewed, string(body), schema.FormatTime(w.now), seq, id)
+		return err
+	})
+	if err != nil {
+		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
+	}
+	return s.Inspection(ctx, id)
+}

@@ -1,0 +1,349 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// Page sizes of a pull.
+const (
+	DefaultPullLimit = 1000
+	MaxPullLimit     = 5000
+)
+
+// cursor is the decoded pull cursor: the user and squad whose visible set
+// it walks, the squad's scope version, and the last seq delivered.
+type cursor struct {
+	V  int    `json:"v"`
+	U  string `json:"u"`
+	S  int64  `json:"s"`
+	SV int64  `json:"sv"`
+	Q  int64  `json:"q"`
+}
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, bool) {
+	if s == "" || len(s) > 1024 {
+		return cursor{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, false
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || c.Q < 0 {
+		return cursor{}, false
+	}
+	return c, true
+}
+
+// PullInput is one pull request of an authenticated device.
+type PullInput struct {
+	UserID  string
+	SquadID *int64
+	Cursor  string
+	Limit   int
+}
+
+// PullPage is one page of changes with its next cursor.
+type PullPage struct {
+	Reset   bool
+	Changes []schema.Change
+	Cursor  string
+	More    bool
+}
+
+// metresPerDegree is the length of one degree of latitude (and of longitude
+// at the equator) on the WGS-84 sphere approximation used for zone boxes.
+const metresPerDegree = 111_320.0
+
+// Pull returns the next page of changes visible to the device's user:
+// the venues of its squad, the schools whose zone touches the squad's area,
+// all zone rules and checklists, the squad's members and the user's own
+// inspections. All reads run in one read transaction so the page is a
+// consistent snapshot.
+func (s *Store) Pull(ctx context.Context, in PullInput) (PullPage, error) {
+	if in.SquadID == nil {
+		return PullPage{}, schema.Errorf(schema.CodeForbidden, "your account belongs to no squad; ask an admin to assign one")
+	}
+	squad := *in.SquadID
+	limit := clampLimit(in.Limit, DefaultPullLimit, MaxPullLimit)
+	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return PullPage{}, wrap("pull", err)
+	}
+	defer tx.Rollback()
+
+	var sq struct{ minLat, minLng, maxLat, maxLng float64 }
+	var scope int64
+	err = tx.QueryRowContext(ctx, `SELECT min_lat, min_lng, max_lat, max_lng, scope_version FROM squads WHERE id = ?`, squad).
+		Scan(&sq.minLat, &sq.minLng, &sq.maxLat, &sq.maxLng, &scope)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PullPage{}, notFound("squad", fmt.Sprint(squad))
+	}
+	if err != nil {
+		return PullPage{}, wrap("pull", err)
+	}
+	cur, ok := decodeCursor(in.Cursor)
+	page := PullPage{}
+	if !ok || cur.U != in.UserID || cur.S != squad || cur.SV != scope {
+		cur = cursor{V: 1, U: in.UserID, S: squad, SV: scope, Q: 0}
+		page.Reset = true
+	}
+
+	dist, err := maxZoneDistance(ctx, tx)
+	if err != nil {
+		return PullPage{}, wrap("pull", err)
+	}
+	dLat := dist / metresPerDegree
+	maxAbsLat := math.Max(math.Abs(sq.minLat), math.Abs(sq.maxLat))
+	dLng := dist / (metresPerDegree * math.Max(math.Cos(maxAbsLat*math.Pi/180), 0.01))
+	box := [4]float64{sq.minLat - dLat, sq.minLng - dLng, sq.maxLat + dLat, sq.maxLng + dLng}
+
+	p := &puller{ctx: ctx, tx: tx, squad: squad, user: in.UserID, box: box}
+	changes, err := p.fetch(cur.Q, math.MaxInt64, limit+1)
+	if err != nil {
+		return PullPage{}, wrap("pull", err)
+	}
+	if len(changes) > limit {
+		last := changes[limit-1].Seq
+		if changes[limit].Seq == last {
+			// Never split one seq across pages: the cursor could not say
+			// where inside it the page stopped.
+			cut := limit - 1
+			for cut >= 0 && changes[cut].Seq == last {
+				cut--
+			}
+			if cut >= 0 {
+				changes = changes[:cut+1]
+			} else {
+				changes, err = p.fetch(last-1, last, -1)
+				if err != nil {
+					return PullPage{}, wrap("pull", err)
+				}
+			}
+		} else {
+			changes = changes[:limit]
+		}
+		page.More = true
+	}
+	if len(changes) > 0 {
+		cur.Q = changes[len(changes)-1].Seq
+	}
+	page.Changes = changes
+	page.Cursor = cur.encode()
+	return page, nil
+}
+
+func maxZoneDistance(ctx context.Context, q queryer) (float64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT body FROM zone_rules`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	max := 0.0
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return 0, err
+		}
+		var r schema.ZoneRule
+		if json.Unmarshal([]byte(body), &r) == nil && r.DistanceM > max {
+			max = r.DistanceM
+		}
+	}
+	if max == 0 {
+		max = 200
+	}
+	return max, rows.Err()
+}
+
+// puller reads the changes of one visible set between two seqs.
+type puller struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	squad int64
+	user  string
+	box   [4]float64 // squad bbox grown by the largest zone distance
+}
+
+// fetch returns up to limit changes (per table, then merged) with
+// lo < seq <= hi, in seq order; limit -1 means all.
+func (p *puller) fetch(lo, hi int64, limit int) ([]schema.Change, error) {
+	var all []schema.Change
+	for _, f := range []func(lo, hi int64, limit int) ([]schema.Change, error){
+		p.venues, p.movedOut, p.schools, p.zoneRules, p.checklists, p.members, p.inspections,
+	} {
+		c, err := f(lo, hi, limit)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, c...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Seq < all[j].Seq })
+	return all, nil
+}
+
+func (p *puller) venues(lo, hi int64, limit int) ([]schema.Change, error) {
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT `+venueCols+` FROM venues WHERE squad_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+		p.squad, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("venues: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Change
+	for rows.Next() {
+		v, err := scanVenue(rows)
+		if err != nil {
+			return nil, fmt.Errorf("venues: %w", err)
+		}
+		if v.Deleted {
+			out = append(out, schema.Change{Seq: v.Seq, Kind: schema.ChangeVenue, ID: v.ID, Removed: true})
+			continue
+		}
+		vv := v.Venue
+		out = append(out, schema.Change{Seq: v.Seq, Kind: schema.ChangeVenue, ID: v.ID, Venue: &vv})
+	}
+	return out, rows.Err()
+}
+
+// movedOut yields removals for venues that left the squad after lo.
+func (p *puller) movedOut(lo, hi int64, limit int) ([]schema.Change, error) {
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT h.venue_id, h.left_seq FROM venue_squad_history h
+		WHERE h.squad_id = ? AND h.left_seq > ? AND h.left_seq <= ?
+		  AND NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = h.venue_id AND v.squad_id = h.squad_id)
+		ORDER BY h.left_seq LIMIT ?`, p.squad, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("moved venues: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Change
+	for rows.Next() {
+		var c schema.Change
+		if err := rows.Scan(&c.ID, &c.Seq); err != nil {
+			return nil, fmt.Errorf("moved venues: %w", err)
+		}
+		c.Kind, c.Removed = schema.ChangeVenue, true
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (p *puller) schools(lo, hi int64, limit int) ([]schema.Change, error) {
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT id, name, kind, address, polygon, seq FROM schools
+		WHERE seq > ? AND seq <= ? AND max_lat >= ? AND max_lng >= ? AND min_lat <= ? AND min_lng <= ?
+		ORDER BY seq LIMIT ?`, lo, hi, p.box[0], p.box[1], p.box[2], p.box[3], limit)
+	if err != nil {
+		return nil, fmt.Errorf("schools: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Change
+	for rows.Next() {
+		var sc schema.School
+		var poly string
+		var seq int64
+		if err := rows.Scan(&sc.ID, &sc.Name, &sc.Kind, &sc.Address, &poly, &seq); err != nil {
+			return nil, fmt.Errorf("schools: %w", err)
+		}
+		if err := json.Unmarshal([]byte(poly), &sc.Polygon); err != nil {
+			return nil, fmt.Errorf("school %s polygon: %w", sc.ID, err)
+		}
+		out = append(out, schema.Change{Seq: seq, Kind: schema.ChangeSchool, ID: sc.ID, School: &sc})
+	}
+	return out, rows.Err()
+}
+
+func (p *puller) zoneRules(lo, hi int64, limit int) ([]schema.Change, error) {
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT id, body, seq FROM zone_rules WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("zone rules: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Change
+	for rows.Next() {
+		var id, body string
+		var seq int64
+		if err := rows.Scan(&id, &body, &seq); err != nil {
+			return nil, fmt.Errorf("zone rules: %w", err)
+		}
+		var r schema.ZoneRule
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			return nil, fmt.Errorf("zone rule %s: %w", id, err)
+		}
+		r.ID = id
+		out = append(out, schema.Change{Seq: seq, Kind: schema.ChangeZoneRule, ID: id, ZoneRule: &r})
+	}
+	return out, rows.Err()
+}
+
+func (p *puller) checklists(lo, hi int64, limit int) ([]schema.Change, error) {
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT version, body, seq FROM checklists WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("checklists: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Change
+	for rows.Next() {
+		var version, body string
+		var seq int64
+		if err := rows.Scan(&version, &body, &seq); err != nil {
+			return nil, fmt.Errorf("checklists: %w", err)
+		}
+		var c schema.Checklist
+		if err := json.Unmarshal([]byte(body), &c); err != nil {
+			return nil, fmt.Errorf("checklist %s: %w", version, err)
+		}
+		out = append(out, schema.Change{Seq: seq, Kind: schema.ChangeChecklist, ID: version, Checklist: &c})
+	}
+	return out, rows.Err()
+}
+
+func (p *puller) members(lo, hi int64, limit int) ([]schema.Change, error) {
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT username, display_name, badge_no, role, seq FROM users
+		WHERE squad_id = ? AND disabled = 0 AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, p.squad, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Change
+	for rows.Next() {
+		m := schema.Member{SquadID: p.squad}
+		var seq int64
+		if err := rows.Scan(&m.Username, &m.Name, &m.BadgeNo, &m.Role, &seq); err != nil {
+			return nil, fmt.Errorf("members: %w", err)
+		}
+		out = append(out, schema.Change{Seq: seq, Kind: schema.ChangeMember, ID: m.Username, Member: &m})
+	}
+	return out, rows.Err()
+}
+
+func (p *puller) inspections(lo, hi int64, limit int) ([]schema.Change, error) {
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT `+inspectionCols+` FROM inspections WHERE author_id = ? AND seq > ? AND seq <= ?
+		ORDER BY seq LIMIT ?`, p.user, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("inspections: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Change
+	for rows.Next() {
+		r, err := scanInspection(rows)
+		if err != nil {
+			return nil, fmt.Errorf("inspections: %w", err)
+		}
+		in := r.Inspection
+		out = append(out, schema.Change{Seq: r.Seq, Kind: schema.ChangeInspection, ID: in.ID, Inspection: &in})
+	}
+	return out, rows.Err()
+}

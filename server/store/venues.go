@@ -1,0 +1,444 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/patrolhq/patrol/schema"
+)
+
+// venueCols is the column list every venue read uses, in scanVenue order.
+const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq`
+
+// venueRow is a venue with its seq, as the store works with it.
+type venueRow struct {
+	schema.Venue
+	Seq int64
+}
+
+func scanVenue(row interface{ Scan(...any) error }) (*venueRow, error) {
+	var v venueRow
+	var licensed, deleted int
+	var clocks, updated string
+	if err := row.Scan(&v.ID, &v.SquadID, &v.Kind, &v.Name, &v.Address, &v.LicenceNo, &licensed, &v.Phone, &v.OpenState,
+		&v.Lat, &v.Lng, &deleted, &clocks, &v.CreatedBy, &updated, &v.Seq); err != nil {
+		return nil, err
+	}
+	v.Licensed = licensed != 0
+	v.Deleted = deleted != 0
+	v.UpdatedAt = parseTime(updated)
+	if clocks != "" && clocks != "{}" {
+		if err := json.Unmarshal([]byte(clocks), &v.Clocks); err != nil {
+			return nil, fmt.Errorf("venue %s clocks: %w", v.ID, err)
+		}
+	}
+	return &v, nil
+}
+
+// venueField reads a mergeable field as its wire string.
+func venueField(v *schema.Venue, f string) string {
+	switch f {
+	case schema.FieldName:
+		return v.Name
+	case schema.FieldAddress:
+		return v.Address
+	case schema.FieldLicenceNo:
+		return v.LicenceNo
+	case schema.FieldLicensed:
+		return strconv.FormatBool(v.Licensed)
+	case schema.FieldPhone:
+		return v.Phone
+	case schema.FieldOpenState:
+		return v.OpenState
+	}
+	return ""
+}
+
+// setVenueField writes a mergeable field from its wire string.
+func setVenueField(v *schema.Venue, f, val string) {
+	switch f {
+	case schema.FieldName:
+		v.Name = val
+	case schema.FieldAddress:
+		v.Address = val
+	case schema.FieldLicenceNo:
+		v.LicenceNo = val
+	case schema.FieldLicensed:
+		v.Licensed = val == "true"
+	case schema.FieldPhone:
+		v.Phone = val
+	case schema.FieldOpenState:
+		v.OpenState = val
+	}
+}
+
+// Venue returns one venue (deleted ones included).
+func (s *Store) Venue(ctx context.Context, id string) (schema.Venue, error) {
+	v, err := scanVenue(s.db.R.QueryRowContext(ctx, `SELECT `+venueCols+` FROM venues WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return schema.Venue{}, notFound("venue", id)
+	}
+	if err != nil {
+		return schema.Venue{}, fmt.Errorf("store: venue %s: %w", id, err)
+	}
+	return v.Venue, nil
+}
+
+// VenueFilter selects venues for the leader and admin list.
+type VenueFilter struct {
+	SquadID *int64
+	Kind    string
+	Limit   int
+}
+
+// ListVenues lists venues that are not deleted, by name.
+func (s *Store) ListVenues(ctx context.Context, f VenueFilter) ([]schema.Venue, error) {
+	q := `SELECT ` + venueCols + ` FROM venues WHERE deleted = 0`
+	var args []any
+	if f.SquadID != nil {
+		q += ` AND squad_id = ?`
+		args = append(args, *f.SquadID)
+	}
+	if f.Kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	q += ` ORDER BY name, id LIMIT ?`
+	args = append(args, clampLimit(f.Limit, 1000, 20000))
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list venues: %w", err)
+	}
+	defer rows.Close()
+	out := []schema.Venue{}
+	for rows.Next() {
+		v, err := scanVenue(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list venues: %w", err)
+		}
+		out = append(out, v.Venue)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list venues: %w", err)
+	}
+	return out, nil
+}
+
+func clampLimit(n, def, max int) int {
+	if n <= 0 {
+		return def
+	}
+	if n > max {
+		return max
+	}
+	return n
+}
+
+// Actor names who made a server-side change, for conflict rows.
+type Actor struct {
+	MutationID string // the device's mutation id, or a server-made id
+	DeviceID   string // the device, or "server:<username>" for admin and leader edits
+}
+
+// mergeResult is what merging field edits into a venue did.
+type mergeResult struct {
+	Changed   bool
+	Conflicts []string // ids of conflict rows, in field order
+}
+
+// mergeVenueFields merges field edits into v, ordered by HLC: an edit based
+// on the field's current clock applies when it is newer; an edit based on
+// another clock is concurrent, the greater HLC wins and a conflict row is
+// recorded. It is the one merge for device pushes and server edits alike.
+// v is updated in memory; when anything changed it is written with a new seq.
+func (w *writer) mergeVenueFields(ctx context.Context, v *venueRow, fields map[string]schema.FieldEdit, hlc string, actor Actor) (mergeResult, error) {
+	var res mergeResult
+	names := make([]string, 0, len(fields))
+	for f := range fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	if v.Clocks == nil {
+		v.Clocks = map[string]string{}
+	}
+	for _, f := range names {
+		e := fields[f]
+		cur := v.Clocks[f]
+		if e.Base == cur {
+			if schema.CompareHLCStrings(hlc, cur) > 0 {
+				if venueField(&v.Venue, f) != e.Value || cur != hlc {
+					setVenueField(&v.Venue, f, e.Value)
+					v.Clocks[f] = hlc
+					res.Changed = true
+				}
+			}
+			continue
+		}
+		serverValue := venueField(&v.Venue, f)
+		winner := "server"
+		if schema.CompareHLCStrings(hlc, cur) > 0 {
+			winner = "device"
+			setVenueField(&v.Venue, f, e.Value)
+			v.Clocks[f] = hlc
+			res.Changed = true
+		}
+		id, err := w.insertConflict(ctx, schema.Conflict{
+			SquadID: v.SquadID, Kind: schema.ConflictConcurrentEdit, EntityKind: "venue", EntityID: v.ID, Field: f,
+			ServerValue: serverValue, DeviceValue: e.Value, Winner: winner, MutationID: actor.MutationID, DeviceID: actor.DeviceID,
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Conflicts = append(res.Conflicts, id)
+	}
+	if res.Changed {
+		if err := w.saveVenueFields(ctx, v); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// saveVenueFields writes the mergeable fields and clocks of v with a new seq.
+func (w *writer) saveVenueFields(ctx context.Context, v *venueRow) error {
+	seq, err := w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	clocks, err := json.Marshal(v.Clocks)
+	if err != nil {
+		return err
+	}
+	v.Seq = seq
+	v.UpdatedAt = w.now
+	_, err = w.exec(ctx, `UPDATE venues SET name = ?, address = ?, licence_no = ?, licensed = ?, phone = ?, open_state = ?,
+		clocks = ?, updated_at = ?, seq = ? WHERE id = ?`,
+		v.Name, v.Address, v.LicenceNo, boolInt(v.Licensed), v.Phone, v.OpenState, string(clocks), schema.FormatTime(w.now), seq, v.ID)
+	if err != nil {
+		return fmt.Errorf("update venue %s: %w", v.ID, err)
+	}
+	return nil
+}
+
+// insertVenue writes a new venue and opens its squad history.
+func (w *writer) insertVenue(ctx context.Context, v *venueRow) error {
+	seq, err := w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	v.Seq = seq
+	v.UpdatedAt = w.now
+	clocks, err := json.Marshal(v.Clocks)
+	if err != nil {
+		return err
+	}
+	ts := schema.FormatTime(w.now)
+	if _, err := w.exec(ctx, `INSERT INTO venues (id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng,
+			deleted, clocks, created_by, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+		v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, boolInt(v.Licensed), v.Phone, v.OpenState, v.Lat, v.Lng,
+		string(clocks), v.CreatedBy, ts, ts, seq); err != nil {
+		return fmt.Errorf("insert venue %s: %w", v.ID, err)
+	}
+	if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES (?, ?, ?)`, v.ID, v.SquadID, ts); err != nil {
+		return fmt.Errorf("venue %s history: %w", v.ID, err)
+	}
+	return nil
+}
+
+// insertConflict records a conflict for the squad leader and returns its id.
+func (w *writer) insertConflict(ctx context.Context, c schema.Conflict) (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.exec(ctx, `INSERT INTO conflicts (id, squad_id, kind, entity_kind, entity_id, field, server_value, device_value,
+			winner, mutation_id, device_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id.String(), c.SquadID, c.Kind, c.EntityKind, c.EntityID, c.Field, c.ServerValue, c.DeviceValue, c.Winner,
+		c.MutationID, c.DeviceID, schema.FormatTime(w.now)); err != nil {
+		return "", fmt.Errorf("insert conflict: %w", err)
+	}
+	return id.String(), nil
+}
+
+func (w *writer) loadVenue(ctx context.Context, id string) (*venueRow, error) {
+	v, err := scanVenue(w.tx.QueryRowContext(ctx, `SELECT `+venueCols+` FROM venues WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("venue", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load venue %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// CreateVenue creates a venue on the server (admin), every field stamped
+// with a fresh server HLC.
+func (s *Store) CreateVenue(ctx context.Context, v schema.Venue, actor Actor) (schema.Venue, error) {
+	if v.ID == "" {
+		v.ID = uuid.NewString()
+	}
+	if v.OpenState == "" {
+		v.OpenState = schema.OpenStateOpen
+	}
+	if err := schema.ValidateVenue(&v); err != nil {
+		return schema.Venue{}, err
+	}
+	var out schema.Venue
+	err := s.writeTx(ctx, func(w *writer) error {
+		var n int
+		if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM squads WHERE id = ?`, v.SquadID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return schema.Errorf(schema.CodeInvalid, "squad %d does not exist", v.SquadID)
+		}
+		hlc := s.clock.Tick().String()
+		row := &venueRow{Venue: v}
+		row.Deleted = false
+		row.CreatedBy = actor.DeviceID
+		row.Clocks = map[string]string{}
+		for _, f := range schema.VenueFields {
+			row.Clocks[f] = hlc
+		}
+		if err := w.insertVenue(ctx, row); err != nil {
+			if schema.IsConstraint(err) {
+				return schema.Errorf(schema.CodeConflict, "venue %s already exists", v.ID)
+			}
+			return err
+		}
+		out = row.Venue
+		return nil
+	})
+	if err != nil {
+		return schema.Venue{}, fmt.Errorf("store: create venue: %w", err)
+	}
+	return out, nil
+}
+
+// EditVenue merges a server-side edit (admin or leader) through the same
+// merge as device edits, stamped with the server's clock. A field edit with
+// an empty Base is based on the venue's current clock for that field.
+// authorize is called with the venue inside the transaction.
+func (s *Store) EditVenue(ctx context.Context, id string, fields map[string]schema.FieldEdit, explicitBase map[string]bool,
+	actor Actor, authorize func(schema.Venue) error) (schema.Venue, []string, error) {
+	var out schema.Venue
+	var conflicts []string
+	err := s.writeTx(ctx, func(w *writer) error {
+		v, err := w.loadVenue(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := authorize(v.Venue); err != nil {
+			return err
+		}
+		if v.Deleted {
+			return schema.Errorf(schema.CodeGone, "venue %s was deleted", id)
+		}
+		edits := make(map[string]schema.FieldEdit, len(fields))
+		for f, e := range fields {
+			if !explicitBase[f] {
+				e.Base = v.Clocks[f]
+			}
+			if c, err := schema.ParseHLC(v.Clocks[f]); err == nil {
+				s.clock.Observe(c)
+			}
+			edits[f] = e
+		}
+		if err := schema.ValidateVenueUpdate(&schema.VenueUpdate{VenueID: id, Fields: edits}); err != nil {
+			return err
+		}
+		res, err := w.mergeVenueFields(ctx, v, edits, s.clock.Tick().String(), actor)
+		if err != nil {
+			return err
+		}
+		out, conflicts = v.Venue, res.Conflicts
+		return nil
+	})
+	if err != nil {
+		return schema.Venue{}, nil, fmt.Errorf("store: edit venue %s: %w", id, err)
+	}
+	return out, conflicts, nil
+}
+
+// MoveVenue reassigns a venue to another squad: the history row of the old
+// squad is closed with the seq of the move (its devices purge the venue),
+// a new one opens, and the venue's seq is bumped so that the new squad's
+// devices receive it however old its last field change is.
+func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema.Venue, error) {
+	var out schema.Venue
+	err := s.writeTx(ctx, func(w *writer) error {
+		v, err := w.loadVenue(ctx, id)
+		if err != nil {
+			return err
+		}
+		if v.SquadID == squadID {
+			return schema.Errorf(schema.CodeInvalid, "venue %s is already in squad %d", id, squadID)
+		}
+		var n int
+		if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM squads WHERE id = ?`, squadID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return schema.Errorf(schema.CodeInvalid, "squad %d does not exist", squadID)
+		}
+		seq, err := w.seq.nextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		ts := schema.FormatTime(w.now)
+		res, err := w.exec(ctx, `UPDATE venue_squad_history SET to_at = ?, left_seq = ? WHERE venue_id = ? AND squad_id = ? AND to_at IS NULL`,
+			ts, seq, id, v.SquadID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq) VALUES (?, ?, ?, ?, ?)`,
+				id, v.SquadID, ts, ts, seq); err != nil {
+				return err
+			}
+		}
+		if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES (?, ?, ?)`, id, squadID, ts); err != nil {
+			return err
+		}
+		if _, err := w.exec(ctx, `UPDATE venues SET squad_id = ?, updated_at = ?, seq = ? WHERE id = ?`, squadID, ts, seq, id); err != nil {
+			return err
+		}
+		v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
+		out = v.Venue
+		return nil
+	})
+	if err != nil {
+		return schema.Venue{}, fmt.Errorf("store: move venue %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// DeleteVenue soft-deletes a venue: devices receive it as removed, and
+// later offline edits of it become conflicts instead of resurrecting it.
+func (s *Store) DeleteVenue(ctx context.Context, id string) error {
+	err := s.writeTx(ctx, func(w *writer) error {
+		v, err := w.loadVenue(ctx, id)
+		if err != nil {
+			return err
+		}
+		if v.Deleted {
+			return nil
+		}
+		seq, err := w.seq.nextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = w.exec(ctx, `UPDATE venues SET deleted = 1, updated_at = ?, seq = ? WHERE id = ?`, schema.FormatTime(w.now), seq, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete venue %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// writer is one write transaction with its seq allocator, its time and a
+// cache of prepared statements, so that a push of hundreds of mutations
+// prepares each statement once.
+type writer struct {
+	tx    *sql.Tx
+	seq   *seqAlloc
+	now   time.Time
+	stmts map[string]*sql.Stmt
+}
+
+// exec runs a statement, preparing it once per transaction.
+func (w *writer) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, ok := w.stmts[query]
+	if !ok {
+		var err error
+		st, err = w.tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		w.stmts[query] = st
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (w *writer) close() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+}
+
+// writeTx runs fn in one IMMEDIATE write transaction and commits it
+// (synchronous=FULL: durable once this returns nil).
+func (s *Store) writeTx(ctx context.Context, fn func(w *writer) error) error {
+	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		w := &writer{tx: tx, seq: &seqAlloc{tx: tx}, now: s.now(), stmts: map[string]*sql.Stmt{}}
+		defer w.close()
+		if err := fn(w); err != nil {
+			return err
+		}
+		return w.seq.flush(ctx)
+	})
+}
+
+// placeholders returns "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// inChunks calls fn with slices of at most 500 ids, the size of one IN
+// list, so a bulk lookup never runs into SQLite's variable limit.
+func inChunks(ids []string, fn func(chunk []any) error) error {
+	const max = 500
+	for len(ids) > 0 {
+		n := len(ids)
+		if n > max {
+			n = max
+		}
+		args := make([]any, n)
+		for i := range args {
+			args[i] = ids[i]
+		}
+		if err := fn(args); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// wrap prefixes an operation to err, leaving nil alone.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}

@@ -1,8 +1,7 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,6 +61,20 @@ func (s *Server) toWireError(err error, c echo.Context) *schema.Error {
 		}
 	}
 	id := requestID(c)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		s.log.Warn("request timed out", "err", err, "request_id", id, "path", c.Request().URL.Path, "limit", s.cfg.RequestTimeout)
+		return schema.Errorf(schema.CodeTimeout, "the server could not finish within %s (busy); your work is kept, retry shortly", s.cfg.RequestTimeout)
+	case errors.Is(err, context.Canceled):
+		return schema.Errorf(schema.CodeUnavailable, "request cancelled before it finished; nothing was acknowledged, retry")
+	case schema.IsStorageFault(err):
+		s.log.Error("database cannot be written: free disk space or make the data directory writable, then retry",
+			"err", err, "request_id", id, "data_dir", s.cfg.DataDir)
+		return schema.Errorf(schema.CodeUnavailable, "the server cannot write its database (disk full or read-only); nothing was acknowledged, your work is kept — retry later (request id %s)", id)
+	case schema.IsBusy(err):
+		s.log.Warn("database busy", "err", err, "request_id", id)
+		return schema.Errorf(schema.CodeUnavailable, "the server's database is busy; retry shortly")
+	}
 	s.log.Error("request failed", "err", err, "request_id", id, "method", c.Request().Method, "path", c.Request().URL.Path)
 	return schema.Errorf(schema.CodeInternal, "internal error; quote request id %s when reporting it", id)
 }
@@ -69,41 +82,6 @@ func (s *Server) toWireError(err error, c echo.Context) *schema.Error {
 // requestID returns the id of the request (set by the request-id middleware).
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(schema.HeaderRequestID)
-}
-
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func saneRequestID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// withRequestID gives every request an id (kept from an earlier middleware
-// or a sane X-Request-Id header) and echoes it in the response.
-func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		if h.Get(schema.HeaderRequestID) == "" {
-			id := c.Request().Header.Get(schema.HeaderRequestID)
-			if !saneRequestID(id) {
-				id = newRequestID()
-			}
-			h.Set(schema.HeaderRequestID, id)
-		}
-		return next(c)
-	}
 }
 
 // recoverPanics turns a panic in a handler into a logged 500 answer, so a

@@ -30,13 +30,16 @@ func (s *Server) routes() {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(s.metrics.Middleware(s.log))
 	e.Use(s.cfg.Middleware...)
-	e.Use(withRequestID, s.recoverPanics)
+	e.Use(s.recoverPanics, s.timeout)
 	s.echo = e
 
 	e.GET(schema.PathHealthz, func(c echo.Context) error {
 		return writeJSON(c, http.StatusOK, map[string]any{"ok": true, "server_time": s.cfg.Now().UTC()})
 	})
+	e.GET(schema.PathReadyz, s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 	api := e.Group(schema.APIPrefix)
 	api.GET(rel(schema.PathOpenAPI), func(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, openAPI)
@@ -63,7 +66,7 @@ func (s *Server) routes() {
 	api.POST(rel(schema.PathVenues)+"/:id/move", s.moveVenue, u)
 	api.DELETE(rel(schema.PathVenues)+"/:id", s.deleteVenue, u)
 
-	sync := append([]echo.MiddlewareFunc{s.authenticate(deviceToken)}, s.cfg.SyncMiddleware...)
+	sync := append([]echo.MiddlewareFunc{s.authenticate(deviceToken), s.syncs.Middleware()}, s.cfg.SyncMiddleware...)
 	api.POST(rel(schema.PathPull), s.pull, sync...)
 	api.POST(rel(schema.PathPush), s.push, sync...)
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/observe"
 	"github.com/patrolhq/patrol/server/photos"
 	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/storage"
@@ -30,6 +31,11 @@ const (
 	DefaultAddr           = "127.0.0.1:8080"
 	DefaultDataDir        = "./patrol-data"
 	DBFileName            = "patrol.db"
+	// DefaultMaxConcurrentSyncs lets a district's morning rush queue on the
+	// single SQLite writer without piling up memory: pushes serialise on the
+	// writer anyway, and pulls are cheap reads.
+	DefaultMaxConcurrentSyncs   = 32
+	DefaultMaxConcurrentUploads = 16
 )
 
 // Config configures a Server. Zero values take the defaults, so a Server
@@ -44,10 +50,24 @@ type Config struct {
 	DeviceTokenTTL time.Duration
 	EnrollmentTTL  time.Duration
 	MaxBodyBytes   int64 // bound of a push body (compressed and decompressed); default schema.MaxPushBytes
-	// Middleware runs on every request before the server's own (metrics,
-	// request logging); SyncMiddleware only on pull and push (overload limits).
+	// Middleware runs on every request inside the server's metrics and
+	// request-log middleware; SyncMiddleware only on pull and push.
 	Middleware     []echo.MiddlewareFunc
 	SyncMiddleware []echo.MiddlewareFunc
+	// Metrics receives the server's Prometheus metrics; nil makes a new set.
+	Metrics *observe.Metrics
+	// MaxConcurrentSyncs bounds pulls and pushes served at once; a request
+	// beyond it waits up to SyncQueueWait for a slot, then gets 503 with
+	// Retry-After. MaxConcurrentUploads does the same for photo uploads.
+	MaxConcurrentSyncs   int
+	MaxConcurrentUploads int
+	SyncQueueWait        time.Duration
+	RetryAfter           time.Duration
+	// MaxPhotoBytes is the largest photo accepted; default schema.DefaultMaxPhotoSize.
+	MaxPhotoBytes int64
+	// RequestTimeout bounds the work of one API request (not the time to
+	// stream a photo); past it the device gets 503 timeout and retries.
+	RequestTimeout time.Duration
 	// LoginAttempts failed logins per username and per client address within
 	// LoginWindow lock further attempts out until the window passes.
 	LoginAttempts int
@@ -85,6 +105,24 @@ func (c *Config) defaults() {
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = 5 * time.Minute
 	}
+	if c.Metrics == nil {
+		c.Metrics = observe.NewMetrics()
+	}
+	if c.MaxConcurrentSyncs <= 0 {
+		c.MaxConcurrentSyncs = DefaultMaxConcurrentSyncs
+	}
+	if c.MaxConcurrentUploads <= 0 {
+		c.MaxConcurrentUploads = DefaultMaxConcurrentUploads
+	}
+	if c.SyncQueueWait <= 0 {
+		c.SyncQueueWait = 10 * time.Second
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = 2 * time.Second
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 60 * time.Second
+	}
 }
 
 // Server is the sync server. Build it with New, serve Handler, and Close it
@@ -97,6 +135,9 @@ type Server struct {
 	failures *failureLimiter
 	api      *echo.Group     // the /api/v1 group, without group middleware
 	photos   *photos.Service // nil without a blob store
+	metrics  *observe.Metrics
+	syncs    *observe.Limiter // pulls and pushes in flight
+	uploads  *observe.Limiter // photo uploads in flight
 }
 
 // New opens (creating and migrating) DataDir/patrol.db and builds the routes.
@@ -109,7 +150,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{cfg: cfg, store: st, log: cfg.Logger, failures: newFailureLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now)}
+	m := cfg.Metrics
+	if cfg.Blobs != nil {
+		cfg.Blobs = observe.InstrumentStore(cfg.Blobs, m)
+	}
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger, metrics: m,
+		failures: newFailureLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
+		syncs:    observe.NewLimiter(cfg.MaxConcurrentSyncs, cfg.SyncQueueWait, cfg.RetryAfter, m),
+		uploads:  observe.NewLimiter(cfg.MaxConcurrentUploads, cfg.SyncQueueWait, cfg.RetryAfter, m),
+	}
 	s.routes()
 	if cfg.Blobs != nil {
 		svc, err := photos.New(st.DB(), cfg.Blobs, filepath.Join(cfg.DataDir, "staging"))
@@ -118,9 +167,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 		svc.Now, svc.Logger = cfg.Now, cfg.Logger
+		if cfg.MaxPhotoBytes > 0 {
+			svc.MaxSize = cfg.MaxPhotoBytes
+		}
+		svc.UploadMiddleware = []echo.MiddlewareFunc{s.uploads.Middleware()}
+		svc.OnReceive = func(n int64) { m.PhotoBytes.Add(float64(n)) }
+		svc.OnStored = m.PhotosStored.Inc
 		svc.Mount(s.api, s.PhotoAccess())
 		s.photos = svc
 	}
+	s.registerGauges()
 	return s, nil
 }
 

@@ -44,6 +44,13 @@ type Service struct {
 	LockWait   time.Duration // how long a PATCH waits for another upload of the same photo; default DefaultLockWait
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// UploadMiddleware wraps the PATCH route (the server bounds concurrent
+	// uploads with it).
+	UploadMiddleware []echo.MiddlewareFunc
+	// OnReceive, when set, is told of every photo byte staged (metrics).
+	OnReceive func(n int64)
+	// OnStored, when set, is told of every photo committed to the store.
+	OnStored func()
 
 	locks shaLocks
 }
@@ -128,7 +135,7 @@ func (s *Service) Mount(g *echo.Group, acc Access) {
 	uploads := strings.TrimPrefix(schema.PathUploads, schema.APIPrefix) + "/:sha"
 	photos := strings.TrimPrefix(schema.PathPhotos, schema.APIPrefix) + "/:sha"
 	g.HEAD(uploads, func(c echo.Context) error { return s.headUpload(c, acc) })
-	g.PATCH(uploads, func(c echo.Context) error { return s.patchUpload(c, acc) })
+	g.PATCH(uploads, func(c echo.Context) error { return s.patchUpload(c, acc) }, s.UploadMiddleware...)
 	g.HEAD(photos, func(c echo.Context) error { return s.headPhoto(c, acc) })
 	g.GET(photos, func(c echo.Context) error { return s.getPhoto(c, acc) })
 	g.GET(photos+"/thumb", func(c echo.Context) error { return s.getThumb(c, acc) })

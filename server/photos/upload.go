@@ -133,6 +133,9 @@ func (s *Service) patchUpload(c echo.Context, acc Access) error {
 	if err := s.commit(ctx, sha, up); err != nil {
 		return err
 	}
+	if s.OnStored != nil {
+		s.OnStored()
+	}
 	setStored(h, length)
 	return c.NoContent(http.StatusCreated)
 }
@@ -175,6 +178,9 @@ func (s *Service) receive(sha string, up *staged, body io.Reader) error {
 			}
 			up.h.Write(buf[:n])
 			up.st.Offset += int64(n)
+			if s.OnReceive != nil {
+				s.OnReceive(int64(n))
+			}
 			remaining -= int64(n)
 			if since += int64(n); since >= s.checkpoint() {
 				if err := durable(); err != nil {

@@ -1,11 +1,14 @@
 // Command patrold is the Patrol sync server.
 //
 //	patrold serve  [--addr 127.0.0.1:8080] [--data ./patrol-data] [--demo]
+//	               [--s3-endpoint HOST:PORT --s3-bucket B --s3-access-key K --s3-secret-key S [--s3-region R] [--s3-tls]]
+//	               [--max-photo-mb 25] [--max-syncs 32] [--log-format text|json] [--log-level info]
 //	patrold enroll --data DIR --inspector USERNAME
 //
-// Flags fall back to the PATROL_ADDR, PATROL_DATA and PATROL_DEMO
-// environment variables; with none of them it serves ./patrol-data on
-// 127.0.0.1:8080.
+// Every flag falls back to its PATROL_* environment variable (PATROL_ADDR,
+// PATROL_DATA, PATROL_DEMO, PATROL_S3_ENDPOINT, …); with none of them it
+// serves ./patrol-data on 127.0.0.1:8080 and keeps photos on local disk
+// under the data directory.
 package main
 
 import (
@@ -24,10 +27,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
 	"github.com/patrolhq/patrol/storage"
+	"github.com/patrolhq/patrol/storage/s3store"
 )
 
 func main() {
@@ -39,7 +45,14 @@ func main() {
 
 const usage = `usage:
   patrold serve  [--addr 127.0.0.1:8080] [--data ./patrol-data] [--demo]
-  patrold enroll --data DIR --inspector USERNAME`
+                 [--s3-endpoint HOST:PORT --s3-bucket B --s3-access-key K --s3-secret-key S [--s3-region R] [--s3-tls]]
+                 [--max-photo-mb 25] [--max-syncs 32] [--log-format text|json] [--log-level debug|info|warn|error]
+  patrold enroll --data DIR --inspector USERNAME
+
+Every flag falls back to its PATROL_* variable (PATROL_ADDR, PATROL_DATA, PATROL_DEMO,
+PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY,
+PATROL_S3_REGION, PATROL_S3_TLS, PATROL_MAX_PHOTO_MB, PATROL_MAX_SYNCS,
+PATROL_LOG_FORMAT, PATROL_LOG_LEVEL).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -70,9 +83,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // serveOptions are the settings of `patrold serve`.
 type serveOptions struct {
-	Addr    string
-	DataDir string
-	Demo    bool
+	Addr       string
+	DataDir    string
+	Demo       bool
+	S3         s3store.Config
+	MaxPhotoMB int
+	MaxSyncs   int
+	LogFormat  string
+	LogLevel   string
 }
 
 // envOr returns the environment value of key, or def when unset.
@@ -93,11 +111,37 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&o.DataDir, "data", envOr(getenv, "PATROL_DATA", server.DefaultDataDir), "data directory (PATROL_DATA)")
 	demoDefault, _ := strconv.ParseBool(envOr(getenv, "PATROL_DEMO", "false"))
 	fs.BoolVar(&o.Demo, "demo", demoDefault, "seed an empty data directory with the demo district (PATROL_DEMO)")
+	fs.StringVar(&o.S3.Endpoint, "s3-endpoint", getenv("PATROL_S3_ENDPOINT"), "S3/MinIO endpoint host:port; empty keeps photos on local disk (PATROL_S3_ENDPOINT)")
+	fs.StringVar(&o.S3.Bucket, "s3-bucket", envOr(getenv, "PATROL_S3_BUCKET", "patrol-photos"), "bucket, created if missing (PATROL_S3_BUCKET)")
+	fs.StringVar(&o.S3.AccessKey, "s3-access-key", getenv("PATROL_S3_ACCESS_KEY"), "access key (PATROL_S3_ACCESS_KEY)")
+	fs.StringVar(&o.S3.SecretKey, "s3-secret-key", getenv("PATROL_S3_SECRET_KEY"), "secret key (PATROL_S3_SECRET_KEY)")
+	fs.StringVar(&o.S3.Region, "s3-region", getenv("PATROL_S3_REGION"), "region (PATROL_S3_REGION)")
+	tlsDefault, _ := strconv.ParseBool(envOr(getenv, "PATROL_S3_TLS", "false"))
+	fs.BoolVar(&o.S3.TLS, "s3-tls", tlsDefault, "use https to reach S3 (PATROL_S3_TLS)")
+	photoMB, _ := strconv.Atoi(envOr(getenv, "PATROL_MAX_PHOTO_MB", "25"))
+	fs.IntVar(&o.MaxPhotoMB, "max-photo-mb", photoMB, "largest photo accepted, in MB (PATROL_MAX_PHOTO_MB)")
+	syncs, _ := strconv.Atoi(envOr(getenv, "PATROL_MAX_SYNCS", strconv.Itoa(server.DefaultMaxConcurrentSyncs)))
+	fs.IntVar(&o.MaxSyncs, "max-syncs", syncs, "pulls and pushes served at once; more wait, then get 503 + Retry-After (PATROL_MAX_SYNCS)")
+	fs.StringVar(&o.LogFormat, "log-format", envOr(getenv, "PATROL_LOG_FORMAT", "text"), "text or json (PATROL_LOG_FORMAT)")
+	fs.StringVar(&o.LogLevel, "log-level", envOr(getenv, "PATROL_LOG_LEVEL", "info"), "debug, info, warn or error (PATROL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if o.S3.Endpoint != "" && (o.S3.AccessKey == "" || o.S3.SecretKey == "") {
+		return o, errors.New("serve: --s3-endpoint needs --s3-access-key and --s3-secret-key (or PATROL_S3_ACCESS_KEY and PATROL_S3_SECRET_KEY)")
+	}
+	if o.MaxPhotoMB <= 0 || o.MaxSyncs <= 0 {
+		return o, errors.New("serve: --max-photo-mb and --max-syncs must be positive")
+	}
+	if o.LogFormat != "text" && o.LogFormat != "json" {
+		return o, fmt.Errorf("serve: --log-format must be text or json, not %q", o.LogFormat)
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return o, fmt.Errorf("serve: --log-level %q: use debug, info, warn or error", o.LogLevel)
 	}
 	return o, nil
 }
@@ -123,18 +167,57 @@ func parseEnroll(args []string, getenv func(string) string, stderr io.Writer) (e
 	return o, nil
 }
 
-func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	// Photos default to a local-disk blob store inside the data directory.
-	blobs, err := storage.NewLocal(filepath.Join(o.DataDir, "blobs"))
-	if err != nil {
-		return err
+// newLogger builds the structured logger of the server.
+func newLogger(o serveOptions, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(o.LogLevel))
+	opts := &slog.HandlerOptions{Level: lv}
+	if o.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	srv, err := server.New(ctx, server.Config{DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs})
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openBlobs picks the photo store: S3 when an endpoint is configured, else
+// local disk inside the data directory.
+func openBlobs(ctx context.Context, o serveOptions) (storage.Store, string, error) {
+	if o.S3.Endpoint == "" {
+		dir := filepath.Join(o.DataDir, "blobs")
+		s, err := storage.NewLocal(dir)
+		return s, "local disk " + dir, err
+	}
+	s, err := s3store.New(ctx, o.S3)
+	scheme := "http"
+	if o.S3.TLS {
+		scheme = "https"
+	}
+	return s, fmt.Sprintf("S3 %s://%s/%s", scheme, o.S3.Endpoint, o.S3.Bucket), err
+}
+
+func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
+	logger := newLogger(o, os.Stderr)
+	blobs, where, err := openBlobs(ctx, o)
+	if err != nil {
+		return fmt.Errorf("photo store: %w", err)
+	}
+	srv, err := server.New(ctx, server.Config{DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs,
+		MaxPhotoBytes: int64(o.MaxPhotoMB) << 20, MaxConcurrentSyncs: o.MaxSyncs})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	jobs := cron.New(cron.WithLogger(cron.DiscardLogger))
+	if _, err := jobs.AddFunc("@hourly", func() {
+		if n, err := srv.Photos().CleanStaging(48 * time.Hour); err != nil {
+			logger.Error("clean abandoned photo uploads", "err", err)
+		} else if n > 0 {
+			logger.Info("cleaned abandoned photo uploads", "removed", n)
+		}
+	}); err != nil {
+		return err
+	}
+	jobs.Start()
+	defer jobs.Stop()
 	if o.Demo {
 		n, err := srv.Store().CountUsers(ctx)
 		if err != nil {
@@ -159,12 +242,14 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// Long enough for a 25 MB photo over a poor mobile link; a cut
+		// upload resumes from the bytes the server kept.
+		ReadTimeout:  10 * time.Minute,
+		WriteTimeout: 10 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "patrold serving http://%s (data %s)\n", ln.Addr(), o.DataDir)
+	fmt.Fprintf(stdout, "patrold serving http://%s (data %s, photos on %s)\n", ln.Addr(), o.DataDir, where)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

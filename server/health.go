@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// timeout bounds the work of an API request. Photo routes stream bodies
+// whose duration depends on the network, so they are left to the photo
+// service's own bounds.
+func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := c.Request().URL.Path
+		if strings.HasPrefix(p, schema.PathUploads+"/") || strings.HasPrefix(p, schema.PathPhotos+"/") {
+			return next(c)
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// readyCheck is one readiness probe's answer.
+type readyCheck struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// readyz answers 200 when the server can do its work: the database answers,
+// the data directory takes writes, and the blob store answers. Otherwise
+// 503 with the failing checks, so a load balancer stops sending devices
+// and an operator sees what to fix.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]readyCheck{}
+	ready := true
+	record := func(name string, err error) {
+		if err != nil {
+			ready = false
+			checks[name] = readyCheck{Error: err.Error()}
+			return
+		}
+		checks[name] = readyCheck{OK: true}
+	}
+	var one int
+	record("database", s.store.DB().R.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
+	record("data_dir", probeWritable(s.cfg.DataDir))
+	if s.cfg.Blobs != nil {
+		record("blob_store", s.cfg.Blobs.Ping(ctx))
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+		s.log.Warn("not ready", "checks", checks)
+	}
+	return writeJSON(c, status, map[string]any{"ready": ready, "checks": checks})
+}
+
+// probeWritable writes, syncs and removes a small file: a read-only or full
+// data directory fails here before it fails a device's sync.
+func probeWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".readyz-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	defer os.Remove(name)
+	if _, err := f.Write([]byte("ok")); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// registerGauges exports figures that live in the database.
+func (s *Server) registerGauges() {
+	count := func(q string) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			var n int64
+			if err := s.store.DB().R.QueryRowContext(ctx, q).Scan(&n); err != nil {
+				return -1
+			}
+			return float64(n)
+		}
+	}
+	s.metrics.GaugeFunc("patrol_conflicts_pending", "Conflicts recorded and not yet resolved by a squad leader.",
+		count(`SELECT count(*) FROM conflicts WHERE resolved_at IS NULL`))
+	s.metrics.GaugeFunc("patrol_photos_awaited", "Photos referenced by inspections whose bytes have not arrived.",
+		count(`SELECT count(DISTINCT ip.sha256) FROM inspection_photos ip LEFT JOIN photos p ON p.sha256 = ip.sha256 WHERE p.sha256 IS NULL`))
+	s.metrics.GaugeFunc("patrol_sync_slots_in_use", "Pulls and pushes being served now.", func() float64 { return float64(s.syncs.InUse()) })
+	s.metrics.GaugeFunc("patrol_upload_slots_in_use", "Photo uploads being received now.", func() float64 { return float64(s.uploads.InUse()) })
+}

@@ -33,8 +33,8 @@ type PhotoUploader interface {
 	UploadPending(ctx context.Context, d *Device) (files int, bytes int64, err error)
 }
 
-// SetPhotoUploader installs the uploader Sync calls; nil disables photo
-// upload.
+// SetPhotoUploader installs the uploader Sync calls after pulling; nil
+// restores the built-in resumable uploader.
 func (d *Device) SetPhotoUploader(u PhotoUploader) {
 	d.syncMu.Lock()
 	d.photos = u

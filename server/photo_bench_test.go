@@ -131,7 +131,9 @@ func BenchmarkPhotoUpload(b *testing.B) {
 // holdPhotos is a photo uploader that uploads nothing.
 type holdPhotos struct{}
 
-func (holdPhotos) UploadPending(context.Context, *mobilesync.Device) (int, int64, error) { return 0, 0, nil }
+func (holdPhotos) UploadPending(context.Context, *mobilesync.Device) (int, int64, error) {
+	return 0, 0, nil
+}
 
 // BenchmarkDirectS3Put is the limit BenchmarkPhotoUpload is measured
 // against: minio-go PutObject of the same 3 MB photos straight into the

@@ -55,7 +55,7 @@ func (s *Server) listInspections(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.InspectionFilter{SquadID: sq, Status: c.QueryParam("status")}
+	f := store.InspectionFilter{SquadID: sq, Status: c.QueryParam("status"), DeviceID: c.QueryParam("device")}
 	switch f.Status {
 	case "", schema.StatusDraft, schema.StatusSubmitted, schema.StatusReviewed:
 	default:

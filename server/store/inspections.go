@@ -140,10 +140,11 @@ func (w *writer) writeInspectionPhotos(ctx context.Context, r *inspectionRow, re
 
 // InspectionFilter selects inspections for the leader pages.
 type InspectionFilter struct {
-	SquadID *int64 // nil: every squad (admins)
-	Status  string
-	Since   time.Time // started at or after
-	Limit   int
+	SquadID  *int64 // nil: every squad (admins)
+	Status   string
+	Since    time.Time // started at or after
+	DeviceID string    // only what this device sent
+	Limit    int
 }
 
 // ListInspections returns inspections newest first, each with its venue and
@@ -162,6 +163,10 @@ func (s *Store) ListInspections(ctx context.Context, f InspectionFilter) ([]sche
 	if !f.Since.IsZero() {
 		q += ` AND started_at >= ?`
 		args = append(args, schema.FormatTime(f.Since))
+	}
+	if f.DeviceID != "" {
+		q += ` AND device_id = ?`
+		args = append(args, f.DeviceID)
 	}
 	q += ` ORDER BY started_at DESC, id LIMIT ?`
 	args = append(args, clampLimit(f.Limit, 500, 5000))

@@ -51,11 +51,11 @@ func (s *Server) pull(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	s.observeDeviceHLC(req.HLC, received)
-	page, err := s.store.Pull(ctx, store.PullInput{UserID: p.UserID, SquadID: p.SquadID, Cursor: req.Cursor, Limit: req.Limit})
+	page, err := s.store.Pull(ctx, store.PullInput{UserID: p.UserID, DeviceID: p.DeviceID, SquadID: p.SquadID, Cursor: req.Cursor, Limit: req.Limit})
 	if err != nil {
 		return err
 	}
-	if cs := clockSample(c, p, req.ClientTime, req.HLC, received, "pull"); cs != nil {
+	if cs := clockSample(c, p, req.ClientTime, req.HLC, received, "pull"); cs != nil && s.clockSampleDue(p.DeviceID, received) {
 		if err := s.store.RecordClockSample(ctx, *cs); err != nil {
 			return err
 		}
@@ -87,5 +87,6 @@ func (s *Server) push(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.clockSampleRecorded(p.DeviceID, received)
 	return writeJSON(c, http.StatusOK, schema.PushResponse{Results: results, ServerTime: received.UTC(), ServerHLC: s.store.Clock().Tick().String()})
 }

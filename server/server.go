@@ -138,6 +138,7 @@ type Server struct {
 	metrics  *observe.Metrics
 	syncs    *observe.Limiter // pulls and pushes in flight
 	uploads  *observe.Limiter // photo uploads in flight
+	clocks   clockSamples     // when each device's clock offset was last recorded
 }
 
 // New opens (creating and migrating) DataDir/patrol.db and builds the routes.

@@ -51,10 +51,11 @@ func decodeCursor(s string) (cursor, bool) {
 
 // PullInput is one pull request of an authenticated device.
 type PullInput struct {
-	UserID  string
-	SquadID *int64
-	Cursor  string
-	Limit   int
+	UserID   string
+	DeviceID string // the device's own inspections come back with their server state
+	SquadID  *int64
+	Cursor   string
+	Limit    int
 }
 
 // PullPage is one page of changes with its next cursor.
@@ -112,7 +113,7 @@ func (s *Store) Pull(ctx context.Context, in PullInput) (PullPage, error) {
 	dLng := dist / (metresPerDegree * math.Max(math.Cos(maxAbsLat*math.Pi/180), 0.01))
 	box := [4]float64{sq.minLat - dLat, sq.minLng - dLng, sq.maxLat + dLat, sq.maxLng + dLng}
 
-	p := &puller{ctx: ctx, tx: tx, squad: squad, user: in.UserID, box: box}
+	p := &puller{ctx: ctx, tx: tx, squad: squad, device: in.DeviceID, box: box}
 	changes, err := p.fetch(cur.Q, math.MaxInt64, limit+1)
 	if err != nil {
 		return PullPage{}, wrap("pull", err)
@@ -172,11 +173,11 @@ func maxZoneDistance(ctx context.Context, q queryer) (float64, error) {
 
 // puller reads the changes of one visible set between two seqs.
 type puller struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	squad int64
-	user  string
-	box   [4]float64 // squad bbox grown by the largest zone distance
+	ctx    context.Context
+	tx     *sql.Tx
+	squad  int64
+	device string
+	box    [4]float64 // squad bbox grown by the largest zone distance
 }
 
 // fetch returns up to limit changes (per table, then merged) with
@@ -330,8 +331,8 @@ func (p *puller) members(lo, hi int64, limit int) ([]schema.Change, error) {
 }
 
 func (p *puller) inspections(lo, hi int64, limit int) ([]schema.Change, error) {
-	rows, err := p.tx.QueryContext(p.ctx, `SELECT `+inspectionCols+` FROM inspections WHERE author_id = ? AND seq > ? AND seq <= ?
-		ORDER BY seq LIMIT ?`, p.user, lo, hi, limit)
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT `+inspectionCols+` FROM inspections WHERE device_id = ? AND seq > ? AND seq <= ?
+		ORDER BY seq LIMIT ?`, p.device, lo, hi, limit)
 	if err != nil {
 		return nil, fmt.Errorf("inspections: %w", err)
 	}

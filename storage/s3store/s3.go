@@ -66,6 +66,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		Secure:          cfg.TLS,
 		Region:          cfg.Region,
 		TrailingHeaders: true, // required by minio-go to send x-amz-checksum-sha256
+		// A dead endpoint should fail a photo upload within seconds (the
+		// device keeps the photo and retries with backoff), not hang on
+		// minio-go's default of ten retries.
+		MaxRetries: 3,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3store: open s3 %s: %w", cfg.Endpoint, err)

@@ -28,7 +28,7 @@ type Options struct {
 	Logger     *slog.Logger                                     // nil: discard
 	Sleep      func(ctx context.Context, d time.Duration) error // backoff sleeps; nil: a real timer
 	Rand       func() float64                                   // jitter in [0,1); nil: math/rand/v2
-	PushBatch  int                                              // mutations per push request; 0: 500
+	PushBatch  int                                              // mutations per push request; 0: DefaultPushBatch
 	PullLimit  int                                              // rows per pull page; 0: the server's default
 	// MaxAttempts bounds the tries of one request within a Sync; 0: 6.
 	MaxAttempts int
@@ -38,7 +38,7 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultPushBatch   = 500
+	DefaultPushBatch   = schema.MaxMutationsPerPush
 	DefaultMaxAttempts = 6
 	BackoffBase        = 200 * time.Millisecond
 	BackoffCap         = 30 * time.Second
@@ -261,6 +261,12 @@ func defaultHTTPClient() *http.Client {
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 60 * time.Second,
+		// Photo uploads send Expect: 100-continue so that a PATCH at a
+		// stale offset is refused before its body goes out. Without a
+		// timeout here the transport ignores the header and sends the body
+		// at once; the unread interim answer then turns a dropped upload
+		// into a reset that also discards what the server had buffered.
+		ExpectContinueTimeout: 2 * time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   4,
 		ForceAttemptHTTP2:     true,

@@ -106,6 +106,38 @@ func (d *Device) AttachPhotoFiles(ctx context.Context, inspectionID, itemID stri
 	return d.AttachPhotos(ctx, inspectionID, itemID, refs...)
 }
 
+// UploadPhotos sends the photos waiting on the device, as the last step of
+// Sync does, without pushing or pulling records first: for an app that
+// syncs records at once and leaves the photo bytes for a better
+// connection. The server accepts only photos that records it already has
+// name; the others fail with their reason and stay queued. An uploader
+// set with SetPhotoUploader is used as Sync would.
+func (d *Device) UploadPhotos(ctx context.Context) (SyncReport, error) {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	var rep SyncReport
+	if d.photos != nil {
+		files, n, err := d.photos.UploadPending(ctx, d)
+		rep.PhotosUploaded, rep.PhotoBytes = files, n
+		if err != nil {
+			return rep, fmt.Errorf("upload photos: %w", err)
+		}
+		return rep, nil
+	}
+	m, err := readMeta(ctx, d.db.R)
+	if err != nil {
+		return rep, fmt.Errorf("upload photos: %w", err)
+	}
+	id, err := identityOf(m)
+	if err != nil {
+		return rep, fmt.Errorf("upload photos: %w", err)
+	}
+	if err := d.uploadPhotos(ctx, creds{Identity: id, token: m[metaToken]}, &rep); err != nil {
+		return rep, fmt.Errorf("upload photos: %w", err)
+	}
+	return rep, nil
+}
+
 // uploadPhotos sends every queued photo the server lacks, resuming each
 // from what the server already holds. A photo the server refuses for good
 // (4xx) is set aside with its reason and never blocks the others.
@@ -136,9 +168,10 @@ func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) err
 		open := func() (io.ReadSeekCloser, error) { return os.Open(d.photoPath(p.sha)) }
 		var res photo.UploadResult
 		var err error
+		var wait time.Duration // the server's Retry-After, if it gave one
 		for attempt := 0; attempt < d.opts.MaxAttempts; attempt++ {
 			if attempt > 0 {
-				if serr := d.opts.Sleep(ctx, d.backoff(attempt-1, 0)); serr != nil {
+				if serr := d.opts.Sleep(ctx, d.backoff(attempt-1, wait)); serr != nil {
 					return serr
 				}
 			}
@@ -147,6 +180,11 @@ func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) err
 			res.Sent += r.Sent
 			if err == nil || ctx.Err() != nil || !retryablePhotoErr(err) {
 				break
+			}
+			wait = 0
+			var ae *photo.AnswerError
+			if errors.As(err, &ae) {
+				wait = d.parseRetryAfter(ae.RetryAfter)
 			}
 		}
 		rep.PhotoBytes += res.Sent
@@ -158,6 +196,10 @@ func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) err
 			rep.PhotosUploaded++
 		case errors.Is(err, ErrEnrollAgain) || schema.ErrorCode(err) == schema.CodeUnauthorized:
 			return fmt.Errorf("photos: %w (%w)", ErrEnrollAgain, err)
+		case retryablePhotoErr(err) && errors.As(err, new(*photo.AnswerError)):
+			// The server answered but cannot take the photo now (its photo
+			// store or disk is down): say so, not "offline".
+			return fmt.Errorf("photos: the server cannot take photos right now — they stay on the device; run sync again later: %w", err)
 		case retryablePhotoErr(err):
 			return &UnreachableError{URL: c.ServerURL, Err: err}
 		default:

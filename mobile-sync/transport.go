@@ -136,7 +136,7 @@ func (d *Device) attempt(ctx context.Context, x exchange, payload []byte, out an
 	serr := decodeError(resp.StatusCode, body)
 	ae := &attemptError{err: serr}
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
+	case resp.StatusCode == http.StatusUnauthorized && x.token != "":
 		ae.err = fmt.Errorf("%s: %w (%w)", x.path, ErrEnrollAgain, serr)
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 		ae.retry = true
@@ -213,7 +213,12 @@ func decodeError(status int, body []byte) *schema.Error {
 
 // retryAfter reads Retry-After as seconds or as an HTTP date.
 func (d *Device) retryAfter(resp *http.Response) time.Duration {
-	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	return d.parseRetryAfter(resp.Header.Get("Retry-After"))
+}
+
+// parseRetryAfter reads a Retry-After value; 0 when absent or past.
+func (d *Device) parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}

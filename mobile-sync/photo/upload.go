@@ -164,7 +164,7 @@ func (u *Uploader) head(ctx context.Context, sha string) (uploadState, error) {
 	}
 	defer drain(resp)
 	if resp.StatusCode != http.StatusOK {
-		return uploadState{}, fmt.Errorf("head: %w", responseError(resp))
+		return uploadState{}, fmt.Errorf("head: %w", answerError(resp))
 	}
 	st := uploadState{length: -1, stored: resp.Header.Get(HeaderStored) == "true"}
 	if st.offset, err = headerInt(resp, schema.HeaderUploadOffset); err != nil {
@@ -221,7 +221,7 @@ func (u *Uploader) patch(ctx context.Context, sha string, offset, size int64, f 
 		next, err = headerInt(resp, schema.HeaderUploadOffset)
 		return next, false, sent, err
 	}
-	return 0, false, sent, fmt.Errorf("patch at %d: %w", offset, responseError(resp))
+	return 0, false, sent, fmt.Errorf("patch at %d: %w", offset, answerError(resp))
 }
 
 // gatedReader counts what the transport reads and, once closed, refuses
@@ -255,6 +255,25 @@ func (g *gatedReader) close() int64 {
 	defer g.mu.Unlock()
 	g.closed = true
 	return g.n
+}
+
+// AnswerError is a failure the server answered (not a network error), with
+// the wait it asked for, so that the caller's retry loop can honour
+// Retry-After instead of hammering a server that said when to come back.
+type AnswerError struct {
+	Err        *schema.Error // the decoded answer
+	Status     int           // the HTTP status
+	RetryAfter string        // the raw Retry-After header; "" when none
+}
+
+// Error is the server's message.
+func (e *AnswerError) Error() string { return e.Err.Error() }
+
+// Unwrap exposes the *schema.Error, so errors.As and schema.ErrorCode see it.
+func (e *AnswerError) Unwrap() error { return e.Err }
+
+func answerError(resp *http.Response) error {
+	return &AnswerError{Err: responseError(resp), Status: resp.StatusCode, RetryAfter: strings.TrimSpace(resp.Header.Get("Retry-After"))}
 }
 
 // responseError decodes the server's error body, or makes one from the

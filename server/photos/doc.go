@@ -60,6 +60,19 @@
 //     commit without sending the photo again.
 //   - A PATCH for a photo already stored answers 201 with Patrol-Stored:
 //     true without reading the body.
+//   - A PATCH at offset 0 whose body is the whole photo is also streamed
+//     into the blob store while it arrives, so that the photo crosses the
+//     server once: the same bytes go to the part file, the hash, a
+//     config-only header decode (JPEG, PNG, WebP; HEIC/HEIF is judged from
+//     the part file at the end) and the store's Put. The Put never gets the
+//     photo's last byte until the digest equals {sha256} and the content
+//     checks passed; otherwise it is aborted and the store commits nothing
+//     (a header refusal stops it at once). The end of such a body is made
+//     durable only if the commit does not complete; a body that breaks off
+//     is kept as above, and a store that fails mid-stream makes the server
+//     finish the body into staging and commit from there. The thumbnail is
+//     derived from the verified part file while the store takes the last
+//     byte.
 //
 // # Reading photos
 //

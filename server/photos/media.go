@@ -99,38 +99,74 @@ func printable(b []byte) string {
 // only its headers — nothing decodes pixels before the pixel limit is
 // checked — and refuses what is not an accepted image or is too large.
 func (s *Service) probe(f io.ReaderAt, size int64) (mediaType string, w, h int, err error) {
-	head := make([]byte, 512)
+	head := make([]byte, sniffLen)
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
-	mt, ok := sniff(head)
-	if !ok {
-		return "", 0, 0, schema.Errorf(schema.CodeUnsupportedMedia,
-			"the photo is %s, not a JPEG, PNG, HEIC/HEIF or WebP image; nothing was stored", describe(head))
+	mt, err := sniffOrRefuse(head)
+	if err != nil {
+		return "", 0, 0, err
 	}
-	r := func() io.Reader { return bufio.NewReaderSize(io.NewSectionReader(f, 0, size), copyBufferSize) }
 	var cfg image.Config
-	switch mt {
-	case mediaJPEG:
-		cfg, err = jpeg.DecodeConfig(r())
-	case mediaPNG:
-		cfg, err = png.DecodeConfig(r())
-	case mediaWebP:
-		cfg, err = webp.DecodeConfig(r())
-	default:
+	if streamDecodable(mt) {
+		cfg, err = decodeConfig(mt, bufio.NewReaderSize(io.NewSectionReader(f, 0, size), copyBufferSize))
+	} else {
 		cfg.Width, cfg.Height, err = heifDimensions(f, size)
 	}
+	if err := s.checkConfig(mt, cfg, err); err != nil {
+		return "", 0, 0, err
+	}
+	return mt, cfg.Width, cfg.Height, nil
+}
+
+// sniffLen is how much of the start of a photo its type is judged from.
+const sniffLen = 512
+
+// sniffOrRefuse tells the media type from the first sniffLen bytes (or
+// all of a shorter photo), refusing anything but an accepted image.
+func sniffOrRefuse(head []byte) (string, error) {
+	mt, ok := sniff(head)
+	if !ok {
+		return "", schema.Errorf(schema.CodeUnsupportedMedia,
+			"the photo is %s, not a JPEG, PNG, HEIC/HEIF or WebP image; nothing was stored", describe(head))
+	}
+	return mt, nil
+}
+
+// streamDecodable reports whether the dimensions of mt can be read from a
+// plain stream (the header precedes the pixels); HEIC/HEIF needs random
+// access to find its meta box.
+func streamDecodable(mt string) bool {
+	return mt == mediaJPEG || mt == mediaPNG || mt == mediaWebP
+}
+
+// decodeConfig reads only the header of a JPEG, PNG or WebP stream.
+func decodeConfig(mt string, r io.Reader) (image.Config, error) {
+	switch mt {
+	case mediaJPEG:
+		return jpeg.DecodeConfig(r)
+	case mediaPNG:
+		return png.DecodeConfig(r)
+	case mediaWebP:
+		return webp.DecodeConfig(r)
+	}
+	return image.Config{}, fmt.Errorf("no stream decoder for %s", mt)
+}
+
+// checkConfig judges the header read of a photo of type mt: it must be
+// readable, give positive dimensions, and stay within the pixel limit.
+func (s *Service) checkConfig(mt string, cfg image.Config, err error) error {
 	if err != nil {
-		return "", 0, 0, schema.Errorf(schema.CodeUnsupportedMedia,
+		return schema.Errorf(schema.CodeUnsupportedMedia,
 			"the %s header cannot be read (%v); nothing was stored", mt, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return "", 0, 0, schema.Errorf(schema.CodeUnsupportedMedia,
+		return schema.Errorf(schema.CodeUnsupportedMedia,
 			"the %s header gives dimensions %d×%d; nothing was stored", mt, cfg.Width, cfg.Height)
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > s.maxPixels() {
-		return "", 0, 0, schema.Errorf(schema.CodeTooLarge,
+		return schema.Errorf(schema.CodeTooLarge,
 			"the %s image claims %d×%d pixels (%.1f megapixels); at most %.1f megapixels are accepted; nothing was stored",
 			mt, cfg.Width, cfg.Height, float64(px)/1e6, float64(s.maxPixels())/1e6)
 	}
-	return mt, cfg.Width, cfg.Height, nil
+	return nil
 }

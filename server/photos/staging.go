@@ -126,6 +126,9 @@ type staged struct {
 	f  *os.File
 	h  hash.Hash
 	st stagingState
+	// deferSync leaves the end of a complete body not durable: the caller
+	// commits at once and makes the staged bytes durable only if that fails.
+	deferSync bool
 }
 
 // openStaging opens sha's upload at its durable point for a request that

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -120,7 +121,17 @@ func (s *Service) patchUpload(c echo.Context, acc Access) error {
 			up.f.Close()
 		}
 	}()
-	if err := s.receive(sha, up, req.Body); err != nil {
+	// A body that carries the whole photo streams into the blob store as
+	// it arrives (see streamPut); anything else is staged, then committed.
+	var body io.Reader = req.Body
+	var stream *streamPut
+	if offset == 0 && up.st.Offset == 0 && req.ContentLength == length {
+		stream = s.newStreamPut(req.Context(), sha, length, req.Body)
+		defer stream.abort()
+		up.deferSync = true
+		body = stream
+	}
+	if err := s.receive(sha, up, body); err != nil {
 		h.Set(schema.HeaderUploadOffset, strconv.FormatInt(up.st.Offset, 10))
 		return err
 	}
@@ -130,7 +141,11 @@ func (s *Service) patchUpload(c echo.Context, acc Access) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), commitTimeout)
 	defer cancel()
-	if err := s.commit(ctx, sha, up); err != nil {
+	commit := s.commit
+	if stream != nil {
+		commit = func(ctx context.Context, sha string, up *staged) error { return s.commitStreamed(ctx, sha, up, stream) }
+	}
+	if err := commit(ctx, sha, up); err != nil {
 		return err
 	}
 	if s.OnStored != nil {
@@ -172,7 +187,7 @@ func (s *Service) receive(sha string, up *staged, body io.Reader) error {
 			if _, err := up.f.Write(buf[:n]); err != nil {
 				// The part file may hold a torn write past the durable
 				// point; the next request truncates it away.
-				s.logger().Error("photos: staging write failed", "sha256", sha, "err", err)
+				s.logger().Error("photos: staging write failed; free disk space on, or restore write access to, "+s.StagingDir, "sha256", sha, "err", err)
 				up.st.Offset -= since
 				return schema.Errorf(schema.CodeUnavailable, "the server cannot write the upload (%s); try again later", errors.Unwrap(err))
 			}
@@ -201,12 +216,17 @@ func (s *Service) receive(sha string, up *staged, body io.Reader) error {
 				rerr, up.st.Offset, short(sha), up.st.Offset)
 		}
 	}
-	if err := durable(); err != nil {
-		return s.storageFault(sha, up, since, err)
+	if remaining > 0 || !up.deferSync {
+		if err := durable(); err != nil {
+			return s.storageFault(sha, up, since, err)
+		}
 	}
 	if remaining == 0 {
 		var one [1]byte
 		if n, _ := io.ReadFull(body, one[:]); n > 0 {
+			if err := durable(); err != nil {
+				return s.storageFault(sha, up, since, err)
+			}
 			return schema.Errorf(schema.CodeInvalid, "the body runs past Upload-Length %d; the server keeps %d bytes of photo %s",
 				up.st.Length, up.st.Offset, short(sha))
 		}
@@ -218,7 +238,7 @@ func (s *Service) receive(sha string, up *staged, body io.Reader) error {
 // offset reported is the last durable point.
 func (s *Service) storageFault(sha string, up *staged, since int64, err error) error {
 	up.st.Offset -= since
-	s.logger().Error("photos: staging not durable", "sha256", sha, "err", err)
+	s.logger().Error("photos: staging not durable; free disk space on, or restore write access to, "+s.StagingDir, "sha256", sha, "err", err)
 	return schema.Errorf(schema.CodeUnavailable, "the server cannot store the upload right now; try again later")
 }
 
@@ -269,9 +289,26 @@ func (s *Service) discard(sha string, up *staged) {
 
 // internal logs an unexpected failure and answers it without details.
 func (s *Service) internal(op, sha string, err error) error {
+	if fsFault(err) {
+		s.logger().Error("photos: "+op+" failed: the staging directory is full or not writable; free disk space on, or restore write access to, "+s.StagingDir,
+			"sha256", sha, "err", err)
+		return schema.Errorf(schema.CodeUnavailable, "the server cannot store photos right now (its disk is full or read-only); photo %s stays on your device, retry later", short(sha))
+	}
 	s.logger().Error("photos: "+op, "sha256", sha, "err", err)
 	if schema.IsBusy(err) || schema.IsStorageFault(err) {
 		return schema.Errorf(schema.CodeUnavailable, "the server cannot %s photo %s right now; try again later", op, short(sha))
 	}
 	return schema.Errorf(schema.CodeInternal, "%s of photo %s failed on the server", op, short(sha))
+}
+
+// fsFault reports a filesystem failure an operator must fix — a full,
+// read-only or inaccessible staging directory, an I/O error — as opposed to
+// a bug: it is answered 503 (retry later), never 500.
+func fsFault(err error) bool {
+	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EACCES, syscall.EPERM, syscall.EIO, syscall.ENOTDIR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -33,6 +33,7 @@ const (
 	HeaderUploadOffset = "Upload-Offset" // bytes the server holds; where the next PATCH must start
 	HeaderUploadLength = "Upload-Length" // total size of the photo in bytes
 	ContentTypeUpload  = "application/offset+octet-stream"
+	HeaderStored       = "Patrol-Stored" // "true" when the photo is stored already: send nothing
 )
 
 // Roles of users.

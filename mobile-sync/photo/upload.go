@@ -16,7 +16,7 @@ import (
 
 // HeaderStored is set to "true" by the server on HEAD and PATCH of an
 // upload whose photo it already stores: the device sends nothing then.
-const HeaderStored = "Patrol-Stored"
+const HeaderStored = schema.HeaderStored
 
 // maxRounds bounds the PATCH requests of one Upload call that make no
 // progress (offset mismatches, empty partial answers), so that a confused

@@ -2,7 +2,6 @@ package photos
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -16,83 +15,27 @@ import (
 
 // Media types accepted as evidence, judged from the bytes.
 const (
-	mediaJPEG = "image/jpeg"
-	mediaPNG  = "image/png"
-	mediaHEIC = "image/heic"
-	mediaHEIF = "image/heif"
-	mediaWebP = "image/webp"
+	mediaJPEG = schema.MediaJPEG
+	mediaPNG  = schema.MediaPNG
+	mediaHEIC = schema.MediaHEIC
+	mediaHEIF = schema.MediaHEIF
+	mediaWebP = schema.MediaWebP
 )
-
-var pngSignature = []byte("\x89PNG\r\n\x1a\n")
-
-var heicBrands = map[string]bool{"heic": true, "heix": true, "hevc": true, "hevx": true, "heim": true, "heis": true, "hevm": true, "hevs": true}
-
-var heifBrands = map[string]bool{"mif1": true, "msf1": true}
 
 // sniff tells the media type from the first bytes of a photo; ok is false
 // for anything that is not JPEG, PNG, HEIC/HEIF or WebP.
 func sniff(head []byte) (string, bool) {
-	switch {
-	case len(head) >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF:
-		return mediaJPEG, true
-	case bytes.HasPrefix(head, pngSignature):
-		return mediaPNG, true
-	case len(head) >= 12 && string(head[0:4]) == "RIFF" && string(head[8:12]) == "WEBP":
-		return mediaWebP, true
-	case len(head) >= 16 && string(head[4:8]) == "ftyp":
-		size := int(uint32(head[0])<<24 | uint32(head[1])<<16 | uint32(head[2])<<8 | uint32(head[3]))
-		if size < 16 || size > len(head) {
-			size = len(head)
-		}
-		major := string(head[8:12])
-		heif := false
-		for i := 8; i+4 <= size; i += 4 {
-			if i == 12 { // minor version, not a brand
-				continue
-			}
-			b := string(head[i : i+4])
-			if heicBrands[b] {
-				return mediaHEIC, true
-			}
-			heif = heif || heifBrands[b]
-		}
-		if heif && major != "avif" && major != "avis" {
-			return mediaHEIF, true
-		}
-	}
-	return "", false
+	mt, err := schema.SniffMedia(head)
+	return mt, err == nil
 }
 
 // describe names what refused bytes look like, so that the refusal says
 // what was sent by mistake.
-func describe(head []byte) string {
-	switch {
-	case len(head) == 0:
-		return "empty"
-	case bytes.HasPrefix(head, []byte("%PDF-")):
-		return "a PDF document"
-	case bytes.HasPrefix(head, []byte("GIF8")):
-		return "a GIF image"
-	case bytes.HasPrefix(head, []byte("II*\x00")), bytes.HasPrefix(head, []byte("MM\x00*")):
-		return "a TIFF image"
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
-		return "a ZIP archive"
-	case len(head) >= 12 && string(head[4:8]) == "ftyp":
-		return fmt.Sprintf("an ISO-BMFF file of brand %q (not HEIC/HEIF)", printable(head[8:12]))
-	case len(head) >= 12 && string(head[0:4]) == "RIFF":
-		return fmt.Sprintf("a RIFF file of type %q", printable(head[8:12]))
-	}
-	return fmt.Sprintf("bytes starting % x", head[:min(len(head), 8)])
-}
+func describe(head []byte) string { return schema.DescribeMedia(head) }
 
-func printable(b []byte) string {
-	out := []byte(string(b))
-	for i, c := range out {
-		if c < 0x20 || c > 0x7e {
-			out[i] = '?'
-		}
-	}
-	return string(out)
+// heifDimensions reads the declared image size of a HEIC/HEIF file.
+func heifDimensions(r io.ReaderAt, size int64) (int, int, error) {
+	return schema.HEIFDimensions(r, size)
 }
 
 // probe tells the media type and dimensions of a staged photo by reading

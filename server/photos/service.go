@@ -17,7 +17,7 @@ import (
 
 // HeaderStored is "true" on upload answers for a photo the server already
 // stores, so that no device sends it again.
-const HeaderStored = "Patrol-Stored"
+const HeaderStored = schema.HeaderStored
 
 // Defaults of a Service.
 const (

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -55,21 +57,46 @@ func (c *Checklist) Item(id string) (ChecklistItem, bool) {
 // inspections when the server has sent nothing newer.
 const DefaultChecklistVersion = "nc16-2018.1"
 
+// embedded holds the embedded checklists, parsed once: they are read on
+// every validated inspection, and the embedded bytes never change.
+var embedded struct {
+	once sync.Once
+	list []Checklist
+	err  error
+}
+
+func embeddedChecklists() []Checklist {
+	embedded.once.Do(func() { embedded.list, embedded.err = loadChecklists(checklistFS) })
+	if embedded.err != nil {
+		panic(embedded.err)
+	}
+	return embedded.list
+}
+
+// clone copies the slices of c, so that a caller may change what it got
+// without changing the embedded data.
+func (c Checklist) clone() Checklist {
+	c.VenueKinds = slices.Clone(c.VenueKinds)
+	c.Items = slices.Clone(c.Items)
+	return c
+}
+
 // Checklists returns the embedded checklist versions, oldest version first.
 // It panics only if the embedded data is broken, which a test guards.
 func Checklists() []Checklist {
-	out, err := loadChecklists(checklistFS)
-	if err != nil {
-		panic(err)
+	src := embeddedChecklists()
+	out := make([]Checklist, len(src))
+	for i := range src {
+		out[i] = src[i].clone()
 	}
 	return out
 }
 
 // ChecklistByVersion returns the embedded checklist of that version.
 func ChecklistByVersion(version string) (Checklist, error) {
-	for _, c := range Checklists() {
+	for _, c := range embeddedChecklists() {
 		if c.Version == version {
-			return c, nil
+			return c.clone(), nil
 		}
 	}
 	return Checklist{}, Errorf(CodeInvalid, "unknown checklist version %q", truncate(version, 64))

@@ -1,13 +1,13 @@
 package schema
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -250,25 +250,34 @@ func ValidateInspection(in *Inspection, checklists ChecklistLookup) error {
 	if len(in.Inspectors) == 0 || len(in.Inspectors) > MaxInspectors {
 		return Errorf(CodeInvalid, "inspection %s names %d inspectors; 1 to %d allowed", in.ID, len(in.Inspectors), MaxInspectors)
 	}
-	seenUser := map[string]bool{}
-	for _, p := range in.Inspectors {
-		if p.Username == "" || seenUser[p.Username] {
+	for i, p := range in.Inspectors {
+		if p.Username == "" || slices.ContainsFunc(in.Inspectors[:i], func(q Inspector) bool { return q.Username == p.Username }) {
 			return Errorf(CodeInvalid, "inspection %s: inspector usernames must be set and distinct", in.ID)
 		}
-		seenUser[p.Username] = true
 		if err := checkText("inspector", p.Username+p.Name+p.BadgeNo, 3*MaxTextLen); err != nil {
 			return err
 		}
 	}
-	seen := make(map[string]bool, len(in.Items))
+	// seen marks answered items by the position of their id in the
+	// checklist (without a map: this runs for every pushed inspection).
+	var small [64]bool
+	seen := small[:0]
+	if len(cl.Items) <= len(small) {
+		seen = small[:len(cl.Items)]
+	} else {
+		seen = make([]bool, len(cl.Items))
+	}
+	answered := 0
 	for _, it := range in.Items {
-		if _, ok := cl.Item(it.ItemID); !ok {
+		j := slices.IndexFunc(cl.Items, func(ci ChecklistItem) bool { return ci.ID == it.ItemID })
+		if j < 0 {
 			return Errorf(CodeInvalid, "inspection %s: unknown checklist item %q in version %s", in.ID, truncate(it.ItemID, 20), cl.Version)
 		}
-		if seen[it.ItemID] {
+		if seen[j] {
 			return Errorf(CodeInvalid, "inspection %s: item %s answered twice", in.ID, it.ItemID)
 		}
-		seen[it.ItemID] = true
+		seen[j] = true
+		answered++
 		if it.Result != ResultPass && it.Result != ResultFail && it.Result != ResultNA {
 			return Errorf(CodeInvalid, "inspection %s item %s: result %q is not pass, fail or na", in.ID, it.ItemID, truncate(it.Result, 20))
 		}
@@ -278,14 +287,14 @@ func ValidateInspection(in *Inspection, checklists ChecklistLookup) error {
 		if len(it.Photos) > MaxPhotosPerItem {
 			return Errorf(CodeInvalid, "inspection %s item %s has %d photos; at most %d", in.ID, it.ItemID, len(it.Photos), MaxPhotosPerItem)
 		}
-		for _, p := range it.Photos {
-			if err := ValidatePhotoRef(&p); err != nil {
+		for k := range it.Photos {
+			if err := ValidatePhotoRef(&it.Photos[k]); err != nil {
 				return Errorf(CodeInvalid, "inspection %s item %s: %v", in.ID, it.ItemID, err)
 			}
 		}
 	}
-	if len(seen) != len(cl.Items) {
-		return Errorf(CodeInvalid, "inspection %s answers %d of %d items of %s; answer all before submitting", in.ID, len(seen), len(cl.Items), cl.Version)
+	if answered != len(cl.Items) {
+		return Errorf(CodeInvalid, "inspection %s answers %d of %d items of %s; answer all before submitting", in.ID, answered, len(cl.Items), cl.Version)
 	}
 	return nil
 }
@@ -366,7 +375,7 @@ func checkText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return Errorf(CodeInvalid, "%s is not valid UTF-8", field)
 	}
-	if bytes.IndexByte([]byte(s), 0) >= 0 {
+	if strings.IndexByte(s, 0) >= 0 {
 		return Errorf(CodeInvalid, "%s contains a NUL byte", field)
 	}
 	return nil

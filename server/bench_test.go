@@ -25,7 +25,7 @@ import (
 
 const (
 	benchInspections = 10_000
-	benchPushBatch   = 500
+	benchPushBatch   = 1000
 	benchVenues      = 10_000
 	benchRawTx       = 1_000
 )
@@ -42,7 +42,7 @@ func benchInspectionSet(b *testing.B, n int, venueIDs []string, username string,
 	for i := range out {
 		start := now.Add(-time.Duration(n-i) * time.Minute)
 		end := start.Add(20 * time.Minute)
-		in := &schema.Inspection{ID: uuid.NewString(), VenueID: venueIDs[i%len(venueIDs)], Status: schema.StatusSubmitted,
+		in := &schema.Inspection{ID: uuid.Must(uuid.NewV7()).String(), VenueID: venueIDs[i%len(venueIDs)], Status: schema.StatusSubmitted,
 			ChecklistVersion: cl.Version, Inspectors: []schema.Inspector{{Username: username, BadgeNo: "37130001"}, {Username: "co-inspector", BadgeNo: "37130002"}},
 			StartedAt: start, FinishedAt: &end}
 		for j, it := range cl.Items {

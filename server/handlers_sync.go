@@ -1,7 +1,11 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -67,6 +71,10 @@ func (s *Server) pull(c echo.Context) error {
 		ServerTime: received.UTC(), ServerHLC: s.store.Clock().Tick().String()})
 }
 
+// push applies a batch of mutations. The body is read whole, then decoded
+// mutation by mutation while the store applies the first ones
+// (schema.PushStream); a body in any other form, valid or not, goes
+// through schema.DecodePushRequest, which accepts it or says what is wrong.
 func (s *Server) push(c echo.Context) error {
 	p := principal(c)
 	received := s.cfg.Now()
@@ -74,19 +82,124 @@ func (s *Server) push(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := schema.DecodePushRequest(r)
+	raw, rerr := readBody(r, c.Request().ContentLength, s.cfg.MaxBodyBytes)
 	done()
+	if rerr != nil {
+		// The decoder words read failures (too large, cut short) for people.
+		_, err := schema.DecodePushRequest(io.MultiReader(strings.NewReader(raw), errReader{rerr}))
+		if err == nil {
+			err = schema.Errorf(schema.CodeInvalid, "cannot read the request body: %v", rerr)
+		}
+		return err
+	}
+	ctx := c.Request().Context()
+	in := store.PushInput{DeviceID: p.DeviceID, UserID: p.UserID, SquadID: p.SquadID, ReceivedAt: received}
+	if st, err := schema.NewPushStream(raw); err == nil {
+		s.observeDeviceHLC(st.HLC, received)
+		in.Stream = st
+		in.Clock = clockSample(c, p, st.ClientTime, st.HLC, received, "push")
+		results, err := s.store.Push(ctx, in)
+		if err == nil {
+			return s.pushResponse(c, results, received)
+		}
+		if !errors.Is(err, schema.ErrPushStreamUnsupported) {
+			return err
+		}
+	}
+	req, err := schema.DecodePushRequest(strings.NewReader(raw))
 	if err != nil {
 		return err
 	}
 	s.observeDeviceHLC(req.HLC, received)
-	results, err := s.store.Push(c.Request().Context(), store.PushInput{
-		DeviceID: p.DeviceID, UserID: p.UserID, SquadID: p.SquadID, Request: req, ReceivedAt: received,
-		Clock: clockSample(c, p, req.ClientTime, req.HLC, received, "push"),
-	})
+	in.Stream, in.Request = nil, req
+	in.Clock = clockSample(c, p, req.ClientTime, req.HLC, received, "push")
+	results, err := s.store.Push(ctx, in)
 	if err != nil {
 		return err
 	}
-	s.clockSampleRecorded(p.DeviceID, received)
-	return writeJSON(c, http.StatusOK, schema.PushResponse{Results: results, ServerTime: received.UTC(), ServerHLC: s.store.Clock().Tick().String()})
+	return s.pushResponse(c, results, received)
 }
+
+func (s *Server) pushResponse(c echo.Context, results []schema.MutationResult, received time.Time) error {
+	return writeJSON(c, http.StatusOK, pushAnswer{Results: results, ServerTime: received.UTC(), ServerHLC: s.store.Clock().Tick().String()})
+}
+
+// pushAnswer is schema.PushResponse with a faster encoding of its results:
+// a push answers up to a thousand mutations, nearly all of them plainly.
+type pushAnswer struct {
+	Results    mutationResults `json:"results"`
+	ServerTime time.Time       `json:"server_time"`
+	ServerHLC  string          `json:"server_hlc"`
+}
+
+// mutationResults encodes like []schema.MutationResult.
+type mutationResults []schema.MutationResult
+
+// MarshalJSON writes plain answers directly and leaves those carrying the
+// server's version of a record to encoding/json.
+func (rs mutationResults) MarshalJSON() ([]byte, error) {
+	if rs == nil {
+		return []byte("null"), nil
+	}
+	b := make([]byte, 0, 64*len(rs)+2)
+	b = append(b, '[')
+	for i := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		r := &rs[i]
+		if r.ServerVenue != nil || r.ServerInspection != nil {
+			one, err := json.Marshal(r)
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, one...)
+			continue
+		}
+		b = append(b, `{"id":`...)
+		b = appendJSONString(b, r.ID)
+		b = append(b, `,"outcome":`...)
+		b = appendJSONString(b, r.Outcome)
+		for _, f := range [...]struct{ name, value string }{{"original", r.Original}, {"code", string(r.Code)}, {"reason", r.Reason}, {"conflict_id", r.ConflictID}} {
+			if f.value != "" {
+				b = append(b, ',', '"')
+				b = append(b, f.name...)
+				b = append(b, '"', ':')
+				b = appendJSONString(b, f.value)
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// appendJSONString appends s as a JSON string: directly when it is plain
+// printable ASCII, as ids and outcomes are, else through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// readBody reads a whole bounded body, sized by its Content-Length when
+// the client sent one. It is read into a string, which the push decoder
+// slices without copying.
+func readBody(r io.Reader, contentLength, limit int64) (string, error) {
+	var b strings.Builder
+	if contentLength > 0 && contentLength <= limit {
+		b.Grow(int(contentLength))
+	}
+	_, err := io.Copy(&b, r)
+	return b.String(), err
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

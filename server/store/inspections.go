@@ -21,6 +21,7 @@ type inspectionRow struct {
 	schema.Inspection
 	AuthorID string
 	Seq      int64
+	cols     *inspectionColumns // encoded ahead by a push; nil: encode on write
 }
 
 func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error) {
@@ -53,20 +54,27 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 // inspectionJSON encodes the JSON columns of a device-authored record. The
 // server-side photo state (received) is never stored; it is computed on read.
 func inspectionJSON(r *inspectionRow) (inspectors, items string, err error) {
+	if r.cols != nil {
+		return r.cols.inspectors, r.cols.items, nil
+	}
 	for i := range r.Items {
 		for j := range r.Items[i].Photos {
 			r.Items[i].Photos[j].Received = false
 		}
 	}
-	a, err := json.Marshal(r.Inspectors)
+	items, err = itemsJSON(r.Items)
 	if err != nil {
 		return "", "", err
 	}
-	b, err := json.Marshal(r.Items)
-	if err != nil {
-		return "", "", err
+	return inspectorsJSON(r.Inspectors), items, nil
+}
+
+// inspectionTimes are the started_at and finished_at arguments of r.
+func inspectionTimes(r *inspectionRow) (string, any) {
+	if r.cols != nil {
+		return r.cols.startedAt, r.cols.finishedAt
 	}
-	return string(a), string(b), nil
+	return schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt)
 }
 
 func finishedArg(t *time.Time) any {
@@ -76,22 +84,58 @@ func finishedArg(t *time.Time) any {
 	return schema.FormatTime(*t)
 }
 
-func (w *writer) insertInspection(ctx context.Context, r *inspectionRow) error {
+// inspectionInsertHead and inspectionInsertRow make the statement that
+// inserts inspections, one VALUES row each. OR FAIL: a failing row leaves
+// the rows before it in place instead of undoing the statement, which
+// spares SQLite part of its statement journal for a statement of many
+// rows; every caller rolls the whole transaction back on an error anyway.
+const (
+	inspectionInsertHead = `INSERT OR FAIL INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors,
+			started_at, finished_at, items, hlc, time_suspect, review, received_at, updated_at, seq) VALUES `
+	inspectionInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`
+)
+
+// Positions of the arguments of an inspectionInsertRow that a push fills
+// in last (see appendInspectionArgs).
+const (
+	insertArgHLC         = 11
+	insertArgTimeSuspect = 12
+	insertArgSeq         = 15
+)
+
+// appendInspectionArgs appends the arguments of r's inspectionInsertRow;
+// r's columns must be encoded (r.cols set) and now is the time stored as
+// received_at and updated_at.
+func appendInspectionArgs(args []any, r *inspectionRow, now any) []any {
+	return append(args, r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, r.cols.inspectors,
+		r.cols.startedAt, r.cols.finishedAt, r.cols.items, r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq)
+}
+
+// inspectionInsertArgs gives r its seq and appends the arguments of its
+// inspectionInsertRow to args.
+func (w *writer) inspectionInsertArgs(ctx context.Context, args []any, r *inspectionRow) ([]any, error) {
 	seq, err := w.seq.nextSeq(ctx)
 	if err != nil {
-		return err
+		return args, err
 	}
 	r.Seq = seq
-	inspectors, items, err := inspectionJSON(r)
+	if r.cols == nil {
+		inspectors, items, err := inspectionJSON(r)
+		if err != nil {
+			return args, err
+		}
+		started, finished := inspectionTimes(r)
+		r.cols = &inspectionColumns{inspectors: inspectors, items: items, startedAt: started, finishedAt: finished}
+	}
+	return appendInspectionArgs(args, r, w.nowText()), nil
+}
+
+func (w *writer) insertInspection(ctx context.Context, r *inspectionRow) error {
+	args, err := w.inspectionInsertArgs(ctx, nil, r)
 	if err != nil {
 		return err
 	}
-	ts := schema.FormatTime(w.now)
-	if _, err := w.exec(ctx, `INSERT INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors,
-			started_at, finished_at, items, hlc, time_suspect, review, received_at, updated_at, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
-		r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, inspectors,
-		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), items, r.HLC, boolInt(r.TimeSuspect), ts, ts, seq); err != nil {
+	if _, err := w.exec(ctx, inspectionInsertHead+inspectionInsertRow, args...); err != nil {
 		return fmt.Errorf("insert inspection %s: %w", r.ID, err)
 	}
 	return w.writeInspectionPhotos(ctx, r, false)

@@ -25,27 +25,72 @@ const (
 
 // PushInput is one push batch from an authenticated device.
 type PushInput struct {
-	DeviceID   string
-	UserID     string
-	SquadID    *int64
+	DeviceID string
+	UserID   string
+	SquadID  *int64
+	// Request is the decoded batch. Stream, when set, is used instead: its
+	// mutations are decoded while the first ones are already applied.
 	Request    *schema.PushRequest
+	Stream     MutationStream
 	ReceivedAt time.Time
 	// Clock, when set, is recorded in the same transaction as the batch.
 	Clock *ClockSample
 }
 
 // pushBatch is the state of one push transaction: the writer and per-batch
-// caches loaded in bulk before the mutations are applied in order.
+// caches, filled chunk by chunk before the mutations are applied in order.
 type pushBatch struct {
 	*writer
 	s          *Store
 	in         PushInput
 	squad      int64
 	venues     map[string]*venueRow       // nil value: looked up, unknown
+	squads     map[string]venueSquad      // venues only inspections refer to: just their squad
 	recent     map[string]bool            // venues this squad left within the grace period
-	existing   map[string]*inspectionRow  // inspections already on the server
+	existing   map[string]*inspectionRow  // inspections on the server; nil value: looked up, none
 	applied    map[string]appliedMutation // answers recorded earlier
 	checklists schema.ChecklistLookup
+	appliedAt  string
+	// Arguments of every applied_mutations row, boxed once.
+	deviceArg, appliedAtArg any
+	// Rows waiting to be inserted insertGroup at a time (see queueInspection).
+	inspQueue, appliedQueue []any
+}
+
+// insertGroup is how many rows one INSERT statement of a push writes: the
+// per-statement cost of the driver is paid once per group.
+const insertGroup = 16
+
+// appliedInsertHead and appliedInsertRow make the statement that records
+// answers, one VALUES row each (OR FAIL: see inspectionInsertHead).
+const (
+	appliedInsertHead = `INSERT OR FAIL INTO applied_mutations (id, device_id, kind, outcome, code, reason, conflict_id, applied_at) VALUES `
+	appliedInsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?)`
+	appliedArgs       = 8
+	inspectionArgs    = 16
+)
+
+var (
+	inspectionInsertGroup = multiRow(inspectionInsertHead, inspectionInsertRow, insertGroup)
+	appliedInsertGroup    = multiRow(appliedInsertHead, appliedInsertRow, insertGroup)
+)
+
+// venueSquad is what an inspection needs of its venue.
+type venueSquad struct {
+	squad int64
+	found bool
+}
+
+// venueSquadOf returns the squad of a venue the batch has looked up.
+func (b *pushBatch) venueSquadOf(id string) (int64, bool) {
+	if v, ok := b.venues[id]; ok {
+		if v == nil {
+			return 0, false
+		}
+		return v.SquadID, true
+	}
+	r := b.squads[id]
+	return r.squad, r.found
 }
 
 type appliedMutation struct {
@@ -57,138 +102,185 @@ type appliedMutation struct {
 // except a duplicate is recorded with the mutation id in that same
 // transaction, so a replay of any batch, in any order, is answered the same
 // and changes nothing. The transaction commits durably before Push returns.
+// When the input's stream fails, nothing is applied and the error wraps
+// the stream's.
 func (s *Store) Push(ctx context.Context, in PushInput) ([]schema.MutationResult, error) {
-	results := make([]schema.MutationResult, len(in.Request.Mutations))
+	src := in.Stream
+	capacity := 64
+	if src == nil {
+		src = &sliceStream{muts: in.Request.Mutations}
+		capacity = len(in.Request.Mutations)
+	}
+	results := make([]schema.MutationResult, 0, capacity)
+	var squad int64
+	if in.SquadID != nil {
+		squad = *in.SquadID
+	}
+	donePreparing := s.preparingPush()
+	first, more := readChunk(src, chunkSizes[0])
+	var setup pushSetup
+	ready, stop := make(chan struct{}), make(chan struct{})
+	chunks := make(chan *mutationChunk, chunkQueue)
+	if more {
+		prepared := make(chan struct{})
+		go func() {
+			defer close(prepared)
+			defer donePreparing()
+			s.prepareMutations(ctx, src, &in, squad, ready, &setup, chunks, stop)
+		}()
+		defer func() {
+			close(stop)
+			<-prepared
+		}()
+	} else {
+		close(chunks)
+		donePreparing()
+	}
+	// Statements run without the request's cancellation: the driver would
+	// start a watcher for each. The transaction itself still ends with the
+	// request, and cancellation is checked between chunks.
+	wctx := context.WithoutCancel(ctx)
 	err := s.writeTx(ctx, func(w *writer) error {
-		b := &pushBatch{writer: w, s: s, in: in, venues: map[string]*venueRow{}, recent: map[string]bool{},
-			existing: map[string]*inspectionRow{}, applied: map[string]appliedMutation{}, checklists: s.checklistLookup(ctx, w.tx)}
-		if in.SquadID != nil {
-			b.squad = *in.SquadID
-		}
-		if err := b.preload(ctx); err != nil {
+		b := &pushBatch{writer: w, s: s, in: in, squad: squad, venues: map[string]*venueRow{}, squads: map[string]venueSquad{},
+			recent: map[string]bool{}, existing: make(map[string]*inspectionRow, batchHint), applied: make(map[string]appliedMutation, batchHint),
+			appliedAt: schema.FormatTime(w.now)}
+		var err error
+		if b.checklists, err = s.checklistSet(wctx, w.tx); err != nil {
 			return err
 		}
-		for i := range in.Request.Mutations {
-			r, err := b.apply(ctx, &in.Request.Mutations[i])
-			if err != nil {
+		setup = pushSetup{lookup: b.checklists, cutoff: schema.FormatTime(w.now.Add(-ReassignmentGrace)), now: w.nowText()}
+		b.deviceArg, b.appliedAtArg = in.DeviceID, b.appliedAt
+		close(ready)
+		// The first chunk is prepared and looked up here, in the write
+		// transaction, while the preparing goroutine starts on the next.
+		pr := newPreparer(&in, squad, &setup)
+		for i := range first.muts {
+			pr.prepare(&first.muts[i])
+		}
+		loader := txChunkLoader(w.tx, w.stmts, squad, setup.cutoff) // never closed: the writer owns w.tx
+		if first.lookups, err = loader.load(wctx, first.muts); err != nil {
+			return err
+		}
+		for c := first; c != nil; c = <-chunks {
+			if c.err != nil {
+				return c.err
+			}
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			results[i] = r
+			b.merge(c.lookups)
+			for i := range c.muts {
+				r, err := b.apply(wctx, &c.muts[i])
+				if err != nil {
+					return err
+				}
+				results = append(results, r)
+			}
+		}
+		if err := b.flush(wctx); err != nil {
+			return err
 		}
 		if in.Clock != nil {
-			return recordClockSample(ctx, w.tx, *in.Clock)
+			return recordClockSample(wctx, w.tx, *in.Clock)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: push from device %s: %w", in.DeviceID, err)
 	}
+	s.kickCheckpoint()
 	return results, nil
 }
 
-// preload fetches, with one query per table and IN-list chunk, every row the
-// batch will look at: earlier answers, venues and existing inspections.
-func (b *pushBatch) preload(ctx context.Context) error {
-	muts := b.in.Request.Mutations
-	ids := make([]string, 0, len(muts))
-	var venueIDs, inspIDs []string
-	for i := range muts {
-		m := &muts[i]
-		ids = append(ids, m.ID)
-		switch {
-		case m.Venue != nil:
-			venueIDs = append(venueIDs, m.Venue.ID)
-		case m.VenueUpdate != nil:
-			venueIDs = append(venueIDs, m.VenueUpdate.VenueID)
-		case m.Inspection != nil:
-			venueIDs = append(venueIDs, m.Inspection.VenueID)
-			inspIDs = append(inspIDs, m.Inspection.ID)
+// queueInspection inserts a new inspection row, or queues it to be
+// inserted with others in one statement. Until the queue is flushed the
+// row exists only in b.existing, so anything that touches stored
+// inspections flushes first.
+func (b *pushBatch) queueInspection(ctx context.Context, p *preparedMutation) error {
+	row := p.row
+	for _, it := range row.Items {
+		if len(it.Photos) > 0 {
+			// Its photo rows refer to the inspection row: write it now.
+			if err := b.flush(ctx); err != nil {
+				return err
+			}
+			return b.insertInspection(ctx, row)
 		}
 	}
-	err := inChunks(ids, func(chunk []any) error {
-		rows, err := b.tx.QueryContext(ctx, `SELECT id, device_id, outcome, code, reason, conflict_id FROM applied_mutations
-			WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...)
+	if p.args == nil {
+		var err error
+		if b.inspQueue, err = b.inspectionInsertArgs(ctx, b.inspQueue, row); err != nil {
+			return err
+		}
+	} else {
+		// The preparer made the arguments; fill in what the writer decided.
+		seq, err := b.seq.nextSeq(ctx)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var a appliedMutation
-			if err := rows.Scan(&id, &a.DeviceID, &a.Outcome, &a.Code, &a.Reason, &a.ConflictID); err != nil {
-				return err
-			}
-			b.applied[id] = a
+		row.Seq = seq
+		if row.HLC != p.m.HLC {
+			p.args[insertArgHLC] = row.HLC
 		}
-		return rows.Err()
-	})
-	if err != nil {
-		return fmt.Errorf("load applied mutations: %w", err)
+		p.args[insertArgTimeSuspect] = boolInt(row.TimeSuspect)
+		p.args[insertArgSeq] = seq
+		b.inspQueue = append(b.inspQueue, p.args...)
 	}
-	err = inChunks(dedupe(venueIDs), func(chunk []any) error {
-		rows, err := b.tx.QueryContext(ctx, `SELECT `+venueCols+` FROM venues WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scanVenue(rows)
-			if err != nil {
-				return err
-			}
-			b.venues[v.ID] = v
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return fmt.Errorf("load venues: %w", err)
-	}
-	var foreign []string
-	for _, id := range dedupe(venueIDs) {
-		if v := b.venues[id]; v != nil && v.SquadID != b.squad {
-			foreign = append(foreign, id)
-		}
-	}
-	cutoff := schema.FormatTime(b.now.Add(-ReassignmentGrace))
-	err = inChunks(foreign, func(chunk []any) error {
-		args := append([]any{b.squad, cutoff}, chunk...)
-		rows, err := b.tx.QueryContext(ctx, `SELECT venue_id FROM venue_squad_history WHERE squad_id = ? AND to_at >= ?
-			AND venue_id IN (`+placeholders(len(chunk))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			b.recent[id] = true
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return fmt.Errorf("load venue history: %w", err)
-	}
-	err = inChunks(dedupe(inspIDs), func(chunk []any) error {
-		rows, err := b.tx.QueryContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanInspection(rows)
-			if err != nil {
-				return err
-			}
-			b.existing[r.ID] = r
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return fmt.Errorf("load inspections: %w", err)
+	if len(b.inspQueue) == insertGroup*inspectionArgs {
+		return b.flushInspections(ctx)
 	}
 	return nil
+}
+
+func (b *pushBatch) flushInspections(ctx context.Context) error {
+	n := len(b.inspQueue) / inspectionArgs
+	if n == 0 {
+		return nil
+	}
+	q := inspectionInsertGroup
+	if n != insertGroup {
+		q = multiRow(inspectionInsertHead, inspectionInsertRow, n)
+	}
+	if _, err := b.exec(ctx, q, b.inspQueue...); err != nil {
+		return fmt.Errorf("insert %d inspections from %s: %w", n, b.inspQueue[0], err)
+	}
+	clear(b.inspQueue)
+	b.inspQueue = b.inspQueue[:0]
+	return nil
+}
+
+// queueApplied records the answer to a mutation, in groups.
+func (b *pushBatch) queueApplied(ctx context.Context, args ...any) error {
+	b.appliedQueue = append(b.appliedQueue, args...)
+	if len(b.appliedQueue) == insertGroup*appliedArgs {
+		return b.flushApplied(ctx)
+	}
+	return nil
+}
+
+func (b *pushBatch) flushApplied(ctx context.Context) error {
+	n := len(b.appliedQueue) / appliedArgs
+	if n == 0 {
+		return nil
+	}
+	q := appliedInsertGroup
+	if n != insertGroup {
+		q = multiRow(appliedInsertHead, appliedInsertRow, n)
+	}
+	if _, err := b.exec(ctx, q, b.appliedQueue...); err != nil {
+		return fmt.Errorf("record mutations from %s: %w", b.appliedQueue[0], err)
+	}
+	clear(b.appliedQueue)
+	b.appliedQueue = b.appliedQueue[:0]
+	return nil
+}
+
+// flush writes every queued row.
+func (b *pushBatch) flush(ctx context.Context) error {
+	if err := b.flushInspections(ctx); err != nil {
+		return err
+	}
+	return b.flushApplied(ctx)
 }
 
 func dedupe(ids []string) []string {
@@ -204,7 +296,8 @@ func dedupe(ids []string) []string {
 }
 
 // apply answers one mutation and records the answer.
-func (b *pushBatch) apply(ctx context.Context, m *schema.Mutation) (schema.MutationResult, error) {
+func (b *pushBatch) apply(ctx context.Context, p *preparedMutation) (schema.MutationResult, error) {
+	m := &p.m
 	if a, ok := b.applied[m.ID]; ok {
 		if a.DeviceID != b.in.DeviceID {
 			return reject(m.ID, schema.CodeConflict, fmt.Sprintf("mutation id %s was already used by another device; make a new id", m.ID)), nil
@@ -216,18 +309,37 @@ func (b *pushBatch) apply(ctx context.Context, m *schema.Mutation) (schema.Mutat
 		// Not recorded: without a usable id there is nothing to replay against.
 		return reject(m.ID, schema.CodeInvalid, "mutation id: "+err.Error()), nil
 	}
-	res, err := b.decide(ctx, m)
+	res, err := b.decide(ctx, p)
 	if err != nil {
 		return res, err
 	}
-	_, err = b.exec(ctx, `INSERT INTO applied_mutations (id, device_id, kind, outcome, code, reason, conflict_id, applied_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, b.in.DeviceID, truncateRunes(m.Kind, 40), res.Outcome, string(res.Code), res.Reason,
-		res.ConflictID, schema.FormatTime(b.now))
-	if err != nil {
-		return res, fmt.Errorf("record mutation %s: %w", m.ID, err)
+	if err := b.queueApplied(ctx, p.idArg, b.deviceArg, kindArg(m.Kind), outcomeArg(res.Outcome), string(res.Code), res.Reason,
+		res.ConflictID, b.appliedAtArg); err != nil {
+		return res, err
 	}
 	b.applied[m.ID] = appliedMutation{DeviceID: b.in.DeviceID, Outcome: res.Outcome, Code: string(res.Code), Reason: res.Reason, ConflictID: res.ConflictID}
 	return res, nil
+}
+
+// Arguments for the common kinds and outcomes, boxed once.
+var (
+	kindArgs    = map[string]any{schema.MutInspectionUpsert: schema.MutInspectionUpsert, schema.MutVenueCreate: schema.MutVenueCreate, schema.MutVenueUpdate: schema.MutVenueUpdate}
+	outcomeArgs = map[string]any{schema.OutcomeApplied: schema.OutcomeApplied, schema.OutcomeConflict: schema.OutcomeConflict, schema.OutcomeRejected: schema.OutcomeRejected}
+)
+
+// kindArg is the kind column of a mutation's answer.
+func kindArg(kind string) any {
+	if a, ok := kindArgs[kind]; ok {
+		return a
+	}
+	return truncateRunes(kind, 40)
+}
+
+func outcomeArg(outcome string) any {
+	if a, ok := outcomeArgs[outcome]; ok {
+		return a
+	}
+	return outcome
 }
 
 func reject(id string, code schema.Code, reason string) schema.MutationResult {
@@ -248,8 +360,9 @@ func truncateRunes(s string, n int) string {
 // decide validates and applies one new mutation. Errors returned are
 // server faults that abort the batch; everything the device got wrong is a
 // rejected result.
-func (b *pushBatch) decide(ctx context.Context, m *schema.Mutation) (schema.MutationResult, error) {
-	if err := schema.ValidateMutation(m, b.checklists); err != nil {
+func (b *pushBatch) decide(ctx context.Context, p *preparedMutation) (schema.MutationResult, error) {
+	m := &p.m
+	if err := p.invalid; err != nil {
 		se, ok := err.(*schema.Error)
 		if !ok {
 			se = schema.Errorf(schema.CodeInvalid, "%v", err)
@@ -260,13 +373,19 @@ func (b *pushBatch) decide(ctx context.Context, m *schema.Mutation) (schema.Muta
 		return reject(m.ID, schema.CodeForbidden, "your account belongs to no squad; ask an admin to assign one"), nil
 	}
 	hlc, restamped := b.intakeHLC(m.HLC)
+	if m.Kind != schema.MutInspectionUpsert {
+		// Venue writes are rare: keep every write in mutation order.
+		if err := b.flush(ctx); err != nil {
+			return schema.MutationResult{}, err
+		}
+	}
 	switch m.Kind {
 	case schema.MutVenueCreate:
 		return b.venueCreate(ctx, m, hlc)
 	case schema.MutVenueUpdate:
 		return b.venueUpdate(ctx, m, hlc)
 	default:
-		return b.inspectionUpsert(ctx, m, hlc, restamped)
+		return b.inspectionUpsert(ctx, p, hlc, restamped)
 	}
 }
 
@@ -348,26 +467,22 @@ func (b *pushBatch) venueUpdate(ctx context.Context, m *schema.Mutation, hlc str
 	return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeApplied}, nil
 }
 
-func (b *pushBatch) inspectionUpsert(ctx context.Context, m *schema.Mutation, hlc string, restamped bool) (schema.MutationResult, error) {
+func (b *pushBatch) inspectionUpsert(ctx context.Context, p *preparedMutation, hlc string, restamped bool) (schema.MutationResult, error) {
+	m := &p.m
 	in := m.Inspection
-	v := b.venues[in.VenueID]
-	if v == nil {
+	squad, found := b.venueSquadOf(in.VenueID)
+	if !found {
 		return reject(m.ID, schema.CodeNotFound, fmt.Sprintf("venue %s unknown to the server; its venue.create must be pushed first", in.VenueID)), nil
 	}
-	if v.SquadID != b.squad && !b.recent[v.ID] {
-		return reject(m.ID, schema.CodeForbidden, fmt.Sprintf("venue %s is not in your squad", v.ID)), nil
+	if squad != b.squad && !b.recent[in.VenueID] {
+		return reject(m.ID, schema.CodeForbidden, fmt.Sprintf("venue %s is not in your squad", in.VenueID)), nil
 	}
-	suspect := restamped || in.StartedAt.After(b.in.ReceivedAt.Add(MaxHLCLead)) || in.StartedAt.Before(b.in.ReceivedAt.Add(-MaxInspectionAge)) ||
-		(in.FinishedAt != nil && in.FinishedAt.Before(in.StartedAt))
-	row := &inspectionRow{Inspection: *in, AuthorID: b.in.UserID}
-	row.SquadID = b.squad
-	row.DeviceID = b.in.DeviceID
+	row := p.row // built by the preparer: the device's record as the server stores it
 	row.HLC = hlc
-	row.TimeSuspect = suspect
-	row.Review = nil
+	row.TimeSuspect = restamped || p.oddTime
 	old := b.existing[in.ID]
 	if old == nil {
-		if err := b.insertInspection(ctx, row); err != nil {
+		if err := b.queueInspection(ctx, p); err != nil {
 			return schema.MutationResult{}, err
 		}
 		b.existing[row.ID] = row
@@ -379,6 +494,10 @@ func (b *pushBatch) inspectionUpsert(ctx context.Context, m *schema.Mutation, hl
 	if schema.CompareHLCStrings(hlc, old.HLC) <= 0 {
 		// Same or older version than the server holds: nothing new to apply.
 		return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeApplied}, nil
+	}
+	// What follows reads or rewrites the stored row.
+	if err := b.flush(ctx); err != nil {
+		return schema.MutationResult{}, err
 	}
 	if old.Review != nil {
 		sv, _ := json.Marshal(old.Inspection)

@@ -26,6 +26,9 @@ type Store struct {
 	db    *schema.DB
 	now   func() time.Time
 	clock *schema.Clock
+	ckpt  *checkpointer
+	// checklists caches parsed stored checklists for pushes.
+	checklists checklistCache
 }
 
 // Open opens (creating and migrating if needed) the server database at path
@@ -43,6 +46,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 		db.Close()
 		return nil, err
 	}
+	s.startCheckpointer()
 	return s, nil
 }
 
@@ -57,7 +61,10 @@ func (s *Store) Clock() *schema.Clock { return s.clock }
 func (s *Store) Now() time.Time { return s.now() }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stopCheckpointer()
+	return s.db.Close()
+}
 
 // seqAlloc hands out change sequence numbers inside one write transaction:
 // the counter is read once, advanced in memory, and written back once, so a
@@ -170,33 +177,6 @@ func (s *Store) seedReferenceData(ctx context.Context) error {
 		return fmt.Errorf("store: seed reference data: %w", err)
 	}
 	return nil
-}
-
-// Checklist returns a checklist version known to the server: stored in the
-// database (a bureau may load its own) or embedded.
-func (s *Store) checklistLookup(ctx context.Context, q queryer) schema.ChecklistLookup {
-	cache := map[string]*schema.Checklist{}
-	return func(version string) (*schema.Checklist, bool) {
-		if c, ok := cache[version]; ok {
-			return c, c != nil
-		}
-		var body string
-		err := q.QueryRowContext(ctx, `SELECT body FROM checklists WHERE version = ?`, version).Scan(&body)
-		if err == nil {
-			var c schema.Checklist
-			if json.Unmarshal([]byte(body), &c) == nil {
-				cache[version] = &c
-				return &c, true
-			}
-		}
-		c, ok := schema.EmbeddedChecklists(version)
-		if ok {
-			cache[version] = c
-		} else {
-			cache[version] = nil
-		}
-		return c, ok
-	}
 }
 
 // queryer is what *sql.DB and *sql.Tx have in common for reads.

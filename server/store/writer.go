@@ -3,19 +3,31 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/patrolhq/patrol/schema"
 )
 
 // writer is one write transaction with its seq allocator, its time and a
 // cache of prepared statements, so that a push of hundreds of mutations
 // prepares each statement once.
 type writer struct {
-	tx    *sql.Tx
-	seq   *seqAlloc
-	now   time.Time
-	stmts map[string]*sql.Stmt
+	tx     *sql.Tx
+	seq    *seqAlloc
+	now    time.Time
+	nowStr string // now as stored, formatted once
+	stmts  map[string]*sql.Stmt
+}
+
+// nowText is the transaction's time as the database stores times.
+func (w *writer) nowText() string {
+	if w.nowStr == "" {
+		w.nowStr = schema.FormatTime(w.now)
+	}
+	return w.nowStr
 }
 
 // exec runs a statement, preparing it once per transaction.
@@ -30,6 +42,43 @@ func (w *writer) exec(ctx context.Context, query string, args ...any) (sql.Resul
 		w.stmts[query] = st
 	}
 	return st.ExecContext(ctx, args...)
+}
+
+// query runs a query, preparing it once per transaction.
+func (w *writer) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, ok := w.stmts[query]
+	if !ok {
+		var err error
+		st, err = w.tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		w.stmts[query] = st
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// multiRow returns head followed by n comma-separated copies of row, an
+// INSERT of n rows in one statement.
+func multiRow(head, row string, n int) string {
+	var b strings.Builder
+	b.Grow(len(head) + n*(len(row)+2))
+	b.WriteString(head)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// jsonList encodes ids as a JSON array, the one argument of an
+// `IN (SELECT value FROM json_each(?))` lookup: one statement text for any
+// number of ids, prepared once per transaction.
+func jsonList(ids []string) (string, error) {
+	b, err := json.Marshal(ids)
+	return string(b), err
 }
 
 func (w *writer) close() {

@@ -315,3 +315,27 @@ func TestInspection_MissingPhotosUntilReceived(t *testing.T) {
 		t.Fatalf("after upload: complete=%v missing=%v", *got.PhotosComplete, got.MissingPhotos)
 	}
 }
+
+func TestPush_MutationIDOfAnotherUsersDeviceIsRefused(t *testing.T) {
+	e := newEnv(t)
+	first := e.enroll("inspector1")
+	vs := e.venues(1)
+	m := first.upsert(first.inspection(vs[0].ID))
+	if r := first.push(m); r[0].Outcome != schema.OutcomeApplied {
+		t.Fatalf("first push: %+v", r[0])
+	}
+	// The same inspector's re-enrolled device (a revoked token, a new code)
+	// resends its outbox: the earlier answer stands.
+	again := e.enroll("inspector1")
+	if r := again.push(m); r[0].Outcome != schema.OutcomeDuplicate || r[0].Original != schema.OutcomeApplied {
+		t.Fatalf("re-enrolled device: %+v; want duplicate of applied", r[0])
+	}
+	// Another inspector's device cannot claim the id.
+	other := e.enroll("inspector2")
+	if r := other.push(m); r[0].Outcome != schema.OutcomeRejected || r[0].Code != schema.CodeConflict {
+		t.Fatalf("another user's device: %+v; want rejected conflict", r[0])
+	}
+	if n := e.count("inspections WHERE id = '" + m.Inspection.ID + "'"); n != 1 {
+		t.Fatalf("inspection stored %d times", n)
+	}
+}

@@ -94,7 +94,7 @@ func (b *pushBatch) venueSquadOf(id string) (int64, bool) {
 }
 
 type appliedMutation struct {
-	DeviceID, Outcome, Code, Reason, ConflictID string
+	DeviceID, UserID, Outcome, Code, Reason, ConflictID string
 }
 
 // Push applies a batch of device mutations in one write transaction and
@@ -299,7 +299,9 @@ func dedupe(ids []string) []string {
 func (b *pushBatch) apply(ctx context.Context, p *preparedMutation) (schema.MutationResult, error) {
 	m := &p.m
 	if a, ok := b.applied[m.ID]; ok {
-		if a.DeviceID != b.in.DeviceID {
+		// The same device re-enrolled (a revoked token, a new code) keeps its
+		// outbox, so its inspector's earlier device answers for it.
+		if a.DeviceID != b.in.DeviceID && a.UserID != b.in.UserID {
 			return reject(m.ID, schema.CodeConflict, fmt.Sprintf("mutation id %s was already used by another device; make a new id", m.ID)), nil
 		}
 		return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeDuplicate, Original: a.Outcome, Code: schema.Code(a.Code),
@@ -317,7 +319,7 @@ func (b *pushBatch) apply(ctx context.Context, p *preparedMutation) (schema.Muta
 		res.ConflictID, b.appliedAtArg); err != nil {
 		return res, err
 	}
-	b.applied[m.ID] = appliedMutation{DeviceID: b.in.DeviceID, Outcome: res.Outcome, Code: string(res.Code), Reason: res.Reason, ConflictID: res.ConflictID}
+	b.applied[m.ID] = appliedMutation{DeviceID: b.in.DeviceID, UserID: b.in.UserID, Outcome: res.Outcome, Code: string(res.Code), Reason: res.Reason, ConflictID: res.ConflictID}
 	return res, nil
 }
 

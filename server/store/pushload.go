@@ -116,12 +116,13 @@ func (l *chunkLoader) load(ctx context.Context, muts []preparedMutation) (*chunk
 			refIDs = unseen(refIDs, l.seenRef, m.Inspection.VenueID)
 		}
 	}
-	err := l.lookup(ctx, ids, `SELECT id, device_id, outcome, code, reason, conflict_id FROM applied_mutations
-			WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
+	err := l.lookup(ctx, ids, `SELECT am.id, am.device_id, coalesce(d.user_id, ''), am.outcome, am.code, am.reason, am.conflict_id
+			FROM applied_mutations am LEFT JOIN devices d ON d.id = am.device_id
+			WHERE am.id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id string
 			var a appliedMutation
-			if err := rows.Scan(&id, &a.DeviceID, &a.Outcome, &a.Code, &a.Reason, &a.ConflictID); err != nil {
+			if err := rows.Scan(&id, &a.DeviceID, &a.UserID, &a.Outcome, &a.Code, &a.Reason, &a.ConflictID); err != nil {
 				return err
 			}
 			out.applied[id] = a

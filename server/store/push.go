@@ -374,7 +374,10 @@ func (b *pushBatch) decide(ctx context.Context, p *preparedMutation) (schema.Mut
 	if b.in.SquadID == nil {
 		return reject(m.ID, schema.CodeForbidden, "your account belongs to no squad; ask an admin to assign one"), nil
 	}
-	hlc, restamped := b.intakeHLC(m.HLC)
+	hlc, restamped, err := b.intakeHLC(ctx, m.HLC)
+	if err != nil {
+		return schema.MutationResult{}, err
+	}
 	if m.Kind != schema.MutInspectionUpsert {
 		// Venue writes are rare: keep every write in mutation order.
 		if err := b.flush(ctx); err != nil {
@@ -393,16 +396,23 @@ func (b *pushBatch) decide(ctx context.Context, p *preparedMutation) (schema.Mut
 
 // intakeHLC accepts a device HLC into the server clock, or restamps it with
 // the server's own when it runs too far ahead of the server.
-func (b *pushBatch) intakeHLC(s string) (string, bool) {
+func (b *pushBatch) intakeHLC(ctx context.Context, s string) (string, bool, error) {
 	h, err := schema.ParseHLC(s)
 	if err != nil {
-		return b.s.clock.Tick().String(), true
+		return b.s.clock.Tick().String(), true, nil
 	}
 	if h.Time().After(b.s.now().Add(MaxHLCLead)) {
-		return b.s.clock.Tick().String(), true
+		r := b.s.clock.Tick().String()
+		// Remember the replacement: the device names its own stamp as the
+		// base of later edits of the same fields.
+		if _, err := b.exec(ctx, `INSERT OR IGNORE INTO hlc_restamps (original, replacement, device_id, at) VALUES (?, ?, ?, ?)`,
+			s, r, b.in.DeviceID, schema.FormatTime(b.now)); err != nil {
+			return "", false, fmt.Errorf("record restamp of %s: %w", s, err)
+		}
+		return r, true, nil
 	}
 	b.s.clock.Observe(h)
-	return s, false
+	return s, false, nil
 }
 
 func (b *pushBatch) venueCreate(ctx context.Context, m *schema.Mutation, hlc string) (schema.MutationResult, error) {

@@ -170,6 +170,18 @@ func (w *writer) mergeVenueFields(ctx context.Context, v *venueRow, fields map[s
 	for _, f := range names {
 		e := fields[f]
 		cur := v.Clocks[f]
+		if e.Base != cur && e.Base != "" {
+			// A base the server restamped (a device clock far ahead) is the
+			// same version under the server's stamp.
+			var r string
+			err := w.tx.QueryRowContext(ctx, `SELECT replacement FROM hlc_restamps WHERE original = ?`, e.Base).Scan(&r)
+			switch {
+			case err == nil && r == cur:
+				e.Base = cur
+			case err != nil && !errors.Is(err, sql.ErrNoRows):
+				return res, fmt.Errorf("restamp of %s: %w", e.Base, err)
+			}
+		}
 		if e.Base == cur {
 			if schema.CompareHLCStrings(hlc, cur) > 0 {
 				if venueField(&v.Venue, f) != e.Value || cur != hlc {

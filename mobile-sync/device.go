@@ -34,6 +34,17 @@ type Options struct {
 	MaxAttempts int
 	// PhotoDir holds the device's copies of attached photos; "": Path + ".photos".
 	PhotoDir string
+	// Progress, when set, is told how a sync's photo uploads advance, so a
+	// screen can show bytes and files (it may be called from another
+	// goroutine).
+	Progress func(PhotoProgress)
+}
+
+// PhotoProgress is where a sync's photo uploads stand.
+type PhotoProgress struct {
+	File, Files int   // the photo being sent (1-based) of how many
+	Bytes       int64 // bytes of the pending photos the server holds, counted so far
+	TotalBytes  int64 // bytes of all pending photos
 }
 
 // Defaults of Options.

@@ -164,8 +164,20 @@ func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) err
 		return err
 	}
 	up := &photo.Uploader{BaseURL: c.ServerURL, Token: c.token, Client: d.opts.HTTPClient}
+	var total, done int64
 	for _, p := range todo {
+		total += p.size
+	}
+	for i, p := range todo {
 		open := func() (io.ReadSeekCloser, error) { return os.Open(d.photoPath(p.sha)) }
+		var progress func(int64)
+		if d.opts.Progress != nil {
+			file, base := i+1, done
+			progress = func(offset int64) {
+				d.opts.Progress(PhotoProgress{File: file, Files: len(todo), Bytes: base + offset, TotalBytes: total})
+			}
+		}
+		done += p.size
 		var res photo.UploadResult
 		var err error
 		var wait time.Duration // the server's Retry-After, if it gave one
@@ -176,7 +188,7 @@ func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) err
 				}
 			}
 			var r photo.UploadResult
-			r, err = up.Upload(ctx, p.sha, p.size, open, nil)
+			r, err = up.Upload(ctx, p.sha, p.size, open, progress)
 			res.Sent += r.Sent
 			if err == nil || ctx.Err() != nil || !retryablePhotoErr(err) {
 				break

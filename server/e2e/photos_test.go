@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -633,5 +634,45 @@ func TestPhoto_CLIStatusCountsPending(t *testing.T) {
 	mustSync(t, a)
 	if st := status(); st["pending_photos"] != float64(0) || st["pending_photo_bytes"] != float64(0) || st["pending_mutations"] != float64(0) {
 		t.Fatalf("status after sync: %v; want nothing pending", st)
+	}
+}
+
+func TestPhoto_SyncReportsUploadProgress(t *testing.T) {
+	e := newEnv(t)
+	admin := e.login("admin")
+	var mu sync.Mutex
+	var events []mobilesync.PhotoProgress
+	d := e.newDevice(admin, "inspector1", func(o *mobilesync.Options) {
+		o.Progress = func(p mobilesync.PhotoProgress) {
+			mu.Lock()
+			events = append(events, p)
+			mu.Unlock()
+		}
+	})
+	mustSync(t, d)
+	dir := t.TempDir()
+	var size int64
+	for n := int64(1); n <= 2; n++ {
+		if _, err := recordOne(context.Background(), d, firstVenue(t, d, schema.KindNetCafe).ID, dir, 100+n); err != nil {
+			t.Fatal(err)
+		}
+		size += int64(300_000 + int((100+n)%7)*1000)
+	}
+	if rep := mustSync(t, d); rep.PhotosUploaded != 2 {
+		t.Fatalf("uploaded %d photos", rep.PhotosUploaded)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) < 2 {
+		t.Fatalf("%d progress events", len(events))
+	}
+	last := events[len(events)-1]
+	if last.File != 2 || last.Files != 2 || last.Bytes != size || last.TotalBytes != size {
+		t.Fatalf("last progress %+v; want file 2 of 2, %d of %d bytes", last, size, size)
+	}
+	for i := 1; i < len(events); i++ {
+		if events[i].Bytes < events[i-1].Bytes {
+			t.Fatalf("progress went backwards: %+v then %+v", events[i-1], events[i])
+		}
 	}
 }

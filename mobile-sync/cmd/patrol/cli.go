@@ -54,6 +54,7 @@ type cli struct {
 	stdout, stderr io.Writer
 	dbPath         string
 	dev            *mobilesync.Device
+	progress       func(mobilesync.PhotoProgress) // set by commands that show photo progress
 }
 
 // usageError marks a wrong command line (exit 2).
@@ -145,7 +146,7 @@ func (c *cli) device() (*mobilesync.Device, error) {
 		return c.dev, nil
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts := mobilesync.Options{Path: c.dbPath, Logger: log}
+	opts := mobilesync.Options{Path: c.dbPath, Logger: log, Progress: c.progress}
 	if tuneOptions != nil {
 		tuneOptions(&opts)
 	}

@@ -42,6 +42,11 @@ func cmdSync(c *cli, args []string) error {
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
+	if !*asJSON && isTerminal(c.stderr) {
+		bar := newPhotoBar(c.stderr)
+		defer bar.finish()
+		c.progress = bar.update
+	}
 	d, err := c.device()
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ type Options struct {
 	Sleep      func(ctx context.Context, d time.Duration) error // backoff sleeps; nil: a real timer
 	Rand       func() float64                                   // jitter in [0,1); nil: math/rand/v2
 	PushBatch  int                                              // mutations per push request; 0: DefaultPushBatch
-	PullLimit  int                                              // rows per pull page; 0: the server's default
+	PullLimit  int                                              // rows per pull page; 0: DefaultPullLimit
 	// MaxAttempts bounds the tries of one request within a Sync; 0: 6.
 	MaxAttempts int
 	// PhotoDir holds the device's copies of attached photos; "": Path + ".photos".
@@ -49,7 +49,10 @@ type PhotoProgress struct {
 
 // Defaults of Options.
 const (
-	DefaultPushBatch   = schema.MaxMutationsPerPush
+	DefaultPushBatch = schema.MaxMutationsPerPush
+	// DefaultPullLimit asks for pages of 5,000 rows (the server's largest):
+	// a first pull of a district is a few pages, each one local transaction.
+	DefaultPullLimit   = 5000
 	DefaultMaxAttempts = 6
 	BackoffBase        = 200 * time.Millisecond
 	BackoffCap         = 30 * time.Second
@@ -108,6 +111,9 @@ func Open(ctx context.Context, opts Options) (*Device, error) {
 	}
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
+	}
+	if opts.PullLimit <= 0 {
+		opts.PullLimit = DefaultPullLimit
 	}
 	if opts.PushBatch <= 0 {
 		opts.PushBatch = DefaultPushBatch

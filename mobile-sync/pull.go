@@ -14,40 +14,51 @@ import (
 // looping forever on a phone.
 const maxPullPages = 1_000_000
 
-// pull fetches pages until the server has no more, applying each page and
-// its cursor in one local transaction.
+// pulledPage is one page fetched from the server, waiting to be applied.
+type pulledPage struct {
+	resp   schema.PullResponse
+	offset int64
+	err    error
+}
+
+// pull fetches pages until the server has no more and applies each page and
+// its cursor in one local transaction. The next page is fetched while the
+// current one is applied, so the network and the server's work overlap the
+// local writes; the cursor still moves only with an applied page.
 func (d *Device) pull(ctx context.Context, c creds, rep *SyncReport) error {
-	for page := 0; page < maxPullPages; page++ {
-		cursor, err := getMeta(ctx, d.db.R, metaCursor)
-		if err != nil {
-			return fmt.Errorf("pull: %w", err)
+	cursor, err := getMeta(ctx, d.db.R, metaCursor)
+	if err != nil {
+		return fmt.Errorf("pull: %w", err)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan pulledPage, 1)
+	go d.fetchPages(fctx, c, cursor, pages)
+	for pg := range pages {
+		if pg.err != nil {
+			return pg.err
 		}
-		req := schema.PullRequest{Cursor: cursor, Limit: d.opts.PullLimit, ClientTime: d.opts.Now(), HLC: d.Clock().Last().String()}
-		body, err := json.Marshal(req)
-		if err != nil {
-			return fmt.Errorf("pull: encode: %w", err)
-		}
-		var resp schema.PullResponse
-		tm, err := d.post(ctx, exchange{serverURL: c.ServerURL, path: schema.PathPull, token: c.token, body: body}, &resp)
-		if err != nil {
-			return err
-		}
-		offset := d.observe(tm, resp.ServerTime, resp.ServerHLC)
-		err = d.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		resp := &pg.resp
+		err := d.db.WriteTx(ctx, func(tx *sql.Tx) error {
 			if resp.Reset {
 				if err := dropServerRows(ctx, tx); err != nil {
 					return err
 				}
 			}
+			pa, err := newPageApplier(ctx, tx)
+			if err != nil {
+				return err
+			}
+			defer pa.close()
 			for i := range resp.Changes {
-				if err := applyChange(ctx, tx, &resp.Changes[i]); err != nil {
+				if err := pa.apply(ctx, &resp.Changes[i]); err != nil {
 					return fmt.Errorf("change %d (%s %s): %w", resp.Changes[i].Seq, resp.Changes[i].Kind, resp.Changes[i].ID, err)
 				}
 			}
 			if err := putMeta(ctx, tx, metaCursor, resp.Cursor); err != nil {
 				return err
 			}
-			if err := putMeta(ctx, tx, metaOffsetMS, strconv.FormatInt(offset, 10)); err != nil {
+			if err := putMeta(ctx, tx, metaOffsetMS, strconv.FormatInt(pg.offset, 10)); err != nil {
 				return err
 			}
 			return putMeta(ctx, tx, metaHLC, d.Clock().Last().String())
@@ -57,14 +68,47 @@ func (d *Device) pull(ctx context.Context, c creds, rep *SyncReport) error {
 		}
 		rep.Pulled += len(resp.Changes)
 		rep.Reset = rep.Reset || resp.Reset
-		if !resp.More {
-			return nil
-		}
-		if resp.Cursor == cursor && len(resp.Changes) == 0 {
-			return fmt.Errorf("pull: %w", schema.Errorf(schema.CodeInternal, "the server announced more changes but its cursor did not move"))
+	}
+	return nil
+}
+
+// fetchPages requests pages one after another from cursor and hands them
+// to pull, stopping after the last page, at the first error, or when pull
+// gives up (ctx).
+func (d *Device) fetchPages(ctx context.Context, c creds, cursor string, out chan<- pulledPage) {
+	defer close(out)
+	send := func(pg pulledPage) bool {
+		select {
+		case out <- pg:
+			return true
+		case <-ctx.Done():
+			return false
 		}
 	}
-	return fmt.Errorf("pull: %w", schema.Errorf(schema.CodeInternal, "the server sent more than %d pages", maxPullPages))
+	for page := 0; page < maxPullPages; page++ {
+		req := schema.PullRequest{Cursor: cursor, Limit: d.opts.PullLimit, ClientTime: d.opts.Now(), HLC: d.Clock().Last().String()}
+		body, err := json.Marshal(req)
+		if err != nil {
+			send(pulledPage{err: fmt.Errorf("pull: encode: %w", err)})
+			return
+		}
+		var pg pulledPage
+		tm, err := d.post(ctx, exchange{serverURL: c.ServerURL, path: schema.PathPull, token: c.token, body: body}, &pg.resp)
+		if err != nil {
+			send(pulledPage{err: err})
+			return
+		}
+		pg.offset = d.observe(tm, pg.resp.ServerTime, pg.resp.ServerHLC)
+		if !send(pg) || !pg.resp.More {
+			return
+		}
+		if pg.resp.Cursor == cursor && len(pg.resp.Changes) == 0 {
+			send(pulledPage{err: fmt.Errorf("pull: %w", schema.Errorf(schema.CodeInternal, "the server announced more changes but its cursor did not move"))})
+			return
+		}
+		cursor = pg.resp.Cursor
+	}
+	send(pulledPage{err: fmt.Errorf("pull: %w", schema.Errorf(schema.CodeInternal, "the server sent more than %d pages", maxPullPages))})
 }
 
 // dropServerRows forgets every row that came from the server, before a
@@ -82,6 +126,59 @@ func dropServerRows(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("reset: %w", err)
 		}
+	}
+	return nil
+}
+
+// pageApplier applies one pulled page inside its transaction. Venues, the
+// bulk of a first pull, go through one prepared statement, and only venues
+// with unsent edits of this device are rebased.
+type pageApplier struct {
+	tx     *sql.Tx
+	venue  *sql.Stmt
+	edited map[string]bool
+}
+
+func newPageApplier(ctx context.Context, tx *sql.Tx) (*pageApplier, error) {
+	st, err := tx.PrepareContext(ctx, upsertVenueSQL)
+	if err != nil {
+		return nil, fmt.Errorf("prepare venue upsert: %w", err)
+	}
+	pa := &pageApplier{tx: tx, venue: st, edited: map[string]bool{}}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT venue_id FROM venue_edits`)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("read unsent venue edits: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			st.Close()
+			return nil, err
+		}
+		pa.edited[id] = true
+	}
+	return pa, rows.Err()
+}
+
+func (pa *pageApplier) close() { pa.venue.Close() }
+
+// apply applies one pulled row.
+func (pa *pageApplier) apply(ctx context.Context, ch *schema.Change) error {
+	v := ch.Venue
+	if ch.Kind != schema.ChangeVenue || ch.Removed || v == nil || v.Deleted {
+		return applyChange(ctx, pa.tx, ch)
+	}
+	args, err := venueArgs(v, false)
+	if err != nil {
+		return err
+	}
+	if _, err := pa.venue.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("upsert venue %s: %w", v.ID, err)
+	}
+	if pa.edited[v.ID] {
+		return rebaseVenue(ctx, pa.tx, v.ID)
 	}
 	return nil
 }

@@ -183,27 +183,37 @@ func (d *Device) EditVenue(ctx context.Context, id string, fields map[string]str
 	return nil
 }
 
-// upsertVenue writes a venue row as given (server values or a new local one).
-func upsertVenue(ctx context.Context, tx *sql.Tx, v *schema.Venue, localOnly bool) error {
-	clocks, err := json.Marshal(v.Clocks)
-	if err != nil {
-		return err
-	}
-	if v.Clocks == nil {
-		clocks = []byte("{}")
+// upsertVenueSQL writes a venue row as given (server values or a new local one).
+const upsertVenueSQL = `INSERT INTO venues (` + venueColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET squad_id = excluded.squad_id, kind = excluded.kind, name = excluded.name,
+		address = excluded.address, licence_no = excluded.licence_no, licensed = excluded.licensed,
+		phone = excluded.phone, open_state = excluded.open_state, lat = excluded.lat, lng = excluded.lng,
+		clocks = excluded.clocks, local_only = excluded.local_only, updated_at = excluded.updated_at`
+
+// venueArgs are the arguments of upsertVenueSQL for v.
+func venueArgs(v *schema.Venue, localOnly bool) ([]any, error) {
+	clocks := []byte("{}")
+	if v.Clocks != nil {
+		var err error
+		if clocks, err = json.Marshal(v.Clocks); err != nil {
+			return nil, err
+		}
 	}
 	openState := v.OpenState
 	if openState == "" {
 		openState = schema.OpenStateUnknown
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO venues (`+venueColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET squad_id = excluded.squad_id, kind = excluded.kind, name = excluded.name,
-			address = excluded.address, licence_no = excluded.licence_no, licensed = excluded.licensed,
-			phone = excluded.phone, open_state = excluded.open_state, lat = excluded.lat, lng = excluded.lng,
-			clocks = excluded.clocks, local_only = excluded.local_only, updated_at = excluded.updated_at`,
-		v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, boolInt(v.Licensed), v.Phone, openState,
-		v.Lat, v.Lng, string(clocks), boolInt(localOnly), schema.FormatTime(v.UpdatedAt))
+	return []any{v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, boolInt(v.Licensed), v.Phone, openState,
+		v.Lat, v.Lng, string(clocks), boolInt(localOnly), schema.FormatTime(v.UpdatedAt)}, nil
+}
+
+// upsertVenue writes a venue row as given (server values or a new local one).
+func upsertVenue(ctx context.Context, tx *sql.Tx, v *schema.Venue, localOnly bool) error {
+	args, err := venueArgs(v, localOnly)
 	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, upsertVenueSQL, args...); err != nil {
 		return fmt.Errorf("upsert venue %s: %w", v.ID, err)
 	}
 	return nil

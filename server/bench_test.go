@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	mobilesync "github.com/patrolhq/patrol/mobile-sync"
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
@@ -206,79 +206,39 @@ func BenchmarkPushInspections(b *testing.B) {
 	b.ReportMetric(float64(benchInspections*b.N)/elapsed.Seconds(), "inspections/s")
 }
 
-// pullApplier is the device side of the pull benchmark. gzipDecoder only
-// decodes pages; the device library's store can be dropped in to measure
-// pull plus local apply.
-type pullApplier interface {
-	Apply(page *schema.PullResponse) error
-	Venues() int
-}
-
-type decodeOnly struct{ venues int }
-
-func (d *decodeOnly) Apply(p *schema.PullResponse) error {
-	for _, c := range p.Changes {
-		if c.Kind == schema.ChangeVenue && c.Venue != nil {
-			d.venues++
-		}
-	}
-	return nil
-}
-
-func (d *decodeOnly) Venues() int { return d.venues }
-
-// pullOnce pulls with gzip until the server has nothing more.
-func pullOnce(b *testing.B, bs *benchServer, dev pullApplier) {
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
-	cursor := ""
-	for {
-		body, _ := json.Marshal(schema.PullRequest{Cursor: cursor, Limit: store.MaxPullLimit, ClientTime: time.Now()})
-		req, _ := http.NewRequest("POST", bs.http.URL+schema.PathPull, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept-Encoding", "gzip")
-		req.Header.Set("Authorization", "Bearer "+bs.token)
-		res, err := hc.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" {
-			b.Fatalf("pull: %d encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
-		}
-		zr, err := gzip.NewReader(res.Body)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var page schema.PullResponse
-		if err := json.NewDecoder(zr).Decode(&page); err != nil {
-			b.Fatal(err)
-		}
-		res.Body.Close()
-		if err := dev.Apply(&page); err != nil {
-			b.Fatal(err)
-		}
-		cursor = page.Cursor
-		if !page.More {
-			return
-		}
-	}
-}
-
+// BenchmarkInitialPullVenues has a fresh device of the real device library
+// pull 10,000 venues of its squad over loopback HTTP (gzip pages), applying
+// every page and its cursor to its own SQLite store in one transaction.
 func BenchmarkInitialPullVenues(b *testing.B) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		bs := newBenchServer(b, benchVenues)
-		dev := &decodeOnly{}
+		code, err := bs.srv.EnrollmentCode(ctx, bs.username, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		dev, err := mobilesync.Open(ctx, mobilesync.Options{Path: filepath.Join(b.TempDir(), "device.db"), Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := dev.Enroll(ctx, bs.http.URL, code, "bench"); err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 		start := time.Now()
-		pullOnce(b, bs, dev)
+		if _, err := dev.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
 		elapsed += time.Since(start)
 		b.StopTimer()
-		if dev.Venues() != benchVenues {
-			b.Fatalf("pulled %d venues; want %d", dev.Venues(), benchVenues)
+		vs, err := dev.Venues(ctx)
+		if err != nil || len(vs) != benchVenues {
+			b.Fatalf("device holds %d venues (%v); want %d", len(vs), err, benchVenues)
 		}
+		dev.Close()
 		bs.close()
 	}
 	b.ReportMetric(float64(benchVenues*b.N)/elapsed.Seconds(), "venues/s")

@@ -77,6 +77,7 @@ func TestCrashCampaign_ServerKilled(t *testing.T) {
 	var (
 		recorded [3][]string
 		photoN   atomic.Int64
+		photos   atomic.Int64
 		wg       sync.WaitGroup
 		stop     atomic.Bool
 	)
@@ -90,6 +91,7 @@ func TestCrashCampaign_ServerKilled(t *testing.T) {
 				photo := ""
 				if n%2 == 0 {
 					photo = dir
+					photos.Add(1)
 				}
 				id, err := recordOne(ctx, d, vs[n%len(vs)].ID, photo, photoN.Add(1))
 				if err != nil {
@@ -114,7 +116,7 @@ func TestCrashCampaign_ServerKilled(t *testing.T) {
 	}
 	srv.stop()
 
-	t.Logf("server kills survived: %d; inspections recorded: %d; photos: %d", kills, len(recorded[0])+len(recorded[1])+len(recorded[2]), photoN.Load())
+	t.Logf("server kills survived: %d; inspections recorded: %d; photos: %d", kills, len(recorded[0])+len(recorded[1])+len(recorded[2]), photos.Load())
 	verifyServerData(t, data, devs, recorded[:])
 }
 

@@ -67,6 +67,9 @@ func (s *Server) pull(c echo.Context) error {
 	if page.Changes == nil {
 		page.Changes = []schema.Change{}
 	}
+	for i := range page.Changes {
+		s.metrics.PulledChanges.WithLabelValues(page.Changes[i].Kind).Inc()
+	}
 	return writeJSON(c, http.StatusOK, schema.PullResponse{Reset: page.Reset, Changes: page.Changes, Cursor: page.Cursor, More: page.More,
 		ServerTime: received.UTC(), ServerHLC: s.store.Clock().Tick().String()})
 }
@@ -121,6 +124,9 @@ func (s *Server) push(c echo.Context) error {
 }
 
 func (s *Server) pushResponse(c echo.Context, results []schema.MutationResult, received time.Time) error {
+	for i := range results {
+		s.metrics.Mutations.WithLabelValues(results[i].Outcome).Inc()
+	}
 	return writeJSON(c, http.StatusOK, pushAnswer{Results: results, ServerTime: received.UTC(), ServerHLC: s.store.Clock().Tick().String()})
 }
 

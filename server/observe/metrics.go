@@ -24,7 +24,7 @@ type Metrics struct {
 	Latency *prometheus.HistogramVec
 	// InFlight is the number of requests being served.
 	InFlight prometheus.Gauge
-	// Mutations counts pushed mutations by kind and outcome.
+	// Mutations counts pushed mutations by outcome.
 	Mutations *prometheus.CounterVec
 	// PulledChanges counts rows sent to devices by kind.
 	PulledChanges *prometheus.CounterVec
@@ -56,8 +56,8 @@ func NewMetrics() *Metrics {
 			Name: "patrol_http_requests_in_flight", Help: "HTTP requests being served now.",
 		}),
 		Mutations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "patrol_sync_mutations_total", Help: "Pushed mutations by kind and outcome (applied, duplicate, conflict, rejected).",
-		}, []string{"kind", "outcome"}),
+			Name: "patrol_sync_mutations_total", Help: "Pushed mutations by outcome (applied, duplicate, conflict, rejected).",
+		}, []string{"outcome"}),
 		PulledChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "patrol_sync_pulled_changes_total", Help: "Changes sent to devices by kind.",
 		}, []string{"kind"}),

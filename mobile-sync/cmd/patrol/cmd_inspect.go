@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	mobilesync "github.com/patrolhq/patrol/mobile-sync"
 	"github.com/patrolhq/patrol/schema"
 )
 
@@ -218,35 +219,20 @@ func cmdInspectShow(c *cli, args []string) error {
 }
 
 func cmdInspections(c *cli, args []string) error {
-	fs := flag.NewFlagSet("inspections", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print as JSON")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	d, err := c.device()
-	if err != nil {
-		return err
-	}
-	ins, err := d.Inspections(c.ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return c.printJSON(ins)
-	}
-	if len(ins) == 0 {
-		fmt.Fprintln(c.stdout, "no inspections on this device")
-		return nil
-	}
-	for _, in := range ins {
-		total := "?"
-		if cl, err := checklist(in.ChecklistVersion); err == nil {
-			total = fmt.Sprint(len(cl.Items))
+	return readCommand(c, "inspections", args, (*mobilesync.Device).Inspections, func(ins []schema.Inspection) {
+		if len(ins) == 0 {
+			fmt.Fprintln(c.stdout, "no inspections on this device")
+			return
 		}
-		fmt.Fprintf(c.stdout, "%s  %-9s %2d/%-2s %s  venue %s\n", in.ID, in.Status, len(in.Items), total,
-			in.StartedAt.Local().Format("2006-01-02 15:04"), in.VenueID)
-	}
-	return nil
+		for _, in := range ins {
+			total := "?"
+			if cl, err := checklist(in.ChecklistVersion); err == nil {
+				total = fmt.Sprint(len(cl.Items))
+			}
+			fmt.Fprintf(c.stdout, "%s  %-9s %2d/%-2s %s  venue %s\n", in.ID, in.Status, len(in.Items), total,
+				in.StartedAt.Local().Format("2006-01-02 15:04"), in.VenueID)
+		}
+	})
 }
 
 // checklist finds a checklist version for display (embedded versions; a

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"time"
+
+	mobilesync "github.com/patrolhq/patrol/mobile-sync"
 )
 
 func cmdEnroll(c *cli, args []string) error {
@@ -73,38 +76,23 @@ func cmdSync(c *cli, args []string) error {
 }
 
 func cmdStatus(c *cli, args []string) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print as JSON")
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	d, err := c.device()
-	if err != nil {
-		return err
-	}
-	st, err := d.Status(c.ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return c.printJSON(st)
-	}
-	if st.Enrolled {
-		fmt.Fprintf(c.stdout, "device      %s (%s, squad %d) at %s\n", st.DeviceID, st.Username, st.SquadID, st.ServerURL)
-	} else {
-		fmt.Fprintln(c.stdout, "device      not enrolled (run `patrol enroll --server URL --code CODE`)")
-	}
-	fmt.Fprintf(c.stdout, "pending     %d mutations, %d photos (%d bytes)\n", st.PendingMutations, st.PendingPhotos, st.PendingPhotoBytes)
-	last := "never"
-	if st.LastSync != nil {
-		last = st.LastSync.Local().Format(time.RFC3339)
-	}
-	fmt.Fprintf(c.stdout, "last sync   %s\n", last)
-	fmt.Fprintf(c.stdout, "clock       %s\n", offsetText(st.ClockOffsetMS))
-	if st.Answers > 0 {
-		fmt.Fprintf(c.stdout, "answers     %d conflicts or rejections (see `patrol answers`)\n", st.Answers)
-	}
-	return nil
+	return readCommand(c, "status", args, (*mobilesync.Device).Status, func(st mobilesync.Status) {
+		if st.Enrolled {
+			fmt.Fprintf(c.stdout, "device      %s (%s, squad %d) at %s\n", st.DeviceID, st.Username, st.SquadID, st.ServerURL)
+		} else {
+			fmt.Fprintln(c.stdout, "device      not enrolled (run `patrol enroll --server URL --code CODE`)")
+		}
+		fmt.Fprintf(c.stdout, "pending     %d mutations, %d photos (%d bytes)\n", st.PendingMutations, st.PendingPhotos, st.PendingPhotoBytes)
+		last := "never"
+		if st.LastSync != nil {
+			last = st.LastSync.Local().Format(time.RFC3339)
+		}
+		fmt.Fprintf(c.stdout, "last sync   %s\n", last)
+		fmt.Fprintf(c.stdout, "clock       %s\n", offsetText(st.ClockOffsetMS))
+		if st.Answers > 0 {
+			fmt.Fprintf(c.stdout, "answers     %d conflicts or rejections (see `patrol answers`)\n", st.Answers)
+		}
+	})
 }
 
 func offsetText(ms int64) string {
@@ -119,7 +107,25 @@ func offsetText(ms int64) string {
 }
 
 func cmdAnswers(c *cli, args []string) error {
-	fs := flag.NewFlagSet("answers", flag.ContinueOnError)
+	return readCommand(c, "answers", args, (*mobilesync.Device).Answers, func(as []mobilesync.Answer) {
+		if len(as) == 0 {
+			fmt.Fprintln(c.stdout, "no conflicts or rejections")
+			return
+		}
+		for _, a := range as {
+			code := ""
+			if a.Code != "" {
+				code = " [" + a.Code + "]"
+			}
+			fmt.Fprintf(c.stdout, "%s  %-9s %-18s %s%s: %s\n", a.AnsweredAt.Local().Format("2006-01-02 15:04"), a.Outcome, a.Kind, a.EntityID, code, a.Reason)
+		}
+	})
+}
+
+// readCommand runs a command that only reads the device: it takes --json,
+// opens the device, fetches, and prints JSON or the text for a person.
+func readCommand[T any](c *cli, name string, args []string, fetch func(*mobilesync.Device, context.Context) (T, error), text func(T)) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print as JSON")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
@@ -128,23 +134,13 @@ func cmdAnswers(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	as, err := d.Answers(c.ctx)
+	v, err := fetch(d, c.ctx)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return c.printJSON(as)
+		return c.printJSON(v)
 	}
-	if len(as) == 0 {
-		fmt.Fprintln(c.stdout, "no conflicts or rejections")
-		return nil
-	}
-	for _, a := range as {
-		code := ""
-		if a.Code != "" {
-			code = " [" + a.Code + "]"
-		}
-		fmt.Fprintf(c.stdout, "%s  %-9s %-18s %s%s: %s\n", a.AnsweredAt.Local().Format("2006-01-02 15:04"), a.Outcome, a.Kind, a.EntityID, code, a.Reason)
-	}
+	text(v)
 	return nil
 }

@@ -38,40 +38,40 @@ func (s *Service) headPhoto(c echo.Context, acc Access) error {
 	return c.NoContent(http.StatusOK)
 }
 
-// getPhoto serves the original bytes, with ETag and range support.
-func (s *Service) getPhoto(c echo.Context, acc Access) error {
+// readable resolves the photo a read route names, after the caller's
+// right to read it is checked.
+func (s *Service) readable(c echo.Context, acc Access) (string, Photo, error) {
 	sha, err := shaParam(c)
 	if err != nil {
-		return err
+		return "", Photo{}, err
 	}
 	if err := acc.CanRead(c, sha); err != nil {
-		return err
+		return "", Photo{}, err
 	}
 	p, err := Get(c.Request().Context(), s.DB, sha)
 	if err != nil {
 		if schema.ErrorCode(err) == schema.CodeNotFound {
-			return err
+			return "", Photo{}, err
 		}
-		return s.internal("look up", sha, err)
+		return "", Photo{}, s.internal("look up", sha, err)
+	}
+	return sha, p, nil
+}
+
+// getPhoto serves the original bytes, with ETag and range support.
+func (s *Service) getPhoto(c echo.Context, acc Access) error {
+	sha, p, err := s.readable(c, acc)
+	if err != nil {
+		return err
 	}
 	return s.serveBlob(c, sha, p.MediaType)
 }
 
 // getThumb serves the thumbnail of a photo.
 func (s *Service) getThumb(c echo.Context, acc Access) error {
-	sha, err := shaParam(c)
+	sha, p, err := s.readable(c, acc)
 	if err != nil {
 		return err
-	}
-	if err := acc.CanRead(c, sha); err != nil {
-		return err
-	}
-	p, err := Get(c.Request().Context(), s.DB, sha)
-	if err != nil {
-		if schema.ErrorCode(err) == schema.CodeNotFound {
-			return err
-		}
-		return s.internal("look up", sha, err)
 	}
 	if p.ThumbKey == "" {
 		return schema.Errorf(schema.CodeNotFound, "photo %s (%s) has no thumbnail; fetch the original at %s/%s",

@@ -153,12 +153,15 @@ func testChecksumMismatch(t *testing.T, s storage.Store) {
 
 func testSizeMismatch(t *testing.T, s storage.Store) {
 	b, key := Blob(400, 10_000)
-	// Declared longer than the bytes: the reader ends early.
+	// Declared longer than the bytes: the reader ends early. The caller
+	// is told; a store whose server checks the content checksum may still
+	// have kept the bytes, which are exactly the blob named key — never
+	// anything else.
 	err := s.Put(context.Background(), key, onlyReader{bytes.NewReader(b)}, int64(len(b))+1, "")
 	if !errors.Is(err, storage.ErrChecksum) {
 		t.Fatalf("Put declaring %d of %d bytes = %v; want ErrChecksum", len(b)+1, len(b), err)
 	}
-	mustBeAbsent(t, s, key)
+	mustBeAbsentOrExactly(t, s, key, b)
 	// Declared shorter: the first size bytes do hash to key, yet more follow.
 	short := storage.KeyOf(b[:len(b)-1])
 	err = s.Put(context.Background(), short, onlyReader{bytes.NewReader(b)}, int64(len(b))-1, "")
@@ -170,7 +173,26 @@ func testSizeMismatch(t *testing.T, s storage.Store) {
 	if err := s.Put(context.Background(), key, onlyReader{bytes.NewReader(b)}, -1, ""); err == nil {
 		t.Fatal("Put with size -1 succeeded")
 	}
-	mustBeAbsent(t, s, key)
+	mustBeAbsentOrExactly(t, s, key, b)
+}
+
+// mustBeAbsentOrExactly fails unless key is absent or holds exactly b (whose
+// hash is key): a content-addressed store never shows other bytes under a
+// key, whatever a failed Put did.
+func mustBeAbsentOrExactly(t *testing.T, s storage.Store, key string, b []byte) {
+	t.Helper()
+	o, err := s.Open(context.Background(), key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("Open(%s): %v", key[:12], err)
+	}
+	defer o.Close()
+	got, err := io.ReadAll(o)
+	if err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("key %s holds %d bytes that are not its blob (%v)", key[:12], len(got), err)
+	}
 }
 
 // failingReader returns its bytes up to failAt, then err.

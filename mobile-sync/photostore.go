@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,18 +143,19 @@ func (d *Device) UploadPhotos(ctx context.Context) (SyncReport, error) {
 // from what the server already holds. A photo the server refuses for good
 // (4xx) is set aside with its reason and never blocks the others.
 func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) error {
-	rows, err := d.db.R.QueryContext(ctx, `SELECT sha256, size FROM photo_uploads WHERE uploaded = 0 ORDER BY sha256`)
+	rows, err := d.db.R.QueryContext(ctx, `SELECT sha256, size, attempts FROM photo_uploads WHERE uploaded = 0 ORDER BY sha256`)
 	if err != nil {
 		return fmt.Errorf("photos: %w", err)
 	}
 	type pending struct {
-		sha  string
-		size int64
+		sha      string
+		size     int64
+		attempts int
 	}
 	var todo []pending
 	for rows.Next() {
 		var p pending
-		if err := rows.Scan(&p.sha, &p.size); err != nil {
+		if err := rows.Scan(&p.sha, &p.size, &p.attempts); err != nil {
 			rows.Close()
 			return err
 		}
@@ -168,8 +170,12 @@ func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) err
 	for _, p := range todo {
 		total += p.size
 	}
+	waitsForContinue := expectsContinue(d.opts.HTTPClient)
 	for i, p := range todo {
 		open := func() (io.ReadSeekCloser, error) { return os.Open(d.photoPath(p.sha)) }
+		// A photo never tried before starts without asking where: the
+		// server answers before the body if it holds any of it.
+		up.AssumeNew = p.attempts == 0 && waitsForContinue
 		var progress func(int64)
 		if d.opts.Progress != nil {
 			file, base := i+1, done
@@ -244,4 +250,12 @@ func (d *Device) markPhoto(ctx context.Context, sha string, upErr error) error {
 			strings.ToValidUTF8(msg, "?"), sha)
 		return err
 	})
+}
+
+// expectsContinue reports whether the client waits for 100 Continue before
+// sending a body, so a server can refuse or redirect an upload before any
+// byte of the photo is sent.
+func expectsContinue(c *http.Client) bool {
+	t, ok := c.Transport.(*http.Transport)
+	return ok && t.ExpectContinueTimeout > 0
 }

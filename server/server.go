@@ -210,8 +210,13 @@ func (s *Server) Authenticate(c echo.Context) (*auth.Principal, error) {
 	return s.resolveToken(c)
 }
 
-// Close closes the database.
-func (s *Server) Close() error { return s.store.Close() }
+// Close finishes the queued thumbnails and closes the database.
+func (s *Server) Close() error {
+	if s.photos != nil {
+		s.photos.WaitThumbnails()
+	}
+	return s.store.Close()
+}
 
 // EnrollmentCode issues a one-time enrollment code for an inspector's new
 // device, valid for the configured EnrollmentTTL. It does no authorization:

@@ -107,6 +107,7 @@ func sha256Hex(b []byte) string {
 // stagingFiles lists what the server keeps of unfinished uploads.
 func stagingFiles(t *testing.T, e *env) []string {
 	t.Helper()
+	e.srv.Photos().WaitThumbnails() // thumbnails are made from staged bytes after the answer
 	ents, err := os.ReadDir(filepath.Join(e.Data, "staging"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
@@ -183,6 +184,7 @@ func TestPhoto_S3EvidenceMatchesDevice(t *testing.T) {
 	}
 	// Nothing else is in the bucket: the originals and their thumbnails,
 	// each named by the hash of its own bytes, no partial objects.
+	e.srv.Photos().WaitThumbnails()
 	objects := 0
 	for obj := range s3.Client().ListObjects(ctx, s3.Bucket(), minio.ListObjectsOptions{Recursive: true}) {
 		if obj.Err != nil {

@@ -52,10 +52,10 @@
 //     decode (ispe property for HEIC/HEIF), and more than MaxPixels
 //     (default 100 megapixels) is 413 too_large naming the dimensions; the
 //     staged bytes are deleted after a refusal. Then the original bytes are
-//     put into the blob store exactly as received, a JPEG thumbnail is
-//     derived and stored under its own hash (none for HEIC/HEIF), the photos
-//     row is written, staging is removed, and the answer is 201 with
-//     Upload-Offset: L. A failing blob store answers 503 and keeps the
+//     put into the blob store exactly as received, the photos row is
+//     written, and the answer is 201 with Upload-Offset: L. The staged bytes
+//     then go to a background worker that derives a JPEG thumbnail, stores
+//     it under its own hash (none for HEIC/HEIF) and removes them. A failing blob store answers 503 and keeps the
 //     staged bytes: a PATCH with an empty body at offset L retries the
 //     commit without sending the photo again.
 //   - A PATCH for a photo already stored answers 201 with Patrol-Stored:
@@ -70,15 +70,14 @@
 //     (a header refusal stops it at once). The end of such a body is made
 //     durable only if the commit does not complete; a body that breaks off
 //     is kept as above, and a store that fails mid-stream makes the server
-//     finish the body into staging and commit from there. The thumbnail is
-//     derived from the verified part file while the store takes the last
-//     byte.
+//     finish the body into staging and commit from there.
 //
 // # Reading photos
 //
 // HEAD /api/v1/photos/{sha256} answers 200 with Content-Length when the
 // photo is stored, else 404. GET /api/v1/photos/{sha256} serves the
 // original with ETag "{sha256}" (If-None-Match gives 304) and byte ranges
-// (206). GET /api/v1/photos/{sha256}/thumb serves the JPEG thumbnail, or
-// 404 saying that HEIC/HEIF photos have none.
+// (206). GET /api/v1/photos/{sha256}/thumb serves the JPEG thumbnail
+// (made from the stored original on the spot if the worker has not made it,
+// say after a restart), or 404 saying that HEIC/HEIF photos have none.
 package photos

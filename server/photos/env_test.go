@@ -143,6 +143,7 @@ func newEnv(t *testing.T) *env {
 	svc.Mount(e.Group(schema.APIPrefix), testAccess{db: db})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
+	t.Cleanup(svc.WaitThumbnails) // before the database and folders go
 	// A transport like the default one: it waits for 100 Continue.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
@@ -251,6 +252,7 @@ func (e *env) assertNothingStored(sha string) {
 
 func (e *env) assertStagingEmpty() {
 	e.t.Helper()
+	e.svc.WaitThumbnails() // thumbnails are made from staged bytes after the answer
 	entries, err := os.ReadDir(e.staging)
 	if err != nil {
 		e.t.Fatal(err)

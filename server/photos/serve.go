@@ -73,6 +73,13 @@ func (s *Service) getThumb(c echo.Context, acc Access) error {
 	if err != nil {
 		return err
 	}
+	if p.ThumbKey == "" && decodable(p.MediaType) {
+		// Not made yet (queued, or the server stopped first): make it now.
+		if p.ThumbKey, err = s.thumbnailFromStore(c.Request().Context(), p); err != nil {
+			s.logger().Warn("photos: thumbnail from store", "sha256", sha, "err", err)
+			return schema.Errorf(schema.CodeUnavailable, "the thumbnail of photo %s cannot be made right now; fetch the original at %s/%s", short(sha), schema.PathPhotos, sha)
+		}
+	}
 	if p.ThumbKey == "" {
 		return schema.Errorf(schema.CodeNotFound, "photo %s (%s) has no thumbnail; fetch the original at %s/%s",
 			short(sha), p.MediaType, schema.PathPhotos, sha)

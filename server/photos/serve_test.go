@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/photos"
 )
 
 func TestGetPhoto_ETagRangeAndThumb(t *testing.T) {
@@ -92,5 +93,32 @@ func TestGetPhoto_Access(t *testing.T) {
 		if resp := e.do(c.method, c.path, c.tok, nil, nil); resp.StatusCode != c.status {
 			t.Errorf("%s: %s, want %d", c.name, resp.Status, c.status)
 		}
+	}
+}
+
+func TestServe_MissingThumbnailIsMadeFromTheStore(t *testing.T) {
+	e := newEnv(t)
+	data := jpegBytes(t, 800, 600, 21)
+	sha, size := shaOf(data), int64(len(data))
+	e.reference(devA, squad1, sha)
+	if _, err := e.uploader(devA).Upload(context.Background(), sha, size, opener(data), nil); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.WaitThumbnails()
+	// As if the server had stopped before its thumbnail worker ran.
+	if _, err := e.db.W.Exec(`UPDATE photos SET thumb_key = '' WHERE sha256 = ?`, sha); err != nil {
+		t.Fatal(err)
+	}
+	resp := e.do(http.MethodGet, schema.PathPhotos+"/"+sha+"/thumb", "leader:1", nil, nil)
+	thumb, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("thumb: %s", resp.Status)
+	}
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(thumb)); err != nil || cfg.Width != 320 {
+		t.Fatalf("thumb %+v %v", cfg, err)
+	}
+	p, err := photos.Get(context.Background(), e.db, sha)
+	if err != nil || p.ThumbKey != shaOf(thumb) {
+		t.Fatalf("thumb_key %q after the lazy thumbnail (%v); want %s", p.ThumbKey, err, shaOf(thumb))
 	}
 }

@@ -52,7 +52,8 @@ type Service struct {
 	// OnStored, when set, is told of every photo committed to the store.
 	OnStored func()
 
-	locks shaLocks
+	locks  shaLocks
+	thumbs thumbQueue
 }
 
 // New returns a Service that stages partial uploads under stagingDir

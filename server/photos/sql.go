@@ -133,3 +133,15 @@ func Received(ctx context.Context, db *schema.DB, shas []string) (map[string]boo
 	}
 	return out, nil
 }
+
+// setThumbKey records the thumbnail made for a stored photo.
+func setThumbKey(ctx context.Context, db *schema.DB, sha, key string) error {
+	err := db.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE photos SET thumb_key = ? WHERE sha256 = ?`, key, sha)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("photos: record thumbnail of %s: %w", short(sha), err)
+	}
+	return nil
+}

@@ -206,6 +206,7 @@ func (s *Service) CleanStaging(age time.Duration) (int, error) {
 		return 0, fmt.Errorf("photos: clean staging: %w", err)
 	}
 	cutoff := s.now().Add(-age)
+	s.cleanThumbSources(cutoff)
 	removed := 0
 	for _, e := range entries {
 		sha, ok := strings.CutSuffix(e.Name(), ".part")

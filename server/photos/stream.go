@@ -246,18 +246,7 @@ func (s *Service) commitStreamed(ctx context.Context, sha string, up *staged, t 
 		}
 		return s.commit(ctx, sha, up)
 	}
-	// Verified: derive the thumbnail while the store takes the last byte.
-	type thumbResult struct {
-		key string
-		err error
-	}
-	thumbc := make(chan thumbResult, 1)
-	go func() {
-		key, err := s.thumbnail(ctx, up.f, size, t.mediaType)
-		thumbc <- thumbResult{key, err}
-	}()
 	putErr := t.release()
-	th := <-thumbc
 	if putErr != nil {
 		if errors.Is(putErr, storage.ErrChecksum) {
 			s.discard(sha, up)
@@ -269,11 +258,7 @@ func (s *Service) commitStreamed(ctx context.Context, sha string, up *staged, t 
 		}
 		return schema.Errorf(schema.CodeUnavailable, "the photo store is unavailable; the server keeps all %d bytes, retry to finish", size)
 	}
-	if th.err != nil {
-		s.logger().Warn("photos: no thumbnail", "sha256", sha, "media_type", t.mediaType, "err", th.err)
-		th.key = ""
-	}
-	p := Photo{SHA256: sha, Size: size, MediaType: t.mediaType, Width: w, Height: h, ThumbKey: th.key, ReceivedAt: s.now()}
+	p := Photo{SHA256: sha, Size: size, MediaType: t.mediaType, Width: w, Height: h, ReceivedAt: s.now()}
 	if err := insertPhoto(ctx, s.DB, p); err != nil {
 		if derr := s.makeDurable(sha, up); derr != nil {
 			s.logger().Warn("photos: staged bytes not durable after a failed record", "sha256", sha, "err", derr)
@@ -282,7 +267,7 @@ func (s *Service) commitStreamed(ctx context.Context, sha string, up *staged, t 
 	}
 	up.f.Close()
 	up.f = nil
-	s.removeStaging(sha)
+	s.queueThumbnail(sha, t.mediaType, size)
 	s.logger().Info("photos: stored", "sha256", sha, "size", size, "media_type", t.mediaType, "width", w, "height", h, "streamed", true)
 	return nil
 }

@@ -199,6 +199,7 @@ func TestUpload_StreamedJPEGHeaderAfterLargeSegments(t *testing.T) {
 	if _, err := e.uploader(devA).Upload(context.Background(), sha, int64(len(data)), opener(data), nil); err != nil {
 		t.Fatal(err)
 	}
+	e.svc.WaitThumbnails()
 	p, err := photos.Get(context.Background(), e.db, sha)
 	if err != nil {
 		t.Fatal(err)

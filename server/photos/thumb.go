@@ -27,12 +27,18 @@ const thumbSlots = 2
 
 var thumbSem = make(chan struct{}, thumbSlots)
 
+// decoders are the image types a thumbnail can be made of.
+var decoders = map[string]func(io.Reader) (image.Image, error){mediaJPEG: jpeg.Decode, mediaPNG: png.Decode, mediaWebP: webp.Decode}
+
+// decodable reports whether a thumbnail can be made of mediaType.
+func decodable(mediaType string) bool { return decoders[mediaType] != nil }
+
 // thumbnail decodes a verified photo (its dimensions already passed the
 // pixel limit), scales it to fit ThumbSize, encodes it as JPEG and stores
 // it under its own SHA-256, which it returns. HEIC/HEIF photos get no
 // thumbnail (there is no decoder) and return "".
 func (s *Service) thumbnail(ctx context.Context, f io.ReaderAt, size int64, mediaType string) (string, error) {
-	decode := map[string]func(io.Reader) (image.Image, error){mediaJPEG: jpeg.Decode, mediaPNG: png.Decode, mediaWebP: webp.Decode}[mediaType]
+	decode := decoders[mediaType]
 	if decode == nil {
 		return "", nil
 	}

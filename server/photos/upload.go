@@ -242,8 +242,8 @@ func (s *Service) storageFault(sha string, up *staged, since int64, err error) e
 	return schema.Errorf(schema.CodeUnavailable, "the server cannot store the upload right now; try again later")
 }
 
-// commit verifies a fully received upload, stores it and its thumbnail,
-// records it and clears staging. Refused bytes are deleted; a failing
+// commit verifies a fully received upload, stores it, records it and
+// hands its staged bytes to the thumbnail worker. Refused bytes are deleted; a failing
 // blob store leaves them staged so that a retry need not resend them.
 func (s *Service) commit(ctx context.Context, sha string, up *staged) error {
 	size := up.st.Length
@@ -264,18 +264,13 @@ func (s *Service) commit(ctx context.Context, sha string, up *staged) error {
 		s.logger().Error("photos: blob store put failed; bytes stay staged", "sha256", sha, "err", err)
 		return schema.Errorf(schema.CodeUnavailable, "the photo store is unavailable; the server keeps all %d bytes, retry to finish", size)
 	}
-	thumbKey, err := s.thumbnail(ctx, up.f, size, mediaType)
-	if err != nil {
-		s.logger().Warn("photos: no thumbnail", "sha256", sha, "media_type", mediaType, "err", err)
-		thumbKey = ""
-	}
-	p := Photo{SHA256: sha, Size: size, MediaType: mediaType, Width: w, Height: hgt, ThumbKey: thumbKey, ReceivedAt: s.now()}
+	p := Photo{SHA256: sha, Size: size, MediaType: mediaType, Width: w, Height: hgt, ReceivedAt: s.now()}
 	if err := insertPhoto(ctx, s.DB, p); err != nil {
 		return s.internal("commit", sha, err)
 	}
 	up.f.Close()
 	up.f = nil
-	s.removeStaging(sha)
+	s.queueThumbnail(sha, mediaType, size)
 	s.logger().Info("photos: stored", "sha256", sha, "size", size, "media_type", mediaType, "width", w, "height", hgt)
 	return nil
 }

@@ -41,6 +41,7 @@ func TestUpload_RoundTrip(t *testing.T) {
 	if shaOf(got) != m.SHA256 || !bytes.Equal(got, data) {
 		t.Fatal("stored bytes differ from the original")
 	}
+	e.svc.WaitThumbnails()
 	p, err := photos.Get(context.Background(), e.db, m.SHA256)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,135 @@
+package photos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// thumbQueueLen bounds the photos waiting for a thumbnail; past it the
+// thumbnail is made on first request instead.
+const thumbQueueLen = 256
+
+// thumbJob is a stored photo whose thumbnail is still to be made from its
+// staged copy.
+type thumbJob struct {
+	sha, mediaType, path string
+	size                 int64
+}
+
+// thumbQueue makes thumbnails after the upload has been answered, so a
+// device never waits for a decode and a second store request.
+type thumbQueue struct {
+	once    sync.Once
+	jobs    chan thumbJob
+	pending sync.WaitGroup
+}
+
+// thumbSrcPath is where a stored photo's staged bytes wait for their
+// thumbnail.
+func (s *Service) thumbSrcPath(sha string) string {
+	return filepath.Join(s.StagingDir, sha+".thumbsrc")
+}
+
+// queueThumbnail hands a just-stored photo's staged bytes to the thumbnail
+// worker, or drops them when there is no decoder or no room (the thumb
+// route then derives the thumbnail from the store when first asked).
+func (s *Service) queueThumbnail(sha, mediaType string, size int64) {
+	if !decodable(mediaType) {
+		s.removeStaging(sha)
+		return
+	}
+	src := s.thumbSrcPath(sha)
+	if err := os.Rename(s.partPath(sha), src); err != nil {
+		s.logger().Warn("photos: keep staged bytes for the thumbnail", "sha256", sha, "err", err)
+		s.removeStaging(sha)
+		return
+	}
+	s.removeStaging(sha)
+	s.thumbs.once.Do(func() {
+		s.thumbs.jobs = make(chan thumbJob, thumbQueueLen)
+		go s.thumbWorker()
+	})
+	s.thumbs.pending.Add(1)
+	select {
+	case s.thumbs.jobs <- thumbJob{sha: sha, mediaType: mediaType, path: src, size: size}:
+	default:
+		s.thumbs.pending.Done()
+		os.Remove(src)
+	}
+}
+
+func (s *Service) thumbWorker() {
+	for j := range s.thumbs.jobs {
+		s.makeQueuedThumbnail(j)
+		s.thumbs.pending.Done()
+	}
+}
+
+func (s *Service) makeQueuedThumbnail(j thumbJob) {
+	defer os.Remove(j.path)
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	f, err := os.Open(j.path)
+	if err != nil {
+		s.logger().Warn("photos: no thumbnail", "sha256", j.sha, "err", err)
+		return
+	}
+	defer f.Close()
+	key, err := s.thumbnail(ctx, f, j.size, j.mediaType)
+	if err == nil && key != "" {
+		err = setThumbKey(ctx, s.DB, j.sha, key)
+	}
+	if err != nil {
+		s.logger().Warn("photos: no thumbnail", "sha256", j.sha, "media_type", j.mediaType, "err", err)
+	}
+}
+
+// WaitThumbnails blocks until every queued thumbnail is made (for tests
+// and an orderly shutdown).
+func (s *Service) WaitThumbnails() { s.thumbs.pending.Wait() }
+
+// thumbnailFromStore derives a missing thumbnail from the stored original
+// (its job was dropped, or the server stopped before making it).
+func (s *Service) thumbnailFromStore(ctx context.Context, p Photo) (string, error) {
+	o, err := s.Blobs.Open(ctx, p.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("photos: thumbnail of %s: %w", short(p.SHA256), err)
+	}
+	defer o.Close()
+	ra, ok := o.(io.ReaderAt)
+	if !ok {
+		return "", errors.New("photos: thumbnail: the store's object cannot be read at offsets")
+	}
+	key, err := s.thumbnail(ctx, ra, p.Size, p.MediaType)
+	if err != nil || key == "" {
+		return key, err
+	}
+	return key, setThumbKey(ctx, s.DB, p.SHA256, key)
+}
+
+// cleanThumbSources removes staged bytes of thumbnails that were never
+// made (the server stopped first); their thumbnails come from the store.
+func (s *Service) cleanThumbSources(cutoff time.Time) {
+	entries, err := os.ReadDir(s.StagingDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".thumbsrc") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			if err := os.Remove(filepath.Join(s.StagingDir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				s.logger().Warn("photos: remove thumbnail source", "name", e.Name(), "err", err)
+			}
+		}
+	}
+}

@@ -515,6 +515,23 @@ func foldsToAny(keys []string, key string) bool {
 	return false
 }
 
+// decodeList decodes a JSON array into *dst the way encoding/json does:
+// null leaves nil, [] an empty slice.
+func decodeList[T any](d *pushDecoder, dst *[]T, capHint int, elem func(*pushDecoder, *T) bool) bool {
+	list := make([]T, 0, capHint)
+	isArray, ok := d.array(func() bool {
+		var zero T
+		list = append(list, zero)
+		return elem(d, &list[len(list)-1])
+	})
+	if isArray {
+		*dst = list
+	} else {
+		*dst = nil
+	}
+	return ok
+}
+
 func (d *pushDecoder) strVal(dst *string) bool {
 	d.ws()
 	if d.lit("null") {
@@ -660,33 +677,13 @@ func (d *pushDecoder) inspection(in *Inspection) bool {
 		case 5:
 			return d.strVal(&in.ChecklistVersion)
 		case 6:
-			list := make([]Inspector, 0, 2)
-			isArray, ok := d.array(func() bool {
-				list = append(list, Inspector{})
-				return d.inspector(&list[len(list)-1])
-			})
-			if isArray {
-				in.Inspectors = list
-			} else {
-				in.Inspectors = nil
-			}
-			return ok
+			return decodeList(d, &in.Inspectors, 2, (*pushDecoder).inspector)
 		case 7:
 			return d.timeVal(&in.StartedAt)
 		case 8:
 			return d.timePtr(&in.FinishedAt)
 		case 9:
-			list := make([]ItemResult, 0, 16)
-			isArray, ok := d.array(func() bool {
-				list = append(list, ItemResult{})
-				return d.item(&list[len(list)-1])
-			})
-			if isArray {
-				in.Items = list
-			} else {
-				in.Items = nil
-			}
-			return ok
+			return decodeList(d, &in.Items, 16, (*pushDecoder).item)
 		case 10:
 			return d.strVal(&in.HLC)
 		case 11:
@@ -730,20 +727,7 @@ func (d *pushDecoder) item(it *ItemResult) bool {
 		case 2:
 			return d.strVal(&it.Note)
 		default:
-			var list []PhotoRef
-			isArray, ok := d.array(func() bool {
-				list = append(list, PhotoRef{})
-				return d.photo(&list[len(list)-1])
-			})
-			switch {
-			case !isArray:
-				it.Photos = nil
-			case list == nil:
-				it.Photos = []PhotoRef{}
-			default:
-				it.Photos = list
-			}
-			return ok
+			return decodeList(d, &it.Photos, 0, (*pushDecoder).photo)
 		}
 	})
 }

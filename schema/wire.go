@@ -297,7 +297,21 @@ type Inspection struct {
 	Venue            *Venue       `json:"venue,omitempty"`          // filled in API reads
 	MissingPhotos    []string     `json:"missing_photos,omitempty"` // API reads: hashes not yet received
 	PhotosComplete   *bool        `json:"photos_complete,omitempty"`
+	// Flags are what a squad leader should look at before accepting the
+	// record (API reads): FlagSingleInspector, FlagTimeSuspect, FlagPhotosMissing.
+	Flags []string `json:"flags,omitempty"`
 }
+
+// Flags of an inspection as the API shows it to squad leaders.
+const (
+	// FlagSingleInspector: the record names one inspector; the law asks for
+	// at least two on an on-site check.
+	FlagSingleInspector = "single_inspector"
+	// FlagTimeSuspect: its times are implausible against the server clock.
+	FlagTimeSuspect = "time_suspect"
+	// FlagPhotosMissing: some photo it names has not arrived yet.
+	FlagPhotosMissing = "photos_missing"
+)
 
 // Mutation kinds a device may push.
 const (

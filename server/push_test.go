@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/patrolhq/patrol/schema"
@@ -302,6 +303,9 @@ func TestInspection_MissingPhotosUntilReceived(t *testing.T) {
 	if got.PhotosComplete == nil || *got.PhotosComplete || len(got.MissingPhotos) != 1 || got.Items[0].Photos[0].Received {
 		t.Fatalf("before upload: complete=%v missing=%v", got.PhotosComplete, got.MissingPhotos)
 	}
+	if !slices.Contains(got.Flags, schema.FlagPhotosMissing) {
+		t.Fatalf("before upload: flags %v lack %s", got.Flags, schema.FlagPhotosMissing)
+	}
 	if n := e.count("inspection_photos WHERE sha256 = '" + sha + "' AND squad_id = 1"); n != 1 {
 		t.Fatalf("%d inspection_photos rows", n)
 	}
@@ -313,6 +317,33 @@ func TestInspection_MissingPhotosUntilReceived(t *testing.T) {
 	leader.must(200, "GET", schema.PathInspections+"/"+in.ID, nil, &got)
 	if !*got.PhotosComplete || len(got.MissingPhotos) != 0 || !got.Items[0].Photos[0].Received {
 		t.Fatalf("after upload: complete=%v missing=%v", *got.PhotosComplete, got.MissingPhotos)
+	}
+	if slices.Contains(got.Flags, schema.FlagPhotosMissing) {
+		t.Fatalf("after upload: flags %v", got.Flags)
+	}
+}
+
+func TestInspection_SingleInspectorIsFlaggedForTheLeader(t *testing.T) {
+	e := newEnv(t)
+	d := e.enroll("inspector1")
+	two := d.inspection(e.venues(1)[0].ID)
+	one := d.inspection(e.venues(1)[1].ID)
+	one.Inspectors = one.Inspectors[:1]
+	for _, r := range d.push(d.upsert(two), d.upsert(one)) {
+		if r.Outcome != schema.OutcomeApplied {
+			t.Fatalf("push: %+v", r)
+		}
+	}
+	leader := e.login("leader1")
+	for _, tc := range []struct {
+		in   *schema.Inspection
+		want bool
+	}{{two, false}, {one, true}} {
+		var got schema.Inspection
+		leader.must(200, "GET", schema.PathInspections+"/"+tc.in.ID, nil, &got)
+		if slices.Contains(got.Flags, schema.FlagSingleInspector) != tc.want {
+			t.Errorf("%d inspectors: flags %v", len(tc.in.Inspectors), got.Flags)
+		}
 	}
 }
 

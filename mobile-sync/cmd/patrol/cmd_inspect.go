@@ -146,6 +146,10 @@ func cmdInspectSubmit(c *cli, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "submitted %s; it goes up with the next sync\n", pos[0])
+	if in, err := d.Inspection(c.ctx, pos[0]); err == nil && len(in.Inspectors) < 2 {
+		fmt.Fprintln(c.stderr, "note: this record names one inspector; the law asks for at least two on an on-site check "+
+			"(name the second with `inspect start --co-inspector USERNAME`); your squad leader will see it flagged")
+	}
 	return nil
 }
 

@@ -103,7 +103,7 @@ func (s *Server) push(c echo.Context) error {
 		in.Clock = clockSample(c, p, st.ClientTime, st.HLC, received, "push")
 		results, err := s.store.Push(ctx, in)
 		if err == nil {
-			return s.pushResponse(c, results, received)
+			return s.pushResponse(c, in, results)
 		}
 		if !errors.Is(err, schema.ErrPushStreamUnsupported) {
 			return err
@@ -120,14 +120,19 @@ func (s *Server) push(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.pushResponse(c, results, received)
+	return s.pushResponse(c, in, results)
 }
 
-func (s *Server) pushResponse(c echo.Context, results []schema.MutationResult, received time.Time) error {
+// pushResponse answers a committed push; its clock sample was recorded in
+// the push's transaction, so the pulls that follow need not record one.
+func (s *Server) pushResponse(c echo.Context, in store.PushInput, results []schema.MutationResult) error {
+	if in.Clock != nil {
+		s.clockSampleRecorded(in.DeviceID, in.ReceivedAt)
+	}
 	for i := range results {
 		s.metrics.Mutations.WithLabelValues(results[i].Outcome).Inc()
 	}
-	return writeJSON(c, http.StatusOK, pushAnswer{Results: results, ServerTime: received.UTC(), ServerHLC: s.store.Clock().Tick().String()})
+	return writeJSON(c, http.StatusOK, pushAnswer{Results: results, ServerTime: in.ReceivedAt.UTC(), ServerHLC: s.store.Clock().Tick().String()})
 }
 
 // pushAnswer is schema.PushResponse with a faster encoding of its results:

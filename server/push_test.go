@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"time"
 	"testing"
 
 	"github.com/patrolhq/patrol/schema"
@@ -368,5 +369,24 @@ func TestPush_MutationIDOfAnotherUsersDeviceIsRefused(t *testing.T) {
 	}
 	if n := e.count("inspections WHERE id = '" + m.Inspection.ID + "'"); n != 1 {
 		t.Fatalf("inspection stored %d times", n)
+	}
+}
+
+func TestClock_PullsAfterAPushDoNotRecordAgain(t *testing.T) {
+	e := newEnv(t)
+	d := e.enroll("inspector1")
+	samples := func() int { return e.count("device_clock_samples WHERE device_id = '" + d.id + "'") }
+	d.push(d.upsert(d.inspection(e.venues(1)[0].ID)))
+	if n := samples(); n != 1 {
+		t.Fatalf("after a push: %d clock samples, want 1 (recorded with the push)", n)
+	}
+	d.pullAll(7) // several pages right after the push: nothing new to learn
+	if n := samples(); n != 1 {
+		t.Fatalf("pulls right after a push wrote %d more clock samples", n-1)
+	}
+	e.clock.Advance(time.Minute)
+	d.pullAll(0)
+	if n := samples(); n != 2 {
+		t.Fatalf("a pull a minute later: %d clock samples, want 2", n)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )

@@ -109,3 +109,18 @@ func TestTokens_KindsAreNotInterchangeable(t *testing.T) {
 		t.Fatalf("device token on leader route: %d", r.status)
 	}
 }
+
+func TestLogs_RequestLineNamesUserAndDevice(t *testing.T) {
+	e := newEnv(t)
+	d := e.enroll("inspector1")
+	d.pullAll(0)
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, "route="+schema.PathPull) {
+			if !strings.Contains(line, "user=inspector1") || !strings.Contains(line, "device="+d.id) || !strings.Contains(line, "request_id=") {
+				t.Fatalf("pull log line lacks user, device or request id: %s", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no log line for the pull in:\n%s", e.logs.String())
+}

@@ -45,13 +45,33 @@ type env struct {
 	srv   *server.Server
 	http  *httptest.Server
 	clock *fakeClock
+	logs  *lockedBuffer // the server's log lines
+}
+
+// lockedBuffer collects log output written from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	clock := &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), Now: clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	logs := &lockedBuffer{}
+	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), Now: clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +80,7 @@ func newEnv(t *testing.T) *env {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &env{t: t, srv: srv, http: hs, clock: clock}
+	return &env{t: t, srv: srv, http: hs, clock: clock, logs: logs}
 }
 
 // client talks to the test server with one bearer token.

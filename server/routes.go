@@ -2,6 +2,7 @@ package server
 
 import (
 	_ "embed"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/observe"
 )
 
 //go:embed openapi.json
@@ -106,6 +108,12 @@ func (s *Server) resolveToken(c echo.Context) (*auth.Principal, error) {
 		return nil, err
 	}
 	c.Set(auth.ContextKey, p)
+	// Every request's log line names who made it.
+	attrs := []slog.Attr{slog.String("user", p.Username)}
+	if p.DeviceID != "" {
+		attrs = append(attrs, slog.String("device", p.DeviceID))
+	}
+	observe.AddLogAttrs(c, attrs...)
 	return p, nil
 }
 

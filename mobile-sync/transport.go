@@ -133,7 +133,7 @@ func (d *Device) attempt(ctx context.Context, x exchange, payload []byte, out an
 		}
 		return timing{sent: sent, recv: recv}, nil
 	}
-	serr := decodeError(resp.StatusCode, body)
+	serr := schema.ResponseError(resp.StatusCode, body)
 	ae := &attemptError{err: serr}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized && x.token != "":
@@ -181,34 +181,6 @@ func readBody(resp *http.Response) ([]byte, error) {
 		return nil, fmt.Errorf("response larger than %d bytes", maxResponseBytes)
 	}
 	return b, nil
-}
-
-// ResponseError turns a non-2xx response into the *schema.Error it carries,
-// or one derived from its status when the body is not Patrol's (a proxy's
-// page). It reads and decodes the body; the caller still closes it.
-func ResponseError(resp *http.Response) error {
-	body, err := readBody(resp)
-	if err != nil {
-		return schema.Errorf(schema.CodeForStatus(resp.StatusCode), "server answered %s (body unreadable: %v)", resp.Status, err)
-	}
-	return decodeError(resp.StatusCode, body)
-}
-
-func decodeError(status int, body []byte) *schema.Error {
-	var eb schema.ErrorBody
-	if err := json.Unmarshal(body, &eb); err == nil && eb.Error.Code != "" {
-		e := eb.Error
-		return &e
-	}
-	text := strings.TrimSpace(string(body))
-	if len(text) > 200 {
-		text = text[:200] + "…"
-	}
-	msg := fmt.Sprintf("server answered %d %s", status, http.StatusText(status))
-	if text != "" {
-		msg += ": " + text
-	}
-	return &schema.Error{Code: schema.CodeForStatus(status), Message: msg}
 }
 
 // retryAfter reads Retry-After as seconds or as an HTTP date.

@@ -1,9 +1,11 @@
 package schema
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Code is a machine-readable error class. Codes are part of the wire
@@ -130,6 +132,26 @@ func CodeForStatus(status int) Code {
 	default:
 		return CodeInvalid
 	}
+}
+
+// ResponseError turns the body of a non-2xx answer into the *Error it
+// carries, or, when the body is not ours (a proxy's page, a cut reply),
+// one derived from the status with the start of the text.
+func ResponseError(status int, body []byte) *Error {
+	var eb ErrorBody
+	if err := json.Unmarshal(body, &eb); err == nil && eb.Error.Code != "" {
+		e := eb.Error
+		return &e
+	}
+	text := strings.TrimSpace(string(body))
+	if len(text) > 200 {
+		text = text[:200] + "…"
+	}
+	msg := fmt.Sprintf("server answered %d %s", status, http.StatusText(status))
+	if text != "" {
+		msg += ": " + text
+	}
+	return &Error{Code: CodeForStatus(status), Message: msg}
 }
 
 // Retryable reports whether a request that failed with this code may succeed

@@ -261,7 +261,7 @@ func ValidateInspection(in *Inspection, checklists ChecklistLookup) error {
 	// seen marks answered items by the position of their id in the
 	// checklist (without a map: this runs for every pushed inspection).
 	var small [64]bool
-	seen := small[:0]
+	var seen []bool
 	if len(cl.Items) <= len(small) {
 		seen = small[:len(cl.Items)]
 	} else {

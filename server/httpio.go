@@ -56,7 +56,7 @@ func writeJSON(c echo.Context, status int, v any) error {
 	}
 	res := c.Response()
 	h := res.Header()
-	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSONCharsetUTF8)
+	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 	if buf.Len() >= gzipMinBytes && acceptsGzip(c.Request()) {
 		h.Set(echo.HeaderContentEncoding, "gzip")

@@ -44,7 +44,7 @@ func (s *Server) routes() {
 	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 	api := e.Group(schema.APIPrefix)
 	api.GET(rel(schema.PathOpenAPI), func(c echo.Context) error {
-		return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, openAPI)
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI)
 	})
 	api.POST(rel(schema.PathLogin), s.login)
 	api.POST(rel(schema.PathEnroll), s.enrollDevice)

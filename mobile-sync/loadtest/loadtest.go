@@ -485,11 +485,8 @@ func (a *api) do(ctx context.Context, method, path string, in, out any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		var eb schema.ErrorBody
-		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&eb) == nil && eb.Error.Code != "" {
-			return &eb.Error
-		}
-		return schema.Errorf(schema.CodeForStatus(resp.StatusCode), "%s %s: HTTP %d", method, path, resp.StatusCode)
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return fmt.Errorf("%s %s: %w", method, path, schema.ResponseError(resp.StatusCode, b))
 	}
 	if out == nil {
 		_, err = io.Copy(io.Discard, resp.Body)

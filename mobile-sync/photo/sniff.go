@@ -27,10 +27,6 @@ const (
 // server judge a file alike.
 func Sniff(head []byte) (string, error) { return schema.SniffMedia(head) }
 
-// Describe names what a file looks like from its first bytes, so that a
-// refusal tells the inspector what was picked by mistake.
-func Describe(head []byte) string { return schema.DescribeMedia(head) }
-
 // heifDimensions reads the declared image size of a HEIC/HEIF file.
 func heifDimensions(r io.ReaderAt, size int64) (int, int, error) {
 	return schema.HEIFDimensions(r, size)

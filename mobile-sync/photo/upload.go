@@ -2,7 +2,6 @@ package photo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -288,12 +287,8 @@ func answerError(resp *http.Response) error {
 // responseError decodes the server's error body, or makes one from the
 // status when the body is not ours (a proxy's page, a cut reply).
 func responseError(resp *http.Response) *schema.Error {
-	var body schema.ErrorBody
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err := json.Unmarshal(b, &body); err == nil && body.Error.Code != "" {
-		return &body.Error
-	}
-	return schema.Errorf(schema.CodeForStatus(resp.StatusCode), "the server answered %s", resp.Status)
+	return schema.ResponseError(resp.StatusCode, b)
 }
 
 func headerInt(resp *http.Response, name string) (int64, error) {

@@ -44,20 +44,6 @@ func (w *writer) exec(ctx context.Context, query string, args ...any) (sql.Resul
 	return st.ExecContext(ctx, args...)
 }
 
-// query runs a query, preparing it once per transaction.
-func (w *writer) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, ok := w.stmts[query]
-	if !ok {
-		var err error
-		st, err = w.tx.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		w.stmts[query] = st
-	}
-	return st.QueryContext(ctx, args...)
-}
-
 // multiRow returns head followed by n comma-separated copies of row, an
 // INSERT of n rows in one statement.
 func multiRow(head, row string, n int) string {

@@ -56,7 +56,8 @@ PATROL_LOG_FORMAT, PATROL_LOG_LEVEL).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		fmt.Fprintln(stderr, usage)
+		return errors.New("no command given: serve or enroll")
 	}
 	switch args[0] {
 	case "serve":

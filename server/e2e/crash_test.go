@@ -304,10 +304,28 @@ func TestCrashCampaign_DeviceKilled(t *testing.T) {
 		t.Fatalf("device integrity_check: %q %v", ok, err)
 	}
 	t.Logf("device kills: %d; inspections: %d", killed, len(recorded))
+	ins, err := d.Inspections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, in := range ins {
+		have[in.ID] = true
+	}
 	for _, id := range recorded {
+		if !have[id] {
+			t.Errorf("the device lost its inspection %s", id)
+		}
 		if n := e.countRows(`SELECT count(*) FROM inspections WHERE id = ?`, id); n != 1 {
 			t.Errorf("inspection %s on server %d times", id, n)
 		}
+	}
+	idn, err := d.Identity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.countRows(`SELECT count(*) FROM inspections WHERE device_id = ?`, idn.DeviceID); n != len(recorded) {
+		t.Errorf("server holds %d inspections from the device; it recorded %d", n, len(recorded))
 	}
 	if n := e.countRows(`SELECT count(*) FROM inspection_photos ip LEFT JOIN photos p ON p.sha256 = ip.sha256 WHERE p.sha256 IS NULL`); n != 0 {
 		t.Errorf("%d photos never arrived", n)

@@ -139,8 +139,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	rep.Endpoints, _, rep.ErrorsByKind = rec.snapshot()
-	_, all, _ := rec.snapshot()
+	var all Latency
+	rep.Endpoints, all, rep.ErrorsByKind = rec.snapshot()
 	rep.P50ms, rep.P95ms, rep.P99ms = all.P50, all.P95, all.P99
 	rep.SyncSeconds = syncTime.Seconds()
 

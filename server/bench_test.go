@@ -21,6 +21,7 @@ import (
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/store"
+	"github.com/patrolhq/patrol/server/store/sqlite"
 )
 
 const (
@@ -74,7 +75,7 @@ func newBenchServer(b *testing.B, venues int) *benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db := srv.Store().DB()
+	db := srv.Store().(*sqlite.Store).DB()
 	now := time.Now().UTC()
 	ids := make([]string, venues)
 	err = db.WriteTx(ctx, func(tx *sql.Tx) error {

@@ -106,12 +106,7 @@ func (s *Server) reviewInspection(c echo.Context) error {
 	}
 	id := c.Param("id")
 	in, err := s.store.ReviewInspection(c.Request().Context(), id, schema.Review{ReviewedBy: p.Username, Decision: req.Decision, Note: req.Note},
-		func(in schema.Inspection) error {
-			if !p.CanSupervise(in.SquadID) {
-				return schema.Errorf(schema.CodeNotFound, "inspection %s not found", id)
-			}
-			return nil
-		})
+		p.Scope())
 	if err != nil {
 		return err
 	}
@@ -142,13 +137,7 @@ func (s *Server) listConflicts(c echo.Context) error {
 
 func (s *Server) resolveConflict(c echo.Context) error {
 	p := principal(c)
-	id := c.Param("id")
-	cf, err := s.store.ResolveConflict(c.Request().Context(), id, p.Username, func(cf schema.Conflict) error {
-		if !p.CanSupervise(cf.SquadID) {
-			return schema.Errorf(schema.CodeNotFound, "conflict %s not found", id)
-		}
-		return nil
-	})
+	cf, err := s.store.ResolveConflict(c.Request().Context(), c.Param("id"), p.Username, p.Scope())
 	if err != nil {
 		return err
 	}

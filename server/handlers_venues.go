@@ -124,12 +124,7 @@ func (s *Server) editVenue(c echo.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	v, conflicts, err := s.store.EditVenue(c.Request().Context(), id, fields, explicit, actor, func(v schema.Venue) error {
-		if !p.CanSupervise(v.SquadID) {
-			return schema.Errorf(schema.CodeNotFound, "venue %s not found", id)
-		}
-		return nil
-	})
+	v, conflicts, err := s.store.EditVenue(c.Request().Context(), id, fields, explicit, actor, p.Scope())
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // timeout bounds the work of an API request. Photo routes stream bodies
@@ -51,8 +52,7 @@ func (s *Server) readyz(c echo.Context) error {
 		}
 		checks[name] = readyCheck{OK: true}
 	}
-	var one int
-	record("database", s.store.DB().R.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
+	record("database", s.store.Ping(ctx))
 	record("data_dir", probeWritable(s.cfg.DataDir))
 	if s.cfg.Blobs != nil {
 		record("blob_store", s.cfg.Blobs.Ping(ctx))
@@ -87,21 +87,22 @@ func probeWritable(dir string) error {
 
 // registerGauges exports figures that live in the database.
 func (s *Server) registerGauges() {
-	count := func(q string) func() float64 {
+	// Each gauge reads its own figure; a failed read shows as -1.
+	stat := func(pick func(store.Stats) int64) func() float64 {
 		return func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			var n int64
-			if err := s.store.DB().R.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			st, err := s.store.Stats(ctx)
+			if err != nil {
 				return -1
 			}
-			return float64(n)
+			return float64(pick(st))
 		}
 	}
 	s.metrics.GaugeFunc("patrol_conflicts_pending", "Conflicts recorded and not yet resolved by a squad leader.",
-		count(`SELECT count(*) FROM conflicts WHERE resolved_at IS NULL`))
+		stat(func(st store.Stats) int64 { return st.ConflictsPending }))
 	s.metrics.GaugeFunc("patrol_photos_awaited", "Photos referenced by inspections whose bytes have not arrived.",
-		count(`SELECT count(DISTINCT ip.sha256) FROM inspection_photos ip LEFT JOIN photos p ON p.sha256 = ip.sha256 WHERE p.sha256 IS NULL`))
+		stat(func(st store.Stats) int64 { return st.PhotosAwaited }))
 	s.metrics.GaugeFunc("patrol_sync_slots_in_use", "Pulls and pushes being served now.", func() float64 { return float64(s.syncs.InUse()) })
 	s.metrics.GaugeFunc("patrol_upload_slots_in_use", "Photo uploads being received now.", func() float64 { return float64(s.uploads.InUse()) })
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
+	"github.com/patrolhq/patrol/server/store/sqlite"
 )
 
 // fakeClock is the injected wall clock of a test server.
@@ -75,7 +76,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := demo.Seed(ctx, srv.Store().DB(), demo.Options{Now: clock.Now, HashPassword: auth.HashPassword, Venues: 60, Schools: 12, MonthsHistory: 1}); err != nil {
+	if _, err := demo.Seed(ctx, srv.Store(), demo.Options{Now: clock.Now, HashPassword: auth.HashPassword, Venues: 60, Schools: 12, MonthsHistory: 1}); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
@@ -289,7 +290,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func (e *env) count(table string) int {
 	e.t.Helper()
 	var n int
-	if err := e.srv.Store().DB().R.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+	if err := e.srv.Store().(*sqlite.Store).DB().R.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 		e.t.Fatal(err)
 	}
 	return n

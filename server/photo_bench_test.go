@@ -49,7 +49,7 @@ func newPhotoBenchEnv(b *testing.B) *photoBenchEnv {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { srv.Close() })
-	if _, err := demo.Seed(ctx, srv.Store().DB(), demo.Options{HashPassword: auth.HashPassword, Venues: 30, Schools: 5, MonthsHistory: 1}); err != nil {
+	if _, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword, Venues: 30, Schools: 5, MonthsHistory: 1}); err != nil {
 		b.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store/sqlite"
 )
 
 func TestPush_ReplayedShuffledBatchGetsIdenticalAnswers(t *testing.T) {
@@ -265,7 +266,7 @@ func TestClock_SkewedDeviceIsMeasuredAndRestamped(t *testing.T) {
 		t.Fatal("inspection timed 3 h in the future is not flagged time_suspect")
 	}
 	var stored string
-	if err := e.srv.Store().DB().R.QueryRow(`SELECT hlc FROM inspections WHERE id = ?`, in.ID).Scan(&stored); err != nil {
+	if err := e.srv.Store().(*sqlite.Store).DB().R.QueryRow(`SELECT hlc FROM inspections WHERE id = ?`, in.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	h, _ := schema.ParseHLC(stored)
@@ -273,7 +274,7 @@ func TestClock_SkewedDeviceIsMeasuredAndRestamped(t *testing.T) {
 		t.Fatalf("far-future HLC %s was not restamped (stored %s)", m.HLC, stored)
 	}
 	var samples int
-	if err := e.srv.Store().DB().R.QueryRow(`SELECT count(*) FROM device_clock_samples WHERE device_id = ?`, d.id).Scan(&samples); err != nil || samples != 1 {
+	if err := e.srv.Store().(*sqlite.Store).DB().R.QueryRow(`SELECT count(*) FROM device_clock_samples WHERE device_id = ?`, d.id).Scan(&samples); err != nil || samples != 1 {
 		t.Fatalf("%d clock samples (err %v)", samples, err)
 	}
 }
@@ -310,7 +311,7 @@ func TestInspection_MissingPhotosUntilReceived(t *testing.T) {
 	if n := e.count("inspection_photos WHERE sha256 = '" + sha + "' AND squad_id = 1"); n != 1 {
 		t.Fatalf("%d inspection_photos rows", n)
 	}
-	if _, err := e.srv.Store().DB().W.Exec(`INSERT INTO photos (sha256, size, media_type, received_at) VALUES (?, 1234, 'image/jpeg', ?)`,
+	if _, err := e.srv.Store().(*sqlite.Store).DB().W.Exec(`INSERT INTO photos (sha256, size, media_type, received_at) VALUES (?, 1234, 'image/jpeg', ?)`,
 		sha, schema.FormatTime(e.clock.Now())); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/patrolhq/patrol/server/observe"
 	"github.com/patrolhq/patrol/server/photos"
 	"github.com/patrolhq/patrol/server/store"
+	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/storage"
 )
 
@@ -41,6 +42,9 @@ const (
 // Config configures a Server. Zero values take the defaults, so a Server
 // runs with nothing but a data directory.
 type Config struct {
+	// Store is where the server persists; nil opens the embedded SQLite
+	// store in DataDir.
+	Store          store.Store
 	DataDir        string
 	Addr           string
 	Now            func() time.Time
@@ -129,7 +133,7 @@ func (c *Config) defaults() {
 // after the HTTP server has shut down.
 type Server struct {
 	cfg      Config
-	store    *store.Store
+	store    store.Store
 	echo     *echo.Echo
 	log      *slog.Logger
 	failures *failureLimiter
@@ -141,15 +145,21 @@ type Server struct {
 	clocks   clockSamples     // when each device's clock offset was last recorded
 }
 
-// New opens (creating and migrating) DataDir/patrol.db and builds the routes.
+// New builds the server on cfg.Store or, when that is nil, on the embedded
+// default: the SQLite store DataDir/patrol.db, created and migrated if
+// needed. The server closes the store it is given or opens.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.defaults()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, DBFileName), cfg.Now)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	st := cfg.Store
+	if st == nil {
+		sq, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFileName), cfg.Now)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		st = sq
 	}
 	m := cfg.Metrics
 	if cfg.Blobs != nil {
@@ -162,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.routes()
 	if cfg.Blobs != nil {
-		svc, err := photos.New(st.DB(), cfg.Blobs, filepath.Join(cfg.DataDir, "staging"))
+		svc, err := photos.New(st, cfg.Blobs, filepath.Join(cfg.DataDir, "staging"))
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("server: %w", err)
@@ -184,8 +194,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // Handler is the HTTP handler of the whole API.
 func (s *Server) Handler() *echo.Echo { return s.echo }
 
-// Store gives the wiring (demo seed, photo routes, rollups) the database.
-func (s *Server) Store() *store.Store { return s.store }
+// Store gives the wiring (demo seed, rollups) and tests the store the
+// server runs on.
+func (s *Server) Store() store.Store { return s.store }
 
 // Config returns the effective configuration (defaults filled in).
 func (s *Server) Config() Config { return s.cfg }

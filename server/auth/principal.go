@@ -28,12 +28,13 @@ func (p *Principal) IsAdmin() bool { return p.Role == schema.RoleAdmin }
 // InSquad reports whether the caller belongs to squad id.
 func (p *Principal) InSquad(id int64) bool { return p.SquadID != nil && *p.SquadID == id }
 
-// CanSupervise reports whether the caller may read and review squad id's
-// work from the leader pages: an admin, or a leader of that squad, on a user
-// session (device tokens are for sync only).
-func (p *Principal) CanSupervise(id int64) bool {
-	if p.IsDevice() {
-		return false
-	}
-	return p.IsAdmin() || (p.Role == schema.RoleLeader && p.InSquad(id))
+// Scope is what the caller may supervise from the leader pages (the rule
+// is schema.SupervisionScope): an admin every squad, a leader their own, on
+// a user session only (device tokens are for sync).
+func (p *Principal) Scope() schema.Scope {
+	return schema.SupervisionScope(p.Role, p.SquadID, p.IsDevice())
 }
+
+// CanSupervise reports whether the caller may read and review squad id's
+// work from the leader pages.
+func (p *Principal) CanSupervise(id int64) bool { return p.Scope().Covers(id) }

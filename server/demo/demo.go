@@ -7,8 +7,6 @@ package demo
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -17,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // Password is the password of every demo user.
@@ -46,10 +45,10 @@ const (
 
 var squadNames = []string{"第一中队 (Squad 1)", "第二中队 (Squad 2)", "第三中队 (Squad 3)", "第四中队 (Squad 4)", "第五中队 (Squad 5)", "第六中队 (Squad 6)"}
 
-// Seed writes the demo district into db, which must be migrated and hold no
-// users. It consumes change sequence numbers like any other write, so
-// devices pull the demo data like any other data.
-func Seed(ctx context.Context, db *schema.DB, opts Options) (Summary, error) {
+// Seed writes the demo district into st, which must hold no users. It
+// goes through the store's Import like any other data, so the district is
+// the same on every store and devices pull it like any other data.
+func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -74,45 +73,23 @@ func Seed(ctx context.Context, db *schema.DB, opts Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("demo: seed: hash password: %w", err)
 	}
 	var sum Summary
-	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
-		var users int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil {
-			return err
-		}
-		if users > 0 {
-			return fmt.Errorf("database already holds %d users", users)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'seq'`).Scan(&g.seq); err != nil {
-			return err
-		}
-		if err := g.squads(ctx, tx, &sum); err != nil {
-			return err
-		}
-		if err := g.users(ctx, tx, hash, &sum); err != nil {
-			return err
-		}
-		if err := g.venues(ctx, tx, opts.Venues, &sum); err != nil {
-			return err
-		}
-		if err := g.schools(ctx, tx, opts.Schools, &sum); err != nil {
-			return err
-		}
-		if err := g.history(ctx, tx, opts.MonthsHistory, &sum); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE counters SET value = ? WHERE name = 'seq'`, g.seq)
-		return err
-	})
-	if err != nil {
+	g.squads(&sum)
+	g.users(hash, &sum)
+	g.venues(opts.Venues, &sum)
+	g.schools(opts.Schools, &sum)
+	if err := g.history(opts.MonthsHistory, &sum); err != nil {
+		return Summary{}, fmt.Errorf("demo: seed: %w", err)
+	}
+	if err := st.Import(ctx, g.data); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}
 	return sum, nil
 }
 
 type gen struct {
+	data    store.Dataset // what Seed imports
 	rnd     *rand.Rand
 	now     time.Time
-	seq     int64
 	squads_ []squad
 	users_  map[int64][]user // inspectors by squad
 	leaders map[int64]string
@@ -132,8 +109,6 @@ type venue struct {
 	licensed bool
 }
 
-func (g *gen) nextSeq() int64 { g.seq++; return g.seq }
-
 func (g *gen) uuid() string {
 	var b [16]byte
 	for i := range b {
@@ -145,7 +120,7 @@ func (g *gen) uuid() string {
 }
 
 // squads splits the district into a 3 × 2 grid of jurisdictions.
-func (g *gen) squads(ctx context.Context, tx *sql.Tx, sum *Summary) error {
+func (g *gen) squads(sum *Summary) {
 	dLat := (maxLat - minLat) / 2
 	dLng := (maxLng - minLng) / 3
 	for i := 0; i < 6; i++ {
@@ -153,79 +128,49 @@ func (g *gen) squads(ctx context.Context, tx *sql.Tx, sum *Summary) error {
 		row, col := i/3, i%3
 		s.minLat, s.maxLat = minLat+float64(row)*dLat, minLat+float64(row+1)*dLat
 		s.minLng, s.maxLng = minLng+float64(col)*dLng, minLng+float64(col+1)*dLng
-		if _, err := tx.ExecContext(ctx, `INSERT INTO squads (id, name, min_lat, min_lng, max_lat, max_lng, scope_version)
-			VALUES (?, ?, ?, ?, ?, ?, 1)`, s.id, squadNames[i], s.minLat, s.minLng, s.maxLat, s.maxLng); err != nil {
-			return err
-		}
+		g.data.Squads = append(g.data.Squads, store.Squad{ID: s.id, Name: squadNames[i], Bounds: [4]float64{s.minLat, s.minLng, s.maxLat, s.maxLng}})
 		g.squads_ = append(g.squads_, s)
 	}
 	sum.Squads = 6
-	return nil
 }
 
 var surnames = []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马"}
 var givenNames = []string{"伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "桂英"}
 
-func (g *gen) users(ctx context.Context, tx *sql.Tx, hash string, sum *Summary) error {
-	created := schema.FormatTime(g.now)
-	ins := func(username, name, badge, role string, squadID any) (string, error) {
-		id := g.uuid()
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, badge_no, role, squad_id, password_hash, created_at, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, username, name, badge, role, squadID, hash, created, g.nextSeq())
+func (g *gen) users(hash string, sum *Summary) {
+	add := func(username, name, badge, role string, squadID *int64) string {
+		u := store.User{ID: g.uuid(), Username: username, DisplayName: name, BadgeNo: badge, Role: role, SquadID: squadID, PasswordHash: hash}
+		g.data.Users = append(g.data.Users, u)
 		sum.Users++
 		sum.Logins = append(sum.Logins, username)
-		return id, err
+		return u.ID
 	}
-	if _, err := ins("admin", "局管理员 (bureau admin)", "37130000001", schema.RoleAdmin, nil); err != nil {
-		return err
-	}
+	add("admin", "局管理员 (bureau admin)", "37130000001", schema.RoleAdmin, nil)
 	g.users_ = map[int64][]user{}
 	g.leaders = map[int64]string{}
 	for s := int64(1); s <= 6; s++ {
 		name := surnames[int(s)%len(surnames)] + givenNames[int(s)%len(givenNames)]
-		id, err := ins(fmt.Sprintf("leader%d", s), name, fmt.Sprintf("371300%02d100", s), schema.RoleLeader, s)
-		if err != nil {
-			return err
-		}
-		g.leaders[s] = id
+		g.leaders[s] = add(fmt.Sprintf("leader%d", s), name, fmt.Sprintf("371300%02d100", s), schema.RoleLeader, &s)
 	}
 	for n := 1; n <= 12; n++ {
 		s := int64((n + 1) / 2)
 		name := surnames[(n+6)%len(surnames)] + givenNames[(n*7)%len(givenNames)]
 		u := user{username: fmt.Sprintf("inspector%d", n), name: name, badge: fmt.Sprintf("371300%02d2%02d", s, n)}
-		id, err := ins(u.username, u.name, u.badge, schema.RoleInspector, s)
-		if err != nil {
-			return err
-		}
-		u.id = id
+		u.id = add(u.username, u.name, u.badge, schema.RoleInspector, &s)
 		g.users_[s] = append(g.users_[s], u)
 	}
-	return nil
 }
 
 var cafeWords = []string{"星空", "极速", "网鱼", "天空", "蓝海", "飞扬", "超越", "电竞", "未来", "光速", "龙腾", "金鹰", "银河", "启航", "e时代"}
 var streets = []string{"通达路", "沂蒙路", "解放路", "金雀山路", "银雀山路", "临西五路", "兰山路", "涑河北街", "北京路", "上海路", "齐鲁大道", "蒙山大道", "沂河路", "工业大道", "成都路"}
 
-func (g *gen) venues(ctx context.Context, tx *sql.Tx, n int, sum *Summary) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO venues (id, squad_id, kind, name, address, licence_no, licensed, phone, open_state,
-		lat, lng, deleted, clocks, created_by, created_at, updated_at, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	hist, err := tx.PrepareContext(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES (?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer hist.Close()
+func (g *gen) venues(n int, sum *Summary) {
 	created := g.now.AddDate(-2, 0, 0)
 	clockHLC := schema.HLC{WallMS: created.UnixMilli(), Node: "server"}.String()
 	clocks := map[string]string{}
 	for _, f := range schema.VenueFields {
 		clocks[f] = clockHLC
 	}
-	clocksJSON, _ := json.Marshal(clocks)
 	for i := 0; i < n; i++ {
 		v := venue{id: g.uuid(), licensed: true}
 		r := g.rnd.Float64()
@@ -251,18 +196,12 @@ func (g *gen) venues(ctx context.Context, tx *sql.Tx, n int, sum *Summary) error
 		v.squad = g.squadAt(lat, lng)
 		addr := fmt.Sprintf("兰山区%s%d号", streets[g.rnd.IntN(len(streets))], 1+g.rnd.IntN(300))
 		phone := fmt.Sprintf("0539-8%07d", g.rnd.IntN(10000000))
-		ts := schema.FormatTime(created)
-		if _, err := stmt.ExecContext(ctx, v.id, v.squad, v.kind, name, addr, licence, v.licensed, phone, schema.OpenStateOpen,
-			round6(lat), round6(lng), string(clocksJSON), ts, ts, g.nextSeq()); err != nil {
-			return err
-		}
-		if _, err := hist.ExecContext(ctx, v.id, v.squad, ts); err != nil {
-			return err
-		}
+		g.data.Venues = append(g.data.Venues, schema.Venue{ID: v.id, SquadID: v.squad, Kind: v.kind, Name: name, Address: addr,
+			LicenceNo: licence, Licensed: v.licensed, Phone: phone, OpenState: schema.OpenStateOpen, Lat: round6(lat), Lng: round6(lng),
+			Clocks: clocks, UpdatedAt: created})
 		g.venues_ = append(g.venues_, v)
 		sum.Venues++
 	}
-	return nil
 }
 
 func (g *gen) squadAt(lat, lng float64) int64 {
@@ -274,13 +213,7 @@ func (g *gen) squadAt(lat, lng float64) int64 {
 	return 1
 }
 
-func (g *gen) schools(ctx context.Context, tx *sql.Tx, n int, sum *Summary) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO schools (id, name, kind, address, polygon, min_lat, min_lng, max_lat, max_lng, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+func (g *gen) schools(n int, sum *Summary) {
 	for i := 0; i < n; i++ {
 		kind, name := "primary", fmt.Sprintf("兰山区第%d实验小学", i+1)
 		if i%3 == 1 {
@@ -291,15 +224,10 @@ func (g *gen) schools(ctx context.Context, tx *sql.Tx, n int, sum *Summary) erro
 		// A campus of 120–260 m by 80–180 m, turned by up to 30°.
 		w, h := 120+g.rnd.Float64()*140, 80+g.rnd.Float64()*100
 		ring := rectangle(cLat, cLng, w, h, (g.rnd.Float64()-0.5)*math.Pi/3)
-		poly, _ := json.Marshal(ring)
-		bMinLat, bMinLng, bMaxLat, bMaxLng := bbox(ring)
 		addr := fmt.Sprintf("兰山区%s%d号", streets[g.rnd.IntN(len(streets))], 1+g.rnd.IntN(300))
-		if _, err := stmt.ExecContext(ctx, g.uuid(), name, kind, addr, string(poly), bMinLat, bMinLng, bMaxLat, bMaxLng, g.nextSeq()); err != nil {
-			return err
-		}
+		g.data.Schools = append(g.data.Schools, schema.School{ID: g.uuid(), Name: name, Kind: kind, Address: addr, Polygon: ring})
 		sum.Schools++
 	}
-	return nil
 }
 
 // metresPerDegLat is the length of one degree of latitude.
@@ -317,31 +245,15 @@ func rectangle(lat, lng, w, h, angle float64) [][2]float64 {
 	return append(ring, ring[0])
 }
 
-func bbox(ring [][2]float64) (minLa, minLn, maxLa, maxLn float64) {
-	minLa, minLn, maxLa, maxLn = 90, 180, -90, -180
-	for _, p := range ring {
-		minLn, maxLn = math.Min(minLn, p[0]), math.Max(maxLn, p[0])
-		minLa, maxLa = math.Min(minLa, p[1]), math.Max(maxLa, p[1])
-	}
-	return
-}
-
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
 // history writes past café inspections: each café about once a month, by
 // two inspectors of its squad, mostly passing, with the older ones reviewed.
-func (g *gen) history(ctx context.Context, tx *sql.Tx, months int, sum *Summary) error {
+func (g *gen) history(months int, sum *Summary) error {
 	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
 	if err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status,
-		inspectors, started_at, finished_at, items, hlc, time_suspect, review, received_at, updated_at, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
 	for m := months; m >= 1; m-- {
 		monthStart := time.Date(g.now.Year(), g.now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -m, 0)
 		for _, v := range g.venues_ {
@@ -373,21 +285,17 @@ func (g *gen) history(ctx context.Context, tx *sql.Tx, months int, sum *Summary)
 			}
 			author := team[g.rnd.IntN(2)]
 			status := schema.StatusSubmitted
-			var review any
+			var review *schema.Review
 			if m > 1 || g.rnd.Float64() < 0.5 {
 				status = schema.StatusReviewed
-				rb, _ := json.Marshal(schema.Review{ReviewedBy: fmt.Sprintf("leader%d", v.squad), ReviewedAt: finish.Add(26 * time.Hour),
-					Decision: "accepted", Note: ""})
-				review = string(rb)
+				review = &schema.Review{ReviewedBy: fmt.Sprintf("leader%d", v.squad), ReviewedAt: finish.Add(26 * time.Hour), Decision: "accepted"}
 			}
-			itemsJSON, _ := json.Marshal(items)
-			inspJSON, _ := json.Marshal(inspectors)
 			hlc := schema.HLC{WallMS: finish.UnixMilli(), Node: "demo"}.String()
-			if _, err := stmt.ExecContext(ctx, g.uuid(), v.id, v.squad, "demo-device", author.id, cl.Version, status,
-				string(inspJSON), schema.FormatTime(start), schema.FormatTime(finish), string(itemsJSON), hlc, review,
-				schema.FormatTime(finish), schema.FormatTime(finish), g.nextSeq()); err != nil {
-				return err
-			}
+			g.data.Inspections = append(g.data.Inspections, store.ImportedInspection{
+				Inspection: schema.Inspection{ID: g.uuid(), VenueID: v.id, SquadID: v.squad, DeviceID: "demo-device", Status: status,
+					ChecklistVersion: cl.Version, Inspectors: inspectors, StartedAt: start, FinishedAt: &finish, Items: items, HLC: hlc,
+					Review: review},
+				AuthorID: author.id, ReceivedAt: finish})
 			sum.Inspections++
 		}
 	}

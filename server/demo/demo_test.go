@@ -6,20 +6,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/demo"
+	"github.com/patrolhq/patrol/server/store/sqlite"
 )
 
 func TestSeed_DemoDistrict(t *testing.T) {
 	ctx := context.Background()
-	db, err := schema.OpenMigrated(ctx, filepath.Join(t.TempDir(), "demo.db"), schema.MigrationsServer)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer st.Close()
+	db := st.DB()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	hash := func(pw string) (string, error) { return "test$" + pw, nil }
-	sum, err := demo.Seed(ctx, db, demo.Options{Now: func() time.Time { return now }, HashPassword: hash})
+	sum, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestSeed_DemoDistrict(t *testing.T) {
 			t.Errorf("%s = %d", tc.q, n)
 		}
 	}
-	if _, err := demo.Seed(ctx, db, demo.Options{Now: func() time.Time { return now }, HashPassword: hash}); err == nil {
+	if _, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash}); err == nil {
 		t.Fatal("second seed into a database with users succeeded")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/patrolhq/patrol/mobile-sync/loadtest"
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server"
+	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/storage/s3store"
 	"github.com/patrolhq/patrol/storage/storagetest"
 )
@@ -180,7 +181,7 @@ func fltCheckServer(t *testing.T, e *env, d *mobilesync.Device, ids []string) (p
 			continue
 		}
 		var raw string
-		if err := e.srv.Store().DB().R.QueryRow(`SELECT items FROM inspections WHERE id = ?`, id).Scan(&raw); err != nil {
+		if err := e.srv.Store().(*sqlite.Store).DB().R.QueryRow(`SELECT items FROM inspections WHERE id = ?`, id).Scan(&raw); err != nil {
 			t.Fatal(err)
 		}
 		var items []schema.ItemResult
@@ -761,7 +762,7 @@ func TestFaults_DiskFull(t *testing.T) {
 	mustSync(t, d)
 
 	// The database may not grow by a single page.
-	w := e.srv.Store().DB().W
+	w := e.srv.Store().(*sqlite.Store).DB().W
 	if _, err := w.Exec(`VACUUM`); err != nil {
 		t.Fatal(err)
 	}

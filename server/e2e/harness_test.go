@@ -24,6 +24,7 @@ import (
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
+	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/storage"
 )
 
@@ -64,7 +65,7 @@ func newEnvWith(t *testing.T, tweak func(*server.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := demo.Seed(ctx, srv.Store().DB(), demo.Options{HashPassword: auth.HashPassword, Venues: 60, Schools: 12, MonthsHistory: 1}); err != nil {
+	if _, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword, Venues: 60, Schools: 12, MonthsHistory: 1}); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
@@ -215,7 +216,7 @@ func firstVenue(t *testing.T, d *mobilesync.Device, kind string) schema.Venue {
 func (e *env) countRows(q string, args ...any) int {
 	e.t.Helper()
 	var n int
-	if err := e.srv.Store().DB().R.QueryRow(q, args...).Scan(&n); err != nil {
+	if err := e.srv.Store().(*sqlite.Store).DB().R.QueryRow(q, args...).Scan(&n); err != nil {
 		e.t.Fatalf("%s: %v", q, err)
 	}
 	return n

@@ -30,6 +30,7 @@ import (
 	"github.com/patrolhq/patrol/mobile-sync/photo"
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/photos"
+	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/storage"
 )
 
@@ -44,7 +45,7 @@ const (
 
 // testAccess decides like the server core does: devices upload what their
 // inspections name; leaders of the naming squads and admins read.
-type testAccess struct{ db *schema.DB }
+type testAccess struct{ st *sqlite.Store }
 
 func token(c echo.Context) string {
 	return strings.TrimPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
@@ -55,7 +56,7 @@ func (a testAccess) CanUpload(c echo.Context, sha string) error {
 	if !ok {
 		return schema.Errorf(schema.CodeForbidden, "only devices upload photos")
 	}
-	ok, err := photos.DeviceReferences(c.Request().Context(), a.db, dev, sha)
+	ok, err := a.st.DeviceReferencesPhoto(c.Request().Context(), dev, "", sha)
 	if err != nil {
 		return err
 	}
@@ -71,7 +72,7 @@ func (a testAccess) CanRead(c echo.Context, sha string) error {
 		return nil
 	}
 	if sq, ok := strings.CutPrefix(tok, "leader:"); ok {
-		squads, err := photos.SquadsReferencing(c.Request().Context(), a.db, sha)
+		squads, err := a.st.SquadsReferencingPhoto(c.Request().Context(), sha)
 		if err != nil {
 			return err
 		}
@@ -110,7 +111,8 @@ func errorHandler(err error, c echo.Context) {
 type env struct {
 	t       *testing.T
 	svc     *photos.Service
-	db      *schema.DB
+	st      *sqlite.Store
+	db      *schema.DB // the store's database, for fixtures
 	blobs   storage.Store
 	staging string
 	srv     *httptest.Server
@@ -121,17 +123,18 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	db, err := schema.OpenMigrated(ctx, filepath.Join(dir, "server.db"), schema.MigrationsServer)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "server.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { st.Close() })
+	db := st.DB()
 	blobs, err := storage.NewLocal(filepath.Join(dir, "blobs"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	staging := filepath.Join(dir, "staging")
-	svc, err := photos.New(db, blobs, staging)
+	svc, err := photos.New(st, blobs, staging)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +143,7 @@ func newEnv(t *testing.T) *env {
 	e := echo.New()
 	e.HideBanner = true
 	e.HTTPErrorHandler = errorHandler
-	svc.Mount(e.Group(schema.APIPrefix), testAccess{db: db})
+	svc.Mount(e.Group(schema.APIPrefix), testAccess{st: st})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	t.Cleanup(svc.WaitThumbnails) // before the database and folders go
@@ -148,7 +151,7 @@ func newEnv(t *testing.T) *env {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
 	insertFixtures(t, db)
-	return &env{t: t, svc: svc, db: db, blobs: blobs, staging: staging, srv: srv, client: &http.Client{Transport: tr}}
+	return &env{t: t, svc: svc, st: st, db: db, blobs: blobs, staging: staging, srv: srv, client: &http.Client{Transport: tr}}
 }
 
 func insertFixtures(t *testing.T, db *schema.DB) {
@@ -244,7 +247,7 @@ func (e *env) assertNothingStored(sha string) {
 	if _, err := e.blobs.Stat(context.Background(), sha); !errors.Is(err, storage.ErrNotFound) {
 		e.t.Errorf("blob %s: Stat err = %v, want not found", sha[:12], err)
 	}
-	if _, err := photos.Get(context.Background(), e.db, sha); schema.ErrorCode(err) != schema.CodeNotFound {
+	if _, err := e.st.Photo(context.Background(), sha); schema.ErrorCode(err) != schema.CodeNotFound {
 		e.t.Errorf("photo row %s: err = %v, want not_found", sha[:12], err)
 	}
 	e.assertStagingEmpty()

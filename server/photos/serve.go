@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/storage"
 )
 
@@ -23,7 +24,7 @@ func (s *Service) headPhoto(c echo.Context, acc Access) error {
 			return err
 		}
 	}
-	p, err := Get(c.Request().Context(), s.DB, sha)
+	p, err := s.Records.Photo(c.Request().Context(), sha)
 	if err != nil {
 		if schema.ErrorCode(err) == schema.CodeNotFound {
 			return err
@@ -40,20 +41,20 @@ func (s *Service) headPhoto(c echo.Context, acc Access) error {
 
 // readable resolves the photo a read route names, after the caller's
 // right to read it is checked.
-func (s *Service) readable(c echo.Context, acc Access) (string, Photo, error) {
+func (s *Service) readable(c echo.Context, acc Access) (string, store.Photo, error) {
 	sha, err := shaParam(c)
 	if err != nil {
-		return "", Photo{}, err
+		return "", store.Photo{}, err
 	}
 	if err := acc.CanRead(c, sha); err != nil {
-		return "", Photo{}, err
+		return "", store.Photo{}, err
 	}
-	p, err := Get(c.Request().Context(), s.DB, sha)
+	p, err := s.Records.Photo(c.Request().Context(), sha)
 	if err != nil {
 		if schema.ErrorCode(err) == schema.CodeNotFound {
-			return "", Photo{}, err
+			return "", store.Photo{}, err
 		}
-		return "", Photo{}, s.internal("look up", sha, err)
+		return "", store.Photo{}, s.internal("look up", sha, err)
 	}
 	return sha, p, nil
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/patrolhq/patrol/schema"
-	"github.com/patrolhq/patrol/server/photos"
 )
 
 func TestGetPhoto_ETagRangeAndThumb(t *testing.T) {
@@ -117,7 +116,7 @@ func TestServe_MissingThumbnailIsMadeFromTheStore(t *testing.T) {
 	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(thumb)); err != nil || cfg.Width != 320 {
 		t.Fatalf("thumb %+v %v", cfg, err)
 	}
-	p, err := photos.Get(context.Background(), e.db, sha)
+	p, err := e.st.Photo(context.Background(), sha)
 	if err != nil || p.ThumbKey != shaOf(thumb) {
 		t.Fatalf("thumb_key %q after the lazy thumbnail (%v); want %s", p.ThumbKey, err, shaOf(thumb))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/storage"
 )
 
@@ -34,7 +35,7 @@ const copyBufferSize = 32 << 10
 // Service receives and serves photos. Fields may be set after New; zero
 // values fall back to the defaults.
 type Service struct {
-	DB         *schema.DB
+	Records    store.Photos // the photo records (the bytes live in Blobs)
 	Blobs      storage.Store
 	StagingDir string        // partial uploads live here until verified
 	MaxSize    int64         // largest accepted photo in bytes; default schema.DefaultMaxPhotoSize
@@ -58,12 +59,12 @@ type Service struct {
 
 // New returns a Service that stages partial uploads under stagingDir
 // (created if missing) and commits verified photos to blobs.
-func New(db *schema.DB, blobs storage.Store, stagingDir string) (*Service, error) {
+func New(records store.Photos, blobs storage.Store, stagingDir string) (*Service, error) {
 	if err := os.MkdirAll(stagingDir, 0o750); err != nil {
 		return nil, fmt.Errorf("photos: staging dir: %w", err)
 	}
 	return &Service{
-		DB: db, Blobs: blobs, StagingDir: stagingDir,
+		Records: records, Blobs: blobs, StagingDir: stagingDir,
 		MaxSize: schema.DefaultMaxPhotoSize, MaxPixels: DefaultMaxPixels, ThumbSize: DefaultThumbSize,
 		Checkpoint: DefaultCheckpoint, LockWait: DefaultLockWait,
 		Now: time.Now, Logger: slog.Default(),
@@ -124,10 +125,10 @@ func (s *Service) logger() *slog.Logger {
 // (forbidden or not_found) and are returned to the caller as they are.
 type Access interface {
 	// CanUpload allows a device to send the bytes of sha: only devices
-	// whose inspections name it (see DeviceReferences).
+	// whose inspections name it (store.Photos.DeviceReferencesPhoto).
 	CanUpload(c echo.Context, sha string) error
 	// CanRead allows a user to fetch the photo: leaders of a squad whose
-	// inspections name it (see SquadsReferencing) and admins.
+	// inspections name it (store.Photos.SquadsReferencingPhoto) and admins.
 	CanRead(c echo.Context, sha string) error
 }
 

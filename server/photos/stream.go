@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/storage"
 )
 
@@ -258,8 +259,8 @@ func (s *Service) commitStreamed(ctx context.Context, sha string, up *staged, t 
 		}
 		return schema.Errorf(schema.CodeUnavailable, "the photo store is unavailable; the server keeps all %d bytes, retry to finish", size)
 	}
-	p := Photo{SHA256: sha, Size: size, MediaType: t.mediaType, Width: w, Height: h, ReceivedAt: s.now()}
-	if err := insertPhoto(ctx, s.DB, p); err != nil {
+	p := store.Photo{SHA256: sha, Size: size, MediaType: t.mediaType, Width: w, Height: h, ReceivedAt: s.now()}
+	if err := s.Records.RecordPhoto(ctx, p); err != nil {
 		if derr := s.makeDurable(sha, up); derr != nil {
 			s.logger().Warn("photos: staged bytes not durable after a failed record", "sha256", sha, "err", derr)
 		}

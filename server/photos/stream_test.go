@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/patrolhq/patrol/schema"
-	"github.com/patrolhq/patrol/server/photos"
 	"github.com/patrolhq/patrol/storage"
 )
 
@@ -200,7 +199,7 @@ func TestUpload_StreamedJPEGHeaderAfterLargeSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.svc.WaitThumbnails()
-	p, err := photos.Get(context.Background(), e.db, sha)
+	p, err := e.st.Photo(context.Background(), sha)
 	if err != nil {
 		t.Fatal(err)
 	}

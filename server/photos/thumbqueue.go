@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // thumbQueueLen bounds the photos waiting for a thumbnail; past it the
@@ -85,7 +87,7 @@ func (s *Service) makeQueuedThumbnail(j thumbJob) {
 	defer f.Close()
 	key, err := s.thumbnail(ctx, f, j.size, j.mediaType)
 	if err == nil && key != "" {
-		err = setThumbKey(ctx, s.DB, j.sha, key)
+		err = s.Records.SetThumbnail(ctx, j.sha, key)
 	}
 	if err != nil {
 		s.logger().Warn("photos: no thumbnail", "sha256", j.sha, "media_type", j.mediaType, "err", err)
@@ -98,7 +100,7 @@ func (s *Service) WaitThumbnails() { s.thumbs.pending.Wait() }
 
 // thumbnailFromStore derives a missing thumbnail from the stored original
 // (its job was dropped, or the server stopped before making it).
-func (s *Service) thumbnailFromStore(ctx context.Context, p Photo) (string, error) {
+func (s *Service) thumbnailFromStore(ctx context.Context, p store.Photo) (string, error) {
 	o, err := s.Blobs.Open(ctx, p.SHA256)
 	if err != nil {
 		return "", fmt.Errorf("photos: thumbnail of %s: %w", short(p.SHA256), err)
@@ -112,7 +114,7 @@ func (s *Service) thumbnailFromStore(ctx context.Context, p Photo) (string, erro
 	if err != nil || key == "" {
 		return key, err
 	}
-	return key, setThumbKey(ctx, s.DB, p.SHA256, key)
+	return key, s.Records.SetThumbnail(ctx, p.SHA256, key)
 }
 
 // cleanThumbSources removes staged bytes of thumbnails that were never

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/storage"
 )
 
@@ -32,7 +33,7 @@ func (s *Service) headUpload(c echo.Context, acc Access) error {
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
-	p, err := Get(c.Request().Context(), s.DB, sha)
+	p, err := s.Records.Photo(c.Request().Context(), sha)
 	switch {
 	case err == nil:
 		setStored(h, p.Size)
@@ -97,7 +98,7 @@ func (s *Service) patchUpload(c echo.Context, acc Access) error {
 	}
 	defer unlock()
 
-	if p, err := Get(req.Context(), s.DB, sha); err == nil {
+	if p, err := s.Records.Photo(req.Context(), sha); err == nil {
 		if p.Size != length {
 			return schema.Errorf(schema.CodeInvalid, "photo %s is stored with %d bytes, not %d", short(sha), p.Size, length)
 		}
@@ -264,8 +265,8 @@ func (s *Service) commit(ctx context.Context, sha string, up *staged) error {
 		s.logger().Error("photos: blob store put failed; bytes stay staged", "sha256", sha, "err", err)
 		return schema.Errorf(schema.CodeUnavailable, "the photo store is unavailable; the server keeps all %d bytes, retry to finish", size)
 	}
-	p := Photo{SHA256: sha, Size: size, MediaType: mediaType, Width: w, Height: hgt, ReceivedAt: s.now()}
-	if err := insertPhoto(ctx, s.DB, p); err != nil {
+	p := store.Photo{SHA256: sha, Size: size, MediaType: mediaType, Width: w, Height: hgt, ReceivedAt: s.now()}
+	if err := s.Records.RecordPhoto(ctx, p); err != nil {
 		return s.internal("commit", sha, err)
 	}
 	up.f.Close()

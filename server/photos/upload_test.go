@@ -42,7 +42,7 @@ func TestUpload_RoundTrip(t *testing.T) {
 		t.Fatal("stored bytes differ from the original")
 	}
 	e.svc.WaitThumbnails()
-	p, err := photos.Get(context.Background(), e.db, m.SHA256)
+	p, err := e.st.Photo(context.Background(), m.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestUpload_HEICStoredWithoutThumbnail(t *testing.T) {
 	if _, err := e.uploader(devA).Upload(context.Background(), sha, int64(len(data)), opener(data), nil); err != nil {
 		t.Fatal(err)
 	}
-	p, err := photos.Get(context.Background(), e.db, sha)
+	p, err := e.st.Photo(context.Background(), sha)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,215 +1,291 @@
-// Package store is all of the server's SQL: users, tokens and devices, the
-// push merge, the pull of a device's visible set, and the leader and admin
-// reads and edits. Handlers never see SQL; they call methods here that
-// return schema types and *schema.Error values.
+// Package store is the server's persistence as the server sees it: the
+// interfaces its handlers, photo routes, demo seed and gauges depend on,
+// and the plain types that cross them. It holds no SQL. Every statement
+// lives in an adapter (store/sqlite, the embedded default), and every
+// adapter passes the same contract suite (store/storetest), so that the
+// server cannot tell which one it runs on.
+//
+// Rules are not decided here either: who may see what, how venue fields
+// merge and which inspections are flagged are functions of package schema,
+// which adapters call with the rows they hold.
 package store
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/auth"
 )
 
-// NationalZoneRuleID is the id of the national 200 m school-zone rule seeded
-// into an empty database.
-const NationalZoneRuleID = "cn-2002-art9"
-
-// Store is the server's persistence. It owns the database and the server's
-// hybrid logical clock, because every write that merges venue fields needs
-// both in one place.
-type Store struct {
-	db    *schema.DB
-	now   func() time.Time
-	clock *schema.Clock
-	ckpt  *checkpointer
-	// checklists caches parsed stored checklists for pushes.
-	checklists checklistCache
+// Store is everything patrold persists. An implementation is safe for
+// concurrent use; every method that writes commits durably before it
+// returns, and every lookup of a missing (or invisible) object returns a
+// *schema.Error with code not_found, never a zero value and a nil error.
+type Store interface {
+	Accounts
+	Sync
+	Supervision
+	Venues
+	Photos
+	Operations
+	// Clock is the server's hybrid logical clock (node "server"). It lives
+	// with the store because every write that merges venue fields stamps
+	// with it inside the store's transaction.
+	Clock() *schema.Clock
+	// Close releases the store; nothing may be called after it.
+	Close() error
 }
 
-// Open opens (creating and migrating if needed) the server database at path
-// and makes sure the embedded checklists and the national zone rule are in it.
-func Open(ctx context.Context, path string, now func() time.Time) (*Store, error) {
-	if now == nil {
-		now = time.Now
-	}
-	db, err := schema.OpenMigrated(ctx, path, schema.MigrationsServer)
-	if err != nil {
-		return nil, fmt.Errorf("store: open: %w", err)
-	}
-	s := &Store{db: db, now: now, clock: schema.NewClock("server", now)}
-	if err := s.seedReferenceData(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	s.startCheckpointer()
-	return s, nil
+// Accounts are users, their sessions, devices and enrollment codes.
+type Accounts interface {
+	// UserByUsername looks a user up for login and enrollment.
+	UserByUsername(ctx context.Context, username string) (User, error)
+	// CreateUser inserts a user; a squad member also becomes a member row
+	// that the squad's devices receive.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// CountUsers counts users (an empty store has none).
+	CountUsers(ctx context.Context) (int, error)
+	// CreateSession stores a user session token (hashed).
+	CreateSession(ctx context.Context, userID, tokenHash string, expires time.Time) error
+	// RevokeToken revokes one token.
+	RevokeToken(ctx context.Context, tokenHash string) error
+	// Authenticate resolves a token hash to whom it belongs; an unknown,
+	// revoked or expired token is unauthorized.
+	Authenticate(ctx context.Context, tokenHash string) (*auth.Principal, error)
+	// CreateEnrollmentCode stores a one-time code (hashed) for an inspector.
+	CreateEnrollmentCode(ctx context.Context, codeHash, userID, createdBy string, expires time.Time) error
+	// EnrollDevice consumes a code and creates the device and its token
+	// together, so that a code never enrols two devices.
+	EnrollDevice(ctx context.Context, codeHash, deviceName, tokenHash string, tokenExpires time.Time) (EnrolledDevice, error)
+	// DeviceOwner returns the user a device belongs to.
+	DeviceOwner(ctx context.Context, deviceID string) (User, error)
+	// RevokeDevice revokes a device and every token it holds.
+	RevokeDevice(ctx context.Context, deviceID string) error
 }
 
-// DB exposes the database to the wiring code (the demo seed, the photo
-// routes) that shares the one writer connection.
-func (s *Store) DB() *schema.DB { return s.db }
-
-// Clock is the server's hybrid logical clock (node "server").
-func (s *Store) Clock() *schema.Clock { return s.clock }
-
-// Now returns the store's idea of the current time.
-func (s *Store) Now() time.Time { return s.now() }
-
-// Close closes the database.
-func (s *Store) Close() error {
-	s.stopCheckpointer()
-	return s.db.Close()
+// Sync is what devices do: push mutations, pull their visible set, and
+// report their clocks.
+type Sync interface {
+	// Push applies a batch of mutations in one transaction and answers
+	// each; every answer but a duplicate is recorded with its mutation id
+	// in that transaction, so a replay is answered, never re-applied.
+	Push(ctx context.Context, in PushInput) ([]schema.MutationResult, error)
+	// Pull returns the next page of what the device's user may see.
+	Pull(ctx context.Context, in PullInput) (PullPage, error)
+	// RecordClockSample stores a clock measurement taken by a pull.
+	RecordClockSample(ctx context.Context, cs ClockSample) error
+	// DeviceClock reports a device's last offset and sync time.
+	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
 }
 
-// seqAlloc hands out change sequence numbers inside one write transaction:
-// the counter is read once, advanced in memory, and written back once, so a
-// large push pays two statements for all its seqs.
-type seqAlloc struct {
-	tx    *sql.Tx
-	next  int64
-	dirty bool
-	read  bool
+// Supervision is what squad leaders and admins read and decide.
+type Supervision interface {
+	// ListInspections lists inspections newest first, each with its venue,
+	// photo completeness and flags.
+	ListInspections(ctx context.Context, f InspectionFilter) ([]schema.Inspection, error)
+	// Inspection returns one inspection as ListInspections shows it.
+	Inspection(ctx context.Context, id string) (schema.Inspection, error)
+	// ReviewInspection records a decision on an inspection the scope covers;
+	// one it does not cover is not found.
+	ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error)
+	// ListConflicts lists recorded conflicts, newest first.
+	ListConflicts(ctx context.Context, f ConflictFilter) ([]schema.Conflict, error)
+	// Conflict returns one conflict.
+	Conflict(ctx context.Context, id string) (schema.Conflict, error)
+	// ResolveConflict marks a conflict the scope covers as handled.
+	ResolveConflict(ctx context.Context, id, by string, scope schema.Scope) (schema.Conflict, error)
 }
 
-// nextSeq returns the next change sequence number of the transaction.
-func (a *seqAlloc) nextSeq(ctx context.Context) (int64, error) {
-	if !a.read {
-		if err := a.tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'seq'`).Scan(&a.next); err != nil {
-			return 0, fmt.Errorf("read seq: %w", err)
-		}
-		a.read = true
-	}
-	a.next++
-	a.dirty = true
-	return a.next, nil
+// Venues are the places under watch, edited from the server side.
+type Venues interface {
+	// Venue returns one venue, deleted ones included.
+	Venue(ctx context.Context, id string) (schema.Venue, error)
+	// ListVenues lists venues that are not deleted, by name.
+	ListVenues(ctx context.Context, f VenueFilter) ([]schema.Venue, error)
+	// CreateVenue creates a venue, every field stamped with a server HLC.
+	CreateVenue(ctx context.Context, v schema.Venue, actor Actor) (schema.Venue, error)
+	// EditVenue merges a server-side edit of a venue the scope covers
+	// through the same field merge as device edits. A field edit without
+	// an explicit base is based on the field's current clock.
+	EditVenue(ctx context.Context, id string, fields map[string]schema.FieldEdit, explicitBase map[string]bool,
+		actor Actor, scope schema.Scope) (schema.Venue, []string, error)
+	// MoveVenue reassigns a venue to another squad: the old squad's devices
+	// purge it, the new squad's receive it.
+	MoveVenue(ctx context.Context, id string, squadID int64) (schema.Venue, error)
+	// DeleteVenue soft-deletes a venue; later offline edits become conflicts.
+	DeleteVenue(ctx context.Context, id string) error
 }
 
-// flush writes the advanced counter back; call it before commit.
-func (a *seqAlloc) flush(ctx context.Context) error {
-	if !a.dirty {
-		return nil
-	}
-	if _, err := a.tx.ExecContext(ctx, `UPDATE counters SET value = ? WHERE name = 'seq'`, a.next); err != nil {
-		return fmt.Errorf("write seq: %w", err)
-	}
-	a.dirty = false
-	return nil
+// Photos are the records of photo evidence; the bytes live in a
+// storage.Store under their SHA-256.
+type Photos interface {
+	// DeviceReferencesPhoto reports whether an inspection pushed by the
+	// device, or authored by its user, names the photo.
+	DeviceReferencesPhoto(ctx context.Context, deviceID, userID, sha string) (bool, error)
+	// SquadsReferencingPhoto lists (ascending, without repeats) the squads
+	// whose inspections name the photo; empty when none does.
+	SquadsReferencingPhoto(ctx context.Context, sha string) ([]int64, error)
+	// Photo returns the record of a photo whose bytes were received.
+	Photo(ctx context.Context, sha string) (Photo, error)
+	// RecordPhoto records received bytes; recording one twice keeps the first.
+	RecordPhoto(ctx context.Context, p Photo) error
+	// SetThumbnail records the thumbnail made for a received photo.
+	SetThumbnail(ctx context.Context, sha, key string) error
 }
 
-// nextSeq allocates a single seq in tx (read and write of the counter).
-func nextSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
-	a := &seqAlloc{tx: tx}
-	n, err := a.nextSeq(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return n, a.flush(ctx)
+// Operations are what the wiring, the health checks and the demo need.
+type Operations interface {
+	// Ping checks that the store answers a read.
+	Ping(ctx context.Context) error
+	// Stats counts what the gauges of /metrics show.
+	Stats(ctx context.Context) (Stats, error)
+	// Import writes a whole data set in one transaction into a store that
+	// has no users yet (a conflict otherwise): the demo district, and data
+	// brought from elsewhere.
+	Import(ctx context.Context, d Dataset) error
 }
 
-// NationalZoneRule is the rule of 《互联网上网服务营业场所管理条例》 art. 9 as read
-// by the State Council legal office: 200 m in a straight line from the
-// school's boundary.
-func NationalZoneRule() schema.ZoneRule {
-	return schema.ZoneRule{
-		ID:            NationalZoneRuleID,
-		Name:          "互联网上网服务营业场所管理条例 第九条 (200 m)",
-		DistanceM:     200,
-		Method:        "boundary_straight_line",
-		SchoolKinds:   []string{"primary", "secondary"},
-		VenueKinds:    []string{schema.KindNetCafe, schema.KindArcade, schema.KindKTV},
-		EffectiveFrom: time.Date(2002, 11, 15, 0, 0, 0, 0, time.UTC),
-		LegalBasis:    "互联网上网服务营业场所管理条例 第九条",
-	}
+// User is a person who logs in: an inspector, a squad leader or an admin.
+type User struct {
+	ID           string
+	Username     string
+	DisplayName  string
+	BadgeNo      string
+	Role         string
+	SquadID      *int64
+	PasswordHash string
+	Disabled     bool
 }
 
-func (s *Store) seedReferenceData(ctx context.Context) error {
-	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		alloc := &seqAlloc{tx: tx}
-		for _, c := range schema.Checklists() {
-			body, err := json.Marshal(c)
-			if err != nil {
-				return err
-			}
-			var old string
-			err = tx.QueryRowContext(ctx, `SELECT body FROM checklists WHERE version = ?`, c.Version).Scan(&old)
-			if err == nil && old == string(body) {
-				continue
-			}
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			seq, err := alloc.nextSeq(ctx)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO checklists (version, body, seq) VALUES (?, ?, ?)
-				ON CONFLICT (version) DO UPDATE SET body = excluded.body, seq = excluded.seq`, c.Version, string(body), seq); err != nil {
-				return err
-			}
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM zone_rules`).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			r := NationalZoneRule()
-			body, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			seq, err := alloc.nextSeq(ctx)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO zone_rules (id, body, effective_from, seq) VALUES (?, ?, ?, ?)`,
-				r.ID, string(body), schema.FormatTime(r.EffectiveFrom), seq); err != nil {
-				return err
-			}
-		}
-		return alloc.flush(ctx)
-	})
-	if err != nil {
-		return fmt.Errorf("store: seed reference data: %w", err)
-	}
-	return nil
+// EnrolledDevice is what a successful enrollment created.
+type EnrolledDevice struct {
+	DeviceID string
+	User     User
 }
 
-// queryer is what *sql.DB and *sql.Tx have in common for reads.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+// ClockSample is one measurement of a device's clock offset.
+type ClockSample struct {
+	DeviceID string
+	At       time.Time
+	OffsetMS int64
+	Endpoint string
+	HLC      string
 }
 
-// notFound builds the error every lookup returns for a missing or invisible
-// object, so callers never get (nil, nil).
-func notFound(what, id string) error {
-	return schema.Errorf(schema.CodeNotFound, "%s %s not found", what, id)
+// PushInput is one push batch from an authenticated device.
+type PushInput struct {
+	DeviceID string
+	UserID   string
+	SquadID  *int64
+	// Request is the decoded batch. Stream, when set, is used instead: its
+	// mutations are decoded while the first ones are already applied.
+	Request    *schema.PushRequest
+	Stream     MutationStream
+	ReceivedAt time.Time
+	// Clock, when set, is recorded in the same transaction as the batch.
+	Clock *ClockSample
 }
 
-func nullTime(s sql.NullString) *time.Time {
-	if !s.Valid || s.String == "" {
-		return nil
-	}
-	t, err := schema.ParseTime(s.String)
-	if err != nil {
-		return nil
-	}
-	return &t
+// MutationStream yields the mutations of one push in order. Next fills m
+// and reports whether there was one; an error abandons the push, whose
+// transaction then rolls back. *schema.PushStream is one.
+type MutationStream interface {
+	Next(m *schema.Mutation) (bool, error)
 }
 
-func parseTime(s string) time.Time {
-	t, _ := schema.ParseTime(s)
-	return t
+// PullInput is one pull request of an authenticated device.
+type PullInput struct {
+	UserID   string
+	DeviceID string // the device's own inspections come back with their server state
+	SquadID  *int64
+	Cursor   string
+	Limit    int
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+// PullPage is one page of changes with its next cursor.
+type PullPage struct {
+	Reset   bool
+	Changes []schema.Change
+	Cursor  string
+	More    bool
+}
+
+// Page sizes of a pull: what a device gets when it asks for none, and the
+// most it gets however many it asks for.
+const (
+	DefaultPullLimit = 1000
+	MaxPullLimit     = 5000
+)
+
+// InspectionFilter selects inspections for the leader pages.
+type InspectionFilter struct {
+	SquadID  *int64 // nil: every squad (admins)
+	Status   string
+	Since    time.Time // started at or after
+	DeviceID string    // only what this device sent
+	Limit    int
+}
+
+// ConflictFilter selects conflicts for the leader pages.
+type ConflictFilter struct {
+	SquadID  *int64
+	OpenOnly bool
+	Limit    int
+}
+
+// VenueFilter selects venues for the leader and admin list.
+type VenueFilter struct {
+	SquadID *int64
+	Kind    string
+	Limit   int
+}
+
+// Actor names who made a server-side change, for conflict rows.
+type Actor struct {
+	MutationID string // the device's mutation id, or a server-made id
+	DeviceID   string // the device, or "server:<username>" for admin and leader edits
+}
+
+// Photo is the server's record of a received photo; the bytes live in the
+// blob store under SHA256, the thumbnail under ThumbKey.
+type Photo struct {
+	SHA256     string
+	Size       int64
+	MediaType  string
+	Width      int
+	Height     int
+	ThumbKey   string // "" when there is no thumbnail (yet, or HEIC/HEIF)
+	ReceivedAt time.Time
+}
+
+// Stats are the figures the gauges of /metrics show.
+type Stats struct {
+	ConflictsPending int64 // recorded and not yet resolved by a leader
+	PhotosAwaited    int64 // named by inspections, bytes not yet received
+}
+
+// Dataset is a whole district to import: squads, their people, venues,
+// schools and past inspections. Ids are the caller's.
+type Dataset struct {
+	Squads      []Squad
+	Users       []User
+	Venues      []schema.Venue
+	Schools     []schema.School
+	Inspections []ImportedInspection
+}
+
+// Squad is a team of inspectors with the area it patrols.
+type Squad struct {
+	ID     int64
+	Name   string
+	Bounds [4]float64 // min lat, min lng, max lat, max lng
+}
+
+// ImportedInspection is a past inspection with the server-side facts a
+// push would have given it.
+type ImportedInspection struct {
+	schema.Inspection
+	AuthorID   string
+	ReceivedAt time.Time
 }

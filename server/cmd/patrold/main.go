@@ -225,7 +225,7 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 			return err
 		}
 		if n == 0 {
-			sum, err := demo.Seed(ctx, srv.Store().DB(), demo.Options{HashPassword: auth.HashPassword})
+			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword})
 			if err != nil {
 				return err
 			}

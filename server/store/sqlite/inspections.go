@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -182,15 +182,6 @@ func (w *writer) writeInspectionPhotos(ctx context.Context, r *inspectionRow, re
 	return nil
 }
 
-// InspectionFilter selects inspections for the leader pages.
-type InspectionFilter struct {
-	SquadID  *int64 // nil: every squad (admins)
-	Status   string
-	Since    time.Time // started at or after
-	DeviceID string    // only what this device sent
-	Limit    int
-}
-
 // ListInspections returns inspections newest first, each with its venue and
 // photo completeness.
 func (s *Store) ListInspections(ctx context.Context, f InspectionFilter) ([]schema.Inspection, error) {
@@ -366,8 +357,8 @@ var ReviewDecisions = []string{"accepted", "correction_ordered", "case_opened"}
 
 // ReviewInspection records a leader's decision: the inspection becomes
 // reviewed and its seq is bumped so the author's device receives the state.
-// authorize is called with the stored inspection inside the transaction.
-func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, authorize func(schema.Inspection) error) (schema.Inspection, error) {
+// An inspection the scope does not cover is not found.
+func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error) {
 	ok := false
 	for _, d := range ReviewDecisions {
 		ok = ok || d == rv.Decision
@@ -386,8 +377,8 @@ func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Revie
 		if err != nil {
 			return err
 		}
-		if err := authorize(r.Inspection); err != nil {
-			return err
+		if !scope.Covers(r.SquadID) {
+			return notFound("inspection", id)
 		}
 		rv.ReviewedAt = w.now
 		body, err := json.Marshal(rv)

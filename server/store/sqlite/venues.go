@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -90,13 +90,6 @@ func (s *Store) Venue(ctx context.Context, id string) (schema.Venue, error) {
 	return v.Venue, nil
 }
 
-// VenueFilter selects venues for the leader and admin list.
-type VenueFilter struct {
-	SquadID *int64
-	Kind    string
-	Limit   int
-}
-
 // ListVenues lists venues that are not deleted, by name.
 func (s *Store) ListVenues(ctx context.Context, f VenueFilter) ([]schema.Venue, error) {
 	q := `SELECT ` + venueCols + ` FROM venues WHERE deleted = 0`
@@ -138,12 +131,6 @@ func clampLimit(n, def, max int) int {
 		return max
 	}
 	return n
-}
-
-// Actor names who made a server-side change, for conflict rows.
-type Actor struct {
-	MutationID string // the device's mutation id, or a server-made id
-	DeviceID   string // the device, or "server:<username>" for admin and leader edits
 }
 
 // mergeResult is what merging field edits into a venue did.
@@ -336,9 +323,9 @@ func (s *Store) CreateVenue(ctx context.Context, v schema.Venue, actor Actor) (s
 // EditVenue merges a server-side edit (admin or leader) through the same
 // merge as device edits, stamped with the server's clock. A field edit with
 // an empty Base is based on the venue's current clock for that field.
-// authorize is called with the venue inside the transaction.
+// A venue the scope does not cover is not found.
 func (s *Store) EditVenue(ctx context.Context, id string, fields map[string]schema.FieldEdit, explicitBase map[string]bool,
-	actor Actor, authorize func(schema.Venue) error) (schema.Venue, []string, error) {
+	actor Actor, scope schema.Scope) (schema.Venue, []string, error) {
 	var out schema.Venue
 	var conflicts []string
 	err := s.writeTx(ctx, func(w *writer) error {
@@ -346,8 +333,8 @@ func (s *Store) EditVenue(ctx context.Context, id string, fields map[string]sche
 		if err != nil {
 			return err
 		}
-		if err := authorize(v.Venue); err != nil {
-			return err
+		if !scope.Covers(v.SquadID) {
+			return notFound("venue", id)
 		}
 		if v.Deleted {
 			return schema.Errorf(schema.CodeGone, "venue %s was deleted", id)

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -15,13 +15,6 @@ import (
 // handing them over in chunks, while the one writer applies each chunk
 // inside the write transaction. On a machine with two cores the CPU work
 // of a batch then hides behind its SQL.
-
-// MutationStream yields the mutations of one push in order. Next fills m
-// and reports whether there was one; an error abandons the push, whose
-// transaction then rolls back. *schema.PushStream is one.
-type MutationStream interface {
-	Next(m *schema.Mutation) (bool, error)
-}
 
 // chunkSizes are the sizes of the chunks of a push. The writer reads and
 // prepares the first itself, so that it never waits for the preparing
@@ -62,7 +55,7 @@ type mutationChunk struct {
 // has begun.
 type pushSetup struct {
 	lookup schema.ChecklistLookup // the checklists of the write transaction
-	cutoff string                 // see ReassignmentGrace
+	cutoff string                 // see schema.ReassignmentGrace
 	now    string                 // the transaction's time as stored
 }
 
@@ -189,7 +182,7 @@ func (pr *preparer) prepare(p *preparedMutation) {
 		return
 	}
 	received := pr.in.ReceivedAt
-	p.oddTime = in.StartedAt.After(received.Add(MaxHLCLead)) || in.StartedAt.Before(received.Add(-MaxInspectionAge)) ||
+	p.oddTime = in.StartedAt.After(received.Add(schema.MaxHLCLead)) || in.StartedAt.Before(received.Add(-schema.MaxInspectionAge)) ||
 		(in.FinishedAt != nil && in.FinishedAt.Before(in.StartedAt))
 	row := &inspectionRow{Inspection: *in, AuthorID: pr.in.UserID}
 	row.SquadID = pr.squad

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -22,13 +22,6 @@ func scanConflict(row interface{ Scan(...any) error }) (schema.Conflict, error) 
 	c.CreatedAt = parseTime(created)
 	c.ResolvedAt = nullTime(resolved)
 	return c, nil
-}
-
-// ConflictFilter selects conflicts for the leader pages.
-type ConflictFilter struct {
-	SquadID  *int64
-	OpenOnly bool
-	Limit    int
 }
 
 // ListConflicts returns recorded conflicts, newest first.
@@ -73,8 +66,8 @@ func (s *Store) Conflict(ctx context.Context, id string) (schema.Conflict, error
 }
 
 // ResolveConflict marks a conflict as handled by a leader or admin.
-// authorize is called with the conflict inside the transaction.
-func (s *Store) ResolveConflict(ctx context.Context, id, by string, authorize func(schema.Conflict) error) (schema.Conflict, error) {
+// A conflict the scope does not cover is not found.
+func (s *Store) ResolveConflict(ctx context.Context, id, by string, scope schema.Scope) (schema.Conflict, error) {
 	err := s.writeTx(ctx, func(w *writer) error {
 		c, err := scanConflict(w.tx.QueryRowContext(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -83,8 +76,8 @@ func (s *Store) ResolveConflict(ctx context.Context, id, by string, authorize fu
 		if err != nil {
 			return err
 		}
-		if err := authorize(c); err != nil {
-			return err
+		if !scope.Covers(c.SquadID) {
+			return notFound("conflict", id)
 		}
 		if c.ResolvedAt != nil {
 			return nil

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -11,18 +11,6 @@ import (
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
 )
-
-// User is a person who logs in: an inspector, a squad leader or an admin.
-type User struct {
-	ID           string
-	Username     string
-	DisplayName  string
-	BadgeNo      string
-	Role         string
-	SquadID      *int64
-	PasswordHash string
-	Disabled     bool
-}
 
 const userCols = `id, username, display_name, badge_no, role, squad_id, password_hash, disabled`
 
@@ -169,12 +157,6 @@ func (s *Store) CreateEnrollmentCode(ctx context.Context, codeHash, userID, crea
 	return nil
 }
 
-// EnrolledDevice is what a successful enrollment created.
-type EnrolledDevice struct {
-	DeviceID string
-	User     User
-}
-
 // EnrollDevice consumes a one-time code and creates the device and its
 // token in one transaction, so a code can never enrol two devices.
 func (s *Store) EnrollDevice(ctx context.Context, codeHash, deviceName, tokenHash string, tokenExpires time.Time) (EnrolledDevice, error) {
@@ -262,15 +244,6 @@ func (s *Store) RevokeDevice(ctx context.Context, deviceID string) error {
 		return fmt.Errorf("store: revoke device %s: %w", deviceID, err)
 	}
 	return nil
-}
-
-// ClockSample is one measurement of a device's clock offset.
-type ClockSample struct {
-	DeviceID string
-	At       time.Time
-	OffsetMS int64
-	Endpoint string
-	HLC      string
 }
 
 // recordClockSample writes the sample and the device's latest offset.

@@ -1,41 +1,12 @@
-package store
+package sqlite
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )
-
-// Limits of plausibility for device-made times.
-const (
-	// MaxHLCLead is how far a mutation's HLC may run ahead of the server
-	// clock before the server restamps it: a device clock hours ahead must
-	// not win every future merge.
-	MaxHLCLead = 5 * time.Minute
-	// MaxInspectionAge is how old a pushed inspection's start may be before
-	// its times are flagged as suspect.
-	MaxInspectionAge = 400 * 24 * time.Hour
-	// ReassignmentGrace is how long after a venue left a squad that squad's
-	// devices may still deliver inspections of it (work done before the move).
-	ReassignmentGrace = 30 * 24 * time.Hour
-)
-
-// PushInput is one push batch from an authenticated device.
-type PushInput struct {
-	DeviceID string
-	UserID   string
-	SquadID  *int64
-	// Request is the decoded batch. Stream, when set, is used instead: its
-	// mutations are decoded while the first ones are already applied.
-	Request    *schema.PushRequest
-	Stream     MutationStream
-	ReceivedAt time.Time
-	// Clock, when set, is recorded in the same transaction as the batch.
-	Clock *ClockSample
-}
 
 // pushBatch is the state of one push transaction: the writer and per-batch
 // caches, filled chunk by chunk before the mutations are applied in order.
@@ -148,7 +119,7 @@ func (s *Store) Push(ctx context.Context, in PushInput) ([]schema.MutationResult
 		if b.checklists, err = s.checklistSet(wctx, w.tx); err != nil {
 			return err
 		}
-		setup = pushSetup{lookup: b.checklists, cutoff: schema.FormatTime(w.now.Add(-ReassignmentGrace)), now: w.nowText()}
+		setup = pushSetup{lookup: b.checklists, cutoff: schema.FormatTime(w.now.Add(-schema.ReassignmentGrace)), now: w.nowText()}
 		b.deviceArg, b.appliedAtArg = in.DeviceID, b.appliedAt
 		close(ready)
 		// The first chunk is prepared and looked up here, in the write
@@ -401,7 +372,7 @@ func (b *pushBatch) intakeHLC(ctx context.Context, s string) (string, bool, erro
 	if err != nil {
 		return b.s.clock.Tick().String(), true, nil
 	}
-	if h.Time().After(b.s.now().Add(MaxHLCLead)) {
+	if h.Time().After(b.s.now().Add(schema.MaxHLCLead)) {
 		r := b.s.clock.Tick().String()
 		// Remember the replacement: the device names its own stamp as the
 		// base of later edits of the same fields.

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -11,12 +11,6 @@ import (
 	"sort"
 
 	"github.com/patrolhq/patrol/schema"
-)
-
-// Page sizes of a pull.
-const (
-	DefaultPullLimit = 1000
-	MaxPullLimit     = 5000
 )
 
 // cursor is the decoded pull cursor: the user and squad whose visible set
@@ -47,23 +41,6 @@ func decodeCursor(s string) (cursor, bool) {
 		return cursor{}, false
 	}
 	return c, true
-}
-
-// PullInput is one pull request of an authenticated device.
-type PullInput struct {
-	UserID   string
-	DeviceID string // the device's own inspections come back with their server state
-	SquadID  *int64
-	Cursor   string
-	Limit    int
-}
-
-// PullPage is one page of changes with its next cursor.
-type PullPage struct {
-	Reset   bool
-	Changes []schema.Change
-	Cursor  string
-	More    bool
 }
 
 // metresPerDegree is the length of one degree of latitude (and of longitude

@@ -1,0 +1,37 @@
+package schema
+
+// Scope is the squads whose work an actor may read and decide on: one
+// squad for a squad leader, every squad for an admin, none otherwise. It is
+// data, so that a store applies it inside its own transaction without
+// calling back into the HTTP layer.
+type Scope struct {
+	All   bool  // every squad (admins)
+	Squad int64 // the one squad, when !All and Valid
+	Valid bool  // false: no squad at all
+}
+
+// AllSquads is the scope of a bureau admin.
+func AllSquads() Scope { return Scope{All: true, Valid: true} }
+
+// SquadScope is the scope of a leader of squad id.
+func SquadScope(id int64) Scope { return Scope{Squad: id, Valid: true} }
+
+// Covers reports whether the scope includes squad id.
+func (s Scope) Covers(id int64) bool {
+	return s.Valid && (s.All || s.Squad == id)
+}
+
+// SupervisionScope is what a user of the given role and squad may
+// supervise from the leader pages: an admin every squad, a leader their
+// own, anyone else (an inspector, a device) nothing.
+func SupervisionScope(role string, squad *int64, device bool) Scope {
+	switch {
+	case device:
+		return Scope{}
+	case role == RoleAdmin:
+		return AllSquads()
+	case role == RoleLeader && squad != nil:
+		return SquadScope(*squad)
+	}
+	return Scope{}
+}

@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+// Import writes a whole data set into a store without users, in one
+// transaction, giving every row a change seq like any other write so that
+// devices pull it like any other data.
+func (s *Store) Import(ctx context.Context, d store.Dataset) error {
+	err := s.writeTx(ctx, func(w *writer) error {
+		var users int
+		if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil {
+			return err
+		}
+		if users > 0 {
+			return schema.Errorf(schema.CodeConflict, "the store already holds %d users; import needs an empty one", users)
+		}
+		for _, sq := range d.Squads {
+			b := sq.Bounds
+			if _, err := w.exec(ctx, `INSERT INTO squads (id, name, min_lat, min_lng, max_lat, max_lng, scope_version) VALUES (?, ?, ?, ?, ?, ?, 1)`,
+				sq.ID, sq.Name, b[0], b[1], b[2], b[3]); err != nil {
+				return fmt.Errorf("squad %d: %w", sq.ID, err)
+			}
+		}
+		for _, u := range d.Users {
+			if err := w.insertUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		for i := range d.Venues {
+			v := &venueRow{Venue: d.Venues[i]}
+			if v.OpenState == "" {
+				v.OpenState = schema.OpenStateOpen
+			}
+			if err := w.insertVenue(ctx, v); err != nil {
+				return err
+			}
+		}
+		for i := range d.Schools {
+			if err := w.insertSchool(ctx, &d.Schools[i]); err != nil {
+				return err
+			}
+		}
+		for i := range d.Inspections {
+			in := &d.Inspections[i]
+			r := &inspectionRow{Inspection: in.Inspection, AuthorID: in.AuthorID}
+			if err := w.importInspection(ctx, r, in.ReceivedAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: import: %w", err)
+	}
+	return nil
+}
+
+// insertUser writes a user with a seq, so that the squad's devices receive
+// the member row.
+func (w *writer) insertUser(ctx context.Context, u store.User) error {
+	seq, err := w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = w.exec(ctx, `INSERT INTO users (id, username, display_name, badge_no, role, squad_id, password_hash, disabled, created_at, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Username, u.DisplayName, u.BadgeNo, u.Role, u.SquadID, u.PasswordHash,
+		boolInt(u.Disabled), w.nowText(), seq)
+	if schema.IsConstraint(err) {
+		return schema.Errorf(schema.CodeConflict, "username %s is taken", u.Username)
+	}
+	if err != nil {
+		return fmt.Errorf("user %s: %w", u.Username, err)
+	}
+	return nil
+}
+
+// insertSchool writes a school with the bounding box of its polygon, which
+// the pull's zone query reads.
+func (w *writer) insertSchool(ctx context.Context, sc *schema.School) error {
+	seq, err := w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	poly, err := json.Marshal(sc.Polygon)
+	if err != nil {
+		return err
+	}
+	minLat, minLng, maxLat, maxLng := 90.0, 180.0, -90.0, -180.0
+	for _, p := range sc.Polygon {
+		minLng, maxLng = math.Min(minLng, p[0]), math.Max(maxLng, p[0])
+		minLat, maxLat = math.Min(minLat, p[1]), math.Max(maxLat, p[1])
+	}
+	if _, err := w.exec(ctx, `INSERT INTO schools (id, name, kind, address, polygon, min_lat, min_lng, max_lat, max_lng, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sc.ID, sc.Name, sc.Kind, sc.Address, string(poly), minLat, minLng, maxLat, maxLng, seq); err != nil {
+		return fmt.Errorf("school %s: %w", sc.ID, err)
+	}
+	return nil
+}
+
+// importInspection writes a past inspection as received at the given time
+// (the transaction's when zero), with its review if it has one.
+func (w *writer) importInspection(ctx context.Context, r *inspectionRow, received time.Time) error {
+	if err := w.insertInspection(ctx, r); err != nil {
+		return err
+	}
+	var review any
+	if r.Review != nil {
+		b, err := json.Marshal(r.Review)
+		if err != nil {
+			return err
+		}
+		review = string(b)
+	}
+	at := w.nowText()
+	if !received.IsZero() {
+		at = schema.FormatTime(received)
+	}
+	_, err := w.exec(ctx, `UPDATE inspections SET review = ?, received_at = ?, updated_at = ? WHERE id = ?`, review, at, at, r.ID)
+	return err
+}

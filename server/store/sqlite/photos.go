@@ -1,0 +1,116 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+// DeviceReferencesPhoto reports whether an inspection pushed by the device,
+// or authored by its user, names the photo.
+func (s *Store) DeviceReferencesPhoto(ctx context.Context, deviceID, userID, sha string) (bool, error) {
+	var n int
+	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM inspection_photos p JOIN inspections i ON i.id = p.inspection_id
+		WHERE p.sha256 = ? AND (p.device_id = ? OR i.author_id = ?)`, sha, deviceID, userID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: photo references %s: %w", sha, err)
+	}
+	return n > 0, nil
+}
+
+// SquadsReferencingPhoto lists the squads whose inspections name the photo.
+func (s *Store) SquadsReferencingPhoto(ctx context.Context, sha string) ([]int64, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT DISTINCT squad_id FROM inspection_photos WHERE sha256 = ? ORDER BY squad_id`, sha)
+	if err != nil {
+		return nil, fmt.Errorf("store: photo squads %s: %w", sha, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: photo squads %s: %w", sha, err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// Photo returns the record of a received photo; not found until its bytes
+// have arrived.
+func (s *Store) Photo(ctx context.Context, sha string) (store.Photo, error) {
+	var p store.Photo
+	var received string
+	err := s.db.R.QueryRowContext(ctx, `SELECT sha256, size, media_type, width, height, thumb_key, received_at
+		FROM photos WHERE sha256 = ?`, sha).Scan(&p.SHA256, &p.Size, &p.MediaType, &p.Width, &p.Height, &p.ThumbKey, &received)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Photo{}, schema.Errorf(schema.CodeNotFound, "photo %s has not been received", shortHash(sha))
+	}
+	if err != nil {
+		return store.Photo{}, fmt.Errorf("store: photo %s: %w", shortHash(sha), err)
+	}
+	if p.ReceivedAt, err = schema.ParseTime(received); err != nil {
+		return store.Photo{}, fmt.Errorf("store: photo %s: received_at: %w", shortHash(sha), err)
+	}
+	return p, nil
+}
+
+// RecordPhoto records received bytes; recording one twice keeps the first.
+func (s *Store) RecordPhoto(ctx context.Context, p store.Photo) error {
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO photos (sha256, size, media_type, width, height, thumb_key, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
+			p.SHA256, p.Size, p.MediaType, p.Width, p.Height, p.ThumbKey, schema.FormatTime(p.ReceivedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: record photo %s: %w", shortHash(p.SHA256), err)
+	}
+	return nil
+}
+
+// SetThumbnail records the thumbnail made for a received photo.
+func (s *Store) SetThumbnail(ctx context.Context, sha, key string) error {
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE photos SET thumb_key = ? WHERE sha256 = ?`, key, sha)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: thumbnail of %s: %w", shortHash(sha), err)
+	}
+	return nil
+}
+
+// shortHash is the prefix of a hash that messages quote.
+func shortHash(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// Ping checks that the database answers a read.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.R.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Stats counts unresolved conflicts and photos still awaited.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	var st store.Stats
+	err := s.db.R.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM conflicts WHERE resolved_at IS NULL),
+		(SELECT count(DISTINCT ip.sha256) FROM inspection_photos ip LEFT JOIN photos p ON p.sha256 = ip.sha256 WHERE p.sha256 IS NULL)`).
+		Scan(&st.ConflictsPending, &st.PhotosAwaited)
+	if err != nil {
+		return store.Stats{}, fmt.Errorf("store: stats: %w", err)
+	}
+	return st, nil
+}

@@ -1,24 +1,51 @@
 package mobilesync_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	mobilesync "github.com/patrolhq/patrol/mobile-sync"
-	"github.com/patrolhq/patrol/mobile-sync/internal/fakeserver"
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/servertest"
 )
 
 var serverNow = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 
-const (
-	venue1 = "01900000-0000-7000-8000-000000000001"
-	venue2 = "01900000-0000-7000-8000-000000000002"
+// The seeded district's squad 1 venues that the device of newEnv sees.
+var (
+	district = servertest.SmallDistrict()
+	venue1   = district.Squads[0].Venues[0].ID
+	venue2   = district.Squads[0].Venues[1].ID
+	venue3   = district.Squads[0].Venues[2].ID
 )
+
+// testClock is the server's clock; tests move it to order edits by wall
+// time or to let time pass on the server.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
 
 // sleeps records the backoff waits a device asked for, instead of waiting.
 type sleeps struct {
@@ -39,25 +66,144 @@ func (s *sleeps) all() []time.Duration {
 	return append([]time.Duration(nil), s.d...)
 }
 
-// hookRT lets a test act on each request before and after the server.
+// fault is one scripted failure on the way to the server (an overloaded
+// server or a proxy in front of it): the next request to path is answered
+// with status, and Retry-After when set, without reaching the server.
+type fault struct {
+	path       string
+	status     int
+	retryAfter string
+}
+
+// hookRT is the device's transport: it lets a test act on each request
+// before and after the server, answers scripted faults, and records the
+// mutation ids of every push that goes out.
 type hookRT struct {
-	mu     sync.Mutex
-	before func(r *http.Request) // runs before the request is forwarded
-	after  func(r *http.Request, resp *http.Response) (*http.Response, error)
+	mu      sync.Mutex
+	before  func(r *http.Request) // runs before the request is forwarded
+	after   func(r *http.Request, resp *http.Response) (*http.Response, error)
+	faults  []fault
+	pushes  [][]string                       // mutation ids of each push sent, in order
+	gzip    int                              // pushes sent gzip-compressed
+	results map[string]schema.MutationResult // the server's last answer to each mutation id
 }
 
 func (h *hookRT) RoundTrip(r *http.Request) (*http.Response, error) {
 	h.mu.Lock()
 	before, after := h.before, h.after
+	var f *fault
+	for i := range h.faults {
+		if h.faults[i].path == r.URL.Path {
+			ff := h.faults[i]
+			f = &ff
+			h.faults = slices.Delete(h.faults, i, i+1)
+			break
+		}
+	}
 	h.mu.Unlock()
+	if f != nil {
+		return f.answer(r), nil
+	}
+	if r.URL.Path == schema.PathPush {
+		var err error
+		if r, err = h.recordPush(r); err != nil {
+			return nil, err
+		}
+	}
 	if before != nil {
 		before(r)
 	}
 	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.URL.Path == schema.PathPush && resp.StatusCode == http.StatusOK {
+		if resp, err = h.recordResults(resp); err != nil {
+			return nil, err
+		}
+	}
 	if err != nil || after == nil {
 		return resp, err
 	}
 	return after(r, resp)
+}
+
+// recordResults notes the server's answers to a push and returns the
+// response with its body ready to be read again.
+func (h *hookRT) recordResults(resp *http.Response) (*http.Response, error) {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var rd io.Reader = bytes.NewReader(body)
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		if rd, err = gzip.NewReader(rd); err != nil {
+			return nil, err
+		}
+	}
+	var pr schema.PushResponse
+	if err := json.NewDecoder(rd).Decode(&pr); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.results == nil {
+		h.results = map[string]schema.MutationResult{}
+	}
+	for _, r := range pr.Results {
+		h.results[r.ID] = r
+	}
+	return resp, nil
+}
+
+// result returns the server's last answer to mutation id.
+func (h *hookRT) result(id string) schema.MutationResult {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.results[id]
+}
+
+// recordPush notes the ids of a push and returns the request with its body
+// ready to be sent again.
+func (h *hookRT) recordPush(r *http.Request) (*http.Request, error) {
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var rd io.Reader = bytes.NewReader(body)
+	gz := r.Header.Get("Content-Encoding") == "gzip"
+	if gz {
+		if rd, err = gzip.NewReader(rd); err != nil {
+			return nil, err
+		}
+	}
+	req, err := schema.DecodePushRequest(rd)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(req.Mutations))
+	for i, m := range req.Mutations {
+		ids[i] = m.ID
+	}
+	h.mu.Lock()
+	h.pushes = append(h.pushes, ids)
+	if gz {
+		h.gzip++
+	}
+	h.mu.Unlock()
+	out := r.Clone(r.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	return out, nil
+}
+
+func (f *fault) answer(r *http.Request) *http.Response {
+	body, _ := json.Marshal(schema.ErrorBody{Error: *schema.Errorf(schema.CodeForStatus(f.status), "scripted failure %d", f.status)})
+	h := http.Header{"Content-Type": {"application/json"}}
+	if f.retryAfter != "" {
+		h.Set("Retry-After", f.retryAfter)
+	}
+	return &http.Response{StatusCode: f.status, Status: http.StatusText(f.status), Header: h, Request: r,
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 }
 
 func (h *hookRT) set(before func(*http.Request), after func(*http.Request, *http.Response) (*http.Response, error)) {
@@ -66,8 +212,25 @@ func (h *hookRT) set(before func(*http.Request), after func(*http.Request, *http
 	h.mu.Unlock()
 }
 
+// fail scripts failures for the next requests.
+func (h *hookRT) fail(f ...fault) {
+	h.mu.Lock()
+	h.faults = append(h.faults, f...)
+	h.mu.Unlock()
+}
+
+// pushLog returns the ids of every push sent so far and how many were
+// gzip-compressed.
+func (h *hookRT) pushLog() ([][]string, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.pushes), h.gzip
+}
+
 type env struct {
-	srv    *fakeserver.Server
+	srv    *servertest.Server
+	clock  *testClock
+	admin  *servertest.Client
 	dev    *mobilesync.Device
 	path   string
 	hooks  *hookRT
@@ -75,19 +238,26 @@ type env struct {
 	opts   mobilesync.Options
 }
 
-// newEnv starts a fake server with squad 1 (inspector1, inspector2), two
-// venues and a school, and a device enrolled as inspector1.
+// startServer starts the real server with the small district on a clock
+// that reads serverNow until a test moves it.
+func startServer(t *testing.T) (*servertest.Server, *testClock) {
+	t.Helper()
+	clock := &testClock{t: serverNow}
+	return servertest.Start(t, servertest.Options{Now: clock.Now}), clock
+}
+
+// newEnv starts a server with the small district and enrols a device as
+// inspector1 of squad 1, whose venues are venue1, venue2 and venue3.
 func newEnv(t *testing.T, mutate ...func(*mobilesync.Options)) *env {
 	t.Helper()
-	srv := fakeserver.New(t, serverNow)
-	srv.AddUser("inspector1", 1, "Li Wei", "JX-0001")
-	srv.AddUser("inspector2", 1, "Wang Fang", "JX-0002")
-	srv.AddUser("inspector3", 2, "Zhao Min", "JX-0003")
-	srv.PutVenue(schema.Venue{ID: venue1, SquadID: 1, Kind: schema.KindNetCafe, Name: "Star Net Café", Licensed: true, Lat: 35.06, Lng: 118.34})
-	srv.PutVenue(schema.Venue{ID: venue2, SquadID: 1, Kind: schema.KindArcade, Name: "Golden Arcade", Licensed: true, Lat: 35.07, Lng: 118.35})
-	srv.AddSchool(schema.School{ID: "school-1", Name: "Lanshan No. 1 Primary", Kind: "primary", Polygon: [][2]float64{{118.3, 35.0}, {118.31, 35.0}, {118.31, 35.01}, {118.3, 35.0}}})
-	srv.AddCode("CODE1", "inspector1")
-	e := &env{srv: srv, path: filepath.Join(t.TempDir(), "device.db"), hooks: &hookRT{}, sleeps: &sleeps{}}
+	srv, clock := startServer(t)
+	return newEnvOn(t, srv, clock, mutate...)
+}
+
+// newEnvOn enrols a new device as inspector1 on a running server.
+func newEnvOn(t *testing.T, srv *servertest.Server, clock *testClock, mutate ...func(*mobilesync.Options)) *env {
+	t.Helper()
+	e := &env{srv: srv, clock: clock, admin: srv.Admin(), path: filepath.Join(t.TempDir(), "device.db"), hooks: &hookRT{}, sleeps: &sleeps{}}
 	e.opts = mobilesync.Options{
 		Path:       e.path,
 		HTTPClient: &http.Client{Transport: e.hooks, Timeout: 10 * time.Second},
@@ -99,7 +269,11 @@ func newEnv(t *testing.T, mutate ...func(*mobilesync.Options)) *env {
 		m(&e.opts)
 	}
 	e.dev = e.open(t)
-	if err := e.dev.Enroll(context.Background(), srv.URL, "CODE1", "test phone"); err != nil {
+	code, err := e.admin.EnrollmentCode("inspector1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.dev.Enroll(context.Background(), srv.URL, code, "test phone"); err != nil {
 		t.Fatalf("enroll: %v", err)
 	}
 	return e
@@ -121,6 +295,25 @@ func (e *env) reopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.dev = e.open(t)
+}
+
+// serverVenue reads a venue as the server holds it.
+func (e *env) serverVenue(t *testing.T, id string) schema.Venue {
+	t.Helper()
+	v, err := e.admin.Venue(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// adminEdit edits one field of a venue on the server as the admin. It
+// reports failure without stopping the test, so transport hooks may call
+// it from the device's goroutines.
+func (e *env) adminEdit(t interface{ Errorf(string, ...any) }, id, field, value string) {
+	if _, err := e.admin.EditVenue(id, map[string]string{field: value}); err != nil {
+		t.Errorf("admin edit of %s %s: %v", id, field, err)
+	}
 }
 
 func mustSync(t *testing.T, d *mobilesync.Device) mobilesync.SyncReport {

@@ -33,16 +33,16 @@ func TestOutbox_SurvivesReopen(t *testing.T) {
 	if rep.Pushed != 2 || rep.PendingMutations != 0 {
 		t.Fatalf("report %+v, want 2 pushed, 0 pending", rep)
 	}
-	got, ok := e.srv.Inspection(id)
-	if !ok || got.Status != schema.StatusSubmitted || len(got.Items) != 16 || len(got.Inspectors) != 2 {
-		t.Fatalf("server inspection %+v", got)
+	got, err := e.admin.Inspection(id)
+	if err != nil || got.Status != schema.StatusSubmitted || len(got.Items) != 16 || len(got.Inspectors) != 2 {
+		t.Fatalf("server inspection %+v, %v", got, err)
 	}
 	if got.Inspectors[1].BadgeNo != "JX-0002" {
 		t.Fatalf("co-inspector badge not filled from members: %+v", got.Inspectors)
 	}
-	sv, ok := e.srv.Venue(v.ID)
-	if !ok || sv.Licensed != false || sv.SquadID != 1 {
-		t.Fatalf("server venue %+v", sv)
+	sv, err := e.admin.Venue(v.ID)
+	if err != nil || sv.Licensed != false || sv.SquadID != 1 {
+		t.Fatalf("server venue %+v, %v", sv, err)
 	}
 }
 
@@ -144,7 +144,10 @@ func TestOutbox_CompactionKeepsInflight(t *testing.T) {
 	if rep.Pushed != 2 || rep.PendingMutations != 0 {
 		t.Fatalf("report %+v", rep)
 	}
-	got, _ := e.srv.Inspection(id)
+	got, err := e.admin.Inspection(id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fails := 0
 	for _, it := range got.Items {
 		if it.Result == schema.ResultFail {

@@ -10,18 +10,24 @@ import (
 	"time"
 
 	mobilesync "github.com/patrolhq/patrol/mobile-sync"
-	"github.com/patrolhq/patrol/mobile-sync/internal/fakeserver"
 	"github.com/patrolhq/patrol/schema"
 )
+
+// pastReassignmentGrace is longer than the server's grace (30 days) during
+// which a squad's devices may still deliver inspections of a venue that
+// left it.
+const pastReassignmentGrace = 31 * 24 * time.Hour
 
 func TestSync_InitialPullAndGzip(t *testing.T) {
 	e := newEnv(t)
 	rep := mustSync(t, e.dev)
-	if rep.Pulled != 5 { // 2 members of squad 1, 2 venues, 1 school
-		t.Fatalf("pulled %d, want 5", rep.Pulled)
+	// The embedded checklists, the national zone rule, squad 1's leader and
+	// two inspectors, and its three venues.
+	if want := len(schema.Checklists()) + 1 + 3 + 3; rep.Pulled != want {
+		t.Fatalf("pulled %d, want %d", rep.Pulled, want)
 	}
 	vs, err := e.dev.Venues(context.Background())
-	if err != nil || len(vs) != 2 {
+	if err != nil || len(vs) != 3 {
 		t.Fatalf("venues %v, %v", vs, err)
 	}
 	id := completeInspection(t, e.dev, venue1)
@@ -29,11 +35,11 @@ func TestSync_InitialPullAndGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSync(t, e.dev)
-	e.srv.Lock()
-	gz := e.srv.GzipPushes
-	e.srv.Unlock()
-	if gz != 1 {
-		t.Fatalf("gzip pushes = %d, want 1", gz)
+	if pushes, gz := e.hooks.pushLog(); len(pushes) != 1 || gz != 1 {
+		t.Fatalf("%d pushes, %d gzip-compressed; want 1 and 1", len(pushes), gz)
+	}
+	if in, err := e.admin.Inspection(id); err != nil || in.Status != schema.StatusSubmitted {
+		t.Fatalf("server inspection %+v, %v", in, err)
 	}
 	st, _ := e.dev.Status(context.Background())
 	if st.LastSync == nil || !st.LastSync.Equal(serverNow) {
@@ -41,10 +47,36 @@ func TestSync_InitialPullAndGzip(t *testing.T) {
 	}
 }
 
+// TestPush_ResultHandling: one push answered with each outcome the real
+// merge gives — applied (a new venue), conflict (a field the admin changed
+// meanwhile), rejected (an inspection of a venue that left the squad
+// longer ago than the grace period) and duplicate (an inspection whose
+// earlier answers were lost) — is settled row by row.
 func TestPush_ResultHandling(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	mustSync(t, e.dev)
+
+	// The server commits insp2, but none of its answers reach the device.
+	insp2 := completeInspection(t, e.dev, venue2)
+	if err := e.dev.Submit(ctx, insp2); err != nil {
+		t.Fatal(err)
+	}
+	e.hooks.set(nil, func(r *http.Request, resp *http.Response) (*http.Response, error) {
+		if r.URL.Path == schema.PathPush {
+			resp.Body.Close()
+			return nil, errors.New("connection reset by peer")
+		}
+		return resp, nil
+	})
+	if _, err := e.dev.Sync(ctx); !errors.Is(err, mobilesync.ErrUnreachable) {
+		t.Fatalf("sync with every push answer lost: %v", err)
+	}
+	e.hooks.set(nil, nil)
+	if _, err := e.admin.Inspection(insp2); err != nil {
+		t.Fatalf("the first push did not reach the server: %v", err)
+	}
+
 	nv, err := e.dev.AddVenue(ctx, mobilesync.NewVenue{Name: "Black café", Kind: schema.KindNetCafe, Lat: 35.05, Lng: 118.33})
 	if err != nil {
 		t.Fatal(err)
@@ -52,32 +84,34 @@ func TestPush_ResultHandling(t *testing.T) {
 	if err := e.dev.EditVenue(ctx, venue1, map[string]string{schema.FieldPhone: "0539-1234567"}); err != nil {
 		t.Fatal(err)
 	}
-	insp := completeInspection(t, e.dev, venue1)
+	insp := completeInspection(t, e.dev, venue3)
 	if err := e.dev.Submit(ctx, insp); err != nil {
 		t.Fatal(err)
 	}
-	insp2 := completeInspection(t, e.dev, venue2)
-	if err := e.dev.Submit(ctx, insp2); err != nil {
+	// A second later the admin changes the same phone (the later clock
+	// wins the merge) and moves venue3 to squad 2; the device pushes after
+	// the reassignment grace has passed.
+	e.clock.Advance(time.Second)
+	e.adminEdit(t, venue1, schema.FieldPhone, "0539-7654321")
+	if _, err := e.admin.MoveVenue(venue3, 2); err != nil {
 		t.Fatal(err)
 	}
-	serverVenue, _ := e.srv.Venue(venue1)
-	serverVenue.Phone = "0539-7654321"
-	e.srv.Lock()
-	e.srv.PushOverride = func(_ string, req *schema.PushRequest) *schema.PushResponse {
-		r := make([]schema.MutationResult, len(req.Mutations))
-		r[0] = schema.MutationResult{ID: req.Mutations[0].ID, Outcome: schema.OutcomeApplied}
-		r[1] = schema.MutationResult{ID: req.Mutations[1].ID, Outcome: schema.OutcomeConflict, Reason: "phone changed on the server", ConflictID: "c1", ServerVenue: &serverVenue}
-		r[2] = schema.MutationResult{ID: req.Mutations[2].ID, Outcome: schema.OutcomeRejected, Code: schema.CodeForbidden, Reason: "venue not in your squad"}
-		r[3] = schema.MutationResult{ID: req.Mutations[3].ID, Outcome: schema.OutcomeDuplicate, Original: schema.OutcomeApplied}
-		return &schema.PushResponse{Results: r, ServerTime: serverNow}
-	}
-	e.srv.Unlock()
+	e.clock.Advance(pastReassignmentGrace)
+
 	rep, err := e.dev.Sync(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Pushed != 4 || rep.Conflicts != 1 || rep.Rejected != 1 || rep.PendingMutations != 0 {
 		t.Fatalf("report %+v", rep)
+	}
+	log, _ := e.hooks.pushLog()
+	last := log[len(log)-1]
+	if len(last) != 4 || last[0] != log[0][0] {
+		t.Fatalf("push log %v: the last push must resend insp2's mutation first", log)
+	}
+	if r := e.hooks.result(last[0]); r.Outcome != schema.OutcomeDuplicate || r.Original != schema.OutcomeApplied {
+		t.Fatalf("answer to the resent inspection %+v, want a duplicate of an applied mutation", r)
 	}
 	answers, err := e.dev.Answers(ctx)
 	if err != nil || len(answers) != 2 {
@@ -87,10 +121,11 @@ func TestPush_ResultHandling(t *testing.T) {
 	for _, a := range answers {
 		byOutcome[a.Outcome] = a
 	}
-	if a := byOutcome[schema.OutcomeRejected]; a.EntityID != insp || a.Reason != "venue not in your squad" || a.Mutation.Inspection == nil {
+	if a := byOutcome[schema.OutcomeRejected]; a.EntityID != insp || a.Code != string(schema.CodeForbidden) ||
+		!strings.Contains(a.Reason, "not in your squad") || a.Mutation.Inspection == nil {
 		t.Fatalf("rejection %+v", a)
 	}
-	if a := byOutcome[schema.OutcomeConflict]; a.EntityID != venue1 || a.ConflictID != "c1" {
+	if a := byOutcome[schema.OutcomeConflict]; a.EntityID != venue1 || a.ConflictID == "" {
 		t.Fatalf("conflict %+v", a)
 	}
 	v, _ := venueByID(t, e.dev, venue1)
@@ -109,6 +144,39 @@ func TestPush_ResultHandling(t *testing.T) {
 	e.dev.DB().R.QueryRow(`SELECT dirty FROM inspections WHERE id = ?`, insp).Scan(&dirty)
 	if dirty != 1 {
 		t.Fatal("a rejected inspection must stay marked as not on the server")
+	}
+}
+
+// TestPush_EditOfDeletedVenue: an offline edit of a venue the admin has
+// deleted meanwhile is answered as a conflict with code gone; the venue
+// leaves the device and the edit is kept with the answer, not resurrected.
+func TestPush_EditOfDeletedVenue(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mustSync(t, e.dev)
+	if err := e.dev.EditVenue(ctx, venue2, map[string]string{schema.FieldOpenState: schema.OpenStateClosed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.DeleteVenue(venue2); err != nil {
+		t.Fatal(err)
+	}
+	rep := mustSync(t, e.dev)
+	if rep.Pushed != 1 || rep.Conflicts != 1 || rep.PendingMutations != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	answers, err := e.dev.Answers(ctx)
+	if err != nil || len(answers) != 1 {
+		t.Fatalf("answers %+v, %v", answers, err)
+	}
+	if a := answers[0]; a.Outcome != schema.OutcomeConflict || a.Code != string(schema.CodeGone) || a.EntityID != venue2 ||
+		a.ConflictID == "" || a.Mutation.VenueUpdate.Fields[schema.FieldOpenState].Value != schema.OpenStateClosed {
+		t.Fatalf("answer %+v: want a gone conflict that keeps the edit", a)
+	}
+	if _, ok := venueByID(t, e.dev, venue2); ok {
+		t.Fatal("the deleted venue is still on the device")
+	}
+	if _, err := e.admin.EditVenue(venue2, map[string]string{schema.FieldName: "x"}); schema.ErrorCode(err) != schema.CodeGone {
+		t.Fatalf("the venue came back on the server: %v", err)
 	}
 }
 
@@ -133,15 +201,21 @@ func TestPush_ResponseLostAfterCommit(t *testing.T) {
 		return resp, nil
 	})
 	rep := mustSync(t, e.dev)
-	e.srv.Lock()
-	log := slices.Clone(e.srv.PushLog)
-	applies := e.srv.Applies
-	e.srv.Unlock()
+	log, _ := e.hooks.pushLog()
 	if len(log) != 2 || !slices.Equal(log[0], log[1]) || len(log[0]) != 2 {
 		t.Fatalf("push log %v: the retry must resend the same ids", log)
 	}
-	if applies != 2 || e.srv.InspectionCount() != 1 {
-		t.Fatalf("server applied %d mutations, holds %d inspections", applies, e.srv.InspectionCount())
+	// Applied once: one inspection, the name changed, and no conflict (an
+	// edit applied a second time would no longer match its base clock).
+	list, err := e.admin.Inspections(nil)
+	if err != nil || len(list) != 1 || list[0].ID != id {
+		t.Fatalf("server holds inspections %+v (%v); want only %s", list, err, id)
+	}
+	if sv := e.serverVenue(t, venue1); sv.Name != "Star Net Café (2F)" {
+		t.Fatalf("server venue name %q", sv.Name)
+	}
+	if cs, err := e.admin.Conflicts(); err != nil || len(cs) != 0 {
+		t.Fatalf("conflicts %+v, %v: the retried push was applied again", cs, err)
 	}
 	if rep.Pushed != 2 || rep.PendingMutations != 0 || rep.Conflicts != 0 {
 		t.Fatalf("report %+v", rep)
@@ -173,8 +247,8 @@ func TestPull_RebaseKeepsUnsentEdits(t *testing.T) {
 		if err := e.dev.EditVenue(ctx, venue1, map[string]string{schema.FieldName: "Star Net (device)"}); err != nil {
 			t.Errorf("edit: %v", err)
 		}
-		e.srv.EditVenue(venue1, schema.FieldName, "Star Net (admin)")
-		e.srv.EditVenue(venue1, schema.FieldPhone, "0539-000")
+		e.adminEdit(t, venue1, schema.FieldName, "Star Net (admin)")
+		e.adminEdit(t, venue1, schema.FieldPhone, "0539-000")
 	}, nil)
 	mustSync(t, e.dev)
 	v, _ := venueByID(t, e.dev, venue1)
@@ -187,7 +261,7 @@ func TestPull_RebaseKeepsUnsentEdits(t *testing.T) {
 	if rep.Conflicts != 1 {
 		t.Fatalf("report %+v, want the concurrent edit as a conflict", rep)
 	}
-	sv, _ := e.srv.Venue(venue1)
+	sv := e.serverVenue(t, venue1)
 	v, _ = venueByID(t, e.dev, venue1)
 	if v.Name != sv.Name || v.Phone != sv.Phone {
 		t.Fatalf("device %q/%q, server %q/%q", v.Name, v.Phone, sv.Name, sv.Phone)
@@ -203,8 +277,14 @@ func TestPull_ResetKeepsOwnUnsentWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSync(t, e.dev)
-	e.srv.MoveVenue(venue2, 2)
-	e.srv.ResetAll()
+	if _, err := e.admin.MoveVenue(venue2, 2); err != nil {
+		t.Fatal(err)
+	}
+	// The server answers a cursor it can no longer use (as after a change
+	// of the squad's jurisdiction) with a reset: the whole visible set again.
+	if _, err := e.dev.DB().W.Exec(`UPDATE meta SET value = 'stale' WHERE key = 'cursor'`); err != nil {
+		t.Fatal(err)
+	}
 	var local schema.Venue
 	var draft string
 	e.hooks.set(func(r *http.Request) {
@@ -266,7 +346,9 @@ func TestPull_RemovedVenueUnsentInspectionStillGoesUp(t *testing.T) {
 		if err := e.dev.Submit(ctx, id); err != nil {
 			t.Error(err)
 		}
-		e.srv.MoveVenue(venue2, 2)
+		if _, err := e.admin.MoveVenue(venue2, 2); err != nil {
+			t.Errorf("move: %v", err)
+		}
 	}, nil)
 	rep := mustSync(t, e.dev)
 	if _, ok := venueByID(t, e.dev, venue2); ok {
@@ -279,8 +361,9 @@ func TestPull_RemovedVenueUnsentInspectionStillGoesUp(t *testing.T) {
 		t.Fatalf("inspection of the purged venue lost: %v", err)
 	}
 	mustSync(t, e.dev)
-	if _, ok := e.srv.Inspection(id); !ok {
-		t.Fatal("the inspection of the purged venue never reached the server")
+	// Work done before the reassignment is still taken (within the grace).
+	if _, err := e.admin.Inspection(id); err != nil {
+		t.Fatalf("the inspection of the purged venue never reached the server: %v", err)
 	}
 }
 
@@ -293,7 +376,9 @@ func TestPull_ReviewedInspectionConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSync(t, e.dev)
-	e.srv.Review(id)
+	if _, err := e.srv.Leader(1).Review(id, "accepted", ""); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.dev.SetItem(ctx, id, "NC03", schema.ResultFail, "minor at PC 12"); err != nil {
 		t.Fatal(err)
 	}
@@ -314,9 +399,9 @@ func TestPull_ReviewedInspectionConflict(t *testing.T) {
 func TestRetry_RetryAfterHonoured(t *testing.T) {
 	e := newEnv(t)
 	date := serverNow.Add(42 * time.Second).Format(http.TimeFormat)
-	e.srv.AddFaults(
-		fakeserver.Fault{Path: schema.PathPull, Status: 503, RetryAfter: "7"},
-		fakeserver.Fault{Path: schema.PathPull, Status: 429, RetryAfter: date},
+	e.hooks.fail(
+		fault{path: schema.PathPull, status: 503, retryAfter: "7"},
+		fault{path: schema.PathPull, status: 429, retryAfter: date},
 	)
 	mustSync(t, e.dev)
 	got := e.sleeps.all()
@@ -330,7 +415,7 @@ func TestRetry_BackoffWithFullJitter(t *testing.T) {
 	i := 0
 	e := newEnv(t, func(o *mobilesync.Options) { o.Rand = func() float64 { v := rnd[i%len(rnd)]; i++; return v } })
 	for range 4 {
-		e.srv.AddFaults(fakeserver.Fault{Path: schema.PathPull, Status: 502})
+		e.hooks.fail(fault{path: schema.PathPull, status: 502})
 	}
 	mustSync(t, e.dev)
 	got := e.sleeps.all()
@@ -354,7 +439,7 @@ func TestRetry_GivesUpKeepingWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range mobilesync.DefaultMaxAttempts {
-		e.srv.AddFaults(fakeserver.Fault{Path: schema.PathPush, Status: 503})
+		e.hooks.fail(fault{path: schema.PathPush, status: 503})
 	}
 	rep, err := e.dev.Sync(ctx)
 	if schema.ErrorCode(err) != schema.CodeUnavailable || !strings.Contains(err.Error(), "work is kept") {
@@ -400,16 +485,25 @@ func TestSync_RevokedToken(t *testing.T) {
 	if err := e.dev.EditVenue(ctx, venue1, map[string]string{schema.FieldPhone: "1"}); err != nil {
 		t.Fatal(err)
 	}
-	e.srv.RevokeAll()
-	_, err := e.dev.Sync(ctx)
+	idn, err := e.dev.Identity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.admin.RevokeDevice(idn.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.dev.Sync(ctx)
 	if !errors.Is(err, mobilesync.ErrEnrollAgain) || schema.ErrorCode(err) != schema.CodeUnauthorized {
 		t.Fatalf("sync: %v", err)
 	}
 	if len(e.sleeps.all()) != 0 {
 		t.Fatal("a 401 was retried")
 	}
-	e.srv.AddCode("CODE2", "inspector1")
-	if err := e.dev.Enroll(ctx, e.srv.URL, "CODE2", "phone"); err != nil {
+	code, err := e.admin.EnrollmentCode("inspector1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.dev.Enroll(ctx, e.srv.URL, code, "phone"); err != nil {
 		t.Fatal(err)
 	}
 	if rep := mustSync(t, e.dev); rep.Pushed != 1 {

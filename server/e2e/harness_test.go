@@ -3,13 +3,11 @@ package e2e_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +22,7 @@ import (
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
+	"github.com/patrolhq/patrol/server/servertest"
 	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/storage"
 )
@@ -32,11 +31,10 @@ import (
 type env struct {
 	t     *testing.T
 	srv   *server.Server
-	http  *httptest.Server
+	ts    *servertest.Server
 	URL   string
 	Data  string
 	Blobs storage.Store
-	Now   func() time.Time
 }
 
 // quietLogger keeps test output readable; failures print their own detail.
@@ -51,33 +49,14 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t *testing.T, tweak func(*server.Config)) *env {
 	t.Helper()
-	ctx := context.Background()
-	data := t.TempDir()
-	blobs, err := storage.NewLocal(filepath.Join(data, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{DataDir: data, Logger: quietLogger(), Blobs: blobs}
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword, Venues: 60, Schools: 12, MonthsHistory: 1}); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
-	return &env{t: t, srv: srv, http: hs, URL: hs.URL, Data: data, Blobs: blobs, Now: time.Now}
+	ts := servertest.Start(t, servertest.Options{Config: tweak,
+		Demo: &demo.Options{HashPassword: auth.HashPassword, Venues: 60, Schools: 12, MonthsHistory: 1}})
+	return &env{t: t, srv: ts.Server(), ts: ts, URL: ts.URL, Data: ts.DataDir, Blobs: ts.Blobs}
 }
 
 // client is a plain API client for leaders and admins.
 type client struct {
+	*servertest.Client
 	t     *testing.T
 	base  string
 	token string
@@ -85,56 +64,24 @@ type client struct {
 
 func (e *env) login(user string) *client {
 	e.t.Helper()
-	c := &client{t: e.t, base: e.URL}
-	var out schema.LoginResponse
-	if st := c.call("POST", schema.PathLogin, schema.LoginRequest{Username: user, Password: demo.Password}, &out); st != 200 {
-		e.t.Fatalf("login %s: HTTP %d", user, st)
-	}
-	c.token = out.Token
-	return c
+	c := e.ts.Login(user)
+	return &client{Client: c, t: e.t, base: c.URL, token: c.Token()}
 }
 
 // call sends a JSON request and decodes a 2xx JSON answer into out; it
 // returns the status and fails the test only on transport errors.
 func (c *client) call(method, path string, in, out any) int {
 	c.t.Helper()
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+path, body)
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode < 300 && out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			c.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
-		}
-	}
-	if resp.StatusCode >= 400 {
-		var eb schema.ErrorBody
-		if err := json.Unmarshal(raw, &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
-			c.t.Errorf("%s %s: HTTP %d without an error body a person can read: %q", method, path, resp.StatusCode, raw)
-		}
-	}
-	return resp.StatusCode
+	return c.Call(method, path, in, out)
 }
 
 func (c *client) enrollmentCode(user string) string {
 	c.t.Helper()
-	var out schema.EnrollmentCodeResponse
-	if st := c.call("POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: user}, &out); st != 200 && st != 201 {
-		c.t.Fatalf("enrollment code for %s: HTTP %d", user, st)
+	code, err := c.EnrollmentCode(user)
+	if err != nil {
+		c.t.Fatalf("enrollment code for %s: %v", user, err)
 	}
-	return out.Code
+	return code
 }
 
 // deviceOpts tweaks a device before it opens.

@@ -15,11 +15,15 @@ import (
 	"time"
 
 	mobilesync "github.com/patrolhq/patrol/mobile-sync"
-	"github.com/patrolhq/patrol/mobile-sync/internal/fakeserver"
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/servertest"
 )
 
-const venue1 = "01900000-0000-7000-8000-000000000001"
+// squad1 is the squad of inspector1 in the server's seeded district.
+var (
+	squad1 = servertest.SmallDistrict().Squads[0]
+	venue1 = squad1.Venues[0].ID
+)
 
 func init() {
 	tuneOptions = func(o *mobilesync.Options) {
@@ -60,20 +64,22 @@ func hasKeys(t *testing.T, obj map[string]any, keys ...string) {
 	}
 }
 
-func newServer(t *testing.T) *fakeserver.Server {
+// newServer starts the real server with the small district and returns it
+// with a one-time enrolment code for inspector1.
+func newServer(t *testing.T) (*servertest.Server, string) {
 	t.Helper()
-	srv := fakeserver.New(t, time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC))
-	srv.AddUser("inspector1", 1, "Li Wei", "JX-0001")
-	srv.AddUser("inspector2", 1, "Wang Fang", "JX-0002")
-	srv.PutVenue(schema.Venue{ID: venue1, SquadID: 1, Kind: schema.KindNetCafe, Name: "Star Net Café", Licensed: true, Lat: 35.06, Lng: 118.34})
-	srv.AddCode("CODE1", "inspector1")
-	return srv
+	srv := servertest.Start(t, servertest.Options{})
+	code, err := srv.Admin().EnrollmentCode("inspector1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, code
 }
 
 func TestCLI_FieldDayOfflineThenSync(t *testing.T) {
-	srv := newServer(t)
+	srv, code := newServer(t)
 	db := filepath.Join(t.TempDir(), "device.db")
-	mustPatrol(t, db, "enroll", "--server", srv.URL, "--code", "CODE1", "--name", "test phone")
+	mustPatrol(t, db, "enroll", "--server", srv.URL, "--code", code, "--name", "test phone")
 
 	var rep map[string]any
 	if err := json.Unmarshal([]byte(mustPatrol(t, db, "sync", "--json")), &rep); err != nil {
@@ -85,8 +91,8 @@ func TestCLI_FieldDayOfflineThenSync(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustPatrol(t, db, "venues", "--json")), &venues); err != nil {
 		t.Fatal(err)
 	}
-	if len(venues) != 1 {
-		t.Fatalf("venues %v", venues)
+	if len(venues) != len(squad1.Venues) {
+		t.Fatalf("venues %v, want the %d of squad 1", venues, len(squad1.Venues))
 	}
 	hasKeys(t, venues[0], "id", "name", "kind", "licensed", "squad_id", "lat", "lng")
 
@@ -136,18 +142,19 @@ func TestCLI_FieldDayOfflineThenSync(t *testing.T) {
 	if rep["pushed"].(float64) != 3 || rep["pending_mutations"].(float64) != 0 {
 		t.Fatalf("sync %v", rep)
 	}
-	if _, ok := srv.Inspection(id); !ok {
-		t.Fatal("inspection did not reach the server")
+	admin := srv.Admin()
+	if _, err := admin.Inspection(id); err != nil {
+		t.Fatalf("inspection did not reach the server: %v", err)
 	}
-	if v, _ := srv.Venue(black); v.Licensed {
-		t.Fatalf("black café arrived licensed: %+v", v)
+	if v, err := admin.Venue(black); err != nil || v.Licensed || v.SquadID != squad1.ID {
+		t.Fatalf("black café on the server: %+v, %v; want unlicensed, in squad 1", v, err)
 	}
 }
 
 func TestCLI_SyncUnreachableLosesNothing(t *testing.T) {
-	srv := newServer(t)
+	srv, enrol := newServer(t)
 	db := filepath.Join(t.TempDir(), "device.db")
-	mustPatrol(t, db, "enroll", "--server", srv.URL, "--code", "CODE1")
+	mustPatrol(t, db, "enroll", "--server", srv.URL, "--code", enrol)
 	mustPatrol(t, db, "sync")
 	mustPatrol(t, db, "venue", "edit", venue1, "--name", "Star Net Café 2F")
 
@@ -225,9 +232,9 @@ func pad(i int) string {
 }
 
 func TestCLI_ItemWithPhoto(t *testing.T) {
-	srv := newServer(t)
+	srv, code := newServer(t)
 	db := filepath.Join(t.TempDir(), "device.db")
-	mustPatrol(t, db, "enroll", "--server", srv.URL, "--code", "CODE1")
+	mustPatrol(t, db, "enroll", "--server", srv.URL, "--code", code)
 	mustPatrol(t, db, "sync")
 	pic := filepath.Join(t.TempDir(), "exit.png")
 	f, err := os.Create(pic)

@@ -1,0 +1,180 @@
+// Package servertest starts the real Patrol sync server in process, on a
+// loopback port, with a temporary data directory and a local photo store,
+// for tests outside package server. It exists so that the device library's
+// tests run against the real merge, not a copy of it: a second
+// implementation of pull and push drifts from the server and lets device
+// tests pass against semantics no server has. The end-to-end tests start
+// their server here too.
+//
+// Start seeds the small district of SmallDistrict (or, with Options.Demo,
+// the demo district) and returns a Server whose Clients act as leaders and
+// admins through the real HTTP API.
+package servertest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server"
+	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/demo"
+	"github.com/patrolhq/patrol/server/store"
+	"github.com/patrolhq/patrol/storage"
+)
+
+// Password is the password of every user of the small district.
+const Password = "patrol-test"
+
+// Admin is the username of the district's admin, in the small district and
+// the demo district alike.
+const Admin = "admin"
+
+// Options configures Start. The zero value starts a server on the real
+// clock with the small district.
+type Options struct {
+	// Now is the server's clock; tests that need a reviewed inspection to
+	// age, or edits ordered by wall time, pass a clock they move.
+	Now func() time.Time
+	// Config adjusts the server's configuration after the harness filled
+	// in the data directory, a quiet logger, the local photo store and Now.
+	Config func(*server.Config)
+	// Demo, when set, seeds the demo district (six squads, hundreds of
+	// venues, schools and past inspections) instead of the small one.
+	Demo *demo.Options
+}
+
+// Server is a running server with its seeded district. It is closed when
+// the test ends.
+type Server struct {
+	// URL is the server's base address (http://127.0.0.1:port).
+	URL string
+	// DataDir holds the database and the staged uploads.
+	DataDir string
+	// Blobs is the photo store the server was given.
+	Blobs storage.Store
+	// District is what was seeded: SmallDistrict, or empty with Demo.
+	District District
+
+	t        testing.TB
+	srv      *server.Server
+	password string
+}
+
+// Start opens a server on a fresh data directory, seeds it and serves it
+// on a loopback port until the test ends. Call it from the test goroutine.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	ctx := context.Background()
+	data := t.TempDir()
+	blobs, err := storage.NewLocal(filepath.Join(data, "blobs"))
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	cfg := server.Config{DataDir: data, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Blobs: blobs, Now: opts.Now}
+	if opts.Config != nil {
+		opts.Config(&cfg)
+	}
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	s := &Server{URL: hs.URL, DataDir: data, Blobs: cfg.Blobs, t: t, srv: srv, password: Password}
+	if opts.Demo != nil {
+		d := *opts.Demo
+		if d.HashPassword == nil {
+			d.HashPassword = auth.HashPassword
+		}
+		if d.Now == nil {
+			d.Now = opts.Now
+		}
+		if _, err := demo.Seed(ctx, srv.Store(), d); err != nil {
+			t.Fatalf("servertest: %v", err)
+		}
+		s.password = demo.Password
+		return s
+	}
+	s.District = SmallDistrict()
+	if err := s.seed(ctx, s.District); err != nil {
+		t.Fatalf("servertest: seed: %v", err)
+	}
+	return s
+}
+
+// Server is the running server, for what only its Go API offers (the
+// photo service, the effective configuration, the store).
+func (s *Server) Server() *server.Server { return s.srv }
+
+// Login opens a session for username through the login route and fails
+// the test if that does not work. Call it from the test goroutine.
+func (s *Server) Login(username string) *Client {
+	s.t.Helper()
+	c := &Client{t: s.t, URL: s.URL, Username: username}
+	var out schema.LoginResponse
+	if err := c.Do("POST", schema.PathLogin, schema.LoginRequest{Username: username, Password: s.password}, &out); err != nil {
+		s.t.Fatalf("servertest: log in %s: %v", username, err)
+	}
+	c.token = out.Token
+	return c
+}
+
+// Admin logs in as the district's admin.
+func (s *Server) Admin() *Client {
+	s.t.Helper()
+	return s.Login(Admin)
+}
+
+// Leader logs in as the leader of squad.
+func (s *Server) Leader(squad int64) *Client {
+	s.t.Helper()
+	return s.Login(fmt.Sprintf("leader%d", squad))
+}
+
+// testParams keep password hashing cheap under the race detector: the
+// harness's passwords guard nothing, and login verifies with the
+// parameters written into each hash.
+var testParams = auth.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// seed writes the small district: squads and users through the store's
+// Import (no route creates them) and venues through the admin API.
+func (s *Server) seed(ctx context.Context, d District) error {
+	hash, err := auth.HashPasswordParams(Password, testParams)
+	if err != nil {
+		return err
+	}
+	var data store.Dataset
+	data.Users = []store.User{{ID: uuid.NewString(), Username: Admin, DisplayName: "District admin", BadgeNo: "AD-0001", Role: schema.RoleAdmin, PasswordHash: hash}}
+	for _, sq := range d.Squads {
+		data.Squads = append(data.Squads, store.Squad{ID: sq.ID, Name: sq.Name, Bounds: [4]float64{sq.MinLat, sq.MinLng, sq.MaxLat, sq.MaxLng}})
+		data.Users = append(data.Users, store.User{ID: uuid.NewString(), Username: sq.Leader.Username, DisplayName: sq.Leader.Name,
+			BadgeNo: sq.Leader.BadgeNo, Role: schema.RoleLeader, SquadID: &sq.ID, PasswordHash: hash})
+		for _, m := range sq.Inspectors {
+			data.Users = append(data.Users, store.User{ID: uuid.NewString(), Username: m.Username, DisplayName: m.Name, BadgeNo: m.BadgeNo,
+				Role: schema.RoleInspector, SquadID: &sq.ID, PasswordHash: hash})
+		}
+	}
+	if err := s.srv.Store().Import(ctx, data); err != nil {
+		return err
+	}
+	admin := s.Admin()
+	for _, sq := range d.Squads {
+		for _, v := range sq.Venues {
+			if _, err := admin.CreateVenue(v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -121,10 +121,17 @@ func (s *Server) Server() *server.Server { return s.srv }
 // the test if that does not work. Call it from the test goroutine.
 func (s *Server) Login(username string) *Client {
 	s.t.Helper()
-	c := &Client{t: s.t, URL: s.URL, Username: username}
+	return Login(s.t, s.URL, username, s.password)
+}
+
+// Login opens a session on any server at base, one this package did not
+// start included (a patrold process), and fails the test if it cannot.
+func Login(t testing.TB, base, username, password string) *Client {
+	t.Helper()
+	c := &Client{t: t, URL: base, Username: username}
 	var out schema.LoginResponse
-	if err := c.Do("POST", schema.PathLogin, schema.LoginRequest{Username: username, Password: s.password}, &out); err != nil {
-		s.t.Fatalf("servertest: log in %s: %v", username, err)
+	if err := c.Do("POST", schema.PathLogin, schema.LoginRequest{Username: username, Password: password}, &out); err != nil {
+		t.Fatalf("servertest: log in %s: %v", username, err)
 	}
 	c.token = out.Token
 	return c

@@ -112,6 +112,8 @@ func FuzzPushStream(f *testing.F) {
 	f.Add([]byte(`{"mutations":[],"hlc":"001772355600000.00000.dev"}`))
 	f.Add([]byte(`{"hlc":"bad","mutations":[]}`))
 	f.Add([]byte(`{"mutations":[{"venue":{"id":"v","lat":"x"}}]}`))
+	f.Add([]byte(`{"mutations":[{"inspection":{"flags":["a"],"review":{"note":"n"},"missing_photos":[],"photos_complete":true,"Flags":null}}]}`))
+	f.Add([]byte(`{"mutations":null}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		st, err := schema.NewPushStream(string(body))
 		if err != nil {

@@ -25,8 +25,11 @@ const maxSkipDepth = 256
 // the rest. It reads the form encoding/json writes (client_time and hlc
 // before mutations, every key spelled exactly) and returns
 // ErrPushStreamUnsupported for anything else, including every invalid
-// body. Whatever it does decode equals what DecodePushRequest decodes from
-// the same body, which the differential fuzz test of this package checks.
+// body. It knows every member the wire types' struct tags name (see
+// pushfields.go) and hands those it does not decode itself to
+// encoding/json, so whatever it does decode equals what DecodePushRequest
+// decodes from the same body; the member-by-member and fuzz tests of this
+// package check that.
 type PushStream struct {
 	// ClientTime and HLC are the request's fields; both are set once
 	// NewPushStream returns.
@@ -48,8 +51,7 @@ func NewPushStream(body string) (*PushStream, error) {
 	if !d.eat('{') {
 		return nil, ErrPushStreamUnsupported
 	}
-	var seen uint8
-	keys := [...]string{"client_time", "hlc", "mutations"}
+	var seen uint64
 	for first := true; ; first = false {
 		d.ws()
 		if !first && !d.eat(',') {
@@ -60,9 +62,9 @@ func NewPushStream(body string) (*PushStream, error) {
 		if !ok {
 			return nil, ErrPushStreamUnsupported
 		}
-		i := fieldIndex(keys[:], key)
+		i := fieldIndex(pushRequestKeys, key)
 		if i < 0 {
-			if foldsToAny(keys[:], key) || !d.skip(0) {
+			if foldsToAny(pushRequestKeys, key) || !d.skip(0) {
 				return nil, ErrPushStreamUnsupported
 			}
 			continue
@@ -72,21 +74,31 @@ func NewPushStream(body string) (*PushStream, error) {
 		}
 		seen |= 1 << i
 		switch i {
-		case 0:
+		case reqClientTime:
 			ok = d.timeVal(&s.ClientTime)
-		case 1:
+		case reqHLC:
 			ok = d.strVal(&s.HLC)
-		case 2:
+		case reqMutations:
+			if s.HLC != "" {
+				if _, err := ParseHLC(s.HLC); err != nil {
+					return nil, ErrPushStreamUnsupported
+				}
+			}
 			d.ws()
-			ok = d.eat('[')
-			if ok {
-				if s.HLC != "" {
-					if _, err := ParseHLC(s.HLC); err != nil {
-						return nil, ErrPushStreamUnsupported
-					}
+			if d.lit("null") { // encoding/json's form of no mutations
+				if err := s.finish(); err != nil {
+					return nil, err
 				}
 				return s, nil
 			}
+			if d.eat('[') {
+				return s, nil
+			}
+			ok = false
+		default:
+			// A member PushStream has no place for: the full decoder
+			// decodes the request with it.
+			ok = false
 		}
 		if !ok {
 			return nil, ErrPushStreamUnsupported
@@ -117,7 +129,7 @@ func (s *PushStream) Next(m *Mutation) (bool, error) {
 	}
 	*m = Mutation{}
 	d.ws()
-	if !d.lit("null") && !d.mutation(m) {
+	if !decodeObject(d, mutationFields, m) {
 		return false, ErrPushStreamUnsupported
 	}
 	if m.ID != "" {
@@ -133,7 +145,6 @@ func (s *PushStream) Next(m *Mutation) (bool, error) {
 // request's fields after mutations were handed out go to the full decoder.
 func (s *PushStream) finish() error {
 	d := &s.d
-	keys := [...]string{"client_time", "hlc", "mutations"}
 	for {
 		d.ws()
 		if d.eat('}') {
@@ -143,7 +154,7 @@ func (s *PushStream) finish() error {
 			return ErrPushStreamUnsupported
 		}
 		key, ok := d.key()
-		if !ok || foldsToAny(keys[:], key) || !d.skip(0) {
+		if !ok || foldsToAny(pushRequestKeys, key) || !d.skip(0) {
 			return ErrPushStreamUnsupported
 		}
 	}
@@ -426,46 +437,6 @@ func (d *pushDecoder) skip(depth int) bool {
 	}
 }
 
-// object reads the members of an object whose known keys are keys,
-// calling field with the index of each. A key given twice, or one that
-// encoding/json would match only case-insensitively, is refused; unknown
-// keys are skipped. null leaves the target as it is, as encoding/json does.
-func (d *pushDecoder) object(keys []string, field func(i int) bool) bool {
-	d.ws()
-	if d.lit("null") {
-		return true
-	}
-	if !d.eat('{') {
-		return false
-	}
-	d.ws()
-	if d.eat('}') {
-		return true
-	}
-	var seen uint32
-	for {
-		key, ok := d.key()
-		if !ok {
-			return false
-		}
-		if i := fieldIndex(keys, key); i >= 0 {
-			if seen&(1<<i) != 0 || !field(i) {
-				return false
-			}
-			seen |= 1 << i
-		} else if foldsToAny(keys, key) || !d.skip(0) {
-			return false
-		}
-		d.ws()
-		if d.eat('}') {
-			return true
-		}
-		if !d.eat(',') {
-			return false
-		}
-	}
-}
-
 // array reads an array, calling elem for each element. It reports whether
 // the value was an array (not null): encoding/json makes an empty,
 // non-nil slice of [].
@@ -629,132 +600,4 @@ func (d *pushDecoder) delegate(dst any) bool {
 		return false
 	}
 	return json.Unmarshal([]byte(d.s[start:d.pos]), dst) == nil
-}
-
-var mutationKeys = []string{"id", "kind", "hlc", "venue", "venue_update", "inspection"}
-
-func (d *pushDecoder) mutation(m *Mutation) bool {
-	return d.object(mutationKeys, func(i int) bool {
-		switch i {
-		case 0:
-			return d.strVal(&m.ID)
-		case 1:
-			return d.strVal(&m.Kind)
-		case 2:
-			return d.strVal(&m.HLC)
-		case 3:
-			return d.delegate(&m.Venue)
-		case 4:
-			return d.delegate(&m.VenueUpdate)
-		default:
-			d.ws()
-			if d.lit("null") {
-				m.Inspection = nil
-				return true
-			}
-			m.Inspection = new(Inspection)
-			return d.inspection(m.Inspection)
-		}
-	})
-}
-
-var inspectionKeys = []string{"id", "venue_id", "squad_id", "device_id", "status", "checklist_version", "inspectors",
-	"started_at", "finished_at", "items", "hlc", "time_suspect", "review", "venue", "missing_photos", "photos_complete"}
-
-func (d *pushDecoder) inspection(in *Inspection) bool {
-	return d.object(inspectionKeys, func(i int) bool {
-		switch i {
-		case 0:
-			return d.strVal(&in.ID)
-		case 1:
-			return d.strVal(&in.VenueID)
-		case 2:
-			return d.intVal(&in.SquadID)
-		case 3:
-			return d.strVal(&in.DeviceID)
-		case 4:
-			return d.strVal(&in.Status)
-		case 5:
-			return d.strVal(&in.ChecklistVersion)
-		case 6:
-			return decodeList(d, &in.Inspectors, 2, (*pushDecoder).inspector)
-		case 7:
-			return d.timeVal(&in.StartedAt)
-		case 8:
-			return d.timePtr(&in.FinishedAt)
-		case 9:
-			return decodeList(d, &in.Items, 16, (*pushDecoder).item)
-		case 10:
-			return d.strVal(&in.HLC)
-		case 11:
-			return d.boolVal(&in.TimeSuspect)
-		case 12:
-			return d.delegate(&in.Review)
-		case 13:
-			return d.delegate(&in.Venue)
-		case 14:
-			return d.delegate(&in.MissingPhotos)
-		default:
-			return d.delegate(&in.PhotosComplete)
-		}
-	})
-}
-
-var inspectorKeys = []string{"username", "name", "badge_no"}
-
-func (d *pushDecoder) inspector(p *Inspector) bool {
-	return d.object(inspectorKeys, func(i int) bool {
-		switch i {
-		case 0:
-			return d.strVal(&p.Username)
-		case 1:
-			return d.strVal(&p.Name)
-		default:
-			return d.strVal(&p.BadgeNo)
-		}
-	})
-}
-
-var itemKeys = []string{"item_id", "result", "note", "photos"}
-
-func (d *pushDecoder) item(it *ItemResult) bool {
-	return d.object(itemKeys, func(i int) bool {
-		switch i {
-		case 0:
-			return d.strVal(&it.ItemID)
-		case 1:
-			return d.strVal(&it.Result)
-		case 2:
-			return d.strVal(&it.Note)
-		default:
-			return decodeList(d, &it.Photos, 0, (*pushDecoder).photo)
-		}
-	})
-}
-
-var photoKeys = []string{"sha256", "size", "media_type", "captured_at", "lat", "lng", "device_id", "time_suspect", "received"}
-
-func (d *pushDecoder) photo(p *PhotoRef) bool {
-	return d.object(photoKeys, func(i int) bool {
-		switch i {
-		case 0:
-			return d.strVal(&p.SHA256)
-		case 1:
-			return d.intVal(&p.Size)
-		case 2:
-			return d.strVal(&p.MediaType)
-		case 3:
-			return d.timeVal(&p.CapturedAt)
-		case 4:
-			return d.floatPtr(&p.Lat)
-		case 5:
-			return d.floatPtr(&p.Lng)
-		case 6:
-			return d.strVal(&p.DeviceID)
-		case 7:
-			return d.boolVal(&p.TimeSuspect)
-		default:
-			return d.boolVal(&p.Received)
-		}
-	})
 }

@@ -74,7 +74,7 @@ func TestPushStream_LeavesRareFormsToTheDecoder(t *testing.T) {
 		"leading zero":          `{"mutations":[{"inspection":{"squad_id":01}}]}`,
 		"not an object":         `[]`,
 		"empty":                 ``,
-		"null mutations":        `{"mutations":null}`,
+		"hlc after null":        `{"mutations":null,"hlc":"001772355600000.00000.dev"}`,
 		"unknown key by case":   `{"Mutations":[]}`,
 		"deep unknown value":    `{"x":` + string(bytes.Repeat([]byte("["), 300)) + string(bytes.Repeat([]byte("]"), 300)) + `,"mutations":[]}`,
 		"bad venue in delegate": `{"mutations":[{"venue":{"lat":"north"}}]}`,

@@ -168,34 +168,20 @@ func (rs mutationResults) MarshalJSON() ([]byte, error) {
 			continue
 		}
 		b = append(b, `{"id":`...)
-		b = appendJSONString(b, r.ID)
+		b = schema.AppendJSONString(b, r.ID)
 		b = append(b, `,"outcome":`...)
-		b = appendJSONString(b, r.Outcome)
+		b = schema.AppendJSONString(b, r.Outcome)
 		for _, f := range [...]struct{ name, value string }{{"original", r.Original}, {"code", string(r.Code)}, {"reason", r.Reason}, {"conflict_id", r.ConflictID}} {
 			if f.value != "" {
 				b = append(b, ',', '"')
 				b = append(b, f.name...)
 				b = append(b, '"', ':')
-				b = appendJSONString(b, f.value)
+				b = schema.AppendJSONString(b, f.value)
 			}
 		}
 		b = append(b, '}')
 	}
 	return append(b, ']'), nil
-}
-
-// appendJSONString appends s as a JSON string: directly when it is plain
-// printable ASCII, as ids and outcomes are, else through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // readBody reads a whole bounded body, sized by its Content-Length when

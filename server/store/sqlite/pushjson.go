@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"encoding/json"
-	"unicode/utf8"
 
 	"github.com/patrolhq/patrol/schema"
 )
@@ -44,11 +43,11 @@ func appendItemsJSON(b []byte, items []schema.ItemResult) ([]byte, bool) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"item_id":`...)
-		b = appendJSONString(b, items[i].ItemID)
+		b = schema.AppendJSONString(b, items[i].ItemID)
 		b = append(b, `,"result":`...)
-		b = appendJSONString(b, items[i].Result)
+		b = schema.AppendJSONString(b, items[i].Result)
 		b = append(b, `,"note":`...)
-		b = appendJSONString(b, items[i].Note)
+		b = schema.AppendJSONString(b, items[i].Note)
 		b = append(b, '}')
 	}
 	return append(b, ']'), true
@@ -65,72 +64,16 @@ func appendInspectorsJSON(b []byte, list []schema.Inspector) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"username":`...)
-		b = appendJSONString(b, p.Username)
+		b = schema.AppendJSONString(b, p.Username)
 		if p.Name != "" {
 			b = append(b, `,"name":`...)
-			b = appendJSONString(b, p.Name)
+			b = schema.AppendJSONString(b, p.Name)
 		}
 		if p.BadgeNo != "" {
 			b = append(b, `,"badge_no":`...)
-			b = appendJSONString(b, p.BadgeNo)
+			b = schema.AppendJSONString(b, p.BadgeNo)
 		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s quoted the way encoding/json quotes strings
-// (HTML characters escaped, invalid UTF-8 replaced, U+2028 and U+2029
-// escaped).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

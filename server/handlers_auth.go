@@ -1,20 +1,52 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
 )
 
-// dummyHash is verified against when a username does not exist, so that a
-// failed login takes as long whether or not the user exists.
-var dummyHash, _ = auth.HashPassword("patrol: no such user")
+// loginQueueWait is how long a login waits in the short queue for a
+// password-check worker before it is told to retry.
+const loginQueueWait = 2 * time.Second
+
+// registerLoginMetrics exports the password-check pool, so that an operator
+// sees a login flood meet its bound (queue length, workers in use, checks,
+// refusals; refusals also count in patrol_overload_rejections_total).
+func (s *Server) registerLoginMetrics() {
+	m := s.metrics
+	m.GaugeFunc("patrol_login_check_workers", "Password checks (argon2id, 19 MiB each) that may run at once.",
+		func() float64 { return float64(s.checks.Workers()) })
+	m.GaugeFunc("patrol_login_checks_in_use", "Password checks running now.", func() float64 { return float64(s.checks.InUse()) })
+	m.GaugeFunc("patrol_login_checks_queued", "Logins waiting for a password-check worker now.", func() float64 { return float64(s.checks.Queued()) })
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "patrol_login_checks_total", Help: "Password checks run (one argon2id hash each, real or dummy).",
+	}, func() float64 { return float64(s.checks.Checks()) }))
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "patrol_login_checks_rejected_total", Help: "Logins refused with 503 because every password-check worker and queue place was taken.",
+	}, func() float64 { return float64(s.checks.Rejected()) }))
+}
+
+// checkPassword runs a password check on the bounded pool; hash "" stands
+// for an unknown user (checked against a dummy hash of the same cost).
+func (s *Server) checkPassword(c echo.Context, hash, pw string) (bool, error) {
+	ok, err := s.checks.Verify(c.Request().Context(), hash, pw)
+	if errors.Is(err, auth.ErrBusy) {
+		s.metrics.Rejections.WithLabelValues(c.Path()).Inc()
+		secs := max(int(s.cfg.RetryAfter.Round(time.Second)/time.Second), 1)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		return false, schema.Errorf(schema.CodeUnavailable, "the server is checking as many passwords as it can at once; retry in %d s", secs)
+	}
+	return ok, err
+}
 
 func (s *Server) rateLimited(c echo.Context, keys ...string) error {
 	if wait, blocked := s.failures.blocked(keys...); blocked {
@@ -43,16 +75,15 @@ func (s *Server) login(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	u, err := s.store.UserByUsername(ctx, req.Username)
-	hash := u.PasswordHash
-	if err != nil {
-		if schema.ErrorCode(err) != schema.CodeNotFound {
-			return err
-		}
-		hash = dummyHash
+	if err != nil && schema.ErrorCode(err) != schema.CodeNotFound {
+		return err
 	}
-	ok, verr := auth.VerifyPassword(hash, req.Password)
-	if verr != nil {
+	ok, verr := s.checkPassword(c, u.PasswordHash, req.Password)
+	switch {
+	case errors.Is(verr, auth.ErrMalformedHash):
 		s.log.Error("stored password hash is unusable", "user", req.Username, "err", verr)
+	case verr != nil:
+		return verr // busy or cancelled: nothing was checked
 	}
 	if err != nil || !ok || u.Disabled {
 		s.failures.fail(userKey, ipKey)

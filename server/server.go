@@ -72,6 +72,13 @@ type Config struct {
 	// LoginWindow lock further attempts out until the window passes.
 	LoginAttempts int
 	LoginWindow   time.Duration
+	// MaxConcurrentLogins bounds the password checks (argon2id, 19 MiB each)
+	// run at once; LoginQueue more wait up to 2 s for one, and a login beyond
+	// that gets 503 + Retry-After before any hashing. The default is
+	// auth.DefaultWorkers (GOMAXPROCS, lowered to fit a quarter of the
+	// memory), with a queue of four per worker.
+	MaxConcurrentLogins int
+	LoginQueue          int
 }
 
 func (c *Config) defaults() {
@@ -105,6 +112,12 @@ func (c *Config) defaults() {
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = 5 * time.Minute
 	}
+	if c.MaxConcurrentLogins <= 0 {
+		c.MaxConcurrentLogins = auth.DefaultWorkers()
+	}
+	if c.LoginQueue <= 0 {
+		c.LoginQueue = 4 * c.MaxConcurrentLogins
+	}
 	if c.Metrics == nil {
 		c.Metrics = observe.NewMetrics()
 	}
@@ -133,6 +146,7 @@ type Server struct {
 	echo     *echo.Echo
 	log      *slog.Logger
 	failures *failureLimiter
+	checks   *auth.Checker   // password checks in flight
 	api      *echo.Group     // the /api/v1 group, without group middleware
 	photos   *photos.Service // nil without a blob store
 	metrics  *observe.Metrics
@@ -157,6 +171,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger, metrics: m,
 		failures: newFailureLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
+		checks:   auth.NewChecker(cfg.MaxConcurrentLogins, cfg.LoginQueue, loginQueueWait),
 		syncs:    observe.NewLimiter(cfg.MaxConcurrentSyncs, cfg.SyncQueueWait, cfg.RetryAfter, m),
 		uploads:  observe.NewLimiter(cfg.MaxConcurrentUploads, cfg.SyncQueueWait, cfg.RetryAfter, m),
 	}
@@ -178,6 +193,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.photos = svc
 	}
 	s.registerGauges()
+	s.registerLoginMetrics()
 	return s, nil
 }
 

@@ -65,3 +65,20 @@ func TestEnrollmentCode_FormAndNormalization(t *testing.T) {
 		t.Fatalf("typed form %q does not hash like %q", typed, c)
 	}
 }
+
+func TestWorkers_SizedByCPUAndMemory(t *testing.T) {
+	for _, tc := range []struct {
+		procs int
+		mem   int64
+		want  int
+	}{
+		{2, 24 << 30, 2},
+		{64, 1 << 30, 13}, // a quarter of 1 GiB holds 13 checks of 19 MiB
+		{8, 64 << 20, 1},  // never below one
+		{4, 0, 4},         // memory unknown
+	} {
+		if got := auth.Workers(tc.procs, tc.mem); got != tc.want {
+			t.Errorf("Workers(%d, %d MiB) = %d, want %d", tc.procs, tc.mem>>20, got, tc.want)
+		}
+	}
+}

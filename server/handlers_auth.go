@@ -48,13 +48,17 @@ func (s *Server) checkPassword(c echo.Context, hash, pw string) (bool, error) {
 	return ok, err
 }
 
-func (s *Server) rateLimited(c echo.Context, keys ...string) error {
-	if wait, blocked := s.failures.blocked(keys...); blocked {
+// reserveAttempt counts an attempt as failed before it is checked, or
+// answers 429 with Retry-After while a key is locked out. The caller
+// releases the reservation unless the attempt was checked and failed.
+func (s *Server) reserveAttempt(c echo.Context, keys ...string) (*reservation, error) {
+	r, wait, ok := s.failures.reserve(keys...)
+	if !ok {
 		secs := int((wait + time.Second - 1) / time.Second)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return schema.Errorf(schema.CodeRateLimited, "too many failed attempts; try again in %d s", secs)
+		return nil, schema.Errorf(schema.CodeRateLimited, "too many failed attempts; try again in %d s", secs)
 	}
-	return nil
+	return r, nil
 }
 
 func (s *Server) login(c echo.Context) error {
@@ -70,9 +74,16 @@ func (s *Server) login(c echo.Context) error {
 		return schema.Errorf(schema.CodeInvalid, "username or password is too long")
 	}
 	userKey, ipKey := "user:"+strings.ToLower(req.Username), "ip:"+c.RealIP()
-	if err := s.rateLimited(c, userKey, ipKey); err != nil {
+	res, err := s.reserveAttempt(c, userKey, ipKey)
+	if err != nil {
 		return err
 	}
+	failed := false
+	defer func() {
+		if !failed {
+			s.failures.release(res)
+		}
+	}()
 	ctx := c.Request().Context()
 	u, err := s.store.UserByUsername(ctx, req.Username)
 	if err != nil && schema.ErrorCode(err) != schema.CodeNotFound {
@@ -86,7 +97,7 @@ func (s *Server) login(c echo.Context) error {
 		return verr // busy or cancelled: nothing was checked
 	}
 	if err != nil || !ok || u.Disabled {
-		s.failures.fail(userKey, ipKey)
+		failed = true
 		return schema.Errorf(schema.CodeUnauthorized, "wrong username or password")
 	}
 	s.failures.reset(userKey)
@@ -148,9 +159,16 @@ func (s *Server) enrollDevice(c echo.Context) error {
 		return schema.Errorf(schema.CodeInvalid, "device_name is required, at most %d bytes", schema.MaxTextLen)
 	}
 	ipKey := "enroll-ip:" + c.RealIP()
-	if err := s.rateLimited(c, ipKey); err != nil {
+	res, err := s.reserveAttempt(c, ipKey)
+	if err != nil {
 		return err
 	}
+	failed := false
+	defer func() {
+		if !failed {
+			s.failures.release(res)
+		}
+	}()
 	tok, err := auth.NewToken(auth.PrefixDevice)
 	if err != nil {
 		return err
@@ -159,9 +177,7 @@ func (s *Server) enrollDevice(c echo.Context) error {
 	exp := now.Add(s.cfg.DeviceTokenTTL).UTC()
 	d, err := s.store.EnrollDevice(c.Request().Context(), auth.HashEnrollmentCode(req.Code), req.DeviceName, auth.HashToken(tok), exp)
 	if err != nil {
-		if schema.ErrorCode(err) == schema.CodeUnauthorized {
-			s.failures.fail(ipKey)
-		}
+		failed = schema.ErrorCode(err) == schema.CodeUnauthorized // a wrong, used or expired code
 		return err
 	}
 	return writeJSON(c, http.StatusCreated, schema.EnrollResponse{DeviceID: d.DeviceID, Token: tok, Username: d.User.Username,

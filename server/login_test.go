@@ -159,3 +159,36 @@ func TestLogin_FloodOfUnknownUsersIsBoundedInMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestLogin_ParallelGuessesStopAtTheLimit: 50 wrong passwords for one user
+// from one address, sent at once, are checked at most as often as the limit
+// allows; each attempt is counted before its check, so the ones that start
+// while others are still hashing are refused with 429 instead of checked.
+func TestLogin_ParallelGuessesStopAtTheLimit(t *testing.T) {
+	const n, limit = 50, 5
+	e := newEnvWith(t, func(c *server.Config) { c.MaxConcurrentLogins, c.LoginQueue, c.LoginAttempts = 2, n, limit })
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = e.anon()
+	}
+	checks0 := e.metric("patrol_login_checks_total")
+	answers := parallel(t, clients, func(i int) (string, string, any) {
+		return "POST", schema.PathLogin, schema.LoginRequest{Username: "inspector3", Password: fmt.Sprintf("guess%d", i)}
+	})
+	checks := int(e.metric("patrol_login_checks_total") - checks0)
+	var wrong, limited int
+	for i, r := range answers {
+		switch {
+		case r.status == 401:
+			wrong++
+		case r.status == 429 && r.header.Get("Retry-After") != "":
+			limited++
+		default:
+			t.Errorf("attempt %d: %d %+v; want 401, or 429 with Retry-After", i, r.status, r.err)
+		}
+	}
+	t.Logf("%d of %d parallel wrong passwords checked (limit %d), %d refused with 429", checks, n, limit, limited)
+	if checks > limit || wrong != checks {
+		t.Fatalf("%d passwords checked, %d answered 401; the limit is %d", checks, wrong, limit)
+	}
+}

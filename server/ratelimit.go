@@ -25,12 +25,8 @@ func newFailureLimiter(max int, window time.Duration, now func() time.Time) *fai
 	return &failureLimiter{max: max, window: window, now: now, fails: map[string][]time.Time{}}
 }
 
-// blocked reports whether any key is locked out and, if so, after how long
-// the oldest failure in the window expires.
-func (l *failureLimiter) blocked(keys ...string) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
+// waitLocked is how long until no key is locked out (0: none is).
+func (l *failureLimiter) waitLocked(now time.Time, keys []string) time.Duration {
 	var wait time.Duration
 	for _, k := range keys {
 		f := l.prune(k, now)
@@ -40,14 +36,28 @@ func (l *failureLimiter) blocked(keys ...string) (time.Duration, bool) {
 			}
 		}
 	}
-	return wait, wait > 0
+	return wait
 }
 
-// fail records a failed attempt for every key.
-func (l *failureLimiter) fail(keys ...string) {
+// reservation is an attempt counted as a failure before its work is done.
+type reservation struct {
+	keys []string
+	at   time.Time
+}
+
+// reserve counts an attempt as a failure of every key before it is checked,
+// unless a key is locked out (then it reports how long to wait). Counting up
+// front is what makes the limit hold under parallel attempts: were failures
+// recorded after the check, every attempt started before the first one
+// ended would pass. A success or an attempt that was never checked is
+// handed back with release.
+func (l *failureLimiter) reserve(keys ...string) (*reservation, time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	if wait := l.waitLocked(now, keys); wait > 0 {
+		return nil, wait, false
+	}
 	if len(l.fails) >= maxLimiterKeys {
 		for k := range l.fails {
 			if len(l.prune(k, now)) == 0 {
@@ -61,6 +71,28 @@ func (l *failureLimiter) fail(keys ...string) {
 			f = f[1:]
 		}
 		l.fails[k] = append(f, now)
+	}
+	return &reservation{keys: keys, at: now}, 0, true
+}
+
+// release takes back a reserved failure: the attempt succeeded, or it was
+// refused before it was checked.
+func (l *failureLimiter) release(r *reservation) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range r.keys {
+		f := l.fails[k]
+		for i := len(f) - 1; i >= 0; i-- {
+			if f[i].Equal(r.at) {
+				f = append(f[:i:i], f[i+1:]...)
+				break
+			}
+		}
+		if len(f) == 0 {
+			delete(l.fails, k)
+		} else {
+			l.fails[k] = f
+		}
 	}
 }
 

@@ -48,15 +48,48 @@ func (s *Server) checkPassword(c echo.Context, hash, pw string) (bool, error) {
 	return ok, err
 }
 
+// loginDelay is the first delay of an account after its free failures; it
+// doubles with each further failure up to Config.LoginMaxDelay.
+const loginDelay = time.Second
+
+// attemptLimits are the rules failed logins and enrollments are counted by.
+type attemptLimits struct {
+	account       rule // per account, and per account at an address it logged in from before
+	address       rule // per client address, every account
+	enrollAddress rule // enrollment codes per client address
+	enrollAll     rule // enrollment codes across all addresses
+}
+
+func newAttemptLimits(cfg Config) attemptLimits {
+	return attemptLimits{
+		account:       rule{free: cfg.LoginAttempts, window: cfg.LoginWindow, delay: loginDelay, maxDelay: cfg.LoginMaxDelay},
+		address:       rule{free: cfg.LoginAddressAttempts, window: cfg.LoginWindow},
+		enrollAddress: rule{free: cfg.EnrollAttempts, window: cfg.LoginWindow},
+		enrollAll:     rule{free: cfg.EnrollAttemptsPerHour, window: time.Hour},
+	}
+}
+
+// loginKeys are what a login of account from addr counts against: the
+// address, and the account — or, from an address the account logged in from
+// before, the account at that address, so that a guesser elsewhere who
+// keeps the account's delay running never delays its owner there.
+func (s *Server) loginKeys(account, addr string) []limitKey {
+	acct := limitKey{"login-account:" + account, &s.limits.account}
+	if s.failures.knownAt(account, addr) {
+		acct = limitKey{"login-account-at:" + account + "\x00" + addr, &s.limits.account}
+	}
+	return []limitKey{{"login-address:" + addr, &s.limits.address}, acct}
+}
+
 // reserveAttempt counts an attempt as failed before it is checked, or
-// answers 429 with Retry-After while a key is locked out. The caller
+// answers 429 with Retry-After while a key is held back. The caller
 // releases the reservation unless the attempt was checked and failed.
-func (s *Server) reserveAttempt(c echo.Context, keys ...string) (*reservation, error) {
+func (s *Server) reserveAttempt(c echo.Context, why string, keys ...limitKey) (*reservation, error) {
 	r, wait, ok := s.failures.reserve(keys...)
 	if !ok {
 		secs := int((wait + time.Second - 1) / time.Second)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		return nil, schema.Errorf(schema.CodeRateLimited, "too many failed attempts; try again in %d s", secs)
+		return nil, schema.Errorf(schema.CodeRateLimited, "%s; try again in %d s", why, secs)
 	}
 	return r, nil
 }
@@ -66,15 +99,15 @@ func (s *Server) login(c echo.Context) error {
 	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
 		return err
 	}
-	req.Username = strings.TrimSpace(req.Username)
-	if req.Username == "" || req.Password == "" {
+	username := auth.CanonicalUsername(req.Username)
+	if username == "" || req.Password == "" {
 		return schema.Errorf(schema.CodeInvalid, "username and password are required")
 	}
-	if len(req.Username) > schema.MaxTextLen || len(req.Password) > auth.MaxPasswordLen {
+	if len(username) > schema.MaxTextLen || len(req.Password) > auth.MaxPasswordLen {
 		return schema.Errorf(schema.CodeInvalid, "username or password is too long")
 	}
-	userKey, ipKey := "user:"+strings.ToLower(req.Username), "ip:"+c.RealIP()
-	res, err := s.reserveAttempt(c, userKey, ipKey)
+	addr := c.RealIP()
+	res, err := s.reserveAttempt(c, "too many failed logins for this account or from this address", s.loginKeys(username, addr)...)
 	if err != nil {
 		return err
 	}
@@ -85,14 +118,14 @@ func (s *Server) login(c echo.Context) error {
 		}
 	}()
 	ctx := c.Request().Context()
-	u, err := s.store.UserByUsername(ctx, req.Username)
+	u, err := s.store.UserByUsername(ctx, username)
 	if err != nil && schema.ErrorCode(err) != schema.CodeNotFound {
 		return err
 	}
 	ok, verr := s.checkPassword(c, u.PasswordHash, req.Password)
 	switch {
 	case errors.Is(verr, auth.ErrMalformedHash):
-		s.log.Error("stored password hash is unusable", "user", req.Username, "err", verr)
+		s.log.Error("stored password hash is unusable", "user", username, "err", verr)
 	case verr != nil:
 		return verr // busy or cancelled: nothing was checked
 	}
@@ -100,7 +133,7 @@ func (s *Server) login(c echo.Context) error {
 		failed = true
 		return schema.Errorf(schema.CodeUnauthorized, "wrong username or password")
 	}
-	s.failures.reset(userKey)
+	s.failures.remember(username, addr)
 	tok, err := auth.NewToken(auth.PrefixUser)
 	if err != nil {
 		return err
@@ -125,6 +158,7 @@ func (s *Server) createEnrollmentCode(c echo.Context) error {
 	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
 		return err
 	}
+	req.Username = auth.CanonicalUsername(req.Username)
 	if req.Username == "" {
 		return schema.Errorf(schema.CodeInvalid, "username is required")
 	}
@@ -158,8 +192,11 @@ func (s *Server) enrollDevice(c echo.Context) error {
 	if req.DeviceName == "" || len(req.DeviceName) > schema.MaxTextLen {
 		return schema.Errorf(schema.CodeInvalid, "device_name is required, at most %d bytes", schema.MaxTextLen)
 	}
-	ipKey := "enroll-ip:" + c.RealIP()
-	res, err := s.reserveAttempt(c, ipKey)
+	if !auth.WellFormedEnrollmentCode(req.Code) {
+		return schema.Errorf(schema.CodeInvalid, "an enrollment code has 10 letters and digits like ACDE-FGHJ-KM (no 0, 1, 2, 5, 8, B, I, L, O, S, Z); check what you typed")
+	}
+	res, err := s.reserveAttempt(c, "too many wrong enrollment codes from this address, or from all addresses in the last hour",
+		limitKey{"enroll-address:" + c.RealIP(), &s.limits.enrollAddress}, limitKey{"enroll-all", &s.limits.enrollAll})
 	if err != nil {
 		return err
 	}

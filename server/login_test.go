@@ -12,10 +12,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/demo"
 )
 
 // metric reads one series ("name" or `name{label="v"}`) from /metrics; a
@@ -190,5 +192,180 @@ func TestLogin_ParallelGuessesStopAtTheLimit(t *testing.T) {
 	t.Logf("%d of %d parallel wrong passwords checked (limit %d), %d refused with 429", checks, n, limit, limited)
 	if checks > limit || wrong != checks {
 		t.Fatalf("%d passwords checked, %d answered 401; the limit is %d", checks, wrong, limit)
+	}
+}
+
+func (c *client) login(username, password string) response {
+	c.e.t.Helper()
+	return c.call("POST", schema.PathLogin, schema.LoginRequest{Username: username, Password: password}, nil)
+}
+
+// retryAfter is the wait a 429 or 503 asks for.
+func retryAfter(t *testing.T, r response) time.Duration {
+	t.Helper()
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || secs < 1 {
+		t.Fatalf("%d without a usable Retry-After (%q)", r.status, r.header.Get("Retry-After"))
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// TestLogin_GuessesElsewhereDoNotLockTheOwnerOut: wrong passwords for an
+// account from another address (in any spelling of the username) delay the
+// account for a short, growing time and never lock it: the owner's right
+// password gets through after the delay, and at once from an address the
+// owner logged in from before. A guesser who waits out every delay gets
+// about one guess a minute, and one address that fails too often is
+// refused for every account.
+func TestLogin_GuessesElsewhereDoNotLockTheOwnerOut(t *testing.T) {
+	e := newEnv(t)
+	guesser, owner := e.from("127.0.3.1"), e.from("127.0.3.2")
+	for i, name := range []string{"Admin", " admin ", "ADMIN", "admin", "aDmin\t"} {
+		if r := guesser.login(name, "guess"); r.status != 401 {
+			t.Fatalf("guess %d as %q: %d %+v", i+1, name, r.status, r.err)
+		}
+	}
+	r := owner.login("admin", demo.Password)
+	if r.status != 429 {
+		t.Fatalf("owner right after five guesses elsewhere: %d; want 429 (a short delay)", r.status)
+	}
+	if wait := retryAfter(t, r); wait > time.Minute {
+		t.Fatalf("owner asked to wait %s; the delay is at most a minute", wait)
+	} else {
+		e.clock.Advance(wait)
+	}
+	if r := owner.login(" Admin", demo.Password); r.status != 200 {
+		t.Fatalf("owner after the delay: %d %+v", r.status, r.err)
+	}
+
+	// A guesser who spreads over ten addresses and waits out every delay
+	// for an hour: five free guesses, six while the delay doubles from 1 s
+	// to 32 s, then one a minute.
+	var guessers []*client
+	for i := 1; i <= 10; i++ {
+		guessers = append(guessers, e.from(fmt.Sprintf("127.0.4.%d", i)))
+	}
+	start, guesses, polls := e.clock.Now(), 0, 0
+	for i := 0; e.clock.Now().Sub(start) < time.Hour; i++ {
+		r := guessers[i%len(guessers)].login("admin", fmt.Sprintf("guess%d", i))
+		switch r.status {
+		case 401:
+			guesses++
+		case 429:
+			polls++
+			e.clock.Advance(retryAfter(t, r))
+		default:
+			t.Fatalf("guess %d: %d %+v", i, r.status, r.err)
+		}
+		if i%25 == 0 { // meanwhile the owner logs in at once from a known address
+			if r := owner.login("admin", demo.Password); r.status != 200 {
+				t.Fatalf("owner at a known address while guesses go on: %d %+v", r.status, r.err)
+			}
+		}
+	}
+	t.Logf("one hour of guessing admin from 10 addresses: %d guesses checked, %d refused with 429", guesses, polls)
+	if limit := 5 + 6 + 60; guesses > limit {
+		t.Fatalf("%d guesses in an hour; the account delay allows at most %d", guesses, limit)
+	}
+
+	// One address that fails 20 times is refused for every account, the
+	// right password included; other addresses are not.
+	e.clock.Advance(time.Hour)
+	scanner := e.from("127.0.5.1")
+	for i := 0; i < 20; i++ {
+		if r := scanner.login(fmt.Sprintf("user%d", i), "guess"); r.status != 401 {
+			t.Fatalf("scan %d: %d", i, r.status)
+		}
+	}
+	if r := scanner.login("leader1", demo.Password); r.status != 429 || retryAfter(t, r) > 15*time.Minute {
+		t.Fatalf("address after 20 failures: %d, Retry-After %q; want 429 within the window", r.status, r.header.Get("Retry-After"))
+	}
+	if r := e.from("127.0.5.2").login("leader1", demo.Password); r.status != 200 {
+		t.Fatalf("another address: %d %+v", r.status, r.err)
+	}
+}
+
+// wrongCode is a well-formed enrollment code that matches none issued.
+func wrongCode(t *testing.T) string {
+	t.Helper()
+	c, err := auth.NewEnrollmentCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestEnroll_TyposDoNotLockOutAnAddress: devices behind one NAT share an
+// address. Codes that cannot be codes (wrong length, letters the alphabet
+// leaves out) are answered 400 without counting, and a handful of wrong
+// codes does not stop the next device there from enrolling.
+func TestEnroll_TyposDoNotLockOutAnAddress(t *testing.T) {
+	e := newEnv(t)
+	nat := e.from("127.0.6.1")
+	for _, typo := range []string{"ACDE-FGHJ-K", "ACDE-FGHJ-KMN", "ACDE-FGHJ-K0", "acde fghj k8", "ABCD-EFGH-IJ", "ACDE-FGHJ-K!"} {
+		for i := 0; i < 5; i++ {
+			if r := nat.call("POST", schema.PathEnroll, schema.EnrollRequest{Code: typo, DeviceName: "phone"}, nil); r.status != 400 || !strings.Contains(r.err.Message, "10 letters") {
+				t.Fatalf("typo %q: %d %+v; want 400 saying what a code looks like", typo, r.status, r.err)
+			}
+		}
+	}
+	for i := 0; i < 10; i++ {
+		if r := nat.call("POST", schema.PathEnroll, schema.EnrollRequest{Code: wrongCode(t), DeviceName: "phone"}, nil); r.status != 401 {
+			t.Fatalf("wrong code %d: %d %+v", i, r.status, r.err)
+		}
+	}
+	code, err := e.srv.EnrollmentCode(t.Context(), " Inspector1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nat.must(201, "POST", schema.PathEnroll, schema.EnrollRequest{Code: code, DeviceName: "phone"}, nil)
+}
+
+// TestEnroll_GuessingIsBounded: wrong codes are bounded per address and
+// across all addresses, so that guessing one of the outstanding codes stays
+// infeasible however many addresses guess; the bounds lift as the failures
+// age out.
+func TestEnroll_GuessingIsBounded(t *testing.T) {
+	const perAddress, perHour = 20, 30
+	e := newEnvWith(t, func(c *server.Config) { c.EnrollAttempts, c.EnrollAttemptsPerHour = perAddress, perHour })
+	enroll := func(c *client, code string) response {
+		t.Helper()
+		return c.call("POST", schema.PathEnroll, schema.EnrollRequest{Code: code, DeviceName: "phone"}, nil)
+	}
+	one := e.from("127.0.7.1")
+	for i := 0; i < perAddress; i++ {
+		if r := enroll(one, wrongCode(t)); r.status != 401 {
+			t.Fatalf("guess %d from one address: %d %+v", i, r.status, r.err)
+		}
+	}
+	if r := enroll(one, wrongCode(t)); r.status != 429 || retryAfter(t, r) > 15*time.Minute {
+		t.Fatalf("guess %d from one address: %d; want 429", perAddress+1, r.status)
+	}
+	checked := perAddress
+	for i := 0; i < 40; i++ {
+		r := enroll(e.from(fmt.Sprintf("127.0.8.%d", i+1)), wrongCode(t))
+		switch r.status {
+		case 401:
+			checked++
+		case 429:
+			retryAfter(t, r)
+		default:
+			t.Fatalf("guess from address %d: %d %+v", i, r.status, r.err)
+		}
+	}
+	if checked != perHour {
+		t.Fatalf("%d codes checked from 41 addresses; the bound is %d an hour", checked, perHour)
+	}
+	code, err := e.srv.EnrollmentCode(t.Context(), "inspector1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := e.from("127.0.9.1")
+	if r := enroll(fresh, code); r.status != 429 {
+		t.Fatalf("right code while the hourly bound is spent: %d; want 429", r.status)
+	}
+	e.clock.Advance(time.Hour)
+	if r := enroll(fresh, code); r.status != 201 {
+		t.Fatalf("right code an hour later: %d %+v", r.status, r.err)
 	}
 }

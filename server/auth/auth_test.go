@@ -82,3 +82,36 @@ func TestWorkers_SizedByCPUAndMemory(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalUsername_OneFormPerAccount(t *testing.T) {
+	for _, in := range []string{"admin", "Admin", " admin ", "ADMIN\t", "\n aDmIn"} {
+		if got := auth.CanonicalUsername(in); got != "admin" {
+			t.Errorf("CanonicalUsername(%q) = %q, want admin", in, got)
+		}
+	}
+}
+
+func TestWellFormedEnrollmentCode_TyposAreNotGuesses(t *testing.T) {
+	c, err := auth.NewEnrollmentCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		code string
+		want bool
+	}{
+		{c, true},
+		{strings.ToLower(strings.ReplaceAll(c, "-", " ")), true},
+		{"ACDE-FGHJ-KM", true},
+		{"ACDE-FGHJ-K", false},     // too short
+		{"ACDE-FGHJ-KMN", false},   // too long
+		{"ACDE-FGHJ-K0", false},    // 0 is not in the alphabet
+		{"ACDE-FGHJ-KB", false},    // nor B
+		{"ACDE-FGHJ-K\xff", false}, // nor bytes outside ASCII
+		{"", false},
+	} {
+		if got := auth.WellFormedEnrollmentCode(tc.code); got != tc.want {
+			t.Errorf("WellFormedEnrollmentCode(%q) = %v, want %v", tc.code, got, tc.want)
+		}
+	}
+}

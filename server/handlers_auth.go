@@ -152,8 +152,14 @@ func (s *Server) logout(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// createEnrollmentCode issues a code for a user the caller supervises. For
+// a leader, a user of another squad and a user that does not exist get the
+// same answer, so that the route does not tell who has an account.
 func (s *Server) createEnrollmentCode(c echo.Context) error {
 	p := principal(c)
+	if !p.IsAdmin() && p.Role != schema.RoleLeader {
+		return schema.Errorf(schema.CodeForbidden, "only squad leaders and admins issue enrollment codes")
+	}
 	var req schema.EnrollmentCodeRequest
 	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
 		return err
@@ -164,13 +170,10 @@ func (s *Server) createEnrollmentCode(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	u, err := s.store.UserByUsername(ctx, req.Username)
-	if err != nil {
-		return err
+	if err != nil && (p.IsAdmin() || schema.ErrorCode(err) != schema.CodeNotFound) {
+		return err // admins see every user; anything but "not found" is a fault
 	}
-	if !p.IsAdmin() && !(p.Role == schema.RoleLeader && u.SquadID != nil && p.InSquad(*u.SquadID)) {
-		if p.Role != schema.RoleLeader {
-			return schema.Errorf(schema.CodeForbidden, "only squad leaders and admins issue enrollment codes")
-		}
+	if !p.IsAdmin() && (err != nil || u.SquadID == nil || !p.InSquad(*u.SquadID)) {
 		return schema.Errorf(schema.CodeNotFound, "user %s not found in your squad", req.Username)
 	}
 	code, exp, err := s.enrollmentCode(ctx, u.Username, p.Username)

@@ -69,12 +69,8 @@ func Seed(ctx context.Context, db *schema.DB, opts Options) (Summary, error) {
 		opts.Seed = 20180301
 	}
 	g := &gen{rnd: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), now: opts.Now().UTC()}
-	hash, err := opts.HashPassword(Password)
-	if err != nil {
-		return Summary{}, fmt.Errorf("demo: seed: hash password: %w", err)
-	}
 	var sum Summary
-	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := db.WriteTx(ctx, func(tx *sql.Tx) error {
 		var users int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil {
 			return err
@@ -88,7 +84,7 @@ func Seed(ctx context.Context, db *schema.DB, opts Options) (Summary, error) {
 		if err := g.squads(ctx, tx, &sum); err != nil {
 			return err
 		}
-		if err := g.users(ctx, tx, hash, &sum); err != nil {
+		if err := g.users(ctx, tx, opts.HashPassword, &sum); err != nil {
 			return err
 		}
 		if err := g.venues(ctx, tx, opts.Venues, &sum); err != nil {
@@ -166,11 +162,18 @@ func (g *gen) squads(ctx context.Context, tx *sql.Tx, sum *Summary) error {
 var surnames = []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马"}
 var givenNames = []string{"伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "桂英"}
 
-func (g *gen) users(ctx context.Context, tx *sql.Tx, hash string, sum *Summary) error {
+// users writes the admin, the leaders and the inspectors, each password
+// hashed on its own (its own salt), so that one cracked hash does not crack
+// them all and equal hashes do not show who shares a password.
+func (g *gen) users(ctx context.Context, tx *sql.Tx, hashPassword func(string) (string, error), sum *Summary) error {
 	created := schema.FormatTime(g.now)
 	ins := func(username, name, badge, role string, squadID any) (string, error) {
 		id := g.uuid()
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, badge_no, role, squad_id, password_hash, created_at, seq)
+		hash, err := hashPassword(Password)
+		if err != nil {
+			return "", fmt.Errorf("hash password: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, badge_no, role, squad_id, password_hash, created_at, seq)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, username, name, badge, role, squadID, hash, created, g.nextSeq())
 		sum.Users++
 		sum.Logins = append(sum.Logins, username)

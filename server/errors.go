@@ -24,8 +24,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	e := s.toWireError(err, c)
 	status := schema.HTTPStatus(e.Code)
 	var he *echo.HTTPError
-	if errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed {
-		status = http.StatusMethodNotAllowed
+	if errors.As(err, &he) && he.Code >= 400 && he.Code < 500 {
+		// A client error of the HTTP layer keeps its own status (405, 416
+		// from a photo's Range) and answers with the body of every error.
+		status = he.Code
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)

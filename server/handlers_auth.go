@@ -2,7 +2,10 @@ package server
 
 import (
 	"errors"
+	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -94,10 +97,54 @@ func (s *Server) reserveAttempt(c echo.Context, why string, keys ...limitKey) (*
 	return r, nil
 }
 
+// loginBody is the JSON body of POST /login; Cookie asks for the session in
+// the patrol_session cookie instead of the answer.
+type loginBody struct {
+	schema.LoginRequest
+	Cookie bool `json:"cookie"`
+}
+
+// readLogin reads a login as JSON or as a form posted from a page (which
+// always gets its session in the cookie).
+func readLogin(c echo.Context) (req schema.LoginRequest, cookie bool, err error) {
+	r := c.Request()
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); mt != echo.MIMEApplicationForm {
+		var b loginBody
+		err := bindJSON(c, schema.MaxSmallBodyBytes, &b)
+		return b.LoginRequest, b.Cookie, err
+	}
+	if enc := r.Header.Get(echo.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
+		return req, false, schema.Errorf(schema.CodeUnsupportedMedia, "a login form is sent plain, not with Content-Encoding %q", truncate(enc, 40))
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, schema.MaxSmallBodyBytes))
+	if err != nil {
+		return req, false, err
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return req, false, schema.Errorf(schema.CodeInvalid, "login form is not url-encoded: %v", err)
+	}
+	return schema.LoginRequest{Username: form.Get("username"), Password: form.Get("password")}, true, nil
+}
+
+// newSessionCookie carries a session token to a browser (see sessionCookie);
+// an empty token with maxAge < 0 clears it.
+func newSessionCookie(c echo.Context, tok string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: c.Request().TLS != nil}
+}
+
 func (s *Server) login(c echo.Context) error {
-	var req schema.LoginRequest
-	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
+	req, wantCookie, err := readLogin(c)
+	if err != nil {
 		return err
+	}
+	if wantCookie {
+		// A cookie login from another site's page would sign the browser in
+		// to someone else's account.
+		if err := sameOrigin(c.Request()); err != nil {
+			return err
+		}
 	}
 	username := auth.CanonicalUsername(req.Username)
 	if username == "" || req.Password == "" {
@@ -142,13 +189,19 @@ func (s *Server) login(c echo.Context) error {
 	if err := s.store.CreateSession(ctx, u.ID, auth.HashToken(tok), exp); err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, schema.LoginResponse{Token: tok, Role: u.Role, SquadID: u.SquadID, Username: u.Username, ExpiresAt: exp})
+	answer := schema.LoginResponse{Token: tok, Role: u.Role, SquadID: u.SquadID, Username: u.Username, ExpiresAt: exp}
+	if wantCookie {
+		c.SetCookie(newSessionCookie(c, tok, int(s.cfg.TokenTTL/time.Second)))
+		answer.Token = "" // the session lives in the HttpOnly cookie only
+	}
+	return writeJSON(c, http.StatusOK, answer)
 }
 
 func (s *Server) logout(c echo.Context) error {
 	if err := s.store.RevokeToken(c.Request().Context(), principal(c).TokenHash); err != nil {
 		return err
 	}
+	c.SetCookie(newSessionCookie(c, "", -1))
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -244,9 +244,10 @@ func (s *Server) Photos() *photos.Service { return s.photos }
 // Authenticate), which puts the principal under auth.ContextKey.
 func (s *Server) API() *echo.Group { return s.api }
 
-// Authenticate resolves the request's bearer token (of any kind), stores the
-// principal in the echo context under auth.ContextKey and returns it; the
-// error is a *schema.Error unauthorized saying what is wrong with the token.
+// Authenticate resolves the request's bearer token (of any kind) or session
+// cookie, stores the principal in the echo context under auth.ContextKey and
+// returns it; the error is a *schema.Error unauthorized saying what is wrong
+// with the token (or forbidden for a cross-site request by cookie).
 func (s *Server) Authenticate(c echo.Context) (*auth.Principal, error) {
 	if p, ok := c.Get(auth.ContextKey).(*auth.Principal); ok && p != nil {
 		return p, nil

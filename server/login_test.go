@@ -131,7 +131,6 @@ func TestLogin_FloodOfUnknownUsersIsBoundedInMemory(t *testing.T) {
 	// The workers' blocks and one just finished that the collector may still
 	// count as live, twice for GOGC=100's headroom, and slack for 50 requests.
 	bound := 2*(workers+1)*auth.CheckCost + 32<<20
-	t.Logf("peak RSS grew by %.1f MiB for %d parallel logins (bound %.1f MiB with %d workers)", float64(grew)/(1<<20), n, float64(bound)/(1<<20), workers)
 	if grew > bound {
 		t.Errorf("peak RSS grew by %.1f MiB; the pool of %d workers bounds it to %.1f MiB", float64(grew)/(1<<20), workers, float64(bound)/(1<<20))
 	}
@@ -145,6 +144,8 @@ func TestLogin_FloodOfUnknownUsersIsBoundedInMemory(t *testing.T) {
 			t.Errorf("login %d: %d %+v (Retry-After %q); want 401, or 503 with Retry-After", i, r.status, r.err, r.header.Get("Retry-After"))
 		}
 	}
+	t.Logf("peak RSS grew by %.1f MiB for %d parallel logins, %d refused with 503 (bound %.1f MiB with %d workers, queue %d)",
+		float64(grew)/(1<<20), n, refused, float64(bound)/(1<<20), workers, queue)
 	checks, rejected := e.metric("patrol_login_checks_total")-checks0, e.metric("patrol_login_checks_rejected_total")-rejected0
 	if int(checks)+int(rejected) != n || int(rejected) != refused {
 		t.Errorf("metrics: %v checks + %v refusals for %d logins, %d answered 503", checks, rejected, n, refused)

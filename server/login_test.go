@@ -129,8 +129,9 @@ func TestLogin_FloodOfUnknownUsersIsBoundedInMemory(t *testing.T) {
 	grew := procStatus(t, "VmHWM") - base
 
 	// The workers' blocks and one just finished that the collector may still
-	// count as live, twice for GOGC=100's headroom, and slack for 50 requests.
-	bound := 2*(workers+1)*auth.CheckCost + 32<<20
+	// count as live, twice for GOGC=100's headroom, and slack for 50
+	// requests (all of it over again in the race detector's shadow).
+	bound := (2*(workers+1)*auth.CheckCost + 32<<20) * raceShadow
 	if grew > bound {
 		t.Errorf("peak RSS grew by %.1f MiB; the pool of %d workers bounds it to %.1f MiB", float64(grew)/(1<<20), workers, float64(bound)/(1<<20))
 	}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/patrolhq/patrol/schema"
@@ -72,5 +73,29 @@ func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
 		if in.SquadID != 1 {
 			t.Fatalf("leader 1 listed an inspection of squad %d", in.SquadID)
 		}
+	}
+}
+
+// TestEnrollCodes_AnswerDoesNotTellWhoExists: a leader asking for a code
+// for a user of another squad, an admin, or a name nobody has gets the same
+// answer; an inspector gets 403 whatever the name. Only admins, who see
+// every user, learn that a name is unknown.
+func TestEnrollCodes_AnswerDoesNotTellWhoExists(t *testing.T) {
+	e := newEnv(t)
+	leader1, inspector := e.login("leader1"), e.login("inspector1")
+	for _, name := range []string{"inspector3", "admin", "leader2", "nobody", "Nobody "} {
+		canon := strings.ToLower(strings.TrimSpace(name))
+		r := leader1.call("POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: name}, nil)
+		if want := "user " + canon + " not found in your squad"; r.status != 404 || r.err.Message != want {
+			t.Errorf("leader1 asks for %q: %d %q; want 404 %q", name, r.status, r.err.Message, want)
+		}
+		r = inspector.call("POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: name}, nil)
+		if r.status != 403 || r.err.Message != "only squad leaders and admins issue enrollment codes" {
+			t.Errorf("inspector asks for %q: %d %q; want the same 403", name, r.status, r.err.Message)
+		}
+	}
+	leader1.must(201, "POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: " Inspector2"}, nil)
+	if r := e.login("admin").call("POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: "nobody"}, nil); r.status != 404 {
+		t.Errorf("admin asks for an unknown user: %d", r.status)
 	}
 }

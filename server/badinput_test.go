@@ -49,7 +49,7 @@ func TestBadInput_AnswersWithActionable4xx(t *testing.T) {
 		{"wrong type", e.anon(), "POST", schema.PathLogin, []byte(`{"username": 5}`), nil, 400, "username"},
 		{"empty body", e.anon(), "POST", schema.PathLogin, []byte(``), nil, 400, "empty"},
 		{"trailing data", e.anon(), "POST", schema.PathLogin, []byte(`{} {}`), nil, 400, "more than one"},
-		{"form instead of JSON", e.anon(), "POST", schema.PathLogin, []byte(`username=a`), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "application/json"},
+		{"form instead of JSON", e.anon(), "POST", schema.PathEnroll, []byte(`code=a`), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "application/json"},
 		{"too many mutations", d.client, "POST", schema.PathPush, tooMany, nil, 413, "at most"},
 		{"unknown route", e.anon(), "GET", "/api/v1/nope", nil, nil, 404, "no route"},
 		{"wrong method", e.anon(), "GET", schema.PathLogin, nil, nil, 405, "not allowed"},

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -69,14 +71,24 @@ func (l *lockedBuffer) String() string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with a configuration changed by tweak.
+func newEnvWith(t *testing.T, tweak func(*server.Config)) *env {
+	t.Helper()
 	clock := &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
 	logs := &lockedBuffer{}
-	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), Now: clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	cfg := server.Config{DataDir: t.TempDir(), Now: clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := demo.Seed(ctx, srv.Store(), demo.Options{Now: clock.Now, HashPassword: auth.HashPassword, Venues: 60, Schools: 12, MonthsHistory: 1}); err != nil {
+	if _, err := demo.Seed(ctx, srv.Store(), demo.Options{Now: clock.Now, HashPassword: cheapHash, Venues: 60, Schools: 12, MonthsHistory: 1}); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
@@ -84,13 +96,32 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, srv: srv, http: hs, clock: clock, logs: logs}
 }
 
+// cheapHash hashes the demo users' passwords with argon2id at a test cost,
+// each with its own salt: every test server seeds 19 users, and what the
+// tests check does not depend on the cost. Logins of unknown users still
+// pay the full cost (the dummy hash).
+func cheapHash(pw string) (string, error) {
+	return auth.HashPasswordParams(pw, auth.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+}
+
 // client talks to the test server with one bearer token.
 type client struct {
 	e     *env
 	token string
+	http  *http.Client // nil: http.DefaultClient
 }
 
 func (e *env) anon() *client { return &client{e: e} }
+
+// from returns an anonymous client whose connections leave from the
+// loopback address ip (any of 127.0.0.0/8), so that a test can play many
+// client addresses against the one server.
+func (e *env) from(ip string) *client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return &client{e: e, http: &http.Client{Transport: tr}}
+}
 
 // response is a decoded answer.
 type response struct {
@@ -103,9 +134,19 @@ type response struct {
 func (c *client) raw(method, path string, body io.Reader, hdr map[string]string) response {
 	t := c.e.t
 	t.Helper()
-	req, err := http.NewRequest(method, c.e.http.URL+path, body)
+	r, err := c.do(method, path, body, hdr)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// do is raw for goroutines other than the test's: it returns what went wrong
+// instead of failing the test.
+func (c *client) do(method, path string, body io.Reader, hdr map[string]string) (response, error) {
+	req, err := http.NewRequest(method, c.e.http.URL+path, body)
+	if err != nil {
+		return response{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -116,27 +157,31 @@ func (c *client) raw(method, path string, body io.Reader, hdr map[string]string)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	hc := c.http
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	r := response{status: res.StatusCode, header: res.Header, body: b}
 	if res.StatusCode >= 400 && method != http.MethodHead {
 		var eb schema.ErrorBody
 		if err := json.Unmarshal(b, &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
-			t.Fatalf("%s %s: status %d with a body that is not an error body: %q", method, path, res.StatusCode, b)
+			return r, fmt.Errorf("%s %s: status %d with a body that is not an error body: %q", method, path, res.StatusCode, b)
 		}
 		if schema.HTTPStatus(eb.Error.Code) != res.StatusCode && res.StatusCode != http.StatusMethodNotAllowed {
-			t.Fatalf("%s %s: status %d but code %s", method, path, res.StatusCode, eb.Error.Code)
+			return r, fmt.Errorf("%s %s: status %d but code %s", method, path, res.StatusCode, eb.Error.Code)
 		}
 		r.err = eb.Error
 	}
-	return r
+	return r, nil
 }
 
 // call sends v as JSON and decodes a 2xx answer into out.

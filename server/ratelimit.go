@@ -5,85 +5,198 @@ import (
 	"time"
 )
 
-// failureLimiter counts failed attempts per key (a username, a client
-// address) in a sliding window and locks a key out once it reaches the
-// limit, so that passwords and enrollment codes cannot be guessed at speed.
-// Time is injected; memory is bounded by pruning stale keys.
+// rule says how many failed attempts a key may collect within a window and
+// how the key is held back after that.
+type rule struct {
+	free   int           // failures within the window before the key is held back
+	window time.Duration // how long a failure counts
+	// delay > 0 makes the hold a growing delay: once free failures are
+	// counted, the next attempt waits delay·2^(n−free) after the last
+	// failure, at most maxDelay, so the right password gets through after a
+	// short wait however many wrong ones came before. delay == 0 makes the
+	// hold a hard limit: refused until failures age out below free.
+	delay, maxDelay time.Duration
+}
+
+// hold is how long a key whose failures are at (oldest first) must wait.
+func (r *rule) hold(at []time.Time, now time.Time) time.Duration {
+	n := len(at)
+	if n < r.free || n == 0 {
+		return 0
+	}
+	if r.delay <= 0 {
+		return at[n-r.free].Add(r.window).Sub(now)
+	}
+	d := r.maxDelay
+	if shift := n - r.free; shift < 32 && r.delay<<shift < d {
+		d = r.delay << shift
+	}
+	return at[n-1].Add(d).Sub(now)
+}
+
+// keep is how many failures of a key are worth remembering: a hard limit
+// refuses before it collects more than free, and a delay reaches maxDelay
+// long before 32 doublings.
+func (r *rule) keep() int { return r.free + 32 }
+
+// limitKey is one thing attempts are counted against: an account, a client
+// address, or every attempt of a kind.
+type limitKey struct {
+	name string
+	rule *rule
+}
+
+// failureLimiter counts failed attempts per key in a sliding window and
+// holds a key back once it has too many, so that passwords and enrollment
+// codes cannot be guessed at speed. Time is injected; memory is bounded by
+// maxLimiterKeys.
 type failureLimiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	now    func() time.Time
-	fails  map[string][]time.Time
+	mu    sync.Mutex
+	now   func() time.Time
+	fails map[string]*failures
+	known map[string]time.Time // account and address → last successful login from there
+}
+
+type failures struct {
+	rule *rule
+	at   []time.Time // oldest first
 }
 
 // maxLimiterKeys bounds the memory an attacker can make the limiter use by
-// failing from many addresses or with many usernames.
+// failing from many addresses or with many usernames (about 100 bytes a
+// key). Past it, stale keys are pruned and then a tenth of the rest dropped
+// at random: an attacker who fills the map to flush one account's count
+// pays 10,000 failures for each account failure forgotten.
 const maxLimiterKeys = 100_000
 
-func newFailureLimiter(max int, window time.Duration, now func() time.Time) *failureLimiter {
-	return &failureLimiter{max: max, window: window, now: now, fails: map[string][]time.Time{}}
+// knownAddressTTL is how long an address stays known for an account after
+// a successful login from it.
+const knownAddressTTL = 30 * 24 * time.Hour
+
+func newFailureLimiter(now func() time.Time) *failureLimiter {
+	return &failureLimiter{now: now, fails: map[string]*failures{}, known: map[string]time.Time{}}
 }
 
-// blocked reports whether any key is locked out and, if so, after how long
-// the oldest failure in the window expires.
-func (l *failureLimiter) blocked(keys ...string) (time.Duration, bool) {
+// reservation is an attempt counted as a failure before its work is done.
+type reservation struct {
+	keys []string
+	at   time.Time
+}
+
+// reserve counts an attempt as a failure of every key before it is checked,
+// unless a key is held back (then it reports how long to wait). Counting up
+// front is what makes the limit hold under parallel attempts: were failures
+// recorded after the check, every attempt started before the first one
+// ended would pass. A success or an attempt that was never checked is
+// handed back with release.
+func (l *failureLimiter) reserve(keys ...limitKey) (*reservation, time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	var wait time.Duration
 	for _, k := range keys {
-		f := l.prune(k, now)
-		if len(f) >= l.max {
-			if w := f[len(f)-l.max].Add(l.window).Sub(now); w > wait {
-				wait = w
-			}
+		if f := l.prune(k.name, now); f != nil {
+			wait = max(wait, k.rule.hold(f.at, now))
 		}
 	}
-	return wait, wait > 0
+	if wait > 0 {
+		return nil, wait, false
+	}
+	if len(l.fails)+len(keys) > maxLimiterKeys {
+		l.shrink(now)
+	}
+	res := &reservation{at: now}
+	for _, k := range keys {
+		f := l.fails[k.name]
+		if f == nil {
+			f = &failures{rule: k.rule}
+			l.fails[k.name] = f
+		}
+		if len(f.at) >= k.rule.keep() {
+			f.at = f.at[1:]
+		}
+		f.at = append(f.at, now)
+		res.keys = append(res.keys, k.name)
+	}
+	return res, 0, true
 }
 
-// fail records a failed attempt for every key.
-func (l *failureLimiter) fail(keys ...string) {
+// release takes back a reserved failure: the attempt succeeded, or it was
+// refused before it was checked.
+func (l *failureLimiter) release(r *reservation) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range r.keys {
+		f := l.fails[k]
+		if f == nil {
+			continue
+		}
+		for i := len(f.at) - 1; i >= 0; i-- {
+			if f.at[i].Equal(r.at) {
+				f.at = append(f.at[:i:i], f.at[i+1:]...)
+				break
+			}
+		}
+		if len(f.at) == 0 {
+			delete(l.fails, k)
+		}
+	}
+}
+
+// remember notes a successful login of account from addr.
+func (l *failureLimiter) remember(account, addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.fails) >= maxLimiterKeys {
-		for k := range l.fails {
-			if len(l.prune(k, now)) == 0 {
-				delete(l.fails, k)
+	if len(l.known) >= maxLimiterKeys {
+		dropped := 0
+		for k, t := range l.known {
+			if now.Sub(t) > knownAddressTTL || dropped < maxLimiterKeys/10 {
+				delete(l.known, k)
+				dropped++
 			}
 		}
 	}
-	for _, k := range keys {
-		f := l.prune(k, now)
-		if len(f) >= 2*l.max {
-			f = f[1:]
-		}
-		l.fails[k] = append(f, now)
-	}
+	l.known[account+"\x00"+addr] = now
 }
 
-// reset forgets the failures of a key after a success.
-func (l *failureLimiter) reset(key string) {
+// knownAt reports whether account logged in successfully from addr within
+// knownAddressTTL.
+func (l *failureLimiter) knownAt(account, addr string) bool {
 	l.mu.Lock()
-	delete(l.fails, key)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	t, ok := l.known[account+"\x00"+addr]
+	return ok && l.now().Sub(t) <= knownAddressTTL
 }
 
-func (l *failureLimiter) prune(k string, now time.Time) []time.Time {
-	f := l.fails[k]
+// prune drops the failures of key that left its window and returns what is
+// left (nil when nothing is).
+func (l *failureLimiter) prune(key string, now time.Time) *failures {
+	f := l.fails[key]
+	if f == nil {
+		return nil
+	}
 	i := 0
-	for i < len(f) && !f[i].Add(l.window).After(now) {
+	for i < len(f.at) && !f.at[i].Add(f.rule.window).After(now) {
 		i++
 	}
-	if i > 0 {
-		f = f[i:]
-		if len(f) == 0 {
-			delete(l.fails, k)
-			return nil
-		}
-		l.fails[k] = f
+	f.at = f.at[i:]
+	if len(f.at) == 0 {
+		delete(l.fails, key)
+		return nil
 	}
 	return f
+}
+
+// shrink makes room in a full map: stale keys first, then a tenth at random.
+func (l *failureLimiter) shrink(now time.Time) {
+	for k := range l.fails {
+		l.prune(k, now)
+	}
+	for k := range l.fails {
+		if len(l.fails) <= maxLimiterKeys*9/10 {
+			break
+		}
+		delete(l.fails, k)
+	}
 }

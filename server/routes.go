@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -95,17 +97,47 @@ func (s *Server) authenticate(kind tokenKind) echo.MiddlewareFunc {
 	}
 }
 
-// resolveToken authenticates the bearer token of the request and stores the
-// principal in the context.
+// sessionCookie carries a user session for a browser: HttpOnly (page
+// scripts never see it), SameSite=Strict (other sites' pages never send
+// it), Secure over TLS, Path=/.
+const sessionCookie = "patrol_session"
+
+// resolveToken authenticates the request by its bearer token or, without an
+// Authorization header, by the session cookie, and stores the principal in
+// the context. A cookie is only ever a user session (a device token in a
+// cookie is refused), and a state-changing request that authenticates by
+// cookie must come from a page of this server (sameOrigin); bearer requests
+// carry their credential explicitly and need no such check.
 func (s *Server) resolveToken(c echo.Context) (*auth.Principal, error) {
-	h := c.Request().Header.Get(echo.HeaderAuthorization)
+	req := c.Request()
+	h := req.Header.Get(echo.HeaderAuthorization)
 	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+	tok = strings.TrimSpace(tok)
+	fromCookie := false
+	if h == "" {
+		if ck, err := req.Cookie(sessionCookie); err == nil && ck.Value != "" {
+			tok, ok, scheme, fromCookie = ck.Value, true, "Bearer", true
+		}
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return nil, schema.Errorf(schema.CodeUnauthorized, "missing Authorization: Bearer <token>; log in at %s or enroll a device at %s", schema.PathLogin, schema.PathEnroll)
 	}
-	p, err := s.store.Authenticate(c.Request().Context(), auth.HashToken(strings.TrimSpace(tok)))
+	if fromCookie {
+		if strings.HasPrefix(tok, auth.PrefixDevice) {
+			return nil, schema.Errorf(schema.CodeUnauthorized, "a device token is never accepted from a cookie; send it as Authorization: Bearer")
+		}
+		if changesState(req.Method) {
+			if err := sameOrigin(req); err != nil {
+				return nil, err
+			}
+		}
+	}
+	p, err := s.store.Authenticate(req.Context(), auth.HashToken(tok))
 	if err != nil {
 		return nil, err
+	}
+	if fromCookie && p.IsDevice() {
+		return nil, schema.Errorf(schema.CodeUnauthorized, "a device token is never accepted from a cookie; send it as Authorization: Bearer")
 	}
 	c.Set(auth.ContextKey, p)
 	// Every request's log line names who made it.
@@ -115,6 +147,47 @@ func (s *Server) resolveToken(c echo.Context) (*auth.Principal, error) {
 	}
 	observe.AddLogAttrs(c, attrs...)
 	return p, nil
+}
+
+// changesState reports whether a method may change something (and so
+// needs the cross-site check when a cookie authenticates it).
+func changesState(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// sameOrigin refuses a browser request that another site's page made: the
+// Origin header (or, without it, the Referer) must name this server's host,
+// with https when the request came over TLS, and Sec-Fetch-Site, when sent,
+// must not say another site. Browsers send Origin with every POST, PATCH
+// and DELETE, so a request with neither header is refused too. It stands
+// beside SameSite=Strict, which keeps the cookie off cross-site requests in
+// browsers that honour it.
+func sameOrigin(r *http.Request) error {
+	refuse := func(why string) error {
+		return schema.Errorf(schema.CodeForbidden, "cross-site request refused (%s): a request that uses the session cookie must come from a page of this server; API clients send Authorization: Bearer", why)
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return refuse("Sec-Fetch-Site: " + truncate(site, 20))
+	}
+	src, name := r.Header.Get("Origin"), "Origin"
+	if src == "" {
+		src, name = r.Header.Get("Referer"), "Referer"
+	}
+	if src == "" {
+		return refuse("no Origin or Referer")
+	}
+	u, err := url.Parse(src)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+		return refuse(name + " " + strconv.Quote(truncate(src, 80)) + " is not " + r.Host)
+	}
+	if r.TLS != nil && u.Scheme != "https" {
+		return refuse(name + " is not https")
+	}
+	return nil
 }
 
 // principal returns the authenticated caller of a route behind authenticate.

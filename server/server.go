@@ -72,10 +72,31 @@ type Config struct {
 	// RequestTimeout bounds the work of one API request (not the time to
 	// stream a photo); past it the device gets 503 timeout and retries.
 	RequestTimeout time.Duration
-	// LoginAttempts failed logins per username and per client address within
-	// LoginWindow lock further attempts out until the window passes.
-	LoginAttempts int
-	LoginWindow   time.Duration
+	// LoginAttempts failed logins of one account within LoginWindow are
+	// free; after them each attempt waits a delay that doubles from 1 s up to
+	// LoginMaxDelay after the account's last failure (so the owner's right
+	// password gets through after at most LoginMaxDelay, while guessing stays
+	// near one a minute). Addresses the account logged in from before count
+	// apart, so a guesser elsewhere does not delay the owner there at all.
+	// LoginAddressAttempts failed logins from one client address within
+	// LoginWindow refuse that address until they age out.
+	LoginAttempts        int
+	LoginWindow          time.Duration
+	LoginMaxDelay        time.Duration
+	LoginAddressAttempts int
+	// EnrollAttempts failed enrollments (well-formed codes that match none)
+	// from one address within LoginWindow refuse that address until they age
+	// out; EnrollAttemptsPerHour across all addresses refuse everyone, which
+	// keeps guessing a code infeasible however many addresses guess.
+	EnrollAttempts        int
+	EnrollAttemptsPerHour int
+	// MaxConcurrentLogins bounds the password checks (argon2id, 19 MiB each)
+	// run at once; LoginQueue more wait up to 2 s for one, and a login beyond
+	// that gets 503 + Retry-After before any hashing. The default is
+	// auth.DefaultWorkers (GOMAXPROCS, lowered to fit a quarter of the
+	// memory), with a queue of four per worker.
+	MaxConcurrentLogins int
+	LoginQueue          int
 }
 
 func (c *Config) defaults() {
@@ -107,7 +128,25 @@ func (c *Config) defaults() {
 		c.LoginAttempts = 5
 	}
 	if c.LoginWindow <= 0 {
-		c.LoginWindow = 5 * time.Minute
+		c.LoginWindow = 15 * time.Minute
+	}
+	if c.LoginMaxDelay <= 0 {
+		c.LoginMaxDelay = time.Minute
+	}
+	if c.LoginAddressAttempts <= 0 {
+		c.LoginAddressAttempts = 20
+	}
+	if c.EnrollAttempts <= 0 {
+		c.EnrollAttempts = 20
+	}
+	if c.EnrollAttemptsPerHour <= 0 {
+		c.EnrollAttemptsPerHour = 1000
+	}
+	if c.MaxConcurrentLogins <= 0 {
+		c.MaxConcurrentLogins = auth.DefaultWorkers()
+	}
+	if c.LoginQueue <= 0 {
+		c.LoginQueue = 4 * c.MaxConcurrentLogins
 	}
 	if c.Metrics == nil {
 		c.Metrics = observe.NewMetrics()
@@ -137,6 +176,8 @@ type Server struct {
 	echo     *echo.Echo
 	log      *slog.Logger
 	failures *failureLimiter
+	limits   attemptLimits
+	checks   *auth.Checker   // password checks in flight
 	api      *echo.Group     // the /api/v1 group, without group middleware
 	photos   *photos.Service // nil without a blob store
 	metrics  *observe.Metrics
@@ -166,7 +207,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Blobs = observe.InstrumentStore(cfg.Blobs, m)
 	}
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger, metrics: m,
-		failures: newFailureLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
+		failures: newFailureLimiter(cfg.Now),
+		limits:   newAttemptLimits(cfg),
+		checks:   auth.NewChecker(cfg.MaxConcurrentLogins, cfg.LoginQueue, loginQueueWait),
 		syncs:    observe.NewLimiter(cfg.MaxConcurrentSyncs, cfg.SyncQueueWait, cfg.RetryAfter, m),
 		uploads:  observe.NewLimiter(cfg.MaxConcurrentUploads, cfg.SyncQueueWait, cfg.RetryAfter, m),
 	}
@@ -188,6 +231,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.photos = svc
 	}
 	s.registerGauges()
+	s.registerLoginMetrics()
 	return s, nil
 }
 
@@ -211,9 +255,10 @@ func (s *Server) Photos() *photos.Service { return s.photos }
 // Authenticate), which puts the principal under auth.ContextKey.
 func (s *Server) API() *echo.Group { return s.api }
 
-// Authenticate resolves the request's bearer token (of any kind), stores the
-// principal in the echo context under auth.ContextKey and returns it; the
-// error is a *schema.Error unauthorized saying what is wrong with the token.
+// Authenticate resolves the request's bearer token (of any kind) or session
+// cookie, stores the principal in the echo context under auth.ContextKey and
+// returns it; the error is a *schema.Error unauthorized saying what is wrong
+// with the token (or forbidden for a cross-site request by cookie).
 func (s *Server) Authenticate(c echo.Context) (*auth.Principal, error) {
 	if p, ok := c.Get(auth.ContextKey).(*auth.Principal); ok && p != nil {
 		return p, nil
@@ -238,6 +283,7 @@ func (s *Server) EnrollmentCode(ctx context.Context, inspectorUsername, createdB
 }
 
 func (s *Server) enrollmentCode(ctx context.Context, username, createdBy string) (string, time.Time, error) {
+	username = auth.CanonicalUsername(username)
 	u, err := s.store.UserByUsername(ctx, username)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("server: enrollment code: %w", err)

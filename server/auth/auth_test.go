@@ -65,3 +65,53 @@ func TestEnrollmentCode_FormAndNormalization(t *testing.T) {
 		t.Fatalf("typed form %q does not hash like %q", typed, c)
 	}
 }
+
+func TestWorkers_SizedByCPUAndMemory(t *testing.T) {
+	for _, tc := range []struct {
+		procs int
+		mem   int64
+		want  int
+	}{
+		{2, 24 << 30, 2},
+		{64, 1 << 30, 13}, // a quarter of 1 GiB holds 13 checks of 19 MiB
+		{8, 64 << 20, 1},  // never below one
+		{4, 0, 4},         // memory unknown
+	} {
+		if got := auth.Workers(tc.procs, tc.mem); got != tc.want {
+			t.Errorf("Workers(%d, %d MiB) = %d, want %d", tc.procs, tc.mem>>20, got, tc.want)
+		}
+	}
+}
+
+func TestCanonicalUsername_OneFormPerAccount(t *testing.T) {
+	for _, in := range []string{"admin", "Admin", " admin ", "ADMIN\t", "\n aDmIn"} {
+		if got := auth.CanonicalUsername(in); got != "admin" {
+			t.Errorf("CanonicalUsername(%q) = %q, want admin", in, got)
+		}
+	}
+}
+
+func TestWellFormedEnrollmentCode_TyposAreNotGuesses(t *testing.T) {
+	c, err := auth.NewEnrollmentCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		code string
+		want bool
+	}{
+		{c, true},
+		{strings.ToLower(strings.ReplaceAll(c, "-", " ")), true},
+		{"ACDE-FGHJ-KM", true},
+		{"ACDE-FGHJ-K", false},     // too short
+		{"ACDE-FGHJ-KMN", false},   // too long
+		{"ACDE-FGHJ-K0", false},    // 0 is not in the alphabet
+		{"ACDE-FGHJ-KB", false},    // nor B
+		{"ACDE-FGHJ-K\xff", false}, // nor bytes outside ASCII
+		{"", false},
+	} {
+		if got := auth.WellFormedEnrollmentCode(tc.code); got != tc.want {
+			t.Errorf("WellFormedEnrollmentCode(%q) = %v, want %v", tc.code, got, tc.want)
+		}
+	}
+}

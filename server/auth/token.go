@@ -85,6 +85,24 @@ func NormalizeEnrollmentCode(s string) string {
 	return sb.String()
 }
 
+// WellFormedEnrollmentCode reports whether s, normalised, has the length
+// and alphabet of a code NewEnrollmentCode makes. A code that does not is a
+// typo, not a guess: it is answered without counting against the guessing
+// limits, so that typing mistakes do not lock a shared address out.
+func WellFormedEnrollmentCode(s string) bool {
+	n := 0
+	for _, c := range []byte(NormalizeEnrollmentCode(s)) {
+		if c == '-' {
+			continue
+		}
+		if strings.IndexByte(codeAlphabet, c) < 0 {
+			return false
+		}
+		n++
+	}
+	return n == codeLen
+}
+
 // HashEnrollmentCode is the stored form of an enrollment code.
 func HashEnrollmentCode(code string) string {
 	return HashToken("enroll:" + NormalizeEnrollmentCode(code))

@@ -68,13 +68,11 @@ func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, erro
 		opts.Seed = 20180301
 	}
 	g := &gen{rnd: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), now: opts.Now().UTC()}
-	hash, err := opts.HashPassword(Password)
-	if err != nil {
-		return Summary{}, fmt.Errorf("demo: seed: hash password: %w", err)
-	}
 	var sum Summary
 	g.squads(&sum)
-	g.users(hash, &sum)
+	if err := g.users(opts.HashPassword, &sum); err != nil {
+		return Summary{}, fmt.Errorf("demo: seed: %w", err)
+	}
 	g.venues(opts.Venues, &sum)
 	g.schools(opts.Schools, &sum)
 	if err := g.history(opts.MonthsHistory, &sum); err != nil {
@@ -137,8 +135,16 @@ func (g *gen) squads(sum *Summary) {
 var surnames = []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马"}
 var givenNames = []string{"伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "桂英"}
 
-func (g *gen) users(hash string, sum *Summary) {
+// users makes the admin, the leaders and the inspectors, each password
+// hashed on its own (its own salt), so that one cracked hash does not crack
+// them all and equal hashes do not show who shares a password.
+func (g *gen) users(hashPassword func(string) (string, error), sum *Summary) error {
+	var hashErr error
 	add := func(username, name, badge, role string, squadID *int64) string {
+		hash, err := hashPassword(Password)
+		if err != nil && hashErr == nil {
+			hashErr = fmt.Errorf("hash password of %s: %w", username, err)
+		}
 		u := store.User{ID: g.uuid(), Username: username, DisplayName: name, BadgeNo: badge, Role: role, SquadID: squadID, PasswordHash: hash}
 		g.data.Users = append(g.data.Users, u)
 		sum.Users++
@@ -159,6 +165,7 @@ func (g *gen) users(hash string, sum *Summary) {
 		u.id = add(u.username, u.name, u.badge, schema.RoleInspector, &s)
 		g.users_[s] = append(g.users_[s], u)
 	}
+	return hashErr
 }
 
 var cafeWords = []string{"星空", "极速", "网鱼", "天空", "蓝海", "飞扬", "超越", "电竞", "未来", "光速", "龙腾", "金鹰", "银河", "启航", "e时代"}

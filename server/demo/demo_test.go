@@ -3,9 +3,11 @@ package demo_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
 	"github.com/patrolhq/patrol/server/store/sqlite"
 )
@@ -51,5 +53,47 @@ func TestSeed_DemoDistrict(t *testing.T) {
 	}
 	if _, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash}); err == nil {
 		t.Fatal("second seed into a database with users succeeded")
+	}
+}
+
+// TestSeed_EachUserHasItsOwnSalt: every demo user shares the password, but
+// no two share a hash: each is hashed with its own salt.
+func TestSeed_EachUserHasItsOwnSalt(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db := st.DB()
+	cheap := func(pw string) (string, error) {
+		return auth.HashPasswordParams(pw, auth.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	}
+	if _, err := demo.Seed(ctx, st, demo.Options{HashPassword: cheap, Venues: 10, Schools: 2, MonthsHistory: 1}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.R.Query(`SELECT password_hash FROM users`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	salts := map[string]bool{}
+	users := 0
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := auth.VerifyPassword(h, demo.Password); !ok || err != nil {
+			t.Fatalf("hash %q does not verify the demo password: %v", h, err)
+		}
+		salts[strings.Split(h, "$")[4]] = true
+		users++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if users != 19 || len(salts) != users {
+		t.Fatalf("%d users with %d distinct salts; want 19 and 19", users, len(salts))
 	}
 }

@@ -20,7 +20,6 @@ import (
 	mobilesync "github.com/patrolhq/patrol/mobile-sync"
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server"
-	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
 	"github.com/patrolhq/patrol/server/servertest"
 	"github.com/patrolhq/patrol/server/store/sqlite"
@@ -50,7 +49,7 @@ func newEnv(t *testing.T) *env {
 func newEnvWith(t *testing.T, tweak func(*server.Config)) *env {
 	t.Helper()
 	ts := servertest.Start(t, servertest.Options{Config: tweak,
-		Demo: &demo.Options{HashPassword: auth.HashPassword, Venues: 60, Schools: 12, MonthsHistory: 1}})
+		Demo: &demo.Options{Venues: 60, Schools: 12, MonthsHistory: 1}})
 	return &env{t: t, srv: ts.Server(), ts: ts, URL: ts.URL, Data: ts.DataDir, Blobs: ts.Blobs}
 }
 

@@ -585,6 +585,15 @@ func TestPhoto_AccessControl(t *testing.T) {
 	if resp.StatusCode != 206 || !bytes.Equal(body, photo[1000:2000]) || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 1000-1999/%d", len(photo)) {
 		t.Fatalf("range GET: HTTP %d, %d bytes, Content-Range %q", resp.StatusCode, len(body), resp.Header.Get("Content-Range"))
 	}
+	// A range outside the photo answers 416 with the API's JSON error, like
+	// every other error, and says how long the photo is.
+	resp, body = leader1.rawGet("GET", schema.PathPhotos+"/"+sha, map[string]string{"Range": fmt.Sprintf("bytes=%d-", len(photo)+10)})
+	var eb schema.ErrorBody
+	if resp.StatusCode != 416 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal(body, &eb) != nil ||
+		eb.Error.Code != schema.CodeInvalid || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes */%d", len(photo)) || resp.Header.Get("ETag") != "" {
+		t.Fatalf("range outside the photo: HTTP %d, %s, Content-Range %q, ETag %q, body %q; want 416 with a JSON error",
+			resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Range"), resp.Header.Get("ETag"), body)
+	}
 	resp, body = leader1.rawGet("GET", schema.PathPhotos+"/"+sha+"/thumb", nil)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" || len(body) == 0 || bytes.Equal(body, photo) {
 		t.Fatalf("thumbnail: HTTP %d, %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))

@@ -2,8 +2,10 @@ package photos
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -105,6 +107,56 @@ func (s *Service) serveBlob(c echo.Context, key, mediaType string) error {
 	h.Set("Content-Type", mediaType)
 	h.Set("Cache-Control", "private, max-age=31536000, immutable")
 	h.Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(c.Response(), c.Request(), "", obj.Info().ModTime, obj)
+	w := &errorCatcher{ResponseWriter: c.Response()}
+	http.ServeContent(w, c.Request(), "", obj.Info().ModTime, obj)
+	if w.status != 0 {
+		h.Del("ETag")
+		h.Del("Cache-Control")
+		msg := strings.TrimSpace(w.msg.String())
+		if msg == "" {
+			msg = http.StatusText(w.status)
+		}
+		if w.status == http.StatusRequestedRangeNotSatisfiable {
+			rng := c.Request().Header.Get("Range")
+			if len(rng) > 60 {
+				rng = rng[:60] + "…"
+			}
+			msg = fmt.Sprintf("Range %q asks for bytes outside the %d of %s (%s)", rng, obj.Info().Size, short(key), msg)
+		}
+		// The server's error handler answers with the status and the API's
+		// JSON error body (an unsatisfiable range keeps its Content-Range).
+		return echo.NewHTTPError(w.status, msg)
+	}
 	return nil
 }
+
+// errorCatcher passes http.ServeContent's answer through unless it is an
+// error (416 for a range outside the photo, 412 for a failed If-Match):
+// that one ServeContent writes as text/plain, so it is held back and turned
+// into the API's error answer instead.
+type errorCatcher struct {
+	http.ResponseWriter
+	status int
+	msg    strings.Builder
+}
+
+func (w *errorCatcher) WriteHeader(code int) {
+	if code >= 400 {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *errorCatcher) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		if w.msg.Len() < 200 {
+			w.msg.Write(b)
+		}
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *errorCatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -95,7 +95,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.Demo != nil {
 		d := *opts.Demo
 		if d.HashPassword == nil {
-			d.HashPassword = auth.HashPassword
+			d.HashPassword = func(pw string) (string, error) { return auth.HashPasswordParams(pw, testParams) }
 		}
 		if d.Now == nil {
 			d.Now = opts.Now

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/store"
 )
 
@@ -67,6 +68,7 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 // insertUser writes a user with a seq, so that the squad's devices receive
 // the member row.
 func (w *writer) insertUser(ctx context.Context, u store.User) error {
+	u.Username = auth.CanonicalUsername(u.Username)
 	seq, err := w.seq.nextSeq(ctx)
 	if err != nil {
 		return err

@@ -47,6 +47,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	if u.ID == "" {
 		u.ID = uuid.NewString()
 	}
+	u.Username = auth.CanonicalUsername(u.Username)
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		seq, err := nextSeq(ctx, tx)
 		if err != nil {

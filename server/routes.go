@@ -68,9 +68,8 @@ func (s *Server) routes() {
 	api.POST(rel(schema.PathVenues)+"/:id/move", s.moveVenue, u)
 	api.DELETE(rel(schema.PathVenues)+"/:id", s.deleteVenue, u)
 
-	sync := append([]echo.MiddlewareFunc{s.authenticate(deviceToken), s.syncs.Middleware()}, s.cfg.SyncMiddleware...)
-	api.POST(rel(schema.PathPull), s.pull, sync...)
-	api.POST(rel(schema.PathPush), s.push, sync...)
+	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
+	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)
 
 	s.api = api
 }

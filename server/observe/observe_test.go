@@ -108,3 +108,76 @@ func TestMiddleware_KeepsSaneRequestIDAndReplacesHostileOne(t *testing.T) {
 		}
 	}
 }
+
+func TestShare_CapsEachHolderAndReleases(t *testing.T) {
+	m := observe.NewMetrics()
+	e := newEcho(m)
+	share := observe.NewShare("syncs", 2*time.Second, m)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 16)
+	holders := func(c echo.Context) []observe.Holder {
+		dev, user := c.QueryParam("device"), c.QueryParam("user")
+		return []observe.Holder{{Key: "device:" + dev, Limit: 2, Who: "this device"}, {Key: "user:" + user, Limit: 3, Who: "your account"}}
+	}
+	e.POST("/sync", func(c echo.Context) error {
+		entered <- struct{}{}
+		<-release
+		return c.NoContent(http.StatusNoContent)
+	}, share.Middleware(holders))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	var wg sync.WaitGroup
+	hold := func(device, user string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(srv.URL+"/sync?device="+device+"&user="+user, "text/plain", nil)
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-entered
+	}
+	post := func(device, user string) (int, string, schema.ErrorBody) {
+		resp, err := http.Post(srv.URL+"/sync?device="+device+"&user="+user, "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body schema.ErrorBody
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), body
+	}
+	hold("a", "u1")
+	hold("a", "u1")
+	hold("b", "u1")
+	for _, tc := range []struct {
+		name, device, user, who string
+	}{
+		{"device at its share", "a", "u1", "this device already has 2 syncs"},
+		{"user at its share on another device", "c", "u1", "your account already has 3 syncs"},
+	} {
+		st, ra, body := post(tc.device, tc.user)
+		if st != http.StatusTooManyRequests || ra != "2" || body.Error.Code != schema.CodeRateLimited || !strings.Contains(body.Error.Message, tc.who) {
+			t.Errorf("%s: status %d retry-after %q body %+v; want 429 saying %q", tc.name, st, ra, body, tc.who)
+		}
+	}
+	if got := share.Held("device:c"); got != 0 {
+		t.Errorf("a refused request still counts: device c holds %d", got)
+	}
+	// Another user's device is not held back by u1.
+	done := make(chan int, 1)
+	go func() { st, _, _ := post("d", "u2"); done <- st }()
+	<-entered
+	close(release)
+	if st := <-done; st != http.StatusNoContent {
+		t.Errorf("another user's device: status %d", st)
+	}
+	wg.Wait()
+	for _, k := range []string{"device:a", "device:b", "user:u1", "user:u2"} {
+		if n := share.Held(k); n != 0 {
+			t.Errorf("%s still holds %d after its requests ended", k, n)
+		}
+	}
+}

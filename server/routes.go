@@ -41,7 +41,7 @@ func (s *Server) routes() {
 		return writeJSON(c, http.StatusOK, map[string]any{"ok": true, "server_time": s.cfg.Now().UTC()})
 	})
 	e.GET(schema.PathReadyz, s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), observe.ScrapeAccess(s.cfg.MetricsToken))
 	api := e.Group(schema.APIPrefix)
 	api.GET(rel(schema.PathOpenAPI), func(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI)

@@ -97,6 +97,9 @@ type Config struct {
 	// device resumes it from the bytes the server kept.
 	UploadMinRate int64
 	UploadGrace   time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires; when
+	// empty, /metrics is served only to loopback clients.
+	MetricsToken string
 	// MaxPhotoBytes is the largest photo accepted; default schema.DefaultMaxPhotoSize.
 	MaxPhotoBytes int64
 	// RequestTimeout bounds the work of one API request (not the time to

@@ -181,3 +181,45 @@ func TestShare_CapsEachHolderAndReleases(t *testing.T) {
 		}
 	}
 }
+
+func TestScrapeAccess_LoopbackOrToken(t *testing.T) {
+	for _, tc := range []struct {
+		name, token, remote, auth string
+		want                      int
+	}{
+		{"no token, loopback v4", "", "127.0.0.1:40000", "", http.StatusOK},
+		{"no token, loopback v6", "", "[::1]:40000", "", http.StatusOK},
+		{"no token, other host", "", "203.0.113.9:40000", "", http.StatusForbidden},
+		{"token, none sent", "t0k", "127.0.0.1:40000", "", http.StatusUnauthorized},
+		{"token, wrong", "t0k", "203.0.113.9:40000", "Bearer nope", http.StatusUnauthorized},
+		{"token, right, other host", "t0k", "203.0.113.9:40000", "Bearer t0k", http.StatusOK},
+	} {
+		m := observe.NewMetrics()
+		e := newEcho(m)
+		e.GET("/metrics", echo.WrapHandler(m.Handler()), observe.ScrapeAccess(tc.token))
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.RemoteAddr = tc.remote
+		// Forwarding headers are the client's word; they must not count.
+		req.Header.Set("X-Forwarded-For", "127.0.0.1")
+		req.Header.Set("X-Real-Ip", "127.0.0.1")
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s: status %d; want %d (%s)", tc.name, rec.Code, tc.want, rec.Body.String())
+		}
+	}
+}
+
+func TestMethodLabel_ClosedSet(t *testing.T) {
+	for in, want := range map[string]string{
+		"GET": "GET", "PATCH": "PATCH", "OPTIONS": "OPTIONS",
+		"get": "other", "PROPFIND": "other", strings.Repeat("X", 3000): "other", "": "other",
+	} {
+		if got := observe.MethodLabel(in); got != want {
+			t.Errorf("MethodLabel(%.20q) = %q; want %q", in, got, want)
+		}
+	}
+}

@@ -278,6 +278,8 @@ func TestFairness_SlowDeviceCannotStallOtherSquads(t *testing.T) {
 		t.Errorf("the healthy device could not sync beside the slow one: %v", err)
 	} else if rep.PendingMutations != 0 || rep.PhotosUploaded != 1 {
 		t.Errorf("healthy sync: %+v; want everything pushed and its photo uploaded", rep)
+	} else {
+		t.Logf("healthy device of another squad beside it: pushed %d, pulled %d, uploaded %d photo", rep.Pushed, rep.Pulled, rep.PhotosUploaded)
 	}
 
 	for what, rs := range map[string][]trickled{"pushes": pushes, "uploads": uploads} {
@@ -296,6 +298,7 @@ func TestFairness_SlowDeviceCannotStallOtherSquads(t *testing.T) {
 		if held != 2 || limited != len(rs)-2 {
 			t.Errorf("slow device's %s: %d held, %d refused with 429; want 2 held and %d refused", what, held, limited, len(rs)-2)
 		}
+		t.Logf("slow device opened %d trickling %s: %d held, %d answered 429 + Retry-After", len(rs), what, held, limited)
 	}
 
 	close(release)

@@ -95,6 +95,8 @@ type SlowBodyError struct {
 	Err   error         // the connection's deadline error
 }
 
+// Error says what rate was required, so the answer built from it tells
+// the device why its upload was cut.
 func (e *SlowBodyError) Error() string {
 	return fmt.Sprintf("the body arrived slower than the minimum of %d bytes/s (after a %s start; %d bytes in)", e.Rate, e.Grace, e.Read)
 }

@@ -43,7 +43,7 @@ func (s *Server) routes() {
 		return writeJSON(c, http.StatusOK, map[string]any{"ok": true, "server_time": s.cfg.Now().UTC()})
 	})
 	e.GET(schema.PathReadyz, s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), observe.ScrapeAccess(s.cfg.MetricsToken))
 	api := e.Group(schema.APIPrefix)
 	api.GET(rel(schema.PathOpenAPI), func(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI)
@@ -70,9 +70,8 @@ func (s *Server) routes() {
 	api.POST(rel(schema.PathVenues)+"/:id/move", s.moveVenue, u)
 	api.DELETE(rel(schema.PathVenues)+"/:id", s.deleteVenue, u)
 
-	sync := append([]echo.MiddlewareFunc{s.authenticate(deviceToken), s.syncs.Middleware()}, s.cfg.SyncMiddleware...)
-	api.POST(rel(schema.PathPull), s.pull, sync...)
-	api.POST(rel(schema.PathPush), s.push, sync...)
+	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
+	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)
 
 	s.api = api
 }

@@ -37,6 +37,22 @@ const (
 	// writer anyway, and pulls are cheap reads.
 	DefaultMaxConcurrentSyncs   = 32
 	DefaultMaxConcurrentUploads = 16
+	// DefaultMaxSyncsPerDevice and DefaultMaxUploadsPerDevice leave room
+	// for a retry overlapping its predecessor (the device library runs one
+	// sync and one upload at a time) while no device can take a district's
+	// slots; a user's devices together get twice as many by default.
+	DefaultMaxSyncsPerDevice   = 2
+	DefaultMaxUploadsPerDevice = 2
+	// DefaultSyncBodyTimeout is how long a pull or push body may take to
+	// arrive: a batch of a thousand inspections is a few hundred kB gzipped,
+	// which a poor mobile link sends in seconds; what is still trickling
+	// after this is stalled or hostile.
+	DefaultSyncBodyTimeout = 30 * time.Second
+	// DefaultUploadMinRate (bytes/s, averaged) and DefaultUploadGrace are
+	// the floor a photo upload must keep after its start: far below any
+	// working mobile link, far above a socket held open a byte at a time.
+	DefaultUploadMinRate = 1024
+	DefaultUploadGrace   = 30 * time.Second
 )
 
 // Config configures a Server. Zero values take the defaults, so a Server
@@ -67,6 +83,27 @@ type Config struct {
 	MaxConcurrentUploads int
 	SyncQueueWait        time.Duration
 	RetryAfter           time.Duration
+	// MaxSyncsPerDevice and MaxSyncsPerUser bound the pulls and pushes one
+	// device, and one user's devices together, have in progress (receiving
+	// their body or being served); beyond them a request gets 429 with
+	// Retry-After at once. MaxUploadsPerDevice and MaxUploadsPerUser do the
+	// same for photo uploads. Per-user defaults are twice the per-device ones.
+	MaxSyncsPerDevice   int
+	MaxSyncsPerUser     int
+	MaxUploadsPerDevice int
+	MaxUploadsPerUser   int
+	// SyncBodyTimeout bounds the arrival of a pull or push body, which is
+	// read whole before the request takes a sync slot; a body still
+	// arriving after it is cut with 503 timeout.
+	SyncBodyTimeout time.Duration
+	// UploadMinRate (bytes per second, on average after UploadGrace) is the
+	// slowest a photo upload body may arrive; a slower one is cut, and the
+	// device resumes it from the bytes the server kept.
+	UploadMinRate int64
+	UploadGrace   time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires; when
+	// empty, /metrics is served only to loopback clients.
+	MetricsToken string
 	// MaxPhotoBytes is the largest photo accepted; default schema.DefaultMaxPhotoSize.
 	MaxPhotoBytes int64
 	// RequestTimeout bounds the work of one API request (not the time to
@@ -166,6 +203,27 @@ func (c *Config) defaults() {
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 60 * time.Second
 	}
+	if c.MaxSyncsPerDevice <= 0 {
+		c.MaxSyncsPerDevice = DefaultMaxSyncsPerDevice
+	}
+	if c.MaxSyncsPerUser <= 0 {
+		c.MaxSyncsPerUser = 2 * c.MaxSyncsPerDevice
+	}
+	if c.MaxUploadsPerDevice <= 0 {
+		c.MaxUploadsPerDevice = DefaultMaxUploadsPerDevice
+	}
+	if c.MaxUploadsPerUser <= 0 {
+		c.MaxUploadsPerUser = 2 * c.MaxUploadsPerDevice
+	}
+	if c.SyncBodyTimeout <= 0 {
+		c.SyncBodyTimeout = DefaultSyncBodyTimeout
+	}
+	if c.UploadMinRate <= 0 {
+		c.UploadMinRate = DefaultUploadMinRate
+	}
+	if c.UploadGrace <= 0 {
+		c.UploadGrace = DefaultUploadGrace
+	}
 }
 
 // Server is the sync server. Build it with New, serve Handler, and Close it
@@ -184,6 +242,10 @@ type Server struct {
 	syncs    *observe.Limiter // pulls and pushes in flight
 	uploads  *observe.Limiter // photo uploads in flight
 	clocks   clockSamples     // when each device's clock offset was last recorded
+
+	// syncShare and uploadShare cap the syncs and uploads one device or
+	// user has in progress.
+	syncShare, uploadShare *observe.Share
 }
 
 // New builds the server on cfg.Store or, when that is nil, on the embedded
@@ -213,6 +275,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		syncs:    observe.NewLimiter(cfg.MaxConcurrentSyncs, cfg.SyncQueueWait, cfg.RetryAfter, m),
 		uploads:  observe.NewLimiter(cfg.MaxConcurrentUploads, cfg.SyncQueueWait, cfg.RetryAfter, m),
 	}
+	s.uploads.What = "photo uploads"
+	s.syncShare = observe.NewShare("syncs", cfg.RetryAfter, m)
+	s.uploadShare = observe.NewShare("photo uploads", cfg.RetryAfter, m)
 	s.routes()
 	if cfg.Blobs != nil {
 		svc, err := photos.New(st, cfg.Blobs, filepath.Join(cfg.DataDir, "staging"))
@@ -224,7 +289,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if cfg.MaxPhotoBytes > 0 {
 			svc.MaxSize = cfg.MaxPhotoBytes
 		}
-		svc.UploadMiddleware = []echo.MiddlewareFunc{s.uploads.Middleware()}
+		svc.UploadMiddleware = s.uploadChain()
 		svc.OnReceive = func(n int64) { m.PhotoBytes.Add(float64(n)) }
 		svc.OnStored = m.PhotosStored.Inc
 		svc.Mount(s.api, s.PhotoAccess())
@@ -233,6 +298,49 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.registerGauges()
 	s.registerLoginMetrics()
 	return s, nil
+}
+
+// syncChain is the middleware of pull and push, in this order: the device
+// is authenticated; it may hold only its share of syncs (429 beyond); its
+// body, bounded to limit bytes, arrives within SyncBodyTimeout; only then
+// does it queue for one of the global sync slots, which therefore always
+// serve work that can proceed.
+func (s *Server) syncChain(limit int64) []echo.MiddlewareFunc {
+	chain := []echo.MiddlewareFunc{
+		s.authenticate(deviceToken),
+		s.syncShare.Middleware(s.holders(s.cfg.MaxSyncsPerDevice, s.cfg.MaxSyncsPerUser)),
+		observe.ReadBodyFirst(limit, s.cfg.SyncBodyTimeout),
+		s.syncs.Middleware(),
+	}
+	return append(chain, s.cfg.SyncMiddleware...)
+}
+
+// uploadChain is the middleware of a photo upload. A photo streams to
+// staging as it arrives and cannot wait in memory, so its upload slot is
+// held while the body arrives; the share caps how many slots one device or
+// user holds, and the minimum rate cuts a body that stops moving (the
+// device resumes it from the bytes kept). The photo routes authorize the
+// caller themselves; any valid token passes here.
+func (s *Server) uploadChain() []echo.MiddlewareFunc {
+	return []echo.MiddlewareFunc{
+		s.authenticate(anyToken),
+		s.uploadShare.Middleware(s.holders(s.cfg.MaxUploadsPerDevice, s.cfg.MaxUploadsPerUser)),
+		observe.MinRate(s.cfg.UploadGrace, s.cfg.UploadMinRate),
+		s.uploads.Middleware(),
+	}
+}
+
+// holders names whom a request counts against: its device and the device's
+// user, or the user of a session token.
+func (s *Server) holders(perDevice, perUser int) func(echo.Context) []observe.Holder {
+	return func(c echo.Context) []observe.Holder {
+		p := principal(c)
+		user := observe.Holder{Key: "user:" + p.UserID, Limit: perUser, Who: "your account (" + p.Username + "), on all its devices,"}
+		if !p.IsDevice() {
+			return []observe.Holder{user}
+		}
+		return []observe.Holder{{Key: "device:" + p.DeviceID, Limit: perDevice, Who: "this device"}, user}
+	}
 }
 
 // Handler is the HTTP handler of the whole API.

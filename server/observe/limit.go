@@ -12,12 +12,17 @@ import (
 // Limiter bounds how many requests of a kind run at once. Past the bound a
 // request waits up to Wait for a slot and is then turned away with 503 and
 // a Retry-After, so that a morning rush of devices queues politely instead
-// of piling up goroutines, memory and writer contention.
+// of piling up goroutines, memory and writer contention. A slot is for work
+// that can proceed: install the Limiter behind a Share (no device takes
+// more than its part) and behind ReadBodyFirst or MinRate (no request
+// holds a slot while its body trickles in).
 type Limiter struct {
 	slots      chan struct{}
 	Wait       time.Duration
 	RetryAfter time.Duration
-	metrics    *Metrics
+	// What names the requests in the refusal; default "syncs".
+	What    string
+	metrics *Metrics
 }
 
 // NewLimiter allows n concurrent requests.
@@ -43,7 +48,7 @@ func (l *Limiter) Middleware() echo.MiddlewareFunc {
 					return l.reject(c)
 				case <-c.Request().Context().Done():
 					t.Stop()
-					return schema.Errorf(schema.CodeUnavailable, "request cancelled while waiting for a sync slot")
+					return schema.Errorf(schema.CodeUnavailable, "request cancelled while waiting for a slot among the %s", l.what())
 				}
 			}
 			defer func() { <-l.slots }()
@@ -56,12 +61,16 @@ func (l *Limiter) reject(c echo.Context) error {
 	if l.metrics != nil {
 		l.metrics.Rejections.WithLabelValues(c.Path()).Inc()
 	}
-	secs := int(l.RetryAfter.Round(time.Second) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	secs := retrySeconds(l.RetryAfter)
 	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-	return schema.Errorf(schema.CodeUnavailable, "server is at its limit of %d concurrent syncs; retry in %d s (your work is kept on the device)", cap(l.slots), secs)
+	return schema.Errorf(schema.CodeUnavailable, "server is at its limit of %d concurrent %s; retry in %d s (your work is kept on the device)", cap(l.slots), l.what(), secs)
+}
+
+func (l *Limiter) what() string {
+	if l.What != "" {
+		return l.What
+	}
+	return "syncs"
 }
 
 // InUse reports how many slots are taken.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -42,6 +43,9 @@ func newRequestID() string {
 // Middleware gives every request an id (kept from a sane X-Request-Id
 // header, else made here), echoes it in the response, counts and times the
 // request by its route pattern, and writes one structured log line.
+// Every label comes from a closed set, whatever the request says: the
+// route template (never the raw path; "unmatched" for none), MethodLabel,
+// and the status the server chose, so anonymous junk cannot grow /metrics.
 // It must run outside the error handler's reach, so install it with
 // e.Use before the routes.
 func (m *Metrics) Middleware(log *slog.Logger) echo.MiddlewareFunc {
@@ -68,10 +72,11 @@ func (m *Metrics) Middleware(log *slog.Logger) echo.MiddlewareFunc {
 				route = "unmatched"
 			}
 			elapsed := time.Since(start)
-			m.Requests.WithLabelValues(route, req.Method, strconv.Itoa(status)).Inc()
+			method := MethodLabel(req.Method)
+			m.Requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 			m.Latency.WithLabelValues(route, Outcome(status)).Observe(elapsed.Seconds())
 			attrs := []slog.Attr{
-				slog.String("request_id", id), slog.String("method", req.Method), slog.String("route", route),
+				slog.String("request_id", id), slog.String("method", method), slog.String("route", route),
 				slog.Int("status", status), slog.Int64("bytes_out", c.Response().Size),
 				slog.Float64("ms", float64(elapsed.Microseconds())/1000),
 			}
@@ -91,6 +96,18 @@ func (m *Metrics) Middleware(log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// MethodLabel is the HTTP method as a metric and log label: the standard
+// methods as they are, anything else "other". A method is whatever token
+// the client sent (kilobytes of it, if it likes).
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // Outcome classes a status for the latency histogram.

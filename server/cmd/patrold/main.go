@@ -3,6 +3,7 @@
 //	patrold serve  [--addr 127.0.0.1:8080] [--data ./patrol-data] [--demo]
 //	               [--s3-endpoint HOST:PORT --s3-bucket B --s3-access-key K --s3-secret-key S [--s3-region R] [--s3-tls]]
 //	               [--max-photo-mb 25] [--max-syncs 32] [--log-format text|json] [--log-level info]
+//	               [--max-syncs-per-device 2] [--max-uploads-per-device 2] [--metrics-token T] …
 //	patrold enroll --data DIR --inspector USERNAME
 //
 // Every flag falls back to its PATROL_* environment variable (PATROL_ADDR,
@@ -47,12 +48,16 @@ const usage = `usage:
   patrold serve  [--addr 127.0.0.1:8080] [--data ./patrol-data] [--demo]
                  [--s3-endpoint HOST:PORT --s3-bucket B --s3-access-key K --s3-secret-key S [--s3-region R] [--s3-tls]]
                  [--max-photo-mb 25] [--max-syncs 32] [--log-format text|json] [--log-level debug|info|warn|error]
+                 [--max-syncs-per-device 2] [--max-syncs-per-user 4] [--max-uploads-per-device 2] [--max-uploads-per-user 4]
+                 [--sync-body-timeout 30s] [--upload-min-rate 1024] [--metrics-token T]
   patrold enroll --data DIR --inspector USERNAME
 
 Every flag falls back to its PATROL_* variable (PATROL_ADDR, PATROL_DATA, PATROL_DEMO,
 PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY,
 PATROL_S3_REGION, PATROL_S3_TLS, PATROL_MAX_PHOTO_MB, PATROL_MAX_SYNCS,
-PATROL_LOG_FORMAT, PATROL_LOG_LEVEL).`
+PATROL_LOG_FORMAT, PATROL_LOG_LEVEL, PATROL_MAX_SYNCS_PER_DEVICE, PATROL_MAX_SYNCS_PER_USER,
+PATROL_MAX_UPLOADS_PER_DEVICE, PATROL_MAX_UPLOADS_PER_USER, PATROL_SYNC_BODY_TIMEOUT,
+PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -92,6 +97,13 @@ type serveOptions struct {
 	MaxSyncs   int
 	LogFormat  string
 	LogLevel   string
+
+	// What one device, and one user's devices, may have in progress.
+	SyncsPerDevice, SyncsPerUser     int
+	UploadsPerDevice, UploadsPerUser int
+	SyncBodyTimeout                  time.Duration
+	UploadMinRate                    int64 // bytes per second
+	MetricsToken                     string
 }
 
 // envOr returns the environment value of key, or def when unset.
@@ -123,6 +135,28 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&o.MaxPhotoMB, "max-photo-mb", photoMB, "largest photo accepted, in MB (PATROL_MAX_PHOTO_MB)")
 	syncs, _ := strconv.Atoi(envOr(getenv, "PATROL_MAX_SYNCS", strconv.Itoa(server.DefaultMaxConcurrentSyncs)))
 	fs.IntVar(&o.MaxSyncs, "max-syncs", syncs, "pulls and pushes served at once; more wait, then get 503 + Retry-After (PATROL_MAX_SYNCS)")
+	intFlag := func(p *int, name, env string, def int, usage string) {
+		v, _ := strconv.Atoi(envOr(getenv, env, strconv.Itoa(def)))
+		fs.IntVar(p, name, v, usage+" ("+env+")")
+	}
+	intFlag(&o.SyncsPerDevice, "max-syncs-per-device", "PATROL_MAX_SYNCS_PER_DEVICE", server.DefaultMaxSyncsPerDevice,
+		"pulls/pushes one device may have in progress; more get 429 + Retry-After")
+	intFlag(&o.SyncsPerUser, "max-syncs-per-user", "PATROL_MAX_SYNCS_PER_USER", 0, "the same for all of one user's devices together; 0: twice the per-device share")
+	intFlag(&o.UploadsPerDevice, "max-uploads-per-device", "PATROL_MAX_UPLOADS_PER_DEVICE", server.DefaultMaxUploadsPerDevice,
+		"photo uploads one device may have in progress; more get 429 + Retry-After")
+	intFlag(&o.UploadsPerUser, "max-uploads-per-user", "PATROL_MAX_UPLOADS_PER_USER", 0, "the same for all of one user's devices together; 0: twice the per-device share")
+	bodyTimeout, err := time.ParseDuration(envOr(getenv, "PATROL_SYNC_BODY_TIMEOUT", server.DefaultSyncBodyTimeout.String()))
+	if err != nil {
+		return o, fmt.Errorf("serve: PATROL_SYNC_BODY_TIMEOUT: %w", err)
+	}
+	fs.DurationVar(&o.SyncBodyTimeout, "sync-body-timeout", bodyTimeout, "a pull or push body still arriving after this is cut with 503 (PATROL_SYNC_BODY_TIMEOUT)")
+	minRate, _ := strconv.ParseInt(envOr(getenv, "PATROL_UPLOAD_MIN_RATE", strconv.Itoa(server.DefaultUploadMinRate)), 10, 64)
+	fs.Int64Var(&o.UploadMinRate, "upload-min-rate", minRate,
+		"slowest average photo upload, in bytes/s after a 30 s start; slower ones are cut and resume later (PATROL_UPLOAD_MIN_RATE)")
+	// The token is read from the variable after parsing, so that -help
+	// does not print it as a default.
+	fs.StringVar(&o.MetricsToken, "metrics-token", "",
+		"bearer token /metrics requires; empty serves /metrics to loopback clients only (PATROL_METRICS_TOKEN; prefer the variable, flags show in ps)")
 	fs.StringVar(&o.LogFormat, "log-format", envOr(getenv, "PATROL_LOG_FORMAT", "text"), "text or json (PATROL_LOG_FORMAT)")
 	fs.StringVar(&o.LogLevel, "log-level", envOr(getenv, "PATROL_LOG_LEVEL", "info"), "debug, info, warn or error (PATROL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -131,11 +165,20 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
+	if o.MetricsToken == "" {
+		o.MetricsToken = getenv("PATROL_METRICS_TOKEN")
+	}
 	if o.S3.Endpoint != "" && (o.S3.AccessKey == "" || o.S3.SecretKey == "") {
 		return o, errors.New("serve: --s3-endpoint needs --s3-access-key and --s3-secret-key (or PATROL_S3_ACCESS_KEY and PATROL_S3_SECRET_KEY)")
 	}
 	if o.MaxPhotoMB <= 0 || o.MaxSyncs <= 0 {
 		return o, errors.New("serve: --max-photo-mb and --max-syncs must be positive")
+	}
+	if o.SyncsPerDevice <= 0 || o.UploadsPerDevice <= 0 || o.SyncsPerUser < 0 || o.UploadsPerUser < 0 {
+		return o, errors.New("serve: --max-syncs-per-device and --max-uploads-per-device must be positive, the per-user shares 0 (default) or positive")
+	}
+	if o.SyncBodyTimeout <= 0 || o.UploadMinRate <= 0 {
+		return o, errors.New("serve: --sync-body-timeout and --upload-min-rate must be positive")
 	}
 	if o.LogFormat != "text" && o.LogFormat != "json" {
 		return o, fmt.Errorf("serve: --log-format must be text or json, not %q", o.LogFormat)
@@ -202,7 +245,10 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 		return fmt.Errorf("photo store: %w", err)
 	}
 	srv, err := server.New(ctx, server.Config{DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs,
-		MaxPhotoBytes: int64(o.MaxPhotoMB) << 20, MaxConcurrentSyncs: o.MaxSyncs})
+		MaxPhotoBytes: int64(o.MaxPhotoMB) << 20, MaxConcurrentSyncs: o.MaxSyncs,
+		MaxSyncsPerDevice: o.SyncsPerDevice, MaxSyncsPerUser: o.SyncsPerUser,
+		MaxUploadsPerDevice: o.UploadsPerDevice, MaxUploadsPerUser: o.UploadsPerUser,
+		SyncBodyTimeout: o.SyncBodyTimeout, UploadMinRate: o.UploadMinRate, MetricsToken: o.MetricsToken})
 	if err != nil {
 		return err
 	}

@@ -189,6 +189,18 @@ func testMergeRestampedBase(t *testing.T, e *env) {
 	if got := e.venue(v.ID); got.Name != "Edited by the other" {
 		t.Fatalf("name %q after three sequential edits", got.Name)
 	}
+	// A venue the device found and created with its clock ahead: its
+	// fields carry the server's stamp, and the device's next edit, based on
+	// the create's own stamp, is based on that same version.
+	e.clock.Advance(time.Second)
+	found := venueOf(1, "Found ahead")
+	create := ahead.create(found)
+	ahead.mustApply(create)
+	e.clock.Advance(time.Second)
+	ahead.mustApply(ahead.edit(found.ID, map[string]schema.FieldEdit{schema.FieldAddress: {Value: "Corrected address", Base: create.HLC}}))
+	if got := e.venue(found.ID); got.Address != "Corrected address" || got.Clocks[schema.FieldName] == create.HLC {
+		t.Fatalf("venue created ahead and edited: %+v", got)
+	}
 	if st := e.stats(); st.ConflictsPending != 0 {
 		t.Fatalf("%d conflicts from sequential edits", st.ConflictsPending)
 	}

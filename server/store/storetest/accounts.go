@@ -17,6 +17,30 @@ var accountCases = []contractCase{
 	withEnv("EnrollmentCodes", testAccountsEnrollment),
 	withEnv("RevokeDevice", testAccountsRevokeDevice),
 	{name: "ImportOnlyIntoAnEmptyStore", run: testAccountsImport},
+	withEnv("CreateUserInAMissingSquadIsInvalid", testAccountsCreateUserMissingSquad),
+	{name: "ImportOfAUserInAMissingSquadIsInvalid", run: testAccountsImportMissingSquad},
+}
+
+// A user placed in a squad that does not exist is bad input, refused as
+// invalid with a message that names the squad, like a venue placed there
+// (CreateVenue, MoveVenue); it is not a taken username.
+func testAccountsCreateUserMissingSquad(t *testing.T, e *env) {
+	_, err := e.s.CreateUser(e.ctx, store.User{Username: "lost", DisplayName: "Lost", Role: schema.RoleInspector, SquadID: ptr(int64(99))})
+	wantCode(t, "CreateUser in squad 99, which does not exist", err, schema.CodeInvalid)
+	if _, err := e.s.UserByUsername(e.ctx, "lost"); schema.ErrorCode(err) != schema.CodeNotFound {
+		t.Fatalf("user of the refused CreateUser: %v", err)
+	}
+}
+
+func testAccountsImportMissingSquad(t *testing.T, open Open) {
+	clock := &fakeClock{t: start}
+	e := &env{t: t, ctx: t.Context(), clock: clock, s: openStore(t, open, clock)}
+	d := e.district()
+	d.Users = append(d.Users, store.User{ID: "u-lost", Username: "lost", Role: schema.RoleInspector, SquadID: ptr(int64(7))})
+	wantCode(t, "Import of a user in squad 7, which the data set does not hold", e.s.Import(e.ctx, d), schema.CodeInvalid)
+	if n, err := e.s.CountUsers(e.ctx); err != nil || n != 0 {
+		t.Fatalf("CountUsers after the refused Import = %d, %v", n, err)
+	}
 }
 
 func testAccountsCreateUser(t *testing.T, e *env) {

@@ -69,6 +69,11 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 // the member row.
 func (w *writer) insertUser(ctx context.Context, u store.User) error {
 	u.Username = auth.CanonicalUsername(u.Username)
+	if u.SquadID != nil {
+		if err := w.squadExists(ctx, *u.SquadID); err != nil {
+			return err
+		}
+	}
 	seq, err := w.seq.nextSeq(ctx)
 	if err != nil {
 		return err
@@ -128,4 +133,17 @@ func (w *writer) importInspection(ctx context.Context, r *inspectionRow, receive
 	}
 	_, err := w.exec(ctx, `UPDATE inspections SET review = ?, received_at = ?, updated_at = ? WHERE id = ?`, review, at, at, r.ID)
 	return err
+}
+
+// squadExists answers invalid for a squad the store does not hold, so that
+// a foreign-key failure is never mistaken for another constraint.
+func (w *writer) squadExists(ctx context.Context, id int64) error {
+	var n int
+	if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM squads WHERE id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return schema.Errorf(schema.CodeInvalid, "squad %d does not exist", id)
+	}
+	return nil
 }

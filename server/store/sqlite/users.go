@@ -48,20 +48,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 		u.ID = uuid.NewString()
 	}
 	u.Username = auth.CanonicalUsername(u.Username)
-	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		seq, err := nextSeq(ctx, tx)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, badge_no, role, squad_id, password_hash, disabled, created_at, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Username, u.DisplayName, u.BadgeNo, u.Role, u.SquadID, u.PasswordHash,
-			boolInt(u.Disabled), schema.FormatTime(s.now()), seq)
-		if schema.IsConstraint(err) {
-			return schema.Errorf(schema.CodeConflict, "username %s is taken", u.Username)
-		}
-		return err
-	})
-	if err != nil {
+	if err := s.writeTx(ctx, func(w *writer) error { return w.insertUser(ctx, u) }); err != nil {
 		return User{}, fmt.Errorf("store: create user %s: %w", u.Username, err)
 	}
 	return u, nil

@@ -290,12 +290,8 @@ func (s *Store) CreateVenue(ctx context.Context, v schema.Venue, actor Actor) (s
 	}
 	var out schema.Venue
 	err := s.writeTx(ctx, func(w *writer) error {
-		var n int
-		if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM squads WHERE id = ?`, v.SquadID).Scan(&n); err != nil {
+		if err := w.squadExists(ctx, v.SquadID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return schema.Errorf(schema.CodeInvalid, "squad %d does not exist", v.SquadID)
 		}
 		hlc := s.clock.Tick().String()
 		row := &venueRow{Venue: v}
@@ -379,12 +375,8 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		if v.SquadID == squadID {
 			return schema.Errorf(schema.CodeInvalid, "venue %s is already in squad %d", id, squadID)
 		}
-		var n int
-		if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM squads WHERE id = ?`, squadID).Scan(&n); err != nil {
+		if err := w.squadExists(ctx, squadID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return schema.Errorf(schema.CodeInvalid, "squad %d does not exist", squadID)
 		}
 		seq, err := w.seq.nextSeq(ctx)
 		if err != nil {

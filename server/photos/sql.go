@@ -19,8 +19,13 @@ type Photo struct {
 	MediaType  string
 	Width      int
 	Height     int
-	ThumbKey   string // "" when there is no thumbnail (HEIC/HEIF)
+	ThumbKey   string // "" when there is no thumbnail (HEIC/HEIF) or none yet
 	ReceivedAt time.Time
+
+	// ThumbState is "" or why the photo can never have a thumbnail
+	// (ThumbCorrupt, ThumbUnsupported, ThumbTooLarge), with ThumbReason.
+	ThumbState  string
+	ThumbReason string
 }
 
 // Get returns the record of a stored photo, or a *schema.Error not_found
@@ -28,8 +33,8 @@ type Photo struct {
 func Get(ctx context.Context, db *schema.DB, sha string) (Photo, error) {
 	var p Photo
 	var received string
-	err := db.R.QueryRowContext(ctx, `SELECT sha256, size, media_type, width, height, thumb_key, received_at
-		FROM photos WHERE sha256 = ?`, sha).Scan(&p.SHA256, &p.Size, &p.MediaType, &p.Width, &p.Height, &p.ThumbKey, &received)
+	err := db.R.QueryRowContext(ctx, `SELECT sha256, size, media_type, width, height, thumb_key, thumb_state, thumb_reason, received_at
+		FROM photos WHERE sha256 = ?`, sha).Scan(&p.SHA256, &p.Size, &p.MediaType, &p.Width, &p.Height, &p.ThumbKey, &p.ThumbState, &p.ThumbReason, &received)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Photo{}, schema.Errorf(schema.CodeNotFound, "photo %s has not been received", short(sha))
 	}
@@ -142,6 +147,19 @@ func setThumbKey(ctx context.Context, db *schema.DB, sha, key string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("photos: record thumbnail of %s: %w", short(sha), err)
+	}
+	return nil
+}
+
+// setThumbFailed records, for good, why a stored photo can have no
+// thumbnail; a thumbnail already made wins.
+func setThumbFailed(ctx context.Context, db *schema.DB, sha, state, reason string) error {
+	err := db.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE photos SET thumb_state = ?, thumb_reason = ? WHERE sha256 = ? AND thumb_key = ''`, state, reason, sha)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("photos: record thumbnail failure of %s: %w", short(sha), err)
 	}
 	return nil
 }

@@ -130,25 +130,51 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staging := filepath.Join(dir, "staging")
-	svc, err := photos.New(db, blobs, staging)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc.Now = func() time.Time { return time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC) }
-	e := echo.New()
-	e.HideBanner = true
-	e.HTTPErrorHandler = errorHandler
-	svc.Mount(e.Group(schema.APIPrefix), testAccess{db: db})
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	t.Cleanup(svc.WaitThumbnails) // before the database and folders go
 	// A transport like the default one: it waits for 100 Continue.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
+	e := &env{t: t, db: db, blobs: blobs, staging: filepath.Join(dir, "staging"), client: &http.Client{Transport: tr}}
+	e.serve()
 	insertFixtures(t, db)
-	return &env{t: t, svc: svc, db: db, blobs: blobs, staging: staging, srv: srv, client: &http.Client{Transport: tr}}
+	return e
+}
+
+// serve starts a photo service and its routes over the env's database,
+// blob store and staging folder.
+func (e *env) serve() {
+	e.t.Helper()
+	svc, err := photos.New(e.db, e.blobs, e.staging)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	svc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc.Now = func() time.Time { return time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC) }
+	ec := echo.New()
+	ec.HideBanner = true
+	ec.HTTPErrorHandler = errorHandler
+	svc.Mount(ec.Group(schema.APIPrefix), testAccess{db: e.db})
+	srv := httptest.NewServer(ec)
+	e.t.Cleanup(srv.Close)
+	e.t.Cleanup(svc.WaitThumbnails) // before the database and folders go
+	e.svc, e.srv = svc, srv
+}
+
+// restart stops the photo service as a server shutdown does, reopens the
+// database and serves the same data again with a new service.
+func (e *env) restart() {
+	e.t.Helper()
+	e.srv.Close()
+	e.svc.WaitThumbnails()
+	if err := e.db.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	db, err := schema.OpenMigrated(context.Background(), e.db.Path, schema.MigrationsServer)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { db.Close() })
+	e.db = db
+	e.serve()
 }
 
 func insertFixtures(t *testing.T, db *schema.DB) {

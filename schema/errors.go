@@ -29,6 +29,7 @@ const (
 	CodeOffsetMismatch   Code = "offset_mismatch"   // resumable upload offset differs from the server's
 	CodeGone             Code = "gone"              // the object was deleted on the server
 	CodeTimeout          Code = "timeout"           // the request took longer than the server allows
+	CodeUndecodable      Code = "undecodable"       // a stored photo's image data cannot be decoded (no thumbnail)
 )
 
 // Error is the one error type that crosses the wire. Handlers return it,
@@ -92,7 +93,7 @@ func HTTPStatus(c Code) int {
 		return http.StatusServiceUnavailable
 	case CodeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case CodeChecksumMismatch:
+	case CodeChecksumMismatch, CodeUndecodable:
 		return http.StatusUnprocessableEntity
 	case CodeGone:
 		return http.StatusGone

@@ -11,6 +11,7 @@ import (
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store"
+	"github.com/patrolhq/patrol/server/photos"
 )
 
 // timeout bounds the work of an API request. Photo routes stream bodies
@@ -105,4 +106,32 @@ func (s *Server) registerGauges() {
 		stat(func(st store.Stats) int64 { return st.PhotosAwaited }))
 	s.metrics.GaugeFunc("patrol_sync_slots_in_use", "Pulls and pushes being served now.", func() float64 { return float64(s.syncs.InUse()) })
 	s.metrics.GaugeFunc("patrol_upload_slots_in_use", "Photo uploads being received now.", func() float64 { return float64(s.uploads.InUse()) })
+	if s.photos != nil {
+		s.registerThumbMetrics()
+	}
+}
+
+// registerThumbMetrics exports the thumbnail decode bound and its load.
+func (s *Server) registerThumbMetrics() {
+	stat := func(f func(photos.ThumbStats) float64) func() float64 {
+		return func() float64 { return f(s.photos.ThumbStats()) }
+	}
+	m := s.metrics
+	m.GaugeFunc("patrol_thumb_decode_budget_bytes", "Memory that thumbnail decodes may hold at once (estimated from photo headers).",
+		stat(func(t photos.ThumbStats) float64 { return float64(t.BudgetBytes) }))
+	m.GaugeFunc("patrol_thumb_decode_in_use_bytes", "Estimated memory held by the thumbnail decodes running now.",
+		stat(func(t photos.ThumbStats) float64 { return float64(t.InUseBytes) }))
+	m.GaugeFunc("patrol_thumb_decodes_running", "Thumbnail decodes running now.", stat(func(t photos.ThumbStats) float64 { return float64(t.Decoding) }))
+	m.GaugeFunc("patrol_thumb_decodes_waiting", "Thumbnail decodes waiting for budget or a worker.", stat(func(t photos.ThumbStats) float64 { return float64(t.Waiting) }))
+	m.GaugeFunc("patrol_thumb_queue_length", "Stored photos waiting for their background thumbnail.", stat(func(t photos.ThumbStats) float64 { return float64(t.Queued) }))
+	m.CounterFunc("patrol_thumbnails_made_total", "Thumbnails made.", nil, stat(func(t photos.ThumbStats) float64 { return float64(t.Made) }))
+	for reason, f := range map[string]func(photos.ThumbStats) float64{
+		"corrupt":     func(t photos.ThumbStats) float64 { return float64(t.Corrupt) },
+		"unsupported": func(t photos.ThumbStats) float64 { return float64(t.Unsupported) },
+		"too_large":   func(t photos.ThumbStats) float64 { return float64(t.TooLarge) },
+		"busy":        func(t photos.ThumbStats) float64 { return float64(t.Busy) },
+		"queue_full":  func(t photos.ThumbStats) float64 { return float64(t.QueueFull) },
+	} {
+		m.CounterFunc("patrol_thumb_rejections_total", "Thumbnails not made, by reason.", map[string]string{"reason": reason}, stat(f))
+	}
 }

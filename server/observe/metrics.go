@@ -99,6 +99,13 @@ func (m *Metrics) Register(cs ...prometheus.Collector) error {
 	return nil
 }
 
+// CounterFunc registers a counter whose value is read at scrape time, for
+// counts kept by a package that knows nothing of Prometheus (thumbnails);
+// labels (may be nil) tell apart the series of one name.
+func (m *Metrics) CounterFunc(name, help string, labels map[string]string, fn func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, fn))
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})

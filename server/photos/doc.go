@@ -54,8 +54,9 @@
 //     staged bytes are deleted after a refusal. Then the original bytes are
 //     put into the blob store exactly as received, the photos row is
 //     written, and the answer is 201 with Upload-Offset: L. The staged bytes
-//     then go to a background worker that derives a JPEG thumbnail, stores
-//     it under its own hash (none for HEIC/HEIF) and removes them. A failing blob store answers 503 and keeps the
+//     then go to the background thumbnail workers (see Thumbnail memory),
+//     which derive a JPEG thumbnail, store it under its own hash (none for
+//     HEIC/HEIF) and remove them. A failing blob store answers 503 and keeps the
 //     staged bytes: a PATCH with an empty body at offset L retries the
 //     commit without sending the photo again.
 //   - A PATCH for a photo already stored answers 201 with Patrol-Stored:
@@ -79,5 +80,26 @@
 // original with ETag "{sha256}" (If-None-Match gives 304) and byte ranges
 // (206). GET /api/v1/photos/{sha256}/thumb serves the JPEG thumbnail
 // (made from the stored original on the spot if the worker has not made it,
-// say after a restart), or 404 saying that HEIC/HEIF photos have none.
+// say after a restart), or 404 saying that HEIC/HEIF photos have none. A
+// photo whose thumbnail can never be made answers, from its recorded
+// thumb_state and for good: 422 undecodable when its image data is corrupt
+// or uses a feature the decoders lack, 413 too_large when decoding it would
+// exceed the thumbnail budget; either message says the original is kept
+// as received. A thumbnail asked for while the budget stays taken for 10 s
+// answers 503 with Retry-After.
+//
+// # Thumbnail memory
+//
+// Thumbnails are decoded in a pool bounded twice: ThumbWorkers decodes at
+// once (default GOMAXPROCS) and ThumbBudget bytes of estimated decode
+// memory (default DefaultThumbBudget: a quarter of GOMEMLIMIT, else an
+// eighth of the machine's memory, within 64 MiB–1 GiB). The estimate comes
+// from the headers, read before any pixel is decoded (planThumbnail), and
+// a decode waits in line until its estimate fits, so however many photos
+// arrive at once the decodes hold at most the budget. PNG is never decoded
+// whole: scalePNG averages its rows into the thumbnail while it inflates
+// them, so a 100-megapixel or 16-bit PNG costs a few rows. JPEG and WebP
+// have no reduced-size decode in image/jpeg and x/image/webp; one whose
+// estimate exceeds the whole budget gets no thumbnail (too_large) rather
+// than a decode that would break the bound for every other photo.
 package photos

@@ -113,6 +113,7 @@ type env struct {
 	svc     *photos.Service
 	st      *sqlite.Store
 	db      *schema.DB // the store's database, for fixtures
+	path    string
 	blobs   storage.Store
 	staging string
 	srv     *httptest.Server
@@ -123,7 +124,8 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "server.db"), nil)
+	path := filepath.Join(dir, "server.db")
+	st, err := sqlite.Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,25 +135,51 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staging := filepath.Join(dir, "staging")
-	svc, err := photos.New(st, blobs, staging)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc.Now = func() time.Time { return time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC) }
-	e := echo.New()
-	e.HideBanner = true
-	e.HTTPErrorHandler = errorHandler
-	svc.Mount(e.Group(schema.APIPrefix), testAccess{st: st})
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	t.Cleanup(svc.WaitThumbnails) // before the database and folders go
 	// A transport like the default one: it waits for 100 Continue.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
+	e := &env{t: t, st: st, db: db, path: path, blobs: blobs, staging: filepath.Join(dir, "staging"), client: &http.Client{Transport: tr}}
+	e.serve()
 	insertFixtures(t, db)
-	return &env{t: t, svc: svc, st: st, db: db, blobs: blobs, staging: staging, srv: srv, client: &http.Client{Transport: tr}}
+	return e
+}
+
+// serve starts a photo service and its routes over the env's database,
+// blob store and staging folder.
+func (e *env) serve() {
+	e.t.Helper()
+	svc, err := photos.New(e.st, e.blobs, e.staging)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	svc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc.Now = func() time.Time { return time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC) }
+	ec := echo.New()
+	ec.HideBanner = true
+	ec.HTTPErrorHandler = errorHandler
+	svc.Mount(ec.Group(schema.APIPrefix), testAccess{st: e.st})
+	srv := httptest.NewServer(ec)
+	e.t.Cleanup(srv.Close)
+	e.t.Cleanup(svc.WaitThumbnails) // before the database and folders go
+	e.svc, e.srv = svc, srv
+}
+
+// restart stops the photo service as a server shutdown does, reopens the
+// database and serves the same data again with a new service.
+func (e *env) restart() {
+	e.t.Helper()
+	e.srv.Close()
+	e.svc.WaitThumbnails()
+	if err := e.st.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), e.path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	e.st, e.db = st, st.DB()
+	e.serve()
 }
 
 func insertFixtures(t *testing.T, db *schema.DB) {

@@ -70,18 +70,41 @@ func (s *Service) getPhoto(c echo.Context, acc Access) error {
 	return s.serveBlob(c, sha, p.MediaType)
 }
 
-// getThumb serves the thumbnail of a photo.
+// getThumb serves the thumbnail of a photo, making it first when it is
+// missing. A photo that can have none gets the verdict recorded with it
+// (422 undecodable, 413 too_large), never a 503 that would last forever.
 func (s *Service) getThumb(c echo.Context, acc Access) error {
 	sha, p, err := s.readable(c, acc)
 	if err != nil {
 		return err
 	}
-	if p.ThumbKey == "" && decodable(p.MediaType) {
+	if p.ThumbKey == "" && p.ThumbState == "" && decodable(p.MediaType) {
 		// Not made yet (queued, or the server stopped first): make it now.
-		if p.ThumbKey, err = s.thumbnailFromStore(c.Request().Context(), p); err != nil {
+		var v *thumbVerdict
+		switch p.ThumbKey, err = s.thumbnailFromStore(c.Request().Context(), p); {
+		case errors.As(err, &v):
+			p.ThumbState, p.ThumbReason = v.state, v.reason
+		case errors.Is(err, errThumbBusy):
+			secs := strconv.Itoa(max(1, int(s.thumbWait().Seconds())))
+			c.Response().Header().Set("Retry-After", secs)
+			return schema.Errorf(schema.CodeUnavailable, "the server is busy making other thumbnails; retry in %s s, or fetch the original at %s/%s",
+				secs, schema.PathPhotos, sha)
+		case err != nil:
 			s.logger().Warn("photos: thumbnail from store", "sha256", sha, "err", err)
 			return schema.Errorf(schema.CodeUnavailable, "the thumbnail of photo %s cannot be made right now; fetch the original at %s/%s", short(sha), schema.PathPhotos, sha)
 		}
+	}
+	switch p.ThumbState {
+	case "":
+	case ThumbTooLarge:
+		return schema.Errorf(schema.CodeTooLarge, "photo %s is too large to thumbnail on this server (%s); the original is kept as received at %s/%s",
+			short(sha), p.ThumbReason, schema.PathPhotos, sha)
+	case ThumbUnsupported:
+		return schema.Errorf(schema.CodeUndecodable, "photo %s uses an image feature the server cannot decode (%s), so it has no thumbnail; the original is kept as received at %s/%s",
+			short(sha), p.ThumbReason, schema.PathPhotos, sha)
+	default:
+		return schema.Errorf(schema.CodeUndecodable, "the image data of photo %s is corrupt (%s), so it has no thumbnail; the original is kept as received at %s/%s",
+			short(sha), p.ThumbReason, schema.PathPhotos, sha)
 	}
 	if p.ThumbKey == "" {
 		return schema.Errorf(schema.CodeNotFound, "photo %s (%s) has no thumbnail; fetch the original at %s/%s",

@@ -53,8 +53,21 @@ type Service struct {
 	// OnStored, when set, is told of every photo committed to the store.
 	OnStored func()
 
-	locks  shaLocks
-	thumbs thumbQueue
+	// ThumbBudget bounds the memory, in bytes, that thumbnail decodes hold
+	// at once, by their estimates from the photos' headers; default
+	// DefaultThumbBudget(). ThumbWorkers bounds how many decode at once;
+	// default DefaultThumbWorkers(). Both are read when the first
+	// thumbnail is made.
+	ThumbBudget  int64
+	ThumbWorkers int
+
+	locks    shaLocks
+	thumbs   thumbQueue
+	poolOnce sync.Once
+	decodes  *decodePool
+	counts   thumbCounts
+	// thumbWaitFor replaces defaultThumbWait in tests.
+	thumbWaitFor time.Duration
 }
 
 // New returns a Service that stages partial uploads under stagingDir
@@ -90,6 +103,20 @@ func (s *Service) thumbSize() int {
 		return s.ThumbSize
 	}
 	return DefaultThumbSize
+}
+
+func (s *Service) thumbBudget() int64 {
+	if s.ThumbBudget > 0 {
+		return s.ThumbBudget
+	}
+	return DefaultThumbBudget()
+}
+
+func (s *Service) thumbWorkers() int {
+	if s.ThumbWorkers > 0 {
+		return s.ThumbWorkers
+	}
+	return DefaultThumbWorkers()
 }
 
 func (s *Service) checkpoint() int64 {

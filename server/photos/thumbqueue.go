@@ -41,7 +41,7 @@ func (s *Service) thumbSrcPath(sha string) string {
 }
 
 // queueThumbnail hands a just-stored photo's staged bytes to the thumbnail
-// worker, or drops them when there is no decoder or no room (the thumb
+// workers, or drops them when there is no decoder or no room (the thumb
 // route then derives the thumbnail from the store when first asked).
 func (s *Service) queueThumbnail(sha, mediaType string, size int64) {
 	if !decodable(mediaType) {
@@ -57,17 +57,26 @@ func (s *Service) queueThumbnail(sha, mediaType string, size int64) {
 	s.removeStaging(sha)
 	s.thumbs.once.Do(func() {
 		s.thumbs.jobs = make(chan thumbJob, thumbQueueLen)
-		go s.thumbWorker()
+		for range s.pool().slots {
+			go s.thumbWorker()
+		}
 	})
 	s.thumbs.pending.Add(1)
 	select {
 	case s.thumbs.jobs <- thumbJob{sha: sha, mediaType: mediaType, path: src, size: size}:
 	default:
+		s.counts.queueFull.Add(1)
 		s.thumbs.pending.Done()
 		os.Remove(src)
 	}
 }
 
+// queued is how many photos wait for a background thumbnail.
+func (q *thumbQueue) queued() int { return len(q.jobs) }
+
+// thumbWorker makes queued thumbnails one after another; there are as many
+// workers as the decode pool has slots, and the pool's budget decides how
+// many of them decode at once.
 func (s *Service) thumbWorker() {
 	for j := range s.thumbs.jobs {
 		s.makeQueuedThumbnail(j)
@@ -77,29 +86,59 @@ func (s *Service) thumbWorker() {
 
 func (s *Service) makeQueuedThumbnail(j thumbJob) {
 	defer os.Remove(j.path)
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-	defer cancel()
 	f, err := os.Open(j.path)
 	if err != nil {
 		s.logger().Warn("photos: no thumbnail", "sha256", j.sha, "err", err)
 		return
 	}
 	defer f.Close()
-	key, err := s.thumbnail(ctx, f, j.size, j.mediaType)
-	if err == nil && key != "" {
-		err = s.Records.SetThumbnail(ctx, j.sha, key)
-	}
-	if err != nil {
+	// A background thumbnail waits for the decode budget as long as it
+	// takes: waiting holds nothing but the job.
+	ctx := context.Background()
+	key, err := s.thumbnail(ctx, ctx, f, j.size, j.mediaType)
+	var v *thumbVerdict
+	if err := s.recordThumbnail(ctx, j.sha, j.mediaType, key, err); err != nil && !errors.As(err, &v) {
 		s.logger().Warn("photos: no thumbnail", "sha256", j.sha, "media_type", j.mediaType, "err", err)
 	}
+}
+
+// recordThumbnail keeps the outcome of thumbnail: the key of the thumbnail
+// made, or a verdict, which is returned again once recorded.
+func (s *Service) recordThumbnail(ctx context.Context, sha, mediaType, key string, err error) error {
+	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	var v *thumbVerdict
+	switch {
+	case err == nil && key != "":
+		return s.Records.SetThumbnail(ctx, sha, key)
+	case errors.As(err, &v):
+		s.logger().Warn("photos: no thumbnail, for good; the original is kept", "sha256", sha, "media_type", mediaType,
+			"thumb_state", v.state, "reason", v.reason)
+		if rerr := s.Records.SetThumbnailFailed(ctx, sha, v.state, v.reason); rerr != nil {
+			return rerr
+		}
+	}
+	return err
 }
 
 // WaitThumbnails blocks until every queued thumbnail is made (for tests
 // and an orderly shutdown).
 func (s *Service) WaitThumbnails() { s.thumbs.pending.Wait() }
 
+// defaultThumbWait bounds how long a thumbnail request waits for the
+// decode budget before it is answered 503 with Retry-After.
+const defaultThumbWait = 10 * time.Second
+
+func (s *Service) thumbWait() time.Duration {
+	if s.thumbWaitFor > 0 {
+		return s.thumbWaitFor
+	}
+	return defaultThumbWait
+}
+
 // thumbnailFromStore derives a missing thumbnail from the stored original
-// (its job was dropped, or the server stopped before making it).
+// (its job was dropped, or the server stopped before making it), waiting
+// at most thumbWait for the decode budget, and records the outcome.
 func (s *Service) thumbnailFromStore(ctx context.Context, p store.Photo) (string, error) {
 	o, err := s.Blobs.Open(ctx, p.SHA256)
 	if err != nil {
@@ -110,11 +149,13 @@ func (s *Service) thumbnailFromStore(ctx context.Context, p store.Photo) (string
 	if !ok {
 		return "", errors.New("photos: thumbnail: the store's object cannot be read at offsets")
 	}
-	key, err := s.thumbnail(ctx, ra, p.Size, p.MediaType)
-	if err != nil || key == "" {
-		return key, err
+	admit, cancel := context.WithTimeout(ctx, s.thumbWait())
+	defer cancel()
+	key, err := s.thumbnail(ctx, admit, ra, p.Size, p.MediaType)
+	if err := s.recordThumbnail(ctx, p.SHA256, p.MediaType, key, err); err != nil {
+		return "", err
 	}
-	return key, s.Records.SetThumbnail(ctx, p.SHA256, key)
+	return key, nil
 }
 
 // cleanThumbSources removes staged bytes of thumbnails that were never

@@ -132,6 +132,10 @@ type Photos interface {
 	RecordPhoto(ctx context.Context, p Photo) error
 	// SetThumbnail records the thumbnail made for a received photo.
 	SetThumbnail(ctx context.Context, sha, key string) error
+	// SetThumbnailFailed records, for good, why a received photo can have
+	// no thumbnail (state and a reason a person can read); a thumbnail
+	// already made wins.
+	SetThumbnailFailed(ctx context.Context, sha, state, reason string) error
 }
 
 // Operations are what the wiring, the health checks and the demo need.
@@ -257,6 +261,10 @@ type Photo struct {
 	Height     int
 	ThumbKey   string // "" when there is no thumbnail (yet, or HEIC/HEIF)
 	ReceivedAt time.Time
+	// ThumbState is "" or why the photo can never have a thumbnail
+	// (corrupt, unsupported, too_large: see server/photos), with ThumbReason.
+	ThumbState  string
+	ThumbReason string
 }
 
 // Stats are the figures the gauges of /metrics show.

@@ -45,8 +45,8 @@ func (s *Store) SquadsReferencingPhoto(ctx context.Context, sha string) ([]int64
 func (s *Store) Photo(ctx context.Context, sha string) (store.Photo, error) {
 	var p store.Photo
 	var received string
-	err := s.db.R.QueryRowContext(ctx, `SELECT sha256, size, media_type, width, height, thumb_key, received_at
-		FROM photos WHERE sha256 = ?`, sha).Scan(&p.SHA256, &p.Size, &p.MediaType, &p.Width, &p.Height, &p.ThumbKey, &received)
+	err := s.db.R.QueryRowContext(ctx, `SELECT sha256, size, media_type, width, height, thumb_key, thumb_state, thumb_reason, received_at
+		FROM photos WHERE sha256 = ?`, sha).Scan(&p.SHA256, &p.Size, &p.MediaType, &p.Width, &p.Height, &p.ThumbKey, &p.ThumbState, &p.ThumbReason, &received)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Photo{}, schema.Errorf(schema.CodeNotFound, "photo %s has not been received", shortHash(sha))
 	}
@@ -81,6 +81,19 @@ func (s *Store) SetThumbnail(ctx context.Context, sha, key string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: thumbnail of %s: %w", shortHash(sha), err)
+	}
+	return nil
+}
+
+// SetThumbnailFailed records why a photo can have no thumbnail, unless one
+// was made meanwhile.
+func (s *Store) SetThumbnailFailed(ctx context.Context, sha, state, reason string) error {
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE photos SET thumb_state = ?, thumb_reason = ? WHERE sha256 = ? AND thumb_key = ''`, state, reason, sha)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: thumbnail failure of %s: %w", shortHash(sha), err)
 	}
 	return nil
 }

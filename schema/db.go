@@ -19,13 +19,16 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-//go:embed sql/server/*.sql sql/device/*.sql
+//go:embed sql/server/*.sql sql/device/*.sql sql/postgres/*.sql
 var sqlFS embed.FS
 
-// Migration sets.
+// Migration sets. MigrationsPostgres is the server set in PostgreSQL's
+// dialect, for the PostgreSQL store (which runs it itself): it mirrors
+// MigrationsServer number for number and name for name.
 const (
-	MigrationsServer = "server"
-	MigrationsDevice = "device"
+	MigrationsServer   = "server"
+	MigrationsDevice   = "device"
+	MigrationsPostgres = "postgres"
 )
 
 // DB is one SQLite database opened the one way Patrol opens SQLite: a
@@ -131,8 +134,8 @@ type Migration struct {
 	SQL     string
 }
 
-// Migrations returns the numbered migrations of a set ("server" or
-// "device"), in order.
+// Migrations returns the numbered migrations of a set ("server",
+// "device" or "postgres"), in order.
 func Migrations(set string) ([]Migration, error) {
 	dir := path.Join("sql", set)
 	entries, err := fs.ReadDir(sqlFS, dir)

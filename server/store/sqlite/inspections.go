@@ -310,25 +310,10 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 		}
 		in.MissingPhotos = missing
 		in.PhotosComplete = &complete
-		in.Flags = inspectionFlags(&in)
+		in.Flags = schema.InspectionFlags(&in)
 		out = append(out, in)
 	}
 	return out, nil
-}
-
-// inspectionFlags lists what a leader should check before accepting in.
-func inspectionFlags(in *schema.Inspection) []string {
-	var flags []string
-	if len(in.Inspectors) < 2 {
-		flags = append(flags, schema.FlagSingleInspector)
-	}
-	if in.TimeSuspect {
-		flags = append(flags, schema.FlagTimeSuspect)
-	}
-	if len(in.MissingPhotos) > 0 {
-		flags = append(flags, schema.FlagPhotosMissing)
-	}
-	return flags
 }
 
 // receivedPhotos reports which of the hashes have a photos row.

@@ -2,8 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )
@@ -17,10 +17,12 @@ type pushBatch struct {
 	squad      int64
 	venues     map[string]*venueRow       // nil value: looked up, unknown
 	squads     map[string]venueSquad      // venues only inspections refer to: just their squad
-	recent     map[string]bool            // venues this squad left within the grace period
+	leftAt     map[string]time.Time       // when venues of other squads last left this one
+	restamps   map[string]string          // HLCs the server replaced, by original
 	existing   map[string]*inspectionRow  // inspections on the server; nil value: looked up, none
 	applied    map[string]appliedMutation // answers recorded earlier
 	checklists schema.ChecklistLookup
+	pusher     schema.Pusher
 	appliedAt  string
 	// Arguments of every applied_mutations row, boxed once.
 	deviceArg, appliedAtArg any
@@ -52,21 +54,21 @@ type venueSquad struct {
 	found bool
 }
 
-// venueSquadOf returns the squad of a venue the batch has looked up.
-func (b *pushBatch) venueSquadOf(id string) (int64, bool) {
+// venueSquad is what the batch knows of the squad of a venue.
+func (b *pushBatch) venueSquad(id string) schema.VenueSquad {
+	vs := schema.VenueSquad{LeftAt: b.leftAt[id]}
 	if v, ok := b.venues[id]; ok {
-		if v == nil {
-			return 0, false
+		if v != nil {
+			vs.Known, vs.Squad = true, v.SquadID
 		}
-		return v.SquadID, true
+		return vs
 	}
 	r := b.squads[id]
-	return r.squad, r.found
+	vs.Known, vs.Squad = r.found, r.squad
+	return vs
 }
 
-type appliedMutation struct {
-	DeviceID, UserID, Outcome, Code, Reason, ConflictID string
-}
+type appliedMutation = schema.RecordedAnswer
 
 // Push applies a batch of device mutations in one write transaction and
 // answers each: applied, duplicate, conflict or rejected. Every answer
@@ -113,13 +115,14 @@ func (s *Store) Push(ctx context.Context, in PushInput) ([]schema.MutationResult
 	wctx := context.WithoutCancel(ctx)
 	err := s.writeTx(ctx, func(w *writer) error {
 		b := &pushBatch{writer: w, s: s, in: in, squad: squad, venues: map[string]*venueRow{}, squads: map[string]venueSquad{},
-			recent: map[string]bool{}, existing: make(map[string]*inspectionRow, batchHint), applied: make(map[string]appliedMutation, batchHint),
-			appliedAt: schema.FormatTime(w.now)}
+			leftAt: map[string]time.Time{}, restamps: map[string]string{}, existing: make(map[string]*inspectionRow, batchHint),
+			applied: make(map[string]appliedMutation, batchHint), appliedAt: schema.FormatTime(w.now),
+			pusher: schema.Pusher{DeviceID: in.DeviceID, UserID: in.UserID, Squad: squad, InSquad: in.SquadID != nil, ReceivedAt: in.ReceivedAt, Now: w.now}}
 		var err error
 		if b.checklists, err = s.checklistSet(wctx, w.tx); err != nil {
 			return err
 		}
-		setup = pushSetup{lookup: b.checklists, cutoff: schema.FormatTime(w.now.Add(-schema.ReassignmentGrace)), now: w.nowText()}
+		setup = pushSetup{lookup: b.checklists, now: w.nowText()}
 		b.deviceArg, b.appliedAtArg = in.DeviceID, b.appliedAt
 		close(ready)
 		// The first chunk is prepared and looked up here, in the write
@@ -128,7 +131,7 @@ func (s *Store) Push(ctx context.Context, in PushInput) ([]schema.MutationResult
 		for i := range first.muts {
 			pr.prepare(&first.muts[i])
 		}
-		loader := txChunkLoader(w.tx, w.stmts, squad, setup.cutoff) // never closed: the writer owns w.tx
+		loader := txChunkLoader(w.tx, w.stmts, squad) // never closed: the writer owns w.tx
 		if first.lookups, err = loader.load(wctx, first.muts); err != nil {
 			return err
 		}
@@ -167,8 +170,7 @@ func (s *Store) Push(ctx context.Context, in PushInput) ([]schema.MutationResult
 // inserted with others in one statement. Until the queue is flushed the
 // row exists only in b.existing, so anything that touches stored
 // inspections flushes first.
-func (b *pushBatch) queueInspection(ctx context.Context, p *preparedMutation) error {
-	row := p.row
+func (b *pushBatch) queueInspection(ctx context.Context, p *preparedMutation, row *inspectionRow) error {
 	for _, it := range row.Items {
 		if len(it.Photos) > 0 {
 			// Its photo rows refer to the inspection row: write it now.
@@ -190,9 +192,7 @@ func (b *pushBatch) queueInspection(ctx context.Context, p *preparedMutation) er
 			return err
 		}
 		row.Seq = seq
-		if row.HLC != p.m.HLC {
-			p.args[insertArgHLC] = row.HLC
-		}
+		p.args[insertArgHLC] = row.HLC
 		p.args[insertArgTimeSuspect] = boolInt(row.TimeSuspect)
 		p.args[insertArgSeq] = seq
 		b.inspQueue = append(b.inspQueue, p.args...)
@@ -270,17 +270,11 @@ func dedupe(ids []string) []string {
 func (b *pushBatch) apply(ctx context.Context, p *preparedMutation) (schema.MutationResult, error) {
 	m := &p.m
 	if a, ok := b.applied[m.ID]; ok {
-		// The same device re-enrolled (a revoked token, a new code) keeps its
-		// outbox, so its inspector's earlier device answers for it.
-		if a.DeviceID != b.in.DeviceID && a.UserID != b.in.UserID {
-			return reject(m.ID, schema.CodeConflict, fmt.Sprintf("mutation id %s was already used by another device; make a new id", m.ID)), nil
-		}
-		return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeDuplicate, Original: a.Outcome, Code: schema.Code(a.Code),
-			Reason: a.Reason, ConflictID: a.ConflictID}, nil
+		return schema.AnswerReplay(m.ID, a, b.pusher), nil
 	}
 	if err := schema.ValidUUID7(m.ID); err != nil {
 		// Not recorded: without a usable id there is nothing to replay against.
-		return reject(m.ID, schema.CodeInvalid, "mutation id: "+err.Error()), nil
+		return schema.Reject(m.ID, schema.CodeInvalid, "mutation id: "+err.Error()), nil
 	}
 	res, err := b.decide(ctx, p)
 	if err != nil {
@@ -290,7 +284,7 @@ func (b *pushBatch) apply(ctx context.Context, p *preparedMutation) (schema.Muta
 		res.ConflictID, b.appliedAtArg); err != nil {
 		return res, err
 	}
-	b.applied[m.ID] = appliedMutation{DeviceID: b.in.DeviceID, UserID: b.in.UserID, Outcome: res.Outcome, Code: string(res.Code), Reason: res.Reason, ConflictID: res.ConflictID}
+	b.applied[m.ID] = appliedMutation{DeviceID: b.in.DeviceID, UserID: b.in.UserID, Outcome: res.Outcome, Code: res.Code, Reason: res.Reason, ConflictID: res.ConflictID}
 	return res, nil
 }
 
@@ -315,14 +309,6 @@ func outcomeArg(outcome string) any {
 	return outcome
 }
 
-func reject(id string, code schema.Code, reason string) schema.MutationResult {
-	return schema.MutationResult{ID: id, Outcome: schema.OutcomeRejected, Code: code, Reason: reason}
-}
-
-func rejectErr(id string, err *schema.Error) schema.MutationResult {
-	return reject(id, err.Code, err.Message)
-}
-
 func truncateRunes(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -330,20 +316,13 @@ func truncateRunes(s string, n int) string {
 	return s[:n]
 }
 
-// decide validates and applies one new mutation. Errors returned are
-// server faults that abort the batch; everything the device got wrong is a
-// rejected result.
+// decide applies one new mutation by the rules of package schema. Errors
+// returned are server faults that abort the batch; everything the device
+// got wrong is a rejected result.
 func (b *pushBatch) decide(ctx context.Context, p *preparedMutation) (schema.MutationResult, error) {
 	m := &p.m
-	if err := p.invalid; err != nil {
-		se, ok := err.(*schema.Error)
-		if !ok {
-			se = schema.Errorf(schema.CodeInvalid, "%v", err)
-		}
-		return rejectErr(m.ID, se), nil
-	}
-	if b.in.SquadID == nil {
-		return reject(m.ID, schema.CodeForbidden, "your account belongs to no squad; ask an admin to assign one"), nil
+	if r, refused := schema.Refusal(m, p.invalid, b.pusher); refused {
+		return r, nil
 	}
 	hlc, restamped, err := b.intakeHLC(ctx, m.HLC)
 	if err != nil {
@@ -355,14 +334,28 @@ func (b *pushBatch) decide(ctx context.Context, p *preparedMutation) (schema.Mut
 			return schema.MutationResult{}, err
 		}
 	}
+	var d schema.Decision
 	switch m.Kind {
 	case schema.MutVenueCreate:
-		return b.venueCreate(ctx, m, hlc)
+		d = schema.DecideVenueCreate(m, b.pusher, b.storedVenue(m.Venue.ID), hlc)
 	case schema.MutVenueUpdate:
-		return b.venueUpdate(ctx, m, hlc)
+		d = schema.DecideVenueUpdate(m, b.pusher, b.storedVenue(m.VenueUpdate.VenueID), hlc, lookupIn(b.restamps))
 	default:
-		return b.inspectionUpsert(ctx, p, hlc, restamped)
+		var stored *schema.StoredInspection
+		if old := b.existing[m.Inspection.ID]; old != nil {
+			stored = &schema.StoredInspection{Inspection: old.Inspection, AuthorID: old.AuthorID}
+		}
+		d = schema.DecideInspection(m, b.pusher, b.venueSquad(m.Inspection.VenueID), stored, hlc, restamped)
 	}
+	return b.carryOut(ctx, p, d)
+}
+
+// storedVenue is the venue the batch knows under id, nil if none.
+func (b *pushBatch) storedVenue(id string) *schema.Venue {
+	if v := b.venues[id]; v != nil {
+		return &v.Venue
+	}
+	return nil
 }
 
 // intakeHLC accepts a device HLC into the server clock, or restamps it with
@@ -372,13 +365,17 @@ func (b *pushBatch) intakeHLC(ctx context.Context, s string) (string, bool, erro
 	if err != nil {
 		return b.s.clock.Tick().String(), true, nil
 	}
-	if h.Time().After(b.s.now().Add(schema.MaxHLCLead)) {
+	if schema.HLCRunsAhead(h, b.s.now()) {
 		r := b.s.clock.Tick().String()
 		// Remember the replacement: the device names its own stamp as the
 		// base of later edits of the same fields.
-		if _, err := b.exec(ctx, `INSERT OR IGNORE INTO hlc_restamps (original, replacement, device_id, at) VALUES (?, ?, ?, ?)`,
-			s, r, b.in.DeviceID, schema.FormatTime(b.now)); err != nil {
+		res, err := b.exec(ctx, `INSERT OR IGNORE INTO hlc_restamps (original, replacement, device_id, at) VALUES (?, ?, ?, ?)`,
+			s, r, b.in.DeviceID, schema.FormatTime(b.now))
+		if err != nil {
 			return "", false, fmt.Errorf("record restamp of %s: %w", s, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			b.restamps[s] = r
 		}
 		return r, true, nil
 	}
@@ -386,118 +383,39 @@ func (b *pushBatch) intakeHLC(ctx context.Context, s string) (string, bool, erro
 	return s, false, nil
 }
 
-func (b *pushBatch) venueCreate(ctx context.Context, m *schema.Mutation, hlc string) (schema.MutationResult, error) {
-	in := m.Venue
-	if v, ok := b.venues[in.ID]; ok && v != nil {
-		if v.CreatedBy == b.in.DeviceID {
-			return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeApplied}, nil
-		}
-		return reject(m.ID, schema.CodeConflict, fmt.Sprintf("venue id %s already exists; make a new id", in.ID)), nil
-	}
-	row := &venueRow{Venue: *in}
-	row.SquadID = b.squad
-	row.CreatedBy = b.in.DeviceID
-	row.Deleted = false
-	if row.OpenState == "" {
-		row.OpenState = schema.OpenStateOpen
-	}
-	row.Clocks = make(map[string]string, len(schema.VenueFields))
-	for _, f := range schema.VenueFields {
-		row.Clocks[f] = hlc
-	}
-	if err := b.insertVenue(ctx, row); err != nil {
-		return schema.MutationResult{}, err
-	}
-	b.venues[row.ID] = row
-	return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeApplied}, nil
-}
-
-func (b *pushBatch) venueUpdate(ctx context.Context, m *schema.Mutation, hlc string) (schema.MutationResult, error) {
-	u := m.VenueUpdate
-	v := b.venues[u.VenueID]
-	if v == nil {
-		return reject(m.ID, schema.CodeNotFound, fmt.Sprintf("venue %s is unknown to the server", u.VenueID)), nil
-	}
-	if v.SquadID != b.squad {
-		return reject(m.ID, schema.CodeForbidden, fmt.Sprintf("venue %s is not in your squad", u.VenueID)), nil
-	}
-	if v.Deleted {
-		dv := make(map[string]string, len(u.Fields))
-		for f, e := range u.Fields {
-			dv[f] = e.Value
-		}
-		body, _ := json.Marshal(dv)
-		id, err := b.insertConflict(ctx, schema.Conflict{SquadID: v.SquadID, Kind: schema.ConflictEditOfDeleted, EntityKind: "venue",
-			EntityID: v.ID, ServerValue: "deleted", DeviceValue: string(body), Winner: "server", MutationID: m.ID, DeviceID: b.in.DeviceID})
-		if err != nil {
-			return schema.MutationResult{}, err
-		}
-		sv := v.Venue
-		return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeConflict, Code: schema.CodeGone,
-			Reason:     fmt.Sprintf("venue %s was deleted on the server; the edit was kept as a conflict for your squad leader", v.ID),
-			ConflictID: id, ServerVenue: &sv}, nil
-	}
-	res, err := b.mergeVenueFields(ctx, v, u.Fields, hlc, Actor{MutationID: m.ID, DeviceID: b.in.DeviceID})
+// carryOut writes what a decision says: its conflicts, then its record,
+// and returns the answer naming the first conflict.
+func (b *pushBatch) carryOut(ctx context.Context, p *preparedMutation, d schema.Decision) (schema.MutationResult, error) {
+	res := d.Result
+	ids, err := b.writeConflicts(ctx, d.Conflicts, Actor{MutationID: p.m.ID, DeviceID: b.in.DeviceID})
 	if err != nil {
-		return schema.MutationResult{}, err
+		return res, err
 	}
-	if len(res.Conflicts) > 0 {
-		sv := v.Venue
-		return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeConflict, Code: schema.CodeConflict,
-			Reason:     fmt.Sprintf("%d field(s) of venue %s were edited concurrently; merged by clock and recorded", len(res.Conflicts), v.ID),
-			ConflictID: res.Conflicts[0], ServerVenue: &sv}, nil
+	if len(ids) > 0 {
+		res.ConflictID = ids[0]
 	}
-	return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeApplied}, nil
-}
-
-func (b *pushBatch) inspectionUpsert(ctx context.Context, p *preparedMutation, hlc string, restamped bool) (schema.MutationResult, error) {
-	m := &p.m
-	in := m.Inspection
-	squad, found := b.venueSquadOf(in.VenueID)
-	if !found {
-		return reject(m.ID, schema.CodeNotFound, fmt.Sprintf("venue %s unknown to the server; its venue.create must be pushed first", in.VenueID)), nil
-	}
-	if squad != b.squad && !b.recent[in.VenueID] {
-		return reject(m.ID, schema.CodeForbidden, fmt.Sprintf("venue %s is not in your squad", in.VenueID)), nil
-	}
-	row := p.row // built by the preparer: the device's record as the server stores it
-	row.HLC = hlc
-	row.TimeSuspect = restamped || p.oddTime
-	old := b.existing[in.ID]
-	if old == nil {
-		if err := b.queueInspection(ctx, p); err != nil {
-			return schema.MutationResult{}, err
+	switch {
+	case d.Effect == schema.EffectNone:
+	case d.Venue != nil:
+		row := &venueRow{Venue: *d.Venue}
+		if d.Effect == schema.EffectInsert {
+			err = b.insertVenue(ctx, row)
+		} else {
+			err = b.saveVenueFields(ctx, row)
 		}
+		b.venues[row.ID] = row
+	case d.Effect == schema.EffectInsert:
+		row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID, cols: p.cols}
+		err = b.queueInspection(ctx, p, row)
 		b.existing[row.ID] = row
-		return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeApplied}, nil
-	}
-	if old.AuthorID != b.in.UserID {
-		return reject(m.ID, schema.CodeForbidden, fmt.Sprintf("inspection %s belongs to another inspector", in.ID)), nil
-	}
-	if schema.CompareHLCStrings(hlc, old.HLC) <= 0 {
-		// Same or older version than the server holds: nothing new to apply.
-		return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeApplied}, nil
-	}
-	// What follows reads or rewrites the stored row.
-	if err := b.flush(ctx); err != nil {
-		return schema.MutationResult{}, err
-	}
-	if old.Review != nil {
-		sv, _ := json.Marshal(old.Inspection)
-		dv, _ := json.Marshal(in)
-		id, err := b.insertConflict(ctx, schema.Conflict{SquadID: old.SquadID, Kind: schema.ConflictEditAfterReview, EntityKind: "inspection",
-			EntityID: in.ID, ServerValue: string(sv), DeviceValue: string(dv), Winner: "server", MutationID: m.ID, DeviceID: b.in.DeviceID})
-		if err != nil {
-			return schema.MutationResult{}, err
+	default:
+		// What follows rewrites the stored row.
+		if err := b.flush(ctx); err != nil {
+			return res, err
 		}
-		si := old.Inspection
-		return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeConflict, Code: schema.CodeConflict,
-			Reason:     fmt.Sprintf("inspection %s was already reviewed (%s); the edit was kept as a conflict for your squad leader", in.ID, old.Review.Decision),
-			ConflictID: id, ServerInspection: &si}, nil
+		row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID}
+		err = b.replaceInspection(ctx, row)
+		b.existing[row.ID] = row
 	}
-	if err := b.replaceInspection(ctx, row); err != nil {
-		return schema.MutationResult{}, err
-	}
-	b.existing[row.ID] = row
-	return schema.MutationResult{ID: m.ID, Outcome: schema.OutcomeApplied}, nil
+	return res, err
 }

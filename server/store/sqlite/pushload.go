@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // chunkLoader looks up the rows the mutations of each chunk will look at
@@ -15,12 +16,11 @@ import (
 // began. What the push itself changed lives in the writer's maps, which
 // keep what they hold when they merge (pushBatch.merge).
 type chunkLoader struct {
-	tx     *sql.Tx
-	stmts  map[string]*sql.Stmt
-	squad  int64
-	cutoff string
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+	squad int64
 	// Ids looked up already in this push; the writer has their rows.
-	seenApplied, seenVenue, seenRef, seenInsp map[string]bool
+	seenApplied, seenVenue, seenRef, seenInsp, seenBase map[string]bool
 }
 
 // chunkLookups are the rows found for one chunk.
@@ -28,7 +28,8 @@ type chunkLookups struct {
 	applied  map[string]appliedMutation
 	venues   map[string]*venueRow      // full rows for venue mutations; nil: no such venue
 	squads   map[string]venueSquad     // the squads of venues inspections refer to
-	recent   []string                  // venues the squad left within the grace period
+	leftAt   map[string]time.Time      // when venues of other squads last left this one
+	restamps map[string]string         // replacements of the bases venue edits name
 	existing map[string]*inspectionRow // nil: no such inspection
 }
 
@@ -36,19 +37,19 @@ type chunkLookups struct {
 const batchHint = 256
 
 // newChunkLoader reads in a read transaction of its own on db.
-func newChunkLoader(ctx context.Context, db *sql.DB, squad int64, cutoff string) (*chunkLoader, error) {
+func newChunkLoader(ctx context.Context, db *sql.DB, squad int64) (*chunkLoader, error) {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("begin lookups: %w", err)
 	}
-	return txChunkLoader(tx, map[string]*sql.Stmt{}, squad, cutoff), nil
+	return txChunkLoader(tx, map[string]*sql.Stmt{}, squad), nil
 }
 
 // txChunkLoader reads in tx, with stmts as its statement cache; close
 // must not be called on it unless it owns tx.
-func txChunkLoader(tx *sql.Tx, stmts map[string]*sql.Stmt, squad int64, cutoff string) *chunkLoader {
-	return &chunkLoader{tx: tx, stmts: stmts, squad: squad, cutoff: cutoff, seenApplied: make(map[string]bool, batchHint),
-		seenVenue: map[string]bool{}, seenRef: map[string]bool{}, seenInsp: make(map[string]bool, batchHint)}
+func txChunkLoader(tx *sql.Tx, stmts map[string]*sql.Stmt, squad int64) *chunkLoader {
+	return &chunkLoader{tx: tx, stmts: stmts, squad: squad, seenApplied: make(map[string]bool, batchHint),
+		seenVenue: map[string]bool{}, seenRef: map[string]bool{}, seenInsp: make(map[string]bool, batchHint), seenBase: map[string]bool{}}
 }
 
 func (l *chunkLoader) close() {
@@ -58,10 +59,10 @@ func (l *chunkLoader) close() {
 	l.tx.Rollback()
 }
 
-// lookup runs query, whose one argument is the JSON list of ids (one
-// statement text for any number of ids, prepared once per push), and hands
-// its rows to scan; no ids, no query.
-func (l *chunkLoader) lookup(ctx context.Context, ids []string, query string, scan func(rows *sql.Rows) error) error {
+// lookup runs query, whose last argument is the JSON list of ids (one
+// statement text for any number of ids, prepared once per push) after
+// args, and hands its rows to scan; no ids, no query.
+func (l *chunkLoader) lookup(ctx context.Context, ids []string, query string, scan func(rows *sql.Rows) error, args ...any) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -76,7 +77,7 @@ func (l *chunkLoader) lookup(ctx context.Context, ids []string, query string, sc
 		}
 		l.stmts[query] = st
 	}
-	rows, err := st.QueryContext(ctx, list)
+	rows, err := st.QueryContext(ctx, append(args, list)...)
 	if err != nil {
 		return err
 	}
@@ -100,8 +101,8 @@ func unseen(ids []string, seen map[string]bool, id string) []string {
 // not looked up before.
 func (l *chunkLoader) load(ctx context.Context, muts []preparedMutation) (*chunkLookups, error) {
 	out := &chunkLookups{applied: map[string]appliedMutation{}, venues: map[string]*venueRow{}, squads: map[string]venueSquad{},
-		existing: make(map[string]*inspectionRow, len(muts))}
-	var ids, venueIDs, refIDs, inspIDs []string
+		leftAt: map[string]time.Time{}, restamps: map[string]string{}, existing: make(map[string]*inspectionRow, len(muts))}
+	var ids, venueIDs, refIDs, inspIDs, bases []string
 	for i := range muts {
 		m := &muts[i].m
 		ids = unseen(ids, l.seenApplied, m.ID)
@@ -110,6 +111,11 @@ func (l *chunkLoader) load(ctx context.Context, muts []preparedMutation) (*chunk
 			venueIDs = unseen(venueIDs, l.seenVenue, m.Venue.ID)
 		case m.VenueUpdate != nil:
 			venueIDs = unseen(venueIDs, l.seenVenue, m.VenueUpdate.VenueID)
+			for _, e := range m.VenueUpdate.Fields {
+				if e.Base != "" {
+					bases = unseen(bases, l.seenBase, e.Base)
+				}
+			}
 		case m.Inspection != nil:
 			inspIDs = unseen(inspIDs, l.seenInsp, m.Inspection.ID)
 			// An inspection needs only its venue's squad.
@@ -174,25 +180,32 @@ func (l *chunkLoader) load(ctx context.Context, muts []preparedMutation) (*chunk
 			foreign = append(foreign, id)
 		}
 	}
-	err = inChunks(foreign, func(chunk []any) error {
-		args := append([]any{l.squad, l.cutoff}, chunk...)
-		rows, err := l.tx.QueryContext(ctx, `SELECT venue_id FROM venue_squad_history WHERE squad_id = ? AND to_at >= ?
-			AND venue_id IN (`+placeholders(len(chunk))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+	err = l.lookup(ctx, foreign, `SELECT venue_id, max(to_at) FROM venue_squad_history WHERE squad_id = ?
+			AND to_at IS NOT NULL AND venue_id IN (SELECT value FROM json_each(?)) GROUP BY venue_id`, func(rows *sql.Rows) error {
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var id, at string
+			if err := rows.Scan(&id, &at); err != nil {
 				return err
 			}
-			out.recent = append(out.recent, id)
+			out.leftAt[id] = parseTime(at)
 		}
-		return rows.Err()
-	})
+		return nil
+	}, l.squad)
 	if err != nil {
 		return nil, fmt.Errorf("load venue history: %w", err)
+	}
+	err = l.lookup(ctx, bases, restampQuery, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var o, r string
+			if err := rows.Scan(&o, &r); err != nil {
+				return err
+			}
+			out.restamps[o] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load restamps: %w", err)
 	}
 	err = l.lookup(ctx, inspIDs, `SELECT `+inspectionCols+` FROM inspections WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
 		for rows.Next() {
@@ -233,8 +246,13 @@ func (b *pushBatch) merge(l *chunkLookups) {
 			b.squads[id] = r
 		}
 	}
-	for _, id := range l.recent {
-		b.recent[id] = true
+	for id, t := range l.leftAt {
+		b.leftAt[id] = t
+	}
+	for o, r := range l.restamps {
+		if _, ok := b.restamps[o]; !ok {
+			b.restamps[o] = r
+		}
 	}
 	for id, r := range l.existing {
 		if _, ok := b.existing[id]; !ok {

@@ -32,9 +32,7 @@ type preparedMutation struct {
 	m       schema.Mutation
 	invalid error              // what schema.ValidateMutation said
 	cols    *inspectionColumns // nil: the writer encodes the columns itself
-	row     *inspectionRow     // nil: the writer builds it
 	args    []any              // the row's insert arguments; nil: the writer makes them
-	oddTime bool               // the inspection's times are implausible against the receipt time
 	idArg   any                // the mutation id, boxed once for the statements
 }
 
@@ -55,7 +53,6 @@ type mutationChunk struct {
 // has begun.
 type pushSetup struct {
 	lookup schema.ChecklistLookup // the checklists of the write transaction
-	cutoff string                 // see schema.ReassignmentGrace
 	now    string                 // the transaction's time as stored
 }
 
@@ -140,7 +137,7 @@ func (s *Store) prepareMutations(ctx context.Context, src MutationStream, in *Pu
 				return
 			}
 			var err error
-			if loader, err = newChunkLoader(ctx, s.db.R, squad, setup.cutoff); err != nil {
+			if loader, err = newChunkLoader(ctx, s.db.R, squad); err != nil {
 				send(&mutationChunk{err: err})
 				return
 			}
@@ -181,14 +178,9 @@ func (pr *preparer) prepare(p *preparedMutation) {
 	if p.invalid != nil || p.m.Kind != schema.MutInspectionUpsert || in == nil {
 		return
 	}
-	received := pr.in.ReceivedAt
-	p.oddTime = in.StartedAt.After(received.Add(schema.MaxHLCLead)) || in.StartedAt.Before(received.Add(-schema.MaxInspectionAge)) ||
-		(in.FinishedAt != nil && in.FinishedAt.Before(in.StartedAt))
 	row := &inspectionRow{Inspection: *in, AuthorID: pr.in.UserID}
 	row.SquadID = pr.squad
 	row.DeviceID = pr.in.DeviceID
-	row.Review = nil
-	p.row = row
 	// Items with photos are left to the writer, which also clears the
 	// server-side received flag before it encodes them.
 	b, ok := appendItemsJSON(pr.scratch[:0], in.Items)

@@ -21,7 +21,6 @@ type inspectionRow struct {
 	schema.Inspection
 	AuthorID string
 	Seq      int64
-	cols     *inspectionColumns // encoded ahead by a push; nil: encode on write
 }
 
 func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error) {
@@ -51,30 +50,61 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 	return &r, nil
 }
 
-// inspectionJSON encodes the JSON columns of a device-authored record. The
-// server-side photo state (received) is never stored; it is computed on read.
-func inspectionJSON(r *inspectionRow) (inspectors, items string, err error) {
-	if r.cols != nil {
-		return r.cols.inspectors, r.cols.items, nil
-	}
+// The one mapping of an inspection to its rows: inspectionValues gives the
+// inspections row, photoValues the inspection_photos rows. Both read the
+// row as the writer left it, its clock, time_suspect and seq decided.
+const (
+	// inspectionInsertCols are the columns a device-authored record sets;
+	// review stays NULL until a leader decides.
+	inspectionInsertCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
+		items, hlc, time_suspect, received_at, updated_at, seq`
+	// inspectionInsertHead and inspectionInsertRow make the statement that
+	// inserts inspections, one VALUES row each. OR FAIL: a failing row leaves
+	// the rows before it in place instead of undoing the statement, which
+	// spares SQLite part of its statement journal for a statement of many
+	// rows; every caller rolls the whole transaction back on an error anyway.
+	inspectionInsertHead = `INSERT OR FAIL INTO inspections (` + inspectionInsertCols + `) VALUES `
+	inspectionInsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// inspectionReplace writes a newer version of a stored inspection from
+	// the same values, keeping its author, receipt time and review.
+	inspectionReplace = `INSERT INTO inspections (` + inspectionInsertCols + `) VALUES ` + inspectionInsertRow + `
+		ON CONFLICT (id) DO UPDATE SET venue_id = excluded.venue_id, squad_id = excluded.squad_id, device_id = excluded.device_id,
+		checklist_version = excluded.checklist_version, status = excluded.status, inspectors = excluded.inspectors,
+		started_at = excluded.started_at, finished_at = excluded.finished_at, items = excluded.items, hlc = excluded.hlc,
+		time_suspect = excluded.time_suspect, updated_at = excluded.updated_at, seq = excluded.seq`
+	// A photo named twice by one item is one reference (OR IGNORE).
+	photoInsertHead = `INSERT OR IGNORE INTO inspection_photos (inspection_id, item_id, sha256, squad_id, device_id) VALUES `
+	photoInsertRow  = `(?, ?, ?, ?, ?)`
+)
+
+// inspectionValues are the values of r's inspectionInsertRow, received and
+// updated at now. Whether a photo arrived is not stored: it is worked out
+// on read.
+func inspectionValues(r *inspectionRow, now string) ([]any, error) {
 	for i := range r.Items {
 		for j := range r.Items[i].Photos {
 			r.Items[i].Photos[j].Received = false
 		}
 	}
-	items, err = itemsJSON(r.Items)
+	items, err := itemsJSON(r.Items)
 	if err != nil {
-		return "", "", err
+		return nil, fmt.Errorf("encode items of %s: %w", r.ID, err)
 	}
-	return inspectorsJSON(r.Inspectors), items, nil
+	return []any{r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, inspectorsJSON(r.Inspectors),
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), items, r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq}, nil
 }
 
-// inspectionTimes are the started_at and finished_at arguments of r.
-func inspectionTimes(r *inspectionRow) (string, any) {
-	if r.cols != nil {
-		return r.cols.startedAt, r.cols.finishedAt
+// photoValues are the values of r's photoInsertRows: the photos its items
+// name, so uploads can be authorized and completeness computed without
+// reading the record.
+func photoValues(r *inspectionRow) [][]any {
+	var out [][]any
+	for _, it := range r.Items {
+		for _, p := range it.Photos {
+			out = append(out, []any{r.ID, it.ItemID, p.SHA256, r.SquadID, r.DeviceID})
+		}
 	}
-	return schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt)
+	return out
 }
 
 func finishedArg(t *time.Time) any {
@@ -84,99 +114,23 @@ func finishedArg(t *time.Time) any {
 	return schema.FormatTime(*t)
 }
 
-// inspectionInsertHead and inspectionInsertRow make the statement that
-// inserts inspections, one VALUES row each. OR FAIL: a failing row leaves
-// the rows before it in place instead of undoing the statement, which
-// spares SQLite part of its statement journal for a statement of many
-// rows; every caller rolls the whole transaction back on an error anyway.
-const (
-	inspectionInsertHead = `INSERT OR FAIL INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors,
-			started_at, finished_at, items, hlc, time_suspect, review, received_at, updated_at, seq) VALUES `
-	inspectionInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`
-)
-
-// Positions of the arguments of an inspectionInsertRow that a push fills
-// in last (see appendInspectionArgs).
-const (
-	insertArgHLC         = 11
-	insertArgTimeSuspect = 12
-	insertArgSeq         = 15
-)
-
-// appendInspectionArgs appends the arguments of r's inspectionInsertRow;
-// r's columns must be encoded (r.cols set) and now is the time stored as
-// received_at and updated_at.
-func appendInspectionArgs(args []any, r *inspectionRow, now any) []any {
-	return append(args, r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, r.cols.inspectors,
-		r.cols.startedAt, r.cols.finishedAt, r.cols.items, r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq)
-}
-
-// inspectionInsertArgs gives r its seq and appends the arguments of its
-// inspectionInsertRow to args.
-func (w *writer) inspectionInsertArgs(ctx context.Context, args []any, r *inspectionRow) ([]any, error) {
-	seq, err := w.seq.nextSeq(ctx)
-	if err != nil {
-		return args, err
-	}
-	r.Seq = seq
-	if r.cols == nil {
-		inspectors, items, err := inspectionJSON(r)
-		if err != nil {
-			return args, err
-		}
-		started, finished := inspectionTimes(r)
-		r.cols = &inspectionColumns{inspectors: inspectors, items: items, startedAt: started, finishedAt: finished}
-	}
-	return appendInspectionArgs(args, r, w.nowText()), nil
-}
-
+// insertInspection writes one new inspection with its seq, outside a push.
 func (w *writer) insertInspection(ctx context.Context, r *inspectionRow) error {
-	args, err := w.inspectionInsertArgs(ctx, nil, r)
+	seq, err := w.seq.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := w.exec(ctx, inspectionInsertHead+inspectionInsertRow, args...); err != nil {
+	r.Seq = seq
+	vals, err := inspectionValues(r, w.nowText())
+	if err != nil {
+		return err
+	}
+	if _, err := w.exec(ctx, inspectionInsertHead+inspectionInsertRow, vals...); err != nil {
 		return fmt.Errorf("insert inspection %s: %w", r.ID, err)
 	}
-	return w.writeInspectionPhotos(ctx, r, false)
-}
-
-// replaceInspection overwrites the device-authored fields of a stored
-// inspection with a newer version, keeping its review state.
-func (w *writer) replaceInspection(ctx context.Context, r *inspectionRow) error {
-	seq, err := w.seq.nextSeq(ctx)
-	if err != nil {
-		return err
-	}
-	r.Seq = seq
-	inspectors, items, err := inspectionJSON(r)
-	if err != nil {
-		return err
-	}
-	if _, err := w.exec(ctx, `UPDATE inspections SET venue_id = ?, squad_id = ?, device_id = ?, checklist_version = ?, status = ?,
-			inspectors = ?, started_at = ?, finished_at = ?, items = ?, hlc = ?, time_suspect = ?, updated_at = ?, seq = ? WHERE id = ?`,
-		r.VenueID, r.SquadID, r.DeviceID, r.ChecklistVersion, r.Status, inspectors, schema.FormatTime(r.StartedAt),
-		finishedArg(r.FinishedAt), items, r.HLC, boolInt(r.TimeSuspect), schema.FormatTime(w.now), seq, r.ID); err != nil {
-		return fmt.Errorf("update inspection %s: %w", r.ID, err)
-	}
-	return w.writeInspectionPhotos(ctx, r, true)
-}
-
-// writeInspectionPhotos keeps inspection_photos equal to the photo
-// references of the record, so photo uploads can be authorized and
-// completeness computed without parsing items.
-func (w *writer) writeInspectionPhotos(ctx context.Context, r *inspectionRow, replace bool) error {
-	if replace {
-		if _, err := w.exec(ctx, `DELETE FROM inspection_photos WHERE inspection_id = ?`, r.ID); err != nil {
+	for _, ph := range photoValues(r) {
+		if _, err := w.exec(ctx, photoInsertHead+photoInsertRow, ph...); err != nil {
 			return fmt.Errorf("inspection %s photos: %w", r.ID, err)
-		}
-	}
-	for _, it := range r.Items {
-		for _, p := range it.Photos {
-			if _, err := w.exec(ctx, `INSERT INTO inspection_photos (inspection_id, item_id, sha256, squad_id, device_id) VALUES (?, ?, ?, ?, ?)
-					ON CONFLICT DO NOTHING`, r.ID, it.ItemID, p.SHA256, r.SquadID, r.DeviceID); err != nil {
-				return fmt.Errorf("inspection %s photos: %w", r.ID, err)
-			}
 		}
 	}
 	return nil

@@ -3,72 +3,45 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )
 
-// pushBatch is the state of one push transaction: the writer and per-batch
-// caches, filled chunk by chunk before the mutations are applied in order.
+// A push runs in one write transaction, a chunk of mutations at a time:
+// the chunk is read from the stream and validated, the rows its mutations
+// name are looked up together (pushload.go), and each mutation is decided
+// by the rules of package schema and its decision carried out here. New
+// rows wait in queues and are inserted many to a statement.
+
+// chunkSize is how many mutations are looked up together.
+const chunkSize = 128
+
+// insertGroup is how many inspections (and answers) one INSERT statement
+// of a push writes.
+const insertGroup = 16
+
+// pushBatch is the state of one push transaction: what the rules need of
+// the rows the push names, looked up a chunk at a time and kept current as
+// the push writes, and the rows waiting to be inserted.
 type pushBatch struct {
 	*writer
 	s          *Store
 	in         PushInput
-	squad      int64
-	venues     map[string]*venueRow       // nil value: looked up, unknown
-	squads     map[string]venueSquad      // venues only inspections refer to: just their squad
-	leftAt     map[string]time.Time       // when venues of other squads last left this one
-	restamps   map[string]string          // HLCs the server replaced, by original
-	existing   map[string]*inspectionRow  // inspections on the server; nil value: looked up, none
-	applied    map[string]appliedMutation // answers recorded earlier
-	checklists schema.ChecklistLookup
 	pusher     schema.Pusher
-	appliedAt  string
+	checklists schema.ChecklistLookup
+	known      // pushload.go
+	// Rows waiting to be inserted; inspections go before the photo
+	// references that name them.
+	inspQ, photoQ, answerQ *rowQueue
 	// Arguments of every applied_mutations row, boxed once.
 	deviceArg, appliedAtArg any
-	// Rows waiting to be inserted insertGroup at a time (see queueInspection).
-	inspQueue, appliedQueue []any
 }
 
-// insertGroup is how many rows one INSERT statement of a push writes: the
-// per-statement cost of the driver is paid once per group.
-const insertGroup = 16
-
-// appliedInsertHead and appliedInsertRow make the statement that records
-// answers, one VALUES row each (OR FAIL: see inspectionInsertHead).
-const (
-	appliedInsertHead = `INSERT OR FAIL INTO applied_mutations (id, device_id, kind, outcome, code, reason, conflict_id, applied_at) VALUES `
-	appliedInsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?)`
-	appliedArgs       = 8
-	inspectionArgs    = 16
-)
-
-var (
-	inspectionInsertGroup = multiRow(inspectionInsertHead, inspectionInsertRow, insertGroup)
-	appliedInsertGroup    = multiRow(appliedInsertHead, appliedInsertRow, insertGroup)
-)
-
-// venueSquad is what an inspection needs of its venue.
-type venueSquad struct {
-	squad int64
-	found bool
+// pushed is one mutation of a push with what validation said of it.
+type pushed struct {
+	m       schema.Mutation
+	invalid error
 }
-
-// venueSquad is what the batch knows of the squad of a venue.
-func (b *pushBatch) venueSquad(id string) schema.VenueSquad {
-	vs := schema.VenueSquad{LeftAt: b.leftAt[id]}
-	if v, ok := b.venues[id]; ok {
-		if v != nil {
-			vs.Known, vs.Squad = true, v.SquadID
-		}
-		return vs
-	}
-	r := b.squads[id]
-	vs.Known, vs.Squad = r.found, r.squad
-	return vs
-}
-
-type appliedMutation = schema.RecordedAnswer
 
 // Push applies a batch of device mutations in one write transaction and
 // answers each: applied, duplicate, conflict or rejected. Every answer
@@ -79,72 +52,35 @@ type appliedMutation = schema.RecordedAnswer
 // the stream's.
 func (s *Store) Push(ctx context.Context, in PushInput) ([]schema.MutationResult, error) {
 	src := in.Stream
-	capacity := 64
 	if src == nil {
 		src = &sliceStream{muts: in.Request.Mutations}
-		capacity = len(in.Request.Mutations)
 	}
-	results := make([]schema.MutationResult, 0, capacity)
-	var squad int64
-	if in.SquadID != nil {
-		squad = *in.SquadID
-	}
-	donePreparing := s.preparingPush()
-	first, more := readChunk(src, chunkSizes[0])
-	var setup pushSetup
-	ready, stop := make(chan struct{}), make(chan struct{})
-	chunks := make(chan *mutationChunk, chunkQueue)
-	if more {
-		prepared := make(chan struct{})
-		go func() {
-			defer close(prepared)
-			defer donePreparing()
-			s.prepareMutations(ctx, src, &in, squad, ready, &setup, chunks, stop)
-		}()
-		defer func() {
-			close(stop)
-			<-prepared
-		}()
-	} else {
-		close(chunks)
-		donePreparing()
-	}
+	var results []schema.MutationResult
 	// Statements run without the request's cancellation: the driver would
 	// start a watcher for each. The transaction itself still ends with the
 	// request, and cancellation is checked between chunks.
 	wctx := context.WithoutCancel(ctx)
 	err := s.writeTx(ctx, func(w *writer) error {
-		b := &pushBatch{writer: w, s: s, in: in, squad: squad, venues: map[string]*venueRow{}, squads: map[string]venueSquad{},
-			leftAt: map[string]time.Time{}, restamps: map[string]string{}, existing: make(map[string]*inspectionRow, batchHint),
-			applied: make(map[string]appliedMutation, batchHint), appliedAt: schema.FormatTime(w.now),
-			pusher: schema.Pusher{DeviceID: in.DeviceID, UserID: in.UserID, Squad: squad, InSquad: in.SquadID != nil, ReceivedAt: in.ReceivedAt, Now: w.now}}
-		var err error
-		if b.checklists, err = s.checklistSet(wctx, w.tx); err != nil {
+		b, err := s.newPushBatch(wctx, w, in)
+		if err != nil {
 			return err
 		}
-		setup = pushSetup{lookup: b.checklists, now: w.nowText()}
-		b.deviceArg, b.appliedAtArg = in.DeviceID, b.appliedAt
-		close(ready)
-		// The first chunk is prepared and looked up here, in the write
-		// transaction, while the preparing goroutine starts on the next.
-		pr := newPreparer(&in, squad, &setup)
-		for i := range first.muts {
-			pr.prepare(&first.muts[i])
-		}
-		loader := txChunkLoader(w.tx, w.stmts, squad) // never closed: the writer owns w.tx
-		if first.lookups, err = loader.load(wctx, first.muts); err != nil {
-			return err
-		}
-		for c := first; c != nil; c = <-chunks {
-			if c.err != nil {
-				return c.err
+		chunk := make([]pushed, 0, chunkSize)
+		for more := true; more; {
+			if chunk, more, err = readChunk(src, chunk[:0]); err != nil {
+				return err
 			}
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			b.merge(c.lookups)
-			for i := range c.muts {
-				r, err := b.apply(wctx, &c.muts[i])
+			for i := range chunk {
+				chunk[i].invalid = schema.ValidateMutation(&chunk[i].m, b.checklists)
+			}
+			if err := b.load(wctx, chunk); err != nil {
+				return err
+			}
+			for i := range chunk {
+				r, err := b.apply(wctx, &chunk[i])
 				if err != nil {
 					return err
 				}
@@ -166,108 +102,60 @@ func (s *Store) Push(ctx context.Context, in PushInput) ([]schema.MutationResult
 	return results, nil
 }
 
-// queueInspection inserts a new inspection row, or queues it to be
-// inserted with others in one statement. Until the queue is flushed the
-// row exists only in b.existing, so anything that touches stored
-// inspections flushes first.
-func (b *pushBatch) queueInspection(ctx context.Context, p *preparedMutation, row *inspectionRow) error {
-	for _, it := range row.Items {
-		if len(it.Photos) > 0 {
-			// Its photo rows refer to the inspection row: write it now.
-			if err := b.flush(ctx); err != nil {
-				return err
-			}
-			return b.insertInspection(ctx, row)
+func (s *Store) newPushBatch(ctx context.Context, w *writer, in PushInput) (*pushBatch, error) {
+	var squad int64
+	if in.SquadID != nil {
+		squad = *in.SquadID
+	}
+	b := &pushBatch{writer: w, s: s, in: in, known: newKnown(),
+		pusher: schema.Pusher{DeviceID: in.DeviceID, UserID: in.UserID, Squad: squad, InSquad: in.SquadID != nil,
+			ReceivedAt: in.ReceivedAt, Now: w.now},
+		inspQ:     newRowQueue(inspectionInsertHead, inspectionInsertRow, insertGroup),
+		photoQ:    newRowQueue(photoInsertHead, photoInsertRow, 4*insertGroup),
+		answerQ:   newRowQueue(answerInsertHead, answerInsertRow, insertGroup),
+		deviceArg: in.DeviceID, appliedAtArg: w.nowText()}
+	var err error
+	b.checklists, err = s.checklistSet(ctx, w.tx)
+	return b, err
+}
+
+// sliceStream yields an already decoded batch.
+type sliceStream struct {
+	muts []schema.Mutation
+	next int
+}
+
+func (s *sliceStream) Next(m *schema.Mutation) (bool, error) {
+	if s.next >= len(s.muts) {
+		return false, nil
+	}
+	*m = s.muts[s.next]
+	s.next++
+	return true, nil
+}
+
+// readChunk appends up to chunkSize mutations of src to chunk; more
+// reports whether src may hold further ones.
+func readChunk(src MutationStream, chunk []pushed) (_ []pushed, more bool, err error) {
+	for len(chunk) < chunkSize {
+		chunk = append(chunk, pushed{})
+		ok, err := src.Next(&chunk[len(chunk)-1].m)
+		if err != nil || !ok {
+			return chunk[:len(chunk)-1], false, err
 		}
 	}
-	if p.args == nil {
-		var err error
-		if b.inspQueue, err = b.inspectionInsertArgs(ctx, b.inspQueue, row); err != nil {
-			return err
-		}
-	} else {
-		// The preparer made the arguments; fill in what the writer decided.
-		seq, err := b.seq.nextSeq(ctx)
-		if err != nil {
-			return err
-		}
-		row.Seq = seq
-		p.args[insertArgHLC] = row.HLC
-		p.args[insertArgTimeSuspect] = boolInt(row.TimeSuspect)
-		p.args[insertArgSeq] = seq
-		b.inspQueue = append(b.inspQueue, p.args...)
-	}
-	if len(b.inspQueue) == insertGroup*inspectionArgs {
-		return b.flushInspections(ctx)
-	}
-	return nil
+	return chunk, true, nil
 }
 
-func (b *pushBatch) flushInspections(ctx context.Context) error {
-	n := len(b.inspQueue) / inspectionArgs
-	if n == 0 {
-		return nil
-	}
-	q := inspectionInsertGroup
-	if n != insertGroup {
-		q = multiRow(inspectionInsertHead, inspectionInsertRow, n)
-	}
-	if _, err := b.exec(ctx, q, b.inspQueue...); err != nil {
-		return fmt.Errorf("insert %d inspections from %s: %w", n, b.inspQueue[0], err)
-	}
-	clear(b.inspQueue)
-	b.inspQueue = b.inspQueue[:0]
-	return nil
-}
-
-// queueApplied records the answer to a mutation, in groups.
-func (b *pushBatch) queueApplied(ctx context.Context, args ...any) error {
-	b.appliedQueue = append(b.appliedQueue, args...)
-	if len(b.appliedQueue) == insertGroup*appliedArgs {
-		return b.flushApplied(ctx)
-	}
-	return nil
-}
-
-func (b *pushBatch) flushApplied(ctx context.Context) error {
-	n := len(b.appliedQueue) / appliedArgs
-	if n == 0 {
-		return nil
-	}
-	q := appliedInsertGroup
-	if n != insertGroup {
-		q = multiRow(appliedInsertHead, appliedInsertRow, n)
-	}
-	if _, err := b.exec(ctx, q, b.appliedQueue...); err != nil {
-		return fmt.Errorf("record mutations from %s: %w", b.appliedQueue[0], err)
-	}
-	clear(b.appliedQueue)
-	b.appliedQueue = b.appliedQueue[:0]
-	return nil
-}
-
-// flush writes every queued row.
-func (b *pushBatch) flush(ctx context.Context) error {
-	if err := b.flushInspections(ctx); err != nil {
-		return err
-	}
-	return b.flushApplied(ctx)
-}
-
-func dedupe(ids []string) []string {
-	seen := make(map[string]struct{}, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
-		if _, ok := seen[id]; !ok {
-			seen[id] = struct{}{}
-			out = append(out, id)
-		}
-	}
-	return out
-}
+// answerInsertHead and answerInsertRow make the statement that records
+// answers, one VALUES row each (OR FAIL: see inspectionInsertHead).
+const (
+	answerInsertHead = `INSERT OR FAIL INTO applied_mutations (id, device_id, kind, outcome, code, reason, conflict_id, applied_at) VALUES `
+	answerInsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 // apply answers one mutation and records the answer.
-func (b *pushBatch) apply(ctx context.Context, p *preparedMutation) (schema.MutationResult, error) {
+func (b *pushBatch) apply(ctx context.Context, p *pushed) (schema.MutationResult, error) {
 	m := &p.m
 	if a, ok := b.applied[m.ID]; ok {
 		return schema.AnswerReplay(m.ID, a, b.pusher), nil
@@ -280,11 +168,13 @@ func (b *pushBatch) apply(ctx context.Context, p *preparedMutation) (schema.Muta
 	if err != nil {
 		return res, err
 	}
-	if err := b.queueApplied(ctx, p.idArg, b.deviceArg, kindArg(m.Kind), outcomeArg(res.Outcome), string(res.Code), res.Reason,
-		res.ConflictID, b.appliedAtArg); err != nil {
-		return res, err
+	if b.answerQ.add(m.ID, b.deviceArg, kindArg(m.Kind), outcomeArg(res.Outcome), string(res.Code), res.Reason, res.ConflictID, b.appliedAtArg) {
+		if err := b.answerQ.flush(ctx, b.writer); err != nil {
+			return res, fmt.Errorf("record mutations from %s: %w", b.in.DeviceID, err)
+		}
 	}
-	b.applied[m.ID] = appliedMutation{DeviceID: b.in.DeviceID, UserID: b.in.UserID, Outcome: res.Outcome, Code: res.Code, Reason: res.Reason, ConflictID: res.ConflictID}
+	b.applied[m.ID] = schema.RecordedAnswer{DeviceID: b.in.DeviceID, UserID: b.in.UserID, Outcome: res.Outcome, Code: res.Code,
+		Reason: res.Reason, ConflictID: res.ConflictID}
 	return res, nil
 }
 
@@ -319,7 +209,7 @@ func truncateRunes(s string, n int) string {
 // decide applies one new mutation by the rules of package schema. Errors
 // returned are server faults that abort the batch; everything the device
 // got wrong is a rejected result.
-func (b *pushBatch) decide(ctx context.Context, p *preparedMutation) (schema.MutationResult, error) {
+func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResult, error) {
 	m := &p.m
 	if r, refused := schema.Refusal(m, p.invalid, b.pusher); refused {
 		return r, nil
@@ -328,34 +218,16 @@ func (b *pushBatch) decide(ctx context.Context, p *preparedMutation) (schema.Mut
 	if err != nil {
 		return schema.MutationResult{}, err
 	}
-	if m.Kind != schema.MutInspectionUpsert {
-		// Venue writes are rare: keep every write in mutation order.
-		if err := b.flush(ctx); err != nil {
-			return schema.MutationResult{}, err
-		}
-	}
 	var d schema.Decision
 	switch m.Kind {
 	case schema.MutVenueCreate:
-		d = schema.DecideVenueCreate(m, b.pusher, b.storedVenue(m.Venue.ID), hlc)
+		d = schema.DecideVenueCreate(m, b.pusher, b.venue(m.Venue.ID), hlc)
 	case schema.MutVenueUpdate:
-		d = schema.DecideVenueUpdate(m, b.pusher, b.storedVenue(m.VenueUpdate.VenueID), hlc, lookupIn(b.restamps))
+		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), hlc, lookupIn(b.restamps))
 	default:
-		var stored *schema.StoredInspection
-		if old := b.existing[m.Inspection.ID]; old != nil {
-			stored = &schema.StoredInspection{Inspection: old.Inspection, AuthorID: old.AuthorID}
-		}
-		d = schema.DecideInspection(m, b.pusher, b.venueSquad(m.Inspection.VenueID), stored, hlc, restamped)
+		d = schema.DecideInspection(m, b.pusher, b.venueSquad(m.Inspection.VenueID), b.inspection(m.Inspection.ID), hlc, restamped)
 	}
-	return b.carryOut(ctx, p, d)
-}
-
-// storedVenue is the venue the batch knows under id, nil if none.
-func (b *pushBatch) storedVenue(id string) *schema.Venue {
-	if v := b.venues[id]; v != nil {
-		return &v.Venue
-	}
-	return nil
+	return b.carryOut(ctx, m, d)
 }
 
 // intakeHLC accepts a device HLC into the server clock, or restamps it with
@@ -370,7 +242,7 @@ func (b *pushBatch) intakeHLC(ctx context.Context, s string) (string, bool, erro
 		// Remember the replacement: the device names its own stamp as the
 		// base of later edits of the same fields.
 		res, err := b.exec(ctx, `INSERT OR IGNORE INTO hlc_restamps (original, replacement, device_id, at) VALUES (?, ?, ?, ?)`,
-			s, r, b.in.DeviceID, schema.FormatTime(b.now))
+			s, r, b.in.DeviceID, b.nowText())
 		if err != nil {
 			return "", false, fmt.Errorf("record restamp of %s: %w", s, err)
 		}
@@ -383,20 +255,23 @@ func (b *pushBatch) intakeHLC(ctx context.Context, s string) (string, bool, erro
 	return s, false, nil
 }
 
-// carryOut writes what a decision says: its conflicts, then its record,
-// and returns the answer naming the first conflict.
-func (b *pushBatch) carryOut(ctx context.Context, p *preparedMutation, d schema.Decision) (schema.MutationResult, error) {
+// carryOut writes what a decision says, its conflicts and its record, and
+// returns the answer naming the first conflict. Venue writes are rare and
+// go out at once; inspections wait in the queues (their seqs, given now,
+// keep mutation order).
+func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.Decision) (schema.MutationResult, error) {
 	res := d.Result
-	ids, err := b.writeConflicts(ctx, d.Conflicts, Actor{MutationID: p.m.ID, DeviceID: b.in.DeviceID})
+	ids, err := b.writeConflicts(ctx, d.Conflicts, Actor{MutationID: m.ID, DeviceID: b.in.DeviceID})
 	if err != nil {
 		return res, err
 	}
 	if len(ids) > 0 {
 		res.ConflictID = ids[0]
 	}
-	switch {
-	case d.Effect == schema.EffectNone:
-	case d.Venue != nil:
+	if d.Effect == schema.EffectNone {
+		return res, nil
+	}
+	if d.Venue != nil {
 		row := &venueRow{Venue: *d.Venue}
 		if d.Effect == schema.EffectInsert {
 			err = b.insertVenue(ctx, row)
@@ -404,18 +279,87 @@ func (b *pushBatch) carryOut(ctx context.Context, p *preparedMutation, d schema.
 			err = b.saveVenueFields(ctx, row)
 		}
 		b.venues[row.ID] = row
-	case d.Effect == schema.EffectInsert:
-		row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID, cols: p.cols}
-		err = b.queueInspection(ctx, p, row)
-		b.existing[row.ID] = row
-	default:
-		// What follows rewrites the stored row.
+		return res, err
+	}
+	row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID}
+	if d.Effect == schema.EffectInsert {
+		err = b.queueInspection(ctx, row)
+	} else {
+		// A replacement rewrites rows that may still wait in the queues.
 		if err := b.flush(ctx); err != nil {
 			return res, err
 		}
-		row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID}
 		err = b.replaceInspection(ctx, row)
-		b.existing[row.ID] = row
 	}
+	b.stored[row.ID] = row
 	return res, err
+}
+
+// queueInspection gives a new inspection its seq and queues its rows.
+// Until the queues are flushed the inspection exists only in b.known.
+func (b *pushBatch) queueInspection(ctx context.Context, r *inspectionRow) error {
+	seq, err := b.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	r.Seq = seq
+	vals, err := inspectionValues(r, b.nowText())
+	if err != nil {
+		return err
+	}
+	full := b.inspQ.add(vals...)
+	for _, ph := range photoValues(r) {
+		b.photoQ.add(ph...)
+	}
+	if full {
+		return b.flushInspections(ctx)
+	}
+	return nil
+}
+
+// flushInspections inserts the queued inspections and then the rows that
+// refer to them.
+func (b *pushBatch) flushInspections(ctx context.Context) error {
+	if err := b.inspQ.flush(ctx, b.writer); err != nil {
+		return fmt.Errorf("insert inspections from %s: %w", b.in.DeviceID, err)
+	}
+	if err := b.photoQ.flush(ctx, b.writer); err != nil {
+		return fmt.Errorf("insert photo references from %s: %w", b.in.DeviceID, err)
+	}
+	return nil
+}
+
+// flush writes every queued row.
+func (b *pushBatch) flush(ctx context.Context) error {
+	if err := b.flushInspections(ctx); err != nil {
+		return err
+	}
+	if err := b.answerQ.flush(ctx, b.writer); err != nil {
+		return fmt.Errorf("record mutations from %s: %w", b.in.DeviceID, err)
+	}
+	return nil
+}
+
+// replaceInspection overwrites a stored inspection with a newer version
+// of the same inspector, keeping its review state and receipt time.
+func (b *pushBatch) replaceInspection(ctx context.Context, r *inspectionRow) error {
+	seq, err := b.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	r.Seq = seq
+	if _, err := b.exec(ctx, `DELETE FROM inspection_photos WHERE inspection_id = ?`, r.ID); err != nil {
+		return fmt.Errorf("inspection %s photos: %w", r.ID, err)
+	}
+	vals, err := inspectionValues(r, b.nowText())
+	if err != nil {
+		return err
+	}
+	if _, err := b.exec(ctx, inspectionReplace, vals...); err != nil {
+		return fmt.Errorf("replace inspection %s: %w", r.ID, err)
+	}
+	for _, ph := range photoValues(r) {
+		b.photoQ.add(ph...)
+	}
+	return nil
 }

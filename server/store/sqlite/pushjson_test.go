@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/patrolhq/patrol/schema"
@@ -49,19 +48,4 @@ func FuzzColumnsJSON(f *testing.F) {
 		checkColumnsJSON(t, []schema.ItemResult{{ItemID: id, Result: result, Note: note}, {ItemID: note, Result: id, Note: result}},
 			[]schema.Inspector{{Username: user, Name: name, BadgeNo: badge}, {Username: badge}})
 	})
-}
-
-func TestAppendInspectionArgs_WriterFilledPositions(t *testing.T) {
-	r := &inspectionRow{Inspection: schema.Inspection{ID: "i", HLC: "001772355600000.00001.dev", TimeSuspect: true}, Seq: 42,
-		cols: &inspectionColumns{inspectors: "[]", items: "[]", startedAt: "s"}}
-	args := appendInspectionArgs(nil, r, "now")
-	if len(args) != inspectionArgs {
-		t.Fatalf("%d arguments; the statement takes %d", len(args), inspectionArgs)
-	}
-	if args[insertArgHLC] != r.HLC || args[insertArgTimeSuspect] != 1 || args[insertArgSeq] != int64(42) {
-		t.Fatalf("positions hold %v, %v, %v; want the hlc, time_suspect and seq", args[insertArgHLC], args[insertArgTimeSuspect], args[insertArgSeq])
-	}
-	if n := strings.Count(inspectionInsertRow, "?"); n != inspectionArgs {
-		t.Fatalf("the VALUES row has %d placeholders; want %d", n, inspectionArgs)
-	}
 }

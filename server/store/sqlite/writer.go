@@ -30,18 +30,74 @@ func (w *writer) nowText() string {
 	return w.nowStr
 }
 
-// exec runs a statement, preparing it once per transaction.
-func (w *writer) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// stmt prepares a statement once per transaction.
+func (w *writer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	st, ok := w.stmts[query]
 	if !ok {
 		var err error
-		st, err = w.tx.PrepareContext(ctx, query)
-		if err != nil {
+		if st, err = w.tx.PrepareContext(ctx, query); err != nil {
 			return nil, err
 		}
 		w.stmts[query] = st
 	}
+	return st, nil
+}
+
+// exec runs a statement, preparing it once per transaction.
+func (w *writer) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
 	return st.ExecContext(ctx, args...)
+}
+
+// query runs a query, preparing it once per transaction.
+func (w *writer) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// rowQueue gathers the rows of one INSERT so that a statement writes
+// group of them at once: the per-statement cost of the driver is paid once
+// per group instead of once per row.
+type rowQueue struct {
+	head, row string // the statement up to VALUES, and one row's placeholders
+	width     int    // arguments per row
+	group     int
+	full      string // the statement of group rows
+	args      []any
+}
+
+func newRowQueue(head, row string, group int) *rowQueue {
+	return &rowQueue{head: head, row: row, width: strings.Count(row, "?"), group: group, full: multiRow(head, row, group)}
+}
+
+// add queues one row's arguments and reports whether a group is full.
+func (q *rowQueue) add(args ...any) bool {
+	q.args = append(q.args, args...)
+	return len(q.args) >= q.group*q.width
+}
+
+// flush inserts every queued row.
+func (q *rowQueue) flush(ctx context.Context, w *writer) error {
+	for off := 0; off < len(q.args); {
+		n := min((len(q.args)-off)/q.width, q.group)
+		stmt := q.full
+		if n != q.group {
+			stmt = multiRow(q.head, q.row, n)
+		}
+		if _, err := w.exec(ctx, stmt, q.args[off:off+n*q.width]...); err != nil {
+			return err
+		}
+		off += n * q.width
+	}
+	clear(q.args)
+	q.args = q.args[:0]
+	return nil
 }
 
 // multiRow returns head followed by n comma-separated copies of row, an
@@ -84,6 +140,19 @@ func (s *Store) writeTx(ctx context.Context, fn func(w *writer) error) error {
 		}
 		return w.seq.flush(ctx)
 	})
+}
+
+// dedupe returns ids without repeats, in first-seen order.
+func dedupe(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // placeholders returns "?, ?, ?" for n arguments.

@@ -6,15 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )
 
 // inspectionCols is the column list every inspection read uses, in
-// scanInspection order.
+// scanInspection order. The answers are rows of their own (fillItems).
 const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	items, hlc, time_suspect, review, seq`
+	hlc, time_suspect, review, seq`
 
 // inspectionRow is an inspection with the server-only columns.
 type inspectionRow struct {
@@ -25,11 +26,11 @@ type inspectionRow struct {
 
 func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error) {
 	var r inspectionRow
-	var inspectors, started, items string
+	var inspectors, started string
 	var finished, review sql.NullString
 	var suspect int
 	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
-		&started, &finished, &items, &r.HLC, &suspect, &review, &r.Seq); err != nil {
+		&started, &finished, &r.HLC, &suspect, &review, &r.Seq); err != nil {
 		return nil, err
 	}
 	r.StartedAt = parseTime(started)
@@ -37,9 +38,6 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 	r.TimeSuspect = suspect != 0
 	if err := json.Unmarshal([]byte(inspectors), &r.Inspectors); err != nil {
 		return nil, fmt.Errorf("inspection %s inspectors: %w", r.ID, err)
-	}
-	if err := json.Unmarshal([]byte(items), &r.Items); err != nil {
-		return nil, fmt.Errorf("inspection %s items: %w", r.ID, err)
 	}
 	if review.Valid && review.String != "" {
 		r.Review = &schema.Review{}
@@ -50,61 +48,74 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 	return &r, nil
 }
 
-// The one mapping of an inspection to its rows: inspectionValues gives the
-// inspections row, photoValues the inspection_photos rows. Both read the
-// row as the writer left it, its clock, time_suspect and seq decided.
+// The one mapping of an inspection to its rows: its inspections row, one
+// inspection_items row per answer and one inspection_photos row per photo
+// reference. The append functions read the row as the writer left it, its
+// clock, time_suspect and seq decided, and append the values of a VALUES
+// row of the statements below.
 const (
 	// inspectionInsertCols are the columns a device-authored record sets;
 	// review stays NULL until a leader decides.
 	inspectionInsertCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-		items, hlc, time_suspect, received_at, updated_at, seq`
+		hlc, time_suspect, received_at, updated_at, seq`
 	// inspectionInsertHead and inspectionInsertRow make the statement that
 	// inserts inspections, one VALUES row each. OR FAIL: a failing row leaves
 	// the rows before it in place instead of undoing the statement, which
 	// spares SQLite part of its statement journal for a statement of many
 	// rows; every caller rolls the whole transaction back on an error anyway.
 	inspectionInsertHead = `INSERT OR FAIL INTO inspections (` + inspectionInsertCols + `) VALUES `
-	inspectionInsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	inspectionInsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// inspectionReplace writes a newer version of a stored inspection from
 	// the same values, keeping its author, receipt time and review.
 	inspectionReplace = `INSERT INTO inspections (` + inspectionInsertCols + `) VALUES ` + inspectionInsertRow + `
 		ON CONFLICT (id) DO UPDATE SET venue_id = excluded.venue_id, squad_id = excluded.squad_id, device_id = excluded.device_id,
 		checklist_version = excluded.checklist_version, status = excluded.status, inspectors = excluded.inspectors,
-		started_at = excluded.started_at, finished_at = excluded.finished_at, items = excluded.items, hlc = excluded.hlc,
+		started_at = excluded.started_at, finished_at = excluded.finished_at, hlc = excluded.hlc,
 		time_suspect = excluded.time_suspect, updated_at = excluded.updated_at, seq = excluded.seq`
-	// A photo named twice by one item is one reference (OR IGNORE).
-	photoInsertHead = `INSERT OR IGNORE INTO inspection_photos (inspection_id, item_id, sha256, squad_id, device_id) VALUES `
-	photoInsertRow  = `(?, ?, ?, ?, ?)`
+	itemInsertHead  = `INSERT OR FAIL INTO inspection_items (inspection_id, item_id, position, result, note, severity) VALUES `
+	itemInsertRow   = `(?, ?, ?, ?, ?, ?)`
+	photoInsertHead = `INSERT OR FAIL INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at,
+		lat, lng, captured_by, time_suspect, squad_id, device_id) VALUES `
+	photoInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
-// inspectionValues are the values of r's inspectionInsertRow, received and
-// updated at now. Whether a photo arrived is not stored: it is worked out
-// on read.
-func inspectionValues(r *inspectionRow, now string) ([]any, error) {
-	for i := range r.Items {
-		for j := range r.Items[i].Photos {
-			r.Items[i].Photos[j].Received = false
-		}
-	}
-	items, err := itemsJSON(r.Items)
-	if err != nil {
-		return nil, fmt.Errorf("encode items of %s: %w", r.ID, err)
-	}
-	return []any{r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, inspectorsJSON(r.Inspectors),
-		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), items, r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq}, nil
+// appendInspectionValues appends the values of r's inspectionInsertRow,
+// received and updated at now.
+func appendInspectionValues(args []any, r *inspectionRow, now string) []any {
+	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
+	return append(args, r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq)
 }
 
-// photoValues are the values of r's photoInsertRows: the photos its items
-// name, so uploads can be authorized and completeness computed without
-// reading the record.
-func photoValues(r *inspectionRow) [][]any {
-	var out [][]any
-	for _, it := range r.Items {
-		for _, p := range it.Photos {
-			out = append(out, []any{r.ID, it.ItemID, p.SHA256, r.SquadID, r.DeviceID})
+// appendItemValues appends one itemInsertRow per answer of r, each with
+// the severity of its item in cl, r's checklist version ("" when the
+// server does not know the version).
+func appendItemValues(args []any, r *inspectionRow, cl *schema.Checklist) []any {
+	for i := range r.Items {
+		it := &r.Items[i]
+		severity := ""
+		if cl != nil {
+			if ci, ok := cl.Item(it.ItemID); ok {
+				severity = ci.Severity
+			}
+		}
+		args = append(args, r.ID, it.ItemID, i, it.Result, it.Note, severity)
+	}
+	return args
+}
+
+// appendPhotoValues appends one photoInsertRow per photo reference of r.
+// Whether a photo arrived is not part of the record: reads work it out.
+func appendPhotoValues(args []any, r *inspectionRow) []any {
+	for i := range r.Items {
+		it := &r.Items[i]
+		for j := range it.Photos {
+			p := &it.Photos[j]
+			args = append(args, r.ID, it.ItemID, j, p.SHA256, p.Size, p.MediaType, schema.FormatTime(p.CapturedAt), p.Lat, p.Lng,
+				p.DeviceID, boolInt(p.TimeSuspect), r.SquadID, r.DeviceID)
 		}
 	}
-	return out
+	return args
 }
 
 func finishedArg(t *time.Time) any {
@@ -114,26 +125,177 @@ func finishedArg(t *time.Time) any {
 	return schema.FormatTime(*t)
 }
 
-// insertInspection writes one new inspection with its seq, outside a push.
-func (w *writer) insertInspection(ctx context.Context, r *inspectionRow) error {
+// inspectionQueues hold the rows of new inspections until they are
+// inserted many to a statement, each table after the one its rows refer to.
+type inspectionQueues struct {
+	insp, items, photos *rowQueue
+}
+
+// inspectionGroup is how many inspections one INSERT statement writes;
+// their answers and photos go in statements of four times as many rows.
+const inspectionGroup = 16
+
+func newInspectionQueues() inspectionQueues {
+	return inspectionQueues{insp: newRowQueue(inspectionInsertHead, inspectionInsertRow, inspectionGroup),
+		items: newRowQueue(itemInsertHead, itemInsertRow, 4*inspectionGroup), photos: newRowQueue(photoInsertHead, photoInsertRow, 4*inspectionGroup)}
+}
+
+// add queues the rows of the new inspection r (of checklist cl), received
+// at now, and reports whether the queues should be flushed.
+func (q *inspectionQueues) add(r *inspectionRow, cl *schema.Checklist, now string) bool {
+	q.insp.args = appendInspectionValues(q.insp.args, r, now)
+	q.addAnswers(r, cl)
+	return q.insp.full()
+}
+
+// addAnswers queues the item and photo rows of r alone (its inspections
+// row is written already).
+func (q *inspectionQueues) addAnswers(r *inspectionRow, cl *schema.Checklist) {
+	q.items.args = appendItemValues(q.items.args, r, cl)
+	q.photos.args = appendPhotoValues(q.photos.args, r)
+}
+
+// flush inserts every queued row, inspections first.
+func (q *inspectionQueues) flush(ctx context.Context, w *writer) error {
+	if err := q.insp.flush(ctx, w); err != nil {
+		return fmt.Errorf("insert inspections: %w", err)
+	}
+	if err := q.items.flush(ctx, w); err != nil {
+		return fmt.Errorf("insert inspection items: %w", err)
+	}
+	if err := q.photos.flush(ctx, w); err != nil {
+		return fmt.Errorf("insert inspection photos: %w", err)
+	}
+	return nil
+}
+
+// replaceInspection overwrites a stored inspection with a newer version
+// of the same inspector, keeping its review state and receipt time; its
+// answers are replaced with it (queued in q, after anything q held is
+// flushed).
+func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *inspectionRow, cl *schema.Checklist) error {
+	if err := q.flush(ctx, w); err != nil {
+		return err
+	}
 	seq, err := w.seq.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
 	r.Seq = seq
-	vals, err := inspectionValues(r, w.nowText())
+	for _, del := range []string{`DELETE FROM inspection_photos WHERE inspection_id = ?`, `DELETE FROM inspection_items WHERE inspection_id = ?`} {
+		if _, err := w.exec(ctx, del, r.ID); err != nil {
+			return fmt.Errorf("replace inspection %s: %w", r.ID, err)
+		}
+	}
+	if _, err := w.exec(ctx, inspectionReplace, appendInspectionValues(nil, r, w.nowText())...); err != nil {
+		return fmt.Errorf("replace inspection %s: %w", r.ID, err)
+	}
+	q.addAnswers(r, cl)
+	return nil
+}
+
+// Columns of the answer rows, in fillItems order.
+const (
+	itemCols  = `inspection_id, item_id, position, result, note`
+	photoCols = `inspection_id, item_id, position, sha256, size, media_type, captured_at, lat, lng, captured_by, time_suspect`
+)
+
+// fillItems reads the answers and photo references of the inspections in
+// list from their rows, one query per table for the whole list.
+func fillItems(ctx context.Context, q queryer, list []*inspectionRow) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*inspectionRow, len(list))
+	ids := make([]string, 0, len(list))
+	for _, r := range list {
+		if _, dup := byID[r.ID]; !dup {
+			byID[r.ID] = r
+			ids = append(ids, r.ID)
+		}
+		r.Items = nil
+	}
+	idList, err := jsonList(ids)
 	if err != nil {
 		return err
 	}
-	if _, err := w.exec(ctx, inspectionInsertHead+inspectionInsertRow, vals...); err != nil {
-		return fmt.Errorf("insert inspection %s: %w", r.ID, err)
+	type placed struct {
+		pos int
+		it  schema.ItemResult
 	}
-	for _, ph := range photoValues(r) {
-		if _, err := w.exec(ctx, photoInsertHead+photoInsertRow, ph...); err != nil {
-			return fmt.Errorf("inspection %s photos: %w", r.ID, err)
+	answers := make(map[string][]placed, len(ids))
+	err = queryEach(ctx, q, `SELECT `+itemCols+` FROM inspection_items WHERE inspection_id IN (SELECT value FROM json_each(?))`, idList,
+		func(rows *sql.Rows) error {
+			var id string
+			var p placed
+			if err := rows.Scan(&id, &p.it.ItemID, &p.pos, &p.it.Result, &p.it.Note); err != nil {
+				return err
+			}
+			answers[id] = append(answers[id], p)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("inspection items: %w", err)
+	}
+	for id, ps := range answers {
+		slices.SortFunc(ps, func(a, b placed) int { return a.pos - b.pos })
+		r := byID[id]
+		r.Items = make([]schema.ItemResult, len(ps))
+		for i := range ps {
+			r.Items[i] = ps[i].it
+		}
+	}
+	type photo struct {
+		pos int
+		ref schema.PhotoRef
+	}
+	photos := map[[2]string][]photo{}
+	err = queryEach(ctx, q, `SELECT `+photoCols+` FROM inspection_photos WHERE inspection_id IN (SELECT value FROM json_each(?))`, idList,
+		func(rows *sql.Rows) error {
+			var id, item, captured string
+			var p photo
+			var suspect int
+			if err := rows.Scan(&id, &item, &p.pos, &p.ref.SHA256, &p.ref.Size, &p.ref.MediaType, &captured, &p.ref.Lat, &p.ref.Lng,
+				&p.ref.DeviceID, &suspect); err != nil {
+				return err
+			}
+			p.ref.CapturedAt = parseTime(captured)
+			p.ref.TimeSuspect = suspect != 0
+			k := [2]string{id, item}
+			photos[k] = append(photos[k], p)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("inspection photos: %w", err)
+	}
+	for k, ps := range photos {
+		slices.SortFunc(ps, func(a, b photo) int { return a.pos - b.pos })
+		r := byID[k[0]]
+		for i := range r.Items {
+			if it := &r.Items[i]; it.ItemID == k[1] {
+				it.Photos = make([]schema.PhotoRef, len(ps))
+				for j := range ps {
+					it.Photos[j] = ps[j].ref
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// queryEach runs query with args and hands each row to scan.
+func queryEach(ctx context.Context, q queryer, query string, arg any, scan func(rows *sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // ListInspections returns inspections newest first, each with its venue and
@@ -209,6 +371,9 @@ func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, e
 // decorate adds the venue, photo received flags, missing photos and
 // completeness to API reads, with one query per table for the whole list.
 func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) ([]schema.Inspection, error) {
+	if err := fillItems(ctx, q, list); err != nil {
+		return nil, err
+	}
 	var venueIDs, hashes []string
 	for _, r := range list {
 		venueIDs = append(venueIDs, r.VenueID)

@@ -16,9 +16,8 @@ import (
 // chunkSize is how many mutations are looked up together.
 const chunkSize = 128
 
-// insertGroup is how many inspections (and answers) one INSERT statement
-// of a push writes.
-const insertGroup = 16
+// answerGroup is how many answers one INSERT statement of a push records.
+const answerGroup = 16
 
 // pushBatch is the state of one push transaction: what the rules need of
 // the rows the push names, looked up a chunk at a time and kept current as
@@ -30,9 +29,9 @@ type pushBatch struct {
 	pusher     schema.Pusher
 	checklists schema.ChecklistLookup
 	known      // pushload.go
-	// Rows waiting to be inserted; inspections go before the photo
-	// references that name them.
-	inspQ, photoQ, answerQ *rowQueue
+	// Rows waiting to be inserted.
+	queued  inspectionQueues
+	answerQ *rowQueue
 	// Arguments of every applied_mutations row, boxed once.
 	deviceArg, appliedAtArg any
 }
@@ -110,9 +109,7 @@ func (s *Store) newPushBatch(ctx context.Context, w *writer, in PushInput) (*pus
 	b := &pushBatch{writer: w, s: s, in: in, known: newKnown(),
 		pusher: schema.Pusher{DeviceID: in.DeviceID, UserID: in.UserID, Squad: squad, InSquad: in.SquadID != nil,
 			ReceivedAt: in.ReceivedAt, Now: w.now},
-		inspQ:     newRowQueue(inspectionInsertHead, inspectionInsertRow, insertGroup),
-		photoQ:    newRowQueue(photoInsertHead, photoInsertRow, 4*insertGroup),
-		answerQ:   newRowQueue(answerInsertHead, answerInsertRow, insertGroup),
+		queued: newInspectionQueues(), answerQ: newRowQueue(answerInsertHead, answerInsertRow, answerGroup),
 		deviceArg: in.DeviceID, appliedAtArg: w.nowText()}
 	var err error
 	b.checklists, err = s.checklistSet(ctx, w.tx)
@@ -282,14 +279,11 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 		return res, err
 	}
 	row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID}
+	cl, _ := b.checklists(row.ChecklistVersion)
 	if d.Effect == schema.EffectInsert {
-		err = b.queueInspection(ctx, row)
+		err = b.queueInspection(ctx, row, cl)
 	} else {
-		// A replacement rewrites rows that may still wait in the queues.
-		if err := b.flush(ctx); err != nil {
-			return res, err
-		}
-		err = b.replaceInspection(ctx, row)
+		err = b.replaceInspection(ctx, &b.queued, row, cl)
 	}
 	b.stored[row.ID] = row
 	return res, err
@@ -297,69 +291,25 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 
 // queueInspection gives a new inspection its seq and queues its rows.
 // Until the queues are flushed the inspection exists only in b.known.
-func (b *pushBatch) queueInspection(ctx context.Context, r *inspectionRow) error {
+func (b *pushBatch) queueInspection(ctx context.Context, r *inspectionRow, cl *schema.Checklist) error {
 	seq, err := b.seq.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
 	r.Seq = seq
-	vals, err := inspectionValues(r, b.nowText())
-	if err != nil {
-		return err
-	}
-	full := b.inspQ.add(vals...)
-	for _, ph := range photoValues(r) {
-		b.photoQ.add(ph...)
-	}
-	if full {
-		return b.flushInspections(ctx)
-	}
-	return nil
-}
-
-// flushInspections inserts the queued inspections and then the rows that
-// refer to them.
-func (b *pushBatch) flushInspections(ctx context.Context) error {
-	if err := b.inspQ.flush(ctx, b.writer); err != nil {
-		return fmt.Errorf("insert inspections from %s: %w", b.in.DeviceID, err)
-	}
-	if err := b.photoQ.flush(ctx, b.writer); err != nil {
-		return fmt.Errorf("insert photo references from %s: %w", b.in.DeviceID, err)
+	if b.queued.add(r, cl, b.nowText()) {
+		return b.queued.flush(ctx, b.writer)
 	}
 	return nil
 }
 
 // flush writes every queued row.
 func (b *pushBatch) flush(ctx context.Context) error {
-	if err := b.flushInspections(ctx); err != nil {
-		return err
+	if err := b.queued.flush(ctx, b.writer); err != nil {
+		return fmt.Errorf("from %s: %w", b.in.DeviceID, err)
 	}
 	if err := b.answerQ.flush(ctx, b.writer); err != nil {
 		return fmt.Errorf("record mutations from %s: %w", b.in.DeviceID, err)
-	}
-	return nil
-}
-
-// replaceInspection overwrites a stored inspection with a newer version
-// of the same inspector, keeping its review state and receipt time.
-func (b *pushBatch) replaceInspection(ctx context.Context, r *inspectionRow) error {
-	seq, err := b.seq.nextSeq(ctx)
-	if err != nil {
-		return err
-	}
-	r.Seq = seq
-	if _, err := b.exec(ctx, `DELETE FROM inspection_photos WHERE inspection_id = ?`, r.ID); err != nil {
-		return fmt.Errorf("inspection %s photos: %w", r.ID, err)
-	}
-	vals, err := inspectionValues(r, b.nowText())
-	if err != nil {
-		return err
-	}
-	if _, err := b.exec(ctx, inspectionReplace, vals...); err != nil {
-		return fmt.Errorf("replace inspection %s: %w", r.ID, err)
-	}
-	for _, ph := range photoValues(r) {
-		b.photoQ.add(ph...)
 	}
 	return nil
 }

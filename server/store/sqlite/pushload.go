@@ -154,15 +154,24 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 	for _, id := range inspIDs {
 		b.stored[id] = nil
 	}
+	var found []*inspectionRow
 	err = b.lookup(ctx, inspIDs, `SELECT `+inspectionCols+` FROM inspections WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
 		r, err := scanInspection(rows)
 		if err != nil {
 			return err
 		}
 		b.stored[r.ID] = r
+		if r.Review != nil {
+			found = append(found, r)
+		}
 		return nil
 	})
 	if err != nil {
+		return fmt.Errorf("load inspections: %w", err)
+	}
+	// A reviewed one answers an amendment with its whole record; the rules
+	// need no more of the others than their head.
+	if err := fillItems(ctx, b.tx, found); err != nil {
 		return fmt.Errorf("load inspections: %w", err)
 	}
 	return nil

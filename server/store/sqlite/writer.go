@@ -68,25 +68,28 @@ type rowQueue struct {
 	head, row string // the statement up to VALUES, and one row's placeholders
 	width     int    // arguments per row
 	group     int
-	full      string // the statement of group rows
+	groupStmt string // the statement of group rows
 	args      []any
 }
 
 func newRowQueue(head, row string, group int) *rowQueue {
-	return &rowQueue{head: head, row: row, width: strings.Count(row, "?"), group: group, full: multiRow(head, row, group)}
+	return &rowQueue{head: head, row: row, width: strings.Count(row, "?"), group: group, groupStmt: multiRow(head, row, group)}
 }
 
 // add queues one row's arguments and reports whether a group is full.
 func (q *rowQueue) add(args ...any) bool {
 	q.args = append(q.args, args...)
-	return len(q.args) >= q.group*q.width
+	return q.full()
 }
+
+// full reports whether a group of rows is queued.
+func (q *rowQueue) full() bool { return len(q.args) >= q.group*q.width }
 
 // flush inserts every queued row.
 func (q *rowQueue) flush(ctx context.Context, w *writer) error {
 	for off := 0; off < len(q.args); {
 		n := min((len(q.args)-off)/q.width, q.group)
-		stmt := q.full
+		stmt := q.groupStmt
 		if n != q.group {
 			stmt = multiRow(q.head, q.row, n)
 		}

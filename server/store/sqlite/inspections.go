@@ -52,26 +52,30 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 // inspection_items row per answer and one inspection_photos row per photo
 // reference. The append functions read the row as the writer left it, its
 // clock, time_suspect and seq decided, and append the values of a VALUES
-// row of the statements below.
-const (
-	// inspectionInsertCols are the columns a device-authored record sets;
-	// review stays NULL until a leader decides.
-	inspectionInsertCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-		hlc, time_suspect, received_at, updated_at, seq`
+// row of the statements below. A new column of inspections is added to
+// inspectionInsertCols and appendInspectionValues (the statements follow)
+// and to inspectionCols and scanInspection.
+
+// inspectionInsertCols are the columns a device-authored record sets;
+// review stays NULL until a leader decides.
+const inspectionInsertCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
+	hlc, time_suspect, received_at, updated_at, seq`
+
+var (
 	// inspectionInsertHead and inspectionInsertRow make the statement that
 	// inserts inspections, one VALUES row each. OR FAIL: a failing row leaves
 	// the rows before it in place instead of undoing the statement, which
 	// spares SQLite part of its statement journal for a statement of many
 	// rows; every caller rolls the whole transaction back on an error anyway.
 	inspectionInsertHead = `INSERT OR FAIL INTO inspections (` + inspectionInsertCols + `) VALUES `
-	inspectionInsertRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	inspectionInsertRow  = valuesRow(inspectionInsertCols)
 	// inspectionReplace writes a newer version of a stored inspection from
 	// the same values, keeping its author, receipt time and review.
-	inspectionReplace = `INSERT INTO inspections (` + inspectionInsertCols + `) VALUES ` + inspectionInsertRow + `
-		ON CONFLICT (id) DO UPDATE SET venue_id = excluded.venue_id, squad_id = excluded.squad_id, device_id = excluded.device_id,
-		checklist_version = excluded.checklist_version, status = excluded.status, inspectors = excluded.inspectors,
-		started_at = excluded.started_at, finished_at = excluded.finished_at, hlc = excluded.hlc,
-		time_suspect = excluded.time_suspect, updated_at = excluded.updated_at, seq = excluded.seq`
+	inspectionReplace = `INSERT INTO inspections (` + inspectionInsertCols + `) VALUES ` + inspectionInsertRow +
+		` ON CONFLICT (id) DO UPDATE SET ` + excludedSet(inspectionInsertCols, "id", "author_id", "received_at")
+)
+
+const (
 	itemInsertHead  = `INSERT OR FAIL INTO inspection_items (inspection_id, item_id, position, result, note, severity) VALUES `
 	itemInsertRow   = `(?, ?, ?, ?, ?, ?)`
 	photoInsertHead = `INSERT OR FAIL INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at,

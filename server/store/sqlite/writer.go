@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,6 +157,32 @@ func dedupe(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// columns splits a column list of a statement.
+func columns(list string) []string {
+	cols := strings.Split(list, ",")
+	for i := range cols {
+		cols[i] = strings.TrimSpace(cols[i])
+	}
+	return cols
+}
+
+// valuesRow returns the VALUES row "(?, ?, …)" of a column list.
+func valuesRow(list string) string {
+	return "(" + placeholders(len(columns(list))) + ")"
+}
+
+// excludedSet returns the SET clause of an upsert that takes every column
+// of list from the row it tried to insert, except keep.
+func excludedSet(list string, keep ...string) string {
+	var set []string
+	for _, c := range columns(list) {
+		if !slices.Contains(keep, c) {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
+	return strings.Join(set, ", ")
 }
 
 // placeholders returns "?, ?, ?" for n arguments.

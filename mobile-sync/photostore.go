@@ -46,7 +46,7 @@ func (d *Device) ImportPhoto(ctx context.Context, path string, inspectionStart t
 	return schema.PhotoRef{
 		SHA256: meta.SHA256, Size: meta.Size, MediaType: meta.MediaType, CapturedAt: meta.CapturedAt,
 		Lat: meta.Lat, Lng: meta.Lng, DeviceID: id.DeviceID,
-		TimeSuspect: !photo.Plausible(meta.CapturedAt, inspectionStart, d.Clock().Physical()),
+		TimeSuspect: !schema.PhotoTimePlausible(meta.CapturedAt, inspectionStart, d.Clock().Physical()),
 	}, nil
 }
 

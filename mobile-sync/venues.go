@@ -107,13 +107,10 @@ func (d *Device) AddVenue(ctx context.Context, nv NewVenue) (schema.Venue, error
 		if err != nil {
 			return err
 		}
+		v = v.Stamped(h.String())
 		v.SquadID = id.SquadID
 		v.CreatedBy = id.DeviceID
 		v.UpdatedAt = h.Time()
-		v.Clocks = map[string]string{}
-		for _, f := range schema.VenueFields {
-			v.Clocks[f] = h.String()
-		}
 		if err := upsertVenue(ctx, tx, &v, true); err != nil {
 			return err
 		}

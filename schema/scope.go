@@ -1,5 +1,7 @@
 package schema
 
+import "time"
+
 // Scope is the squads whose work an actor may read and decide on: one
 // squad for a squad leader, every squad for an admin, none otherwise. It is
 // data, so that a store applies it inside its own transaction without
@@ -34,4 +36,23 @@ func SupervisionScope(role string, squad *int64, device bool) Scope {
 		return SquadScope(*squad)
 	}
 	return Scope{}
+}
+
+// VenueSquad is what the server knows of the squad of a venue a pushed
+// inspection names.
+type VenueSquad struct {
+	Known  bool      // the server has the venue
+	Squad  int64     // the squad it belongs to now
+	LeftAt time.Time // when it last left the pushing squad; zero if it never did
+}
+
+// TakesInspectionFrom reports whether a device of squad may deliver an
+// inspection of the venue at now: the venue is the squad's, or it left the
+// squad less than ReassignmentGrace ago (work done before the move still
+// arrives).
+func (v VenueSquad) TakesInspectionFrom(squad int64, now time.Time) bool {
+	if !v.Known {
+		return false
+	}
+	return v.Squad == squad || !v.LeftAt.IsZero() && !v.LeftAt.Before(now.Add(-ReassignmentGrace))
 }

@@ -40,7 +40,7 @@ func clockSample(c echo.Context, p *auth.Principal, clientTime time.Time, hlc st
 // implausibly far ahead (it would drag every later server stamp with it).
 func (s *Server) observeDeviceHLC(hlc string, now time.Time) {
 	h, err := schema.ParseHLC(hlc)
-	if err != nil || h.IsZero() || h.Time().After(now.Add(schema.MaxHLCLead)) {
+	if err != nil || h.IsZero() || schema.HLCRunsAhead(h, now) {
 		return
 	}
 	s.store.Clock().Observe(h)

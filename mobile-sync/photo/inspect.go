@@ -141,25 +141,3 @@ func dimensions(mediaType string, head []byte) (int, int) {
 		return cfg.Width, cfg.Height
 	}
 }
-
-// Limits of a plausible capture time.
-const (
-	// MaxFutureSkew is how far past the device's clock a capture time may
-	// lie before it is suspect (cameras and phones disagree a little).
-	MaxFutureSkew = 5 * time.Minute
-	// MaxAge is how long before the inspection a photo may have been taken
-	// and still be plausible evidence of it.
-	MaxAge = 365 * 24 * time.Hour
-)
-
-// Plausible reports whether a capture time can belong to an inspection that
-// started at inspectionStart, judged at now on the device's clock: not in
-// the future beyond MaxFutureSkew, not more than MaxAge before the
-// inspection. An implausible photo is kept and flagged, never dropped: it
-// may still be evidence, but a reviewer must look at its time.
-func Plausible(captured, inspectionStart, now time.Time) bool {
-	if captured.After(now.Add(MaxFutureSkew)) {
-		return false
-	}
-	return !captured.Before(inspectionStart.Add(-MaxAge))
-}

@@ -170,25 +170,3 @@ func TestInspect_FileNameDoesNotMatter(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 }
-
-func TestPlausible(t *testing.T) {
-	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	now := start.Add(time.Hour)
-	cases := []struct {
-		name     string
-		captured time.Time
-		want     bool
-	}{
-		{"during the inspection", start.Add(30 * time.Minute), true},
-		{"just before it", start.Add(-time.Hour), true},
-		{"a minute ahead of the device clock", now.Add(time.Minute), true},
-		{"an hour in the future", now.Add(time.Hour), false},
-		{"eleven months before", start.AddDate(0, -11, 0), true},
-		{"two years before", start.AddDate(-2, 0, 0), false},
-	}
-	for _, c := range cases {
-		if got := photo.Plausible(c.captured, start, now); got != c.want {
-			t.Errorf("%s: Plausible = %v, want %v", c.name, got, c.want)
-		}
-	}
-}

@@ -181,7 +181,8 @@ func fltCheckServer(t *testing.T, e *env, d *mobilesync.Device, ids []string) (p
 			continue
 		}
 		var raw string
-		if err := e.srv.Store().(*sqlite.Store).DB().R.QueryRow(`SELECT items FROM inspections WHERE id = ?`, id).Scan(&raw); err != nil {
+		if err := e.srv.Store().(*sqlite.Store).DB().R.QueryRow(`SELECT json_group_array(json_object('item_id', item_id, 'result', result))
+			FROM (SELECT item_id, result FROM inspection_items WHERE inspection_id = ? ORDER BY position)`, id).Scan(&raw); err != nil {
 			t.Fatal(err)
 		}
 		var items []schema.ItemResult

@@ -208,13 +208,18 @@ func (e *env) reference(dev string, squad int64, sha string) {
 	insp := "insp-" + dev + "-" + sha[:8]
 	err := e.db.WriteTx(context.Background(), func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status,
-			inspectors, started_at, items, hlc, received_at, updated_at, seq)
-			VALUES (?, ?, ?, ?, 'u1', 'nc16-2018.1', 'submitted', '[]', '', '[]', '', '', '', 1) ON CONFLICT (id) DO NOTHING`,
+			inspectors, started_at, hlc, received_at, updated_at, seq)
+			VALUES (?, ?, ?, ?, 'u1', 'nc16-2018.1', 'submitted', '[]', '', '', '', '', 1) ON CONFLICT (id) DO NOTHING`,
 			insp, fmt.Sprintf("v%d", squad), squad, dev); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`INSERT INTO inspection_photos (inspection_id, item_id, sha256, squad_id, device_id) VALUES (?, 'item-1', ?, ?, ?)`,
-			insp, sha, squad, dev)
+		if _, err := tx.Exec(`INSERT INTO inspection_items (inspection_id, item_id, position, result) VALUES (?, 'item-1', 0, 'fail')
+			ON CONFLICT DO NOTHING`, insp); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at, squad_id, device_id)
+			VALUES (?, 'item-1', (SELECT count(*) FROM inspection_photos WHERE inspection_id = ?), ?, 1, 'image/jpeg', '', ?, ?)`,
+			insp, insp, sha, squad, dev)
 		return err
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 
 	mobilesync "github.com/patrolhq/patrol/mobile-sync"
@@ -59,7 +60,7 @@ func cmdInspectStart(c *cli, args []string) error {
 	if err == nil {
 		fmt.Fprintf(c.stdout, "started inspection with checklist %s (%d items)\n", cl.Version, len(cl.Items))
 	}
-	if len(in.Inspectors) < 2 {
+	if slices.Contains(schema.InspectionFlags(&in), schema.FlagSingleInspector) {
 		fmt.Fprintln(c.stdout, "note: the law wants two inspectors on site; name one with --co-inspector")
 	}
 	fmt.Fprintln(c.stdout, id)
@@ -146,9 +147,21 @@ func cmdInspectSubmit(c *cli, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "submitted %s; it goes up with the next sync\n", pos[0])
-	if in, err := d.Inspection(c.ctx, pos[0]); err == nil && len(in.Inspectors) < 2 {
+	in, err := d.Inspection(c.ctx, pos[0])
+	if err != nil {
+		return nil
+	}
+	// The flags the server will show the squad leader, said before the
+	// record leaves the device.
+	in.TimeSuspect = schema.InspectionTimeSuspect(&in, d.Clock().Physical())
+	flags := schema.InspectionFlags(&in)
+	if slices.Contains(flags, schema.FlagSingleInspector) {
 		fmt.Fprintln(c.stderr, "note: this record names one inspector; the law asks for at least two on an on-site check "+
 			"(name the second with `inspect start --co-inspector USERNAME`); your squad leader will see it flagged")
+	}
+	if slices.Contains(flags, schema.FlagTimeSuspect) {
+		fmt.Fprintln(c.stderr, "note: this record's times are implausible (started in the future, over a year ago, or ended before it began); "+
+			"check the device's date and time; your squad leader will see it flagged")
 	}
 	return nil
 }

@@ -3,8 +3,6 @@ package sqlite
 import (
 	"context"
 	"sync"
-	"sync/atomic"
-	"time"
 )
 
 // checkpointer copies committed WAL frames into the database file on a
@@ -15,31 +13,15 @@ import (
 // run when a commit crosses the threshold, that commit's own checkpoint
 // finds the lock taken and leaves the work to this one. Durability does not
 // depend on it: a commit is on disk in the WAL before it returns.
-//
-// It keeps off the pushes' preparation: a push decodes and looks up its
-// mutations beside the writer, and on a small machine a checkpoint beside
-// both would take the core the writer waits on. So after a commit it waits
-// briefly for the next push, lets that push prepare, and then runs beside
-// its writer's SQL.
 type checkpointer struct {
-	kick      chan struct{}
-	stop      chan struct{}
-	done      chan struct{}
-	stopOnce  sync.Once
-	preparing atomic.Int32  // pushes preparing mutations now
-	changed   chan struct{} // poked when one starts or finishes
+	kick     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
-// checkpointGrace is how long a checkpoint waits for a push to start
-// preparing; maxCheckpointDelay bounds its whole wait, so that a steady
-// stream of pushes cannot starve it.
-const (
-	checkpointGrace    = 5 * time.Millisecond
-	maxCheckpointDelay = 50 * time.Millisecond
-)
-
 func (s *Store) startCheckpointer() {
-	c := &checkpointer{kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), changed: make(chan struct{}, 1)}
+	c := &checkpointer{kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.ckpt = c
 	go func() {
 		defer close(c.done)
@@ -49,42 +31,11 @@ func (s *Store) startCheckpointer() {
 				return
 			case <-c.kick:
 			}
-			if !c.waitForPreparation() {
-				return
-			}
 			// A failed checkpoint leaves the frames to the next one or to
 			// SQLite's own; nothing is lost.
 			_, _ = s.db.R.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
 		}
 	}()
-}
-
-// waitForPreparation waits until a push that starts within the grace
-// period has prepared its mutations; false when the checkpointer stops.
-func (c *checkpointer) waitForPreparation() bool {
-	grace, limit := time.NewTimer(checkpointGrace), time.NewTimer(maxCheckpointDelay)
-	defer grace.Stop()
-	defer limit.Stop()
-	seen := false
-	for {
-		switch n := c.preparing.Load(); {
-		case n > 0:
-			seen = true
-		case seen:
-			return true
-		}
-		select {
-		case <-c.changed:
-		case <-grace.C:
-			if !seen && c.preparing.Load() == 0 {
-				return true
-			}
-		case <-limit.C:
-			return true
-		case <-c.stop:
-			return false
-		}
-	}
 }
 
 // kickCheckpoint asks for a checkpoint without waiting for it.
@@ -95,27 +46,6 @@ func (s *Store) kickCheckpoint() {
 	select {
 	case s.ckpt.kick <- struct{}{}:
 	default:
-	}
-}
-
-// preparingPush tells the checkpointer that a push is preparing its
-// mutations until the returned function is called.
-func (s *Store) preparingPush() func() {
-	c := s.ckpt
-	if c == nil {
-		return func() {}
-	}
-	poke := func() {
-		select {
-		case c.changed <- struct{}{}:
-		default:
-		}
-	}
-	c.preparing.Add(1)
-	poke()
-	return func() {
-		c.preparing.Add(-1)
-		poke()
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
@@ -50,14 +49,11 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 				return err
 			}
 		}
-		for i := range d.Inspections {
-			in := &d.Inspections[i]
-			r := &inspectionRow{Inspection: in.Inspection, AuthorID: in.AuthorID}
-			if err := w.importInspection(ctx, r, in.ReceivedAt); err != nil {
-				return err
-			}
+		checklists, err := s.checklistSet(ctx, w.tx)
+		if err != nil {
+			return err
 		}
-		return nil
+		return w.importInspections(ctx, d.Inspections, checklists)
 	})
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
@@ -113,26 +109,47 @@ func (w *writer) insertSchool(ctx context.Context, sc *schema.School) error {
 	return nil
 }
 
-// importInspection writes a past inspection as received at the given time
-// (the transaction's when zero), with its review if it has one.
-func (w *writer) importInspection(ctx context.Context, r *inspectionRow, received time.Time) error {
-	if err := w.insertInspection(ctx, r); err != nil {
-		return err
-	}
-	var review any
-	if r.Review != nil {
-		b, err := json.Marshal(r.Review)
+// importInspections writes past inspections as received at their
+// ReceivedAt (the transaction's time when zero), through the same rows and
+// queues as a push, then the reviews of those that have one.
+func (w *writer) importInspections(ctx context.Context, list []store.ImportedInspection, checklists schema.ChecklistLookup) error {
+	q := newInspectionQueues()
+	for i := range list {
+		in := &list[i]
+		r := &inspectionRow{Inspection: in.Inspection, AuthorID: in.AuthorID}
+		seq, err := w.seq.nextSeq(ctx)
 		if err != nil {
 			return err
 		}
-		review = string(b)
+		r.Seq = seq
+		at := w.nowText()
+		if !in.ReceivedAt.IsZero() {
+			at = schema.FormatTime(in.ReceivedAt)
+		}
+		cl, _ := checklists(r.ChecklistVersion)
+		if q.add(r, cl, at) {
+			if err := q.flush(ctx, w); err != nil {
+				return err
+			}
+		}
 	}
-	at := w.nowText()
-	if !received.IsZero() {
-		at = schema.FormatTime(received)
+	if err := q.flush(ctx, w); err != nil {
+		return err
 	}
-	_, err := w.exec(ctx, `UPDATE inspections SET review = ?, received_at = ?, updated_at = ? WHERE id = ?`, review, at, at, r.ID)
-	return err
+	for i := range list {
+		in := &list[i]
+		if in.Review == nil {
+			continue
+		}
+		b, err := json.Marshal(in.Review)
+		if err != nil {
+			return err
+		}
+		if _, err := w.exec(ctx, `UPDATE inspections SET review = ? WHERE id = ?`, string(b), in.ID); err != nil {
+			return fmt.Errorf("review of inspection %s: %w", in.ID, err)
+		}
+	}
+	return nil
 }
 
 // squadExists answers invalid for a squad the store does not hold, so that

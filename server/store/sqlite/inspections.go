@@ -6,31 +6,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )
 
 // inspectionCols is the column list every inspection read uses, in
-// scanInspection order.
+// scanInspection order. The answers are rows of their own (fillItems).
 const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	items, hlc, time_suspect, review, seq`
+	hlc, time_suspect, review, seq`
 
 // inspectionRow is an inspection with the server-only columns.
 type inspectionRow struct {
 	schema.Inspection
 	AuthorID string
 	Seq      int64
-	cols     *inspectionColumns // encoded ahead by a push; nil: encode on write
 }
 
 func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error) {
 	var r inspectionRow
-	var inspectors, started, items string
+	var inspectors, started string
 	var finished, review sql.NullString
 	var suspect int
 	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
-		&started, &finished, &items, &r.HLC, &suspect, &review, &r.Seq); err != nil {
+		&started, &finished, &r.HLC, &suspect, &review, &r.Seq); err != nil {
 		return nil, err
 	}
 	r.StartedAt = parseTime(started)
@@ -38,9 +38,6 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 	r.TimeSuspect = suspect != 0
 	if err := json.Unmarshal([]byte(inspectors), &r.Inspectors); err != nil {
 		return nil, fmt.Errorf("inspection %s inspectors: %w", r.ID, err)
-	}
-	if err := json.Unmarshal([]byte(items), &r.Items); err != nil {
-		return nil, fmt.Errorf("inspection %s items: %w", r.ID, err)
 	}
 	if review.Valid && review.String != "" {
 		r.Review = &schema.Review{}
@@ -51,30 +48,78 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 	return &r, nil
 }
 
-// inspectionJSON encodes the JSON columns of a device-authored record. The
-// server-side photo state (received) is never stored; it is computed on read.
-func inspectionJSON(r *inspectionRow) (inspectors, items string, err error) {
-	if r.cols != nil {
-		return r.cols.inspectors, r.cols.items, nil
-	}
-	for i := range r.Items {
-		for j := range r.Items[i].Photos {
-			r.Items[i].Photos[j].Received = false
-		}
-	}
-	items, err = itemsJSON(r.Items)
-	if err != nil {
-		return "", "", err
-	}
-	return inspectorsJSON(r.Inspectors), items, nil
+// The one mapping of an inspection to its rows: its inspections row, one
+// inspection_items row per answer and one inspection_photos row per photo
+// reference. The append functions read the row as the writer left it, its
+// clock, time_suspect and seq decided, and append the values of a VALUES
+// row of the statements below. A new column of inspections is added to
+// inspectionInsertCols and appendInspectionValues (the statements follow)
+// and to inspectionCols and scanInspection.
+
+// inspectionInsertCols are the columns a device-authored record sets;
+// review stays NULL until a leader decides.
+const inspectionInsertCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
+	hlc, time_suspect, received_at, updated_at, seq`
+
+var (
+	// inspectionInsertHead and inspectionInsertRow make the statement that
+	// inserts inspections, one VALUES row each. OR FAIL: a failing row leaves
+	// the rows before it in place instead of undoing the statement, which
+	// spares SQLite part of its statement journal for a statement of many
+	// rows; every caller rolls the whole transaction back on an error anyway.
+	inspectionInsertHead = `INSERT OR FAIL INTO inspections (` + inspectionInsertCols + `) VALUES `
+	inspectionInsertRow  = valuesRow(inspectionInsertCols)
+	// inspectionReplace writes a newer version of a stored inspection from
+	// the same values, keeping its author, receipt time and review.
+	inspectionReplace = `INSERT INTO inspections (` + inspectionInsertCols + `) VALUES ` + inspectionInsertRow +
+		` ON CONFLICT (id) DO UPDATE SET ` + excludedSet(inspectionInsertCols, "id", "author_id", "received_at")
+)
+
+const (
+	itemInsertHead  = `INSERT OR FAIL INTO inspection_items (inspection_id, item_id, position, result, note, severity) VALUES `
+	itemInsertRow   = `(?, ?, ?, ?, ?, ?)`
+	photoInsertHead = `INSERT OR FAIL INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at,
+		lat, lng, captured_by, time_suspect, squad_id, device_id) VALUES `
+	photoInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// appendInspectionValues appends the values of r's inspectionInsertRow,
+// received and updated at now.
+func appendInspectionValues(args []any, r *inspectionRow, now string) []any {
+	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
+	return append(args, r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq)
 }
 
-// inspectionTimes are the started_at and finished_at arguments of r.
-func inspectionTimes(r *inspectionRow) (string, any) {
-	if r.cols != nil {
-		return r.cols.startedAt, r.cols.finishedAt
+// appendItemValues appends one itemInsertRow per answer of r, each with
+// the severity of its item in cl, r's checklist version ("" when the
+// server does not know the version).
+func appendItemValues(args []any, r *inspectionRow, cl *schema.Checklist) []any {
+	for i := range r.Items {
+		it := &r.Items[i]
+		severity := ""
+		if cl != nil {
+			if ci, ok := cl.Item(it.ItemID); ok {
+				severity = ci.Severity
+			}
+		}
+		args = append(args, r.ID, it.ItemID, i, it.Result, it.Note, severity)
 	}
-	return schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt)
+	return args
+}
+
+// appendPhotoValues appends one photoInsertRow per photo reference of r.
+// Whether a photo arrived is not part of the record: reads work it out.
+func appendPhotoValues(args []any, r *inspectionRow) []any {
+	for i := range r.Items {
+		it := &r.Items[i]
+		for j := range it.Photos {
+			p := &it.Photos[j]
+			args = append(args, r.ID, it.ItemID, j, p.SHA256, p.Size, p.MediaType, schema.FormatTime(p.CapturedAt), p.Lat, p.Lng,
+				p.DeviceID, boolInt(p.TimeSuspect), r.SquadID, r.DeviceID)
+		}
+	}
+	return args
 }
 
 func finishedArg(t *time.Time) any {
@@ -84,102 +129,177 @@ func finishedArg(t *time.Time) any {
 	return schema.FormatTime(*t)
 }
 
-// inspectionInsertHead and inspectionInsertRow make the statement that
-// inserts inspections, one VALUES row each. OR FAIL: a failing row leaves
-// the rows before it in place instead of undoing the statement, which
-// spares SQLite part of its statement journal for a statement of many
-// rows; every caller rolls the whole transaction back on an error anyway.
-const (
-	inspectionInsertHead = `INSERT OR FAIL INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors,
-			started_at, finished_at, items, hlc, time_suspect, review, received_at, updated_at, seq) VALUES `
-	inspectionInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`
-)
-
-// Positions of the arguments of an inspectionInsertRow that a push fills
-// in last (see appendInspectionArgs).
-const (
-	insertArgHLC         = 11
-	insertArgTimeSuspect = 12
-	insertArgSeq         = 15
-)
-
-// appendInspectionArgs appends the arguments of r's inspectionInsertRow;
-// r's columns must be encoded (r.cols set) and now is the time stored as
-// received_at and updated_at.
-func appendInspectionArgs(args []any, r *inspectionRow, now any) []any {
-	return append(args, r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, r.cols.inspectors,
-		r.cols.startedAt, r.cols.finishedAt, r.cols.items, r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq)
+// inspectionQueues hold the rows of new inspections until they are
+// inserted many to a statement, each table after the one its rows refer to.
+type inspectionQueues struct {
+	insp, items, photos *rowQueue
 }
 
-// inspectionInsertArgs gives r its seq and appends the arguments of its
-// inspectionInsertRow to args.
-func (w *writer) inspectionInsertArgs(ctx context.Context, args []any, r *inspectionRow) ([]any, error) {
-	seq, err := w.seq.nextSeq(ctx)
-	if err != nil {
-		return args, err
-	}
-	r.Seq = seq
-	if r.cols == nil {
-		inspectors, items, err := inspectionJSON(r)
-		if err != nil {
-			return args, err
-		}
-		started, finished := inspectionTimes(r)
-		r.cols = &inspectionColumns{inspectors: inspectors, items: items, startedAt: started, finishedAt: finished}
-	}
-	return appendInspectionArgs(args, r, w.nowText()), nil
+// inspectionGroup is how many inspections one INSERT statement writes;
+// their answers and photos go in statements of four times as many rows.
+const inspectionGroup = 16
+
+func newInspectionQueues() inspectionQueues {
+	return inspectionQueues{insp: newRowQueue(inspectionInsertHead, inspectionInsertRow, inspectionGroup),
+		items: newRowQueue(itemInsertHead, itemInsertRow, 4*inspectionGroup), photos: newRowQueue(photoInsertHead, photoInsertRow, 4*inspectionGroup)}
 }
 
-func (w *writer) insertInspection(ctx context.Context, r *inspectionRow) error {
-	args, err := w.inspectionInsertArgs(ctx, nil, r)
-	if err != nil {
+// add queues the rows of the new inspection r (of checklist cl), received
+// at now, and reports whether the queues should be flushed.
+func (q *inspectionQueues) add(r *inspectionRow, cl *schema.Checklist, now string) bool {
+	q.insp.args = appendInspectionValues(q.insp.args, r, now)
+	q.addAnswers(r, cl)
+	return q.insp.full()
+}
+
+// addAnswers queues the item and photo rows of r alone (its inspections
+// row is written already).
+func (q *inspectionQueues) addAnswers(r *inspectionRow, cl *schema.Checklist) {
+	q.items.args = appendItemValues(q.items.args, r, cl)
+	q.photos.args = appendPhotoValues(q.photos.args, r)
+}
+
+// flush inserts every queued row, inspections first.
+func (q *inspectionQueues) flush(ctx context.Context, w *writer) error {
+	if err := q.insp.flush(ctx, w); err != nil {
+		return fmt.Errorf("insert inspections: %w", err)
+	}
+	if err := q.items.flush(ctx, w); err != nil {
+		return fmt.Errorf("insert inspection items: %w", err)
+	}
+	if err := q.photos.flush(ctx, w); err != nil {
+		return fmt.Errorf("insert inspection photos: %w", err)
+	}
+	return nil
+}
+
+// replaceInspection overwrites a stored inspection with a newer version
+// of the same inspector, keeping its review state and receipt time; its
+// answers are replaced with it (queued in q, after anything q held is
+// flushed).
+func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *inspectionRow, cl *schema.Checklist) error {
+	if err := q.flush(ctx, w); err != nil {
 		return err
 	}
-	if _, err := w.exec(ctx, inspectionInsertHead+inspectionInsertRow, args...); err != nil {
-		return fmt.Errorf("insert inspection %s: %w", r.ID, err)
-	}
-	return w.writeInspectionPhotos(ctx, r, false)
-}
-
-// replaceInspection overwrites the device-authored fields of a stored
-// inspection with a newer version, keeping its review state.
-func (w *writer) replaceInspection(ctx context.Context, r *inspectionRow) error {
 	seq, err := w.seq.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
 	r.Seq = seq
-	inspectors, items, err := inspectionJSON(r)
+	for _, del := range []string{`DELETE FROM inspection_photos WHERE inspection_id = ?`, `DELETE FROM inspection_items WHERE inspection_id = ?`} {
+		if _, err := w.exec(ctx, del, r.ID); err != nil {
+			return fmt.Errorf("replace inspection %s: %w", r.ID, err)
+		}
+	}
+	if _, err := w.exec(ctx, inspectionReplace, appendInspectionValues(nil, r, w.nowText())...); err != nil {
+		return fmt.Errorf("replace inspection %s: %w", r.ID, err)
+	}
+	q.addAnswers(r, cl)
+	return nil
+}
+
+// Columns of the answer rows, in fillItems order.
+const (
+	itemCols  = `inspection_id, item_id, position, result, note`
+	photoCols = `inspection_id, item_id, position, sha256, size, media_type, captured_at, lat, lng, captured_by, time_suspect`
+)
+
+// fillItems reads the answers and photo references of the inspections in
+// list from their rows, one query per table for the whole list.
+func fillItems(ctx context.Context, q queryer, list []*inspectionRow) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*inspectionRow, len(list))
+	ids := make([]string, 0, len(list))
+	for _, r := range list {
+		if _, dup := byID[r.ID]; !dup {
+			byID[r.ID] = r
+			ids = append(ids, r.ID)
+		}
+		r.Items = nil
+	}
+	idList, err := jsonList(ids)
 	if err != nil {
 		return err
 	}
-	if _, err := w.exec(ctx, `UPDATE inspections SET venue_id = ?, squad_id = ?, device_id = ?, checklist_version = ?, status = ?,
-			inspectors = ?, started_at = ?, finished_at = ?, items = ?, hlc = ?, time_suspect = ?, updated_at = ?, seq = ? WHERE id = ?`,
-		r.VenueID, r.SquadID, r.DeviceID, r.ChecklistVersion, r.Status, inspectors, schema.FormatTime(r.StartedAt),
-		finishedArg(r.FinishedAt), items, r.HLC, boolInt(r.TimeSuspect), schema.FormatTime(w.now), seq, r.ID); err != nil {
-		return fmt.Errorf("update inspection %s: %w", r.ID, err)
+	type placed struct {
+		pos int
+		it  schema.ItemResult
 	}
-	return w.writeInspectionPhotos(ctx, r, true)
-}
-
-// writeInspectionPhotos keeps inspection_photos equal to the photo
-// references of the record, so photo uploads can be authorized and
-// completeness computed without parsing items.
-func (w *writer) writeInspectionPhotos(ctx context.Context, r *inspectionRow, replace bool) error {
-	if replace {
-		if _, err := w.exec(ctx, `DELETE FROM inspection_photos WHERE inspection_id = ?`, r.ID); err != nil {
-			return fmt.Errorf("inspection %s photos: %w", r.ID, err)
+	answers := make(map[string][]placed, len(ids))
+	err = queryEach(ctx, q, `SELECT `+itemCols+` FROM inspection_items WHERE inspection_id IN (SELECT value FROM json_each(?))`, idList,
+		func(rows *sql.Rows) error {
+			var id string
+			var p placed
+			if err := rows.Scan(&id, &p.it.ItemID, &p.pos, &p.it.Result, &p.it.Note); err != nil {
+				return err
+			}
+			answers[id] = append(answers[id], p)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("inspection items: %w", err)
+	}
+	for id, ps := range answers {
+		slices.SortFunc(ps, func(a, b placed) int { return a.pos - b.pos })
+		r := byID[id]
+		r.Items = make([]schema.ItemResult, len(ps))
+		for i := range ps {
+			r.Items[i] = ps[i].it
 		}
 	}
-	for _, it := range r.Items {
-		for _, p := range it.Photos {
-			if _, err := w.exec(ctx, `INSERT INTO inspection_photos (inspection_id, item_id, sha256, squad_id, device_id) VALUES (?, ?, ?, ?, ?)
-					ON CONFLICT DO NOTHING`, r.ID, it.ItemID, p.SHA256, r.SquadID, r.DeviceID); err != nil {
-				return fmt.Errorf("inspection %s photos: %w", r.ID, err)
+	type photo struct {
+		pos int
+		ref schema.PhotoRef
+	}
+	photos := map[[2]string][]photo{}
+	err = queryEach(ctx, q, `SELECT `+photoCols+` FROM inspection_photos WHERE inspection_id IN (SELECT value FROM json_each(?))`, idList,
+		func(rows *sql.Rows) error {
+			var id, item, captured string
+			var p photo
+			var suspect int
+			if err := rows.Scan(&id, &item, &p.pos, &p.ref.SHA256, &p.ref.Size, &p.ref.MediaType, &captured, &p.ref.Lat, &p.ref.Lng,
+				&p.ref.DeviceID, &suspect); err != nil {
+				return err
+			}
+			p.ref.CapturedAt = parseTime(captured)
+			p.ref.TimeSuspect = suspect != 0
+			k := [2]string{id, item}
+			photos[k] = append(photos[k], p)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("inspection photos: %w", err)
+	}
+	for k, ps := range photos {
+		slices.SortFunc(ps, func(a, b photo) int { return a.pos - b.pos })
+		r := byID[k[0]]
+		for i := range r.Items {
+			if it := &r.Items[i]; it.ItemID == k[1] {
+				it.Photos = make([]schema.PhotoRef, len(ps))
+				for j := range ps {
+					it.Photos[j] = ps[j].ref
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// queryEach runs query with args and hands each row to scan.
+func queryEach(ctx context.Context, q queryer, query string, arg any, scan func(rows *sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // ListInspections returns inspections newest first, each with its venue and
@@ -255,6 +375,9 @@ func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, e
 // decorate adds the venue, photo received flags, missing photos and
 // completeness to API reads, with one query per table for the whole list.
 func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) ([]schema.Inspection, error) {
+	if err := fillItems(ctx, q, list); err != nil {
+		return nil, err
+	}
 	var venueIDs, hashes []string
 	for _, r := range list {
 		venueIDs = append(venueIDs, r.VenueID)
@@ -310,25 +433,10 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 		}
 		in.MissingPhotos = missing
 		in.PhotosComplete = &complete
-		in.Flags = inspectionFlags(&in)
+		in.Flags = schema.InspectionFlags(&in)
 		out = append(out, in)
 	}
 	return out, nil
-}
-
-// inspectionFlags lists what a leader should check before accepting in.
-func inspectionFlags(in *schema.Inspection) []string {
-	var flags []string
-	if len(in.Inspectors) < 2 {
-		flags = append(flags, schema.FlagSingleInspector)
-	}
-	if in.TimeSuspect {
-		flags = append(flags, schema.FlagTimeSuspect)
-	}
-	if len(in.MissingPhotos) > 0 {
-		flags = append(flags, schema.FlagPhotosMissing)
-	}
-	return flags
 }
 
 // receivedPhotos reports which of the hashes have a photos row.

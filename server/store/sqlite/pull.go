@@ -313,15 +313,26 @@ func (p *puller) inspections(lo, hi int64, limit int) ([]schema.Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inspections: %w", err)
 	}
-	defer rows.Close()
-	var out []schema.Change
+	var list []*inspectionRow
 	for rows.Next() {
 		r, err := scanInspection(rows)
 		if err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("inspections: %w", err)
 		}
+		list = append(list, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("inspections: %w", err)
+	}
+	if err := fillItems(p.ctx, p.tx, list); err != nil {
+		return nil, err
+	}
+	out := make([]schema.Change, 0, len(list))
+	for _, r := range list {
 		in := r.Inspection
 		out = append(out, schema.Change{Seq: r.Seq, Kind: schema.ChangeInspection, ID: in.ID, Inspection: &in})
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -3,65 +3,184 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
+
+	"github.com/patrolhq/patrol/schema"
 )
 
-// chunkLoader looks up the rows the mutations of each chunk will look at
-// (earlier answers, venues, existing inspections) on the preparing
-// goroutine, so that the writer only merges them. It reads in a read
-// transaction begun after the push's write transaction took the database's
-// one write lock: no other writer can commit until the push does, so the
-// read transaction sees exactly what the write transaction saw when it
-// began. What the push itself changed lives in the writer's maps, which
-// keep what they hold when they merge (pushBatch.merge).
-type chunkLoader struct {
-	tx     *sql.Tx
-	stmts  map[string]*sql.Stmt
-	squad  int64
-	cutoff string
-	// Ids looked up already in this push; the writer has their rows.
-	seenApplied, seenVenue, seenRef, seenInsp map[string]bool
+// known is what a push knows of the rows its mutations name: looked up a
+// chunk at a time inside the push's transaction (so it sees the push's own
+// writes), and updated as the push writes. A nil entry was looked up and
+// does not exist.
+type known struct {
+	applied  map[string]schema.RecordedAnswer // answers recorded for mutation ids
+	venues   map[string]*venueRow             // venues mutations or inspections name
+	leftAt   map[string]time.Time             // when venues of other squads last left the pushing one
+	restamps map[string]string                // HLCs the server replaced, by original
+	stored   map[string]*inspectionRow        // inspections on the server
+	seen     map[seenKey]bool                 // keys looked up already
 }
 
-// chunkLookups are the rows found for one chunk.
-type chunkLookups struct {
-	applied  map[string]appliedMutation
-	venues   map[string]*venueRow      // full rows for venue mutations; nil: no such venue
-	squads   map[string]venueSquad     // the squads of venues inspections refer to
-	recent   []string                  // venues the squad left within the grace period
-	existing map[string]*inspectionRow // nil: no such inspection
+// seenKey is a key a push looked up: a mutation id ('m'), venue id ('v'),
+// inspection id ('i') or restamped base ('h').
+type seenKey struct {
+	kind byte
+	key  string
 }
 
 // batchHint sizes the per-push maps, which grow to one entry a mutation.
 const batchHint = 256
 
-// newChunkLoader reads in a read transaction of its own on db.
-func newChunkLoader(ctx context.Context, db *sql.DB, squad int64, cutoff string) (*chunkLoader, error) {
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+func newKnown() known {
+	return known{applied: make(map[string]schema.RecordedAnswer, batchHint), venues: map[string]*venueRow{}, leftAt: map[string]time.Time{},
+		restamps: map[string]string{}, stored: make(map[string]*inspectionRow, batchHint), seen: make(map[seenKey]bool, 3*batchHint)}
+}
+
+// venue is the venue the push knows under id, nil if none.
+func (k *known) venue(id string) *schema.Venue {
+	if v := k.venues[id]; v != nil {
+		return &v.Venue
+	}
+	return nil
+}
+
+// venueSquad is what the push knows of the squad of a venue.
+func (k *known) venueSquad(id string) schema.VenueSquad {
+	vs := schema.VenueSquad{LeftAt: k.leftAt[id]}
+	if v := k.venues[id]; v != nil {
+		vs.Known, vs.Squad = true, v.SquadID
+	}
+	return vs
+}
+
+// inspection is the server's copy of an inspection, nil if none.
+func (k *known) inspection(id string) *schema.StoredInspection {
+	if r := k.stored[id]; r != nil {
+		return &schema.StoredInspection{Inspection: r.Inspection, AuthorID: r.AuthorID}
+	}
+	return nil
+}
+
+// unseen appends key to keys unless it was looked up before, and marks it.
+func (k *known) unseen(keys []string, kind byte, key string) []string {
+	sk := seenKey{kind, key}
+	if k.seen[sk] {
+		return keys
+	}
+	k.seen[sk] = true
+	return append(keys, key)
+}
+
+// load looks up what the mutations of one chunk need and the push has not
+// looked up before: one query per table for the chunk.
+func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
+	var ids, venueIDs, inspIDs, bases []string
+	for i := range chunk {
+		m := &chunk[i].m
+		ids = b.unseen(ids, 'm', m.ID)
+		switch {
+		case m.Venue != nil:
+			venueIDs = b.unseen(venueIDs, 'v', m.Venue.ID)
+		case m.VenueUpdate != nil:
+			venueIDs = b.unseen(venueIDs, 'v', m.VenueUpdate.VenueID)
+			for _, e := range m.VenueUpdate.Fields {
+				if e.Base != "" {
+					bases = b.unseen(bases, 'h', e.Base)
+				}
+			}
+		case m.Inspection != nil:
+			inspIDs = b.unseen(inspIDs, 'i', m.Inspection.ID)
+			venueIDs = b.unseen(venueIDs, 'v', m.Inspection.VenueID)
+		}
+	}
+	err := b.lookup(ctx, ids, `SELECT am.id, am.device_id, coalesce(d.user_id, ''), am.outcome, am.code, am.reason, am.conflict_id
+			FROM applied_mutations am LEFT JOIN devices d ON d.id = am.device_id
+			WHERE am.id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
+		var id string
+		var a schema.RecordedAnswer
+		if err := rows.Scan(&id, &a.DeviceID, &a.UserID, &a.Outcome, &a.Code, &a.Reason, &a.ConflictID); err != nil {
+			return err
+		}
+		b.applied[id] = a
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("begin lookups: %w", err)
+		return fmt.Errorf("load applied mutations: %w", err)
 	}
-	return txChunkLoader(tx, map[string]*sql.Stmt{}, squad, cutoff), nil
-}
-
-// txChunkLoader reads in tx, with stmts as its statement cache; close
-// must not be called on it unless it owns tx.
-func txChunkLoader(tx *sql.Tx, stmts map[string]*sql.Stmt, squad int64, cutoff string) *chunkLoader {
-	return &chunkLoader{tx: tx, stmts: stmts, squad: squad, cutoff: cutoff, seenApplied: make(map[string]bool, batchHint),
-		seenVenue: map[string]bool{}, seenRef: map[string]bool{}, seenInsp: make(map[string]bool, batchHint)}
-}
-
-func (l *chunkLoader) close() {
-	for _, st := range l.stmts {
-		st.Close()
+	for _, id := range venueIDs {
+		b.venues[id] = nil
 	}
-	l.tx.Rollback()
+	var foreign []string
+	err = b.lookup(ctx, venueIDs, `SELECT `+venueCols+` FROM venues WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
+		v, err := scanVenue(rows)
+		if err != nil {
+			return err
+		}
+		b.venues[v.ID] = v
+		if v.SquadID != b.pusher.Squad {
+			foreign = append(foreign, v.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load venues: %w", err)
+	}
+	err = b.lookup(ctx, foreign, `SELECT venue_id, max(to_at) FROM venue_squad_history WHERE squad_id = ? AND to_at IS NOT NULL
+			AND venue_id IN (SELECT value FROM json_each(?)) GROUP BY venue_id`, func(rows *sql.Rows) error {
+		var id, at string
+		if err := rows.Scan(&id, &at); err != nil {
+			return err
+		}
+		b.leftAt[id] = parseTime(at)
+		return nil
+	}, b.pusher.Squad)
+	if err != nil {
+		return fmt.Errorf("load venue history: %w", err)
+	}
+	err = b.lookup(ctx, bases, restampQuery, func(rows *sql.Rows) error {
+		var o, r string
+		if err := rows.Scan(&o, &r); err != nil {
+			return err
+		}
+		b.restamps[o] = r
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load restamps: %w", err)
+	}
+	for _, id := range inspIDs {
+		b.stored[id] = nil
+	}
+	var found []*inspectionRow
+	err = b.lookup(ctx, inspIDs, `SELECT `+inspectionCols+` FROM inspections WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
+		r, err := scanInspection(rows)
+		if err != nil {
+			return err
+		}
+		b.stored[r.ID] = r
+		if r.Review != nil {
+			found = append(found, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load inspections: %w", err)
+	}
+	// A reviewed one answers an amendment with its whole record; the rules
+	// need no more of the others than their head.
+	if err := fillItems(ctx, b.tx, found); err != nil {
+		return fmt.Errorf("load inspections: %w", err)
+	}
+	return nil
 }
 
-// lookup runs query, whose one argument is the JSON list of ids (one
-// statement text for any number of ids, prepared once per push), and hands
-// its rows to scan; no ids, no query.
-func (l *chunkLoader) lookup(ctx context.Context, ids []string, query string, scan func(rows *sql.Rows) error) error {
+// lookup runs query, whose last argument is the JSON list of ids after
+// args (one statement text for any number of ids, prepared once per
+// push), and hands each row to scan; no ids, no query.
+func (b *pushBatch) lookup(ctx context.Context, ids []string, query string, scan func(rows *sql.Rows) error, args ...any) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -69,176 +188,78 @@ func (l *chunkLoader) lookup(ctx context.Context, ids []string, query string, sc
 	if err != nil {
 		return err
 	}
-	st, ok := l.stmts[query]
-	if !ok {
-		if st, err = l.tx.PrepareContext(ctx, query); err != nil {
-			return err
-		}
-		l.stmts[query] = st
-	}
-	rows, err := st.QueryContext(ctx, list)
+	rows, err := b.query(ctx, query, append(args, list)...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	if err := scan(rows); err != nil {
-		return err
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
 	}
 	return rows.Err()
 }
 
-// unseen appends id to ids unless seen has it, and marks it.
-func unseen(ids []string, seen map[string]bool, id string) []string {
-	if seen[id] {
-		return ids
-	}
-	seen[id] = true
-	return append(ids, id)
+// checklistCache keeps checklists parsed from their stored bodies, so
+// that a push parses a version only when its body changed.
+type checklistCache struct {
+	mu     sync.Mutex
+	parsed map[string]parsedChecklist
 }
 
-// load looks up what the mutations of one chunk need and this push has
-// not looked up before.
-func (l *chunkLoader) load(ctx context.Context, muts []preparedMutation) (*chunkLookups, error) {
-	out := &chunkLookups{applied: map[string]appliedMutation{}, venues: map[string]*venueRow{}, squads: map[string]venueSquad{},
-		existing: make(map[string]*inspectionRow, len(muts))}
-	var ids, venueIDs, refIDs, inspIDs []string
-	for i := range muts {
-		m := &muts[i].m
-		ids = unseen(ids, l.seenApplied, m.ID)
-		switch {
-		case m.Venue != nil:
-			venueIDs = unseen(venueIDs, l.seenVenue, m.Venue.ID)
-		case m.VenueUpdate != nil:
-			venueIDs = unseen(venueIDs, l.seenVenue, m.VenueUpdate.VenueID)
-		case m.Inspection != nil:
-			inspIDs = unseen(inspIDs, l.seenInsp, m.Inspection.ID)
-			// An inspection needs only its venue's squad.
-			refIDs = unseen(refIDs, l.seenRef, m.Inspection.VenueID)
-		}
-	}
-	err := l.lookup(ctx, ids, `SELECT am.id, am.device_id, coalesce(d.user_id, ''), am.outcome, am.code, am.reason, am.conflict_id
-			FROM applied_mutations am LEFT JOIN devices d ON d.id = am.device_id
-			WHERE am.id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
-		for rows.Next() {
-			var id string
-			var a appliedMutation
-			if err := rows.Scan(&id, &a.DeviceID, &a.UserID, &a.Outcome, &a.Code, &a.Reason, &a.ConflictID); err != nil {
-				return err
-			}
-			out.applied[id] = a
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load applied mutations: %w", err)
-	}
-	err = l.lookup(ctx, venueIDs, `SELECT `+venueCols+` FROM venues WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
-		for rows.Next() {
-			v, err := scanVenue(rows)
-			if err != nil {
-				return err
-			}
-			out.venues[v.ID] = v
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load venues: %w", err)
-	}
-	var foreign []string
-	for _, id := range venueIDs {
-		if v := out.venues[id]; v == nil {
-			out.venues[id] = nil
-		} else if v.SquadID != l.squad {
-			foreign = append(foreign, id)
-		}
-	}
-	err = l.lookup(ctx, refIDs, `SELECT id, squad_id FROM venues WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
-		for rows.Next() {
-			var id string
-			var squad int64
-			if err := rows.Scan(&id, &squad); err != nil {
-				return err
-			}
-			out.squads[id] = venueSquad{squad: squad, found: true}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load venues: %w", err)
-	}
-	for _, id := range refIDs {
-		if r, ok := out.squads[id]; !ok {
-			out.squads[id] = venueSquad{}
-		} else if r.squad != l.squad {
-			foreign = append(foreign, id)
-		}
-	}
-	err = inChunks(foreign, func(chunk []any) error {
-		args := append([]any{l.squad, l.cutoff}, chunk...)
-		rows, err := l.tx.QueryContext(ctx, `SELECT venue_id FROM venue_squad_history WHERE squad_id = ? AND to_at >= ?
-			AND venue_id IN (`+placeholders(len(chunk))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out.recent = append(out.recent, id)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load venue history: %w", err)
-	}
-	err = l.lookup(ctx, inspIDs, `SELECT `+inspectionCols+` FROM inspections WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
-		for rows.Next() {
-			r, err := scanInspection(rows)
-			if err != nil {
-				return err
-			}
-			out.existing[r.ID] = r
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load inspections: %w", err)
-	}
-	for _, id := range inspIDs {
-		if _, ok := out.existing[id]; !ok {
-			out.existing[id] = nil
-		}
-	}
-	return out, nil
+type parsedChecklist struct {
+	body string
+	c    *schema.Checklist // read only once cached
 }
 
-// merge takes what a chunk's lookups found into the batch, keeping what
-// the batch holds already: its own rows are newer than the snapshot's.
-func (b *pushBatch) merge(l *chunkLookups) {
-	for id, a := range l.applied {
-		if _, ok := b.applied[id]; !ok {
-			b.applied[id] = a
+// parse returns the checklist stored as body, or false if it does not
+// parse.
+func (cc *checklistCache) parse(version, body string) (*schema.Checklist, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if p, ok := cc.parsed[version]; ok && p.body == body {
+		return p.c, true
+	}
+	var c schema.Checklist
+	if json.Unmarshal([]byte(body), &c) != nil {
+		return nil, false
+	}
+	if cc.parsed == nil {
+		cc.parsed = map[string]parsedChecklist{}
+	}
+	cc.parsed[version] = parsedChecklist{body: body, c: &c}
+	return &c, true
+}
+
+// checklistSet reads every checklist version the server knows, stored or
+// embedded, into a lookup that is safe to share between goroutines.
+func (s *Store) checklistSet(ctx context.Context, q queryer) (schema.ChecklistLookup, error) {
+	set := map[string]*schema.Checklist{}
+	rows, err := q.QueryContext(ctx, `SELECT version, body FROM checklists`)
+	if err != nil {
+		return nil, fmt.Errorf("load checklists: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var version, body string
+		if err := rows.Scan(&version, &body); err != nil {
+			return nil, fmt.Errorf("load checklists: %w", err)
+		}
+		if c, ok := s.checklists.parse(version, body); ok {
+			set[version] = c
 		}
 	}
-	for id, v := range l.venues {
-		if _, ok := b.venues[id]; !ok {
-			b.venues[id] = v
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load checklists: %w", err)
+	}
+	for _, c := range schema.Checklists() {
+		if _, ok := set[c.Version]; !ok {
+			set[c.Version] = &c
 		}
 	}
-	for id, r := range l.squads {
-		if _, ok := b.squads[id]; !ok {
-			b.squads[id] = r
-		}
-	}
-	for _, id := range l.recent {
-		b.recent[id] = true
-	}
-	for id, r := range l.existing {
-		if _, ok := b.existing[id]; !ok {
-			b.existing[id] = r
-		}
-	}
+	return func(version string) (*schema.Checklist, bool) {
+		c, ok := set[version]
+		return c, ok
+	}, nil
 }

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/patrolhq/patrol/schema"
@@ -39,43 +37,6 @@ func scanVenue(row interface{ Scan(...any) error }) (*venueRow, error) {
 		}
 	}
 	return &v, nil
-}
-
-// venueField reads a mergeable field as its wire string.
-func venueField(v *schema.Venue, f string) string {
-	switch f {
-	case schema.FieldName:
-		return v.Name
-	case schema.FieldAddress:
-		return v.Address
-	case schema.FieldLicenceNo:
-		return v.LicenceNo
-	case schema.FieldLicensed:
-		return strconv.FormatBool(v.Licensed)
-	case schema.FieldPhone:
-		return v.Phone
-	case schema.FieldOpenState:
-		return v.OpenState
-	}
-	return ""
-}
-
-// setVenueField writes a mergeable field from its wire string.
-func setVenueField(v *schema.Venue, f, val string) {
-	switch f {
-	case schema.FieldName:
-		v.Name = val
-	case schema.FieldAddress:
-		v.Address = val
-	case schema.FieldLicenceNo:
-		v.LicenceNo = val
-	case schema.FieldLicensed:
-		v.Licensed = val == "true"
-	case schema.FieldPhone:
-		v.Phone = val
-	case schema.FieldOpenState:
-		v.OpenState = val
-	}
 }
 
 // Venue returns one venue (deleted ones included).
@@ -133,78 +94,66 @@ func clampLimit(n, def, max int) int {
 	return n
 }
 
-// mergeResult is what merging field edits into a venue did.
-type mergeResult struct {
-	Changed   bool
-	Conflicts []string // ids of conflict rows, in field order
+// restampQuery finds the replacements of HLCs the server restamped, for
+// a JSON list of originals.
+const restampQuery = `SELECT original, replacement FROM hlc_restamps WHERE original IN (SELECT value FROM json_each(?))`
+
+// restampsOf looks up in one query which of the bases field edits name
+// the server restamped: what schema.MergeFields translates.
+func (w *writer) restampsOf(ctx context.Context, edits map[string]schema.FieldEdit) (map[string]string, error) {
+	var bases []string
+	for _, e := range edits {
+		if e.Base != "" {
+			bases = append(bases, e.Base)
+		}
+	}
+	out := map[string]string{}
+	if len(bases) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(bases)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := w.tx.QueryContext(ctx, restampQuery, list)
+	if err != nil {
+		return nil, fmt.Errorf("restamps: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o, r string
+		if err := rows.Scan(&o, &r); err != nil {
+			return nil, fmt.Errorf("restamps: %w", err)
+		}
+		out[o] = r
+	}
+	return out, rows.Err()
 }
 
-// mergeVenueFields merges field edits into v, ordered by HLC: an edit based
-// on the field's current clock applies when it is newer; an edit based on
-// another clock is concurrent, the greater HLC wins and a conflict row is
-// recorded. It is the one merge for device pushes and server edits alike.
-// v is updated in memory; when anything changed it is written with a new seq.
-func (w *writer) mergeVenueFields(ctx context.Context, v *venueRow, fields map[string]schema.FieldEdit, hlc string, actor Actor) (mergeResult, error) {
-	var res mergeResult
-	names := make([]string, 0, len(fields))
-	for f := range fields {
-		names = append(names, f)
+// lookupIn makes a restamp lookup for schema.MergeFields out of a map.
+func lookupIn(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
 	}
-	sort.Strings(names)
-	if v.Clocks == nil {
-		v.Clocks = map[string]string{}
-	}
-	for _, f := range names {
-		e := fields[f]
-		cur := v.Clocks[f]
-		if e.Base != cur && e.Base != "" {
-			// A base the server restamped (a device clock far ahead) is the
-			// same version under the server's stamp.
-			var r string
-			err := w.tx.QueryRowContext(ctx, `SELECT replacement FROM hlc_restamps WHERE original = ?`, e.Base).Scan(&r)
-			switch {
-			case err == nil && r == cur:
-				e.Base = cur
-			case err != nil && !errors.Is(err, sql.ErrNoRows):
-				return res, fmt.Errorf("restamp of %s: %w", e.Base, err)
-			}
-		}
-		if e.Base == cur {
-			if schema.CompareHLCStrings(hlc, cur) > 0 {
-				if venueField(&v.Venue, f) != e.Value || cur != hlc {
-					setVenueField(&v.Venue, f, e.Value)
-					v.Clocks[f] = hlc
-					res.Changed = true
-				}
-			}
-			continue
-		}
-		serverValue := venueField(&v.Venue, f)
-		winner := "server"
-		if schema.CompareHLCStrings(hlc, cur) > 0 {
-			winner = "device"
-			setVenueField(&v.Venue, f, e.Value)
-			v.Clocks[f] = hlc
-			res.Changed = true
-		}
-		id, err := w.insertConflict(ctx, schema.Conflict{
-			SquadID: v.SquadID, Kind: schema.ConflictConcurrentEdit, EntityKind: "venue", EntityID: v.ID, Field: f,
-			ServerValue: serverValue, DeviceValue: e.Value, Winner: winner, MutationID: actor.MutationID, DeviceID: actor.DeviceID,
-		})
+}
+
+// writeConflicts records conflicts a rule decided, caused by actor, and
+// returns their ids in order.
+func (w *writer) writeConflicts(ctx context.Context, cs []schema.ConflictDecision, actor Actor) ([]string, error) {
+	var ids []string
+	for _, c := range cs {
+		id, err := w.insertConflict(ctx, c.Conflict(actor.MutationID, actor.DeviceID))
 		if err != nil {
-			return res, err
+			return nil, err
 		}
-		res.Conflicts = append(res.Conflicts, id)
+		ids = append(ids, id)
 	}
-	if res.Changed {
-		if err := w.saveVenueFields(ctx, v); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return ids, nil
 }
 
-// saveVenueFields writes the mergeable fields and clocks of v with a new seq.
+// saveVenueFields writes the mergeable fields and clocks of v with a new
+// seq, and stamps v with both.
 func (w *writer) saveVenueFields(ctx context.Context, v *venueRow) error {
 	seq, err := w.seq.nextSeq(ctx)
 	if err != nil {
@@ -293,14 +242,8 @@ func (s *Store) CreateVenue(ctx context.Context, v schema.Venue, actor Actor) (s
 		if err := w.squadExists(ctx, v.SquadID); err != nil {
 			return err
 		}
-		hlc := s.clock.Tick().String()
-		row := &venueRow{Venue: v}
-		row.Deleted = false
+		row := &venueRow{Venue: v.Stamped(s.clock.Tick().String())}
 		row.CreatedBy = actor.DeviceID
-		row.Clocks = map[string]string{}
-		for _, f := range schema.VenueFields {
-			row.Clocks[f] = hlc
-		}
 		if err := w.insertVenue(ctx, row); err != nil {
 			if schema.IsConstraint(err) {
 				return schema.Errorf(schema.CodeConflict, "venue %s already exists", v.ID)
@@ -348,11 +291,21 @@ func (s *Store) EditVenue(ctx context.Context, id string, fields map[string]sche
 		if err := schema.ValidateVenueUpdate(&schema.VenueUpdate{VenueID: id, Fields: edits}); err != nil {
 			return err
 		}
-		res, err := w.mergeVenueFields(ctx, v, edits, s.clock.Tick().String(), actor)
+		restamps, err := w.restampsOf(ctx, edits)
 		if err != nil {
 			return err
 		}
-		out, conflicts = v.Venue, res.Conflicts
+		fm := schema.MergeFields(v.Venue, edits, s.clock.Tick().String(), lookupIn(restamps))
+		if conflicts, err = w.writeConflicts(ctx, fm.Conflicts, actor); err != nil {
+			return err
+		}
+		v.Venue = fm.Venue
+		if fm.Changed {
+			if err := w.saveVenueFields(ctx, v); err != nil {
+				return err
+			}
+		}
+		out = v.Venue
 		return nil
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,18 +31,77 @@ func (w *writer) nowText() string {
 	return w.nowStr
 }
 
-// exec runs a statement, preparing it once per transaction.
-func (w *writer) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// stmt prepares a statement once per transaction.
+func (w *writer) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	st, ok := w.stmts[query]
 	if !ok {
 		var err error
-		st, err = w.tx.PrepareContext(ctx, query)
-		if err != nil {
+		if st, err = w.tx.PrepareContext(ctx, query); err != nil {
 			return nil, err
 		}
 		w.stmts[query] = st
 	}
+	return st, nil
+}
+
+// exec runs a statement, preparing it once per transaction.
+func (w *writer) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
 	return st.ExecContext(ctx, args...)
+}
+
+// query runs a query, preparing it once per transaction.
+func (w *writer) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// rowQueue gathers the rows of one INSERT so that a statement writes
+// group of them at once: the per-statement cost of the driver is paid once
+// per group instead of once per row.
+type rowQueue struct {
+	head, row string // the statement up to VALUES, and one row's placeholders
+	width     int    // arguments per row
+	group     int
+	groupStmt string // the statement of group rows
+	args      []any
+}
+
+func newRowQueue(head, row string, group int) *rowQueue {
+	return &rowQueue{head: head, row: row, width: strings.Count(row, "?"), group: group, groupStmt: multiRow(head, row, group)}
+}
+
+// add queues one row's arguments and reports whether a group is full.
+func (q *rowQueue) add(args ...any) bool {
+	q.args = append(q.args, args...)
+	return q.full()
+}
+
+// full reports whether a group of rows is queued.
+func (q *rowQueue) full() bool { return len(q.args) >= q.group*q.width }
+
+// flush inserts every queued row.
+func (q *rowQueue) flush(ctx context.Context, w *writer) error {
+	for off := 0; off < len(q.args); {
+		n := min((len(q.args)-off)/q.width, q.group)
+		stmt := q.groupStmt
+		if n != q.group {
+			stmt = multiRow(q.head, q.row, n)
+		}
+		if _, err := w.exec(ctx, stmt, q.args[off:off+n*q.width]...); err != nil {
+			return err
+		}
+		off += n * q.width
+	}
+	clear(q.args)
+	q.args = q.args[:0]
+	return nil
 }
 
 // multiRow returns head followed by n comma-separated copies of row, an
@@ -84,6 +144,45 @@ func (s *Store) writeTx(ctx context.Context, fn func(w *writer) error) error {
 		}
 		return w.seq.flush(ctx)
 	})
+}
+
+// dedupe returns ids without repeats, in first-seen order.
+func dedupe(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// columns splits a column list of a statement.
+func columns(list string) []string {
+	cols := strings.Split(list, ",")
+	for i := range cols {
+		cols[i] = strings.TrimSpace(cols[i])
+	}
+	return cols
+}
+
+// valuesRow returns the VALUES row "(?, ?, …)" of a column list.
+func valuesRow(list string) string {
+	return "(" + placeholders(len(columns(list))) + ")"
+}
+
+// excludedSet returns the SET clause of an upsert that takes every column
+// of list from the row it tried to insert, except keep.
+func excludedSet(list string, keep ...string) string {
+	var set []string
+	for _, c := range columns(list) {
+		if !slices.Contains(keep, c) {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
+	return strings.Join(set, ", ")
 }
 
 // placeholders returns "?, ?, ?" for n arguments.

@@ -1,0 +1,224 @@
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The rules of a push, as plain functions: each takes a valid mutation and
+// what the server holds of the rows it names, and returns a Decision. A
+// store loads those rows, calls the rule, and carries the decision out in
+// the push's transaction; the rules read and write nothing themselves, so
+// they are tested as tables and the same answers hold on every store.
+
+// Pusher is the device a push comes from, as the server authenticated it,
+// and the times its mutations are judged at.
+type Pusher struct {
+	DeviceID string
+	UserID   string
+	Squad    int64
+	InSquad  bool // false: the account belongs to no squad and may push nothing
+	// ReceivedAt is when the request arrived: the device's claims about
+	// time are judged against it. Now is the time of the transaction that
+	// applies the push, at which the server's own rules (the reassignment
+	// grace) are read and its writes are stamped.
+	ReceivedAt time.Time
+	Now        time.Time
+}
+
+// Effect is what a decision has the store write besides the answer.
+type Effect uint8
+
+// Effects of a decision.
+const (
+	EffectNone    Effect = iota // the answer only
+	EffectInsert                // write Venue or Inspection as a new record
+	EffectReplace               // overwrite the stored record with Venue or Inspection
+)
+
+// Decision is the verdict on one mutation: its answer, the record to
+// write and the conflicts to record with it. Once the store has written
+// the conflicts, the answer's ConflictID is the id of the first.
+type Decision struct {
+	Result     MutationResult
+	Effect     Effect
+	Venue      *Venue      // the venue to write (venue mutations)
+	Inspection *Inspection // the inspection to write, as the server stores it
+	Conflicts  []ConflictDecision
+}
+
+// RecordedAnswer is the answer a server recorded for a mutation id, and
+// who sent it.
+type RecordedAnswer struct {
+	DeviceID   string
+	UserID     string // "" when the device is unknown
+	Outcome    string
+	Code       Code
+	Reason     string
+	ConflictID string
+}
+
+// AnswerReplay answers a mutation whose id was answered before. The same
+// device, or another device of the same inspector (re-enrolled after a
+// revoked token, keeping its outbox), gets the recorded answer as a
+// duplicate, so a replay changes nothing and is answered the same; anyone
+// else used an id that is taken and must make a new one.
+func AnswerReplay(id string, prev RecordedAnswer, p Pusher) MutationResult {
+	if prev.DeviceID != p.DeviceID && prev.UserID != p.UserID {
+		return Reject(id, CodeConflict, fmt.Sprintf("mutation id %s was already used by another device; make a new id", id))
+	}
+	return MutationResult{ID: id, Outcome: OutcomeDuplicate, Original: prev.Outcome, Code: prev.Code, Reason: prev.Reason, ConflictID: prev.ConflictID}
+}
+
+// Refusal answers a mutation that no state of the server can make
+// acceptable: invalid is what ValidateMutation said of it, and a pusher
+// without a squad may push nothing. It reports false for a mutation the
+// rules of its kind must decide.
+func Refusal(m *Mutation, invalid error, p Pusher) (MutationResult, bool) {
+	if invalid != nil {
+		se, ok := invalid.(*Error)
+		if !ok {
+			se = Errorf(CodeInvalid, "%v", invalid)
+		}
+		return Reject(m.ID, se.Code, se.Message), true
+	}
+	if !p.InSquad {
+		return Reject(m.ID, CodeForbidden, "your account belongs to no squad; ask an admin to assign one"), true
+	}
+	return MutationResult{}, false
+}
+
+// Reject is the answer that refuses mutation id for a reason a person can
+// act on.
+func Reject(id string, code Code, reason string) MutationResult {
+	return MutationResult{ID: id, Outcome: OutcomeRejected, Code: code, Reason: reason}
+}
+
+func applied(id string) MutationResult { return MutationResult{ID: id, Outcome: OutcomeApplied} }
+
+// DecideVenueCreate decides a venue.create stamped hlc; existing is the
+// venue the server holds under the same id, nil if none. A device that
+// sends its own creation again (an answer lost on the way) is answered
+// applied; an id another device created is taken. The new venue joins the
+// pusher's squad.
+func DecideVenueCreate(m *Mutation, p Pusher, existing *Venue, hlc string) Decision {
+	if existing != nil {
+		if existing.CreatedBy == p.DeviceID {
+			return Decision{Result: applied(m.ID)}
+		}
+		return Decision{Result: Reject(m.ID, CodeConflict, fmt.Sprintf("venue id %s already exists; make a new id", m.Venue.ID))}
+	}
+	v := m.Venue.Stamped(hlc)
+	v.SquadID = p.Squad
+	v.CreatedBy = p.DeviceID
+	v.UpdatedAt = p.Now
+	return Decision{Result: applied(m.ID), Effect: EffectInsert, Venue: &v}
+}
+
+// DecideVenueUpdate decides a venue.update stamped hlc; v is the venue the
+// server holds, nil if none, and restamped translates the bases the edit
+// names (see MergeFields). Only the venue's squad edits it. An edit of a
+// deleted venue is kept as a conflict and never resurrects it (code gone);
+// otherwise the fields merge, and concurrent edits answer conflict with
+// the merged venue.
+func DecideVenueUpdate(m *Mutation, p Pusher, v *Venue, hlc string, restamped func(string) (string, bool)) Decision {
+	u := m.VenueUpdate
+	if v == nil {
+		return Decision{Result: Reject(m.ID, CodeNotFound, fmt.Sprintf("venue %s is unknown to the server", u.VenueID))}
+	}
+	if !SquadScope(p.Squad).Covers(v.SquadID) {
+		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("venue %s is not in your squad", u.VenueID))}
+	}
+	if v.Deleted {
+		values := make(map[string]string, len(u.Fields))
+		for f, e := range u.Fields {
+			values[f] = e.Value
+		}
+		body, _ := json.Marshal(values)
+		sv := *v
+		return Decision{
+			Result: MutationResult{ID: m.ID, Outcome: OutcomeConflict, Code: CodeGone, ServerVenue: &sv,
+				Reason: fmt.Sprintf("venue %s was deleted on the server; the edit was kept as a conflict for your squad leader", v.ID)},
+			Conflicts: []ConflictDecision{{SquadID: v.SquadID, Kind: ConflictEditOfDeleted, EntityKind: "venue", EntityID: v.ID,
+				ServerValue: "deleted", DeviceValue: string(body), Winner: WinnerServer}},
+		}
+	}
+	fm := MergeFields(*v, u.Fields, hlc, restamped)
+	d := Decision{Result: applied(m.ID), Conflicts: fm.Conflicts}
+	if fm.Changed {
+		fm.Venue.UpdatedAt = p.Now
+		d.Effect, d.Venue = EffectReplace, &fm.Venue
+	}
+	if len(fm.Conflicts) > 0 {
+		sv := fm.Venue
+		d.Result = MutationResult{ID: m.ID, Outcome: OutcomeConflict, Code: CodeConflict, ServerVenue: &sv,
+			Reason: fmt.Sprintf("%d field(s) of venue %s were edited concurrently; merged by clock and recorded", len(fm.Conflicts), v.ID)}
+	}
+	return d
+}
+
+// StoredInspection is the server's copy of an inspection and who wrote it.
+type StoredInspection struct {
+	Inspection
+	AuthorID string // the user whose device pushed it
+}
+
+// DecideInspection decides an inspection.upsert stamped hlc (restamped:
+// the server replaced the device's stamp, which makes the record's times
+// suspect). venue is what the server knows of the inspected venue's
+// squad, stored the server's copy of the inspection, nil if none.
+//
+// A new inspection is written as the server stores it (see
+// InspectionRecord). A version of an existing one replaces it when it is
+// newer by clock and by the same inspector; an older or equal version is a
+// late copy, answered applied without a change. An amendment of an
+// inspection a leader reviewed already is kept as a conflict instead.
+func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredInspection, hlc string, restamped bool) Decision {
+	in := m.Inspection
+	if !venue.Known {
+		return Decision{Result: Reject(m.ID, CodeNotFound, fmt.Sprintf("venue %s unknown to the server; its venue.create must be pushed first", in.VenueID))}
+	}
+	if !venue.TakesInspectionFrom(p.Squad, p.Now) {
+		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("venue %s is not in your squad", in.VenueID))}
+	}
+	if stored == nil {
+		rec := InspectionRecord(in, p, hlc, restamped)
+		return Decision{Result: applied(m.ID), Effect: EffectInsert, Inspection: &rec}
+	}
+	if stored.AuthorID != p.UserID {
+		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("inspection %s belongs to another inspector", in.ID))}
+	}
+	if CompareHLCStrings(hlc, stored.HLC) <= 0 {
+		return Decision{Result: applied(m.ID)}
+	}
+	if stored.Review != nil {
+		sv, _ := json.Marshal(stored.Inspection)
+		dv, _ := json.Marshal(in)
+		si := stored.Inspection
+		return Decision{
+			Result: MutationResult{ID: m.ID, Outcome: OutcomeConflict, Code: CodeConflict, ServerInspection: &si,
+				Reason: fmt.Sprintf("inspection %s was already reviewed (%s); the edit was kept as a conflict for your squad leader", in.ID, stored.Review.Decision)},
+			Conflicts: []ConflictDecision{{SquadID: stored.SquadID, Kind: ConflictEditAfterReview, EntityKind: "inspection", EntityID: in.ID,
+				ServerValue: string(sv), DeviceValue: string(dv), Winner: WinnerServer}},
+		}
+	}
+	rec := InspectionRecord(in, p, hlc, restamped)
+	return Decision{Result: applied(m.ID), Effect: EffectReplace, Inspection: &rec}
+}
+
+// InspectionRecord is a pushed inspection as the server stores it: in the
+// pusher's squad and device, stamped hlc, without review, its times flagged
+// suspect when the stamp was restamped or the times are implausible at
+// receipt (InspectionTimeSuspect). Whether its photos arrived is not part
+// of the record: a store works that out when it reads one.
+func InspectionRecord(in *Inspection, p Pusher, hlc string, restamped bool) Inspection {
+	rec := *in
+	rec.SquadID = p.Squad
+	rec.DeviceID = p.DeviceID
+	rec.Review = nil
+	rec.HLC = hlc
+	rec.TimeSuspect = restamped || InspectionTimeSuspect(in, p.ReceivedAt)
+	rec.Venue, rec.MissingPhotos, rec.PhotosComplete, rec.Flags = nil, nil, nil, nil
+	return rec
+}

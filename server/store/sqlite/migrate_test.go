@@ -1,0 +1,121 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store/sqlite"
+)
+
+// migrateTo applies the server migrations up to and including version
+// last, recorded as schema.Migrate records them.
+func migrateTo(t *testing.T, db *schema.DB, last int) {
+	t.Helper()
+	migs, err := schema.Migrations(schema.MigrationsServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.W.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migs[:last] {
+		err := db.WriteTx(context.Background(), func(tx *sql.Tx) error {
+			if _, err := tx.Exec(m.SQL); err != nil {
+				return err
+			}
+			_, err := tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, '')`, m.Version, m.Name)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+	}
+}
+
+func TestMigration0006_MovesItemsOutOfTheJSONColumn(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "patrol.db")
+	db, err := schema.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrateTo(t, db, 5)
+	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(cl)
+	cst := time.FixedZone("CST", 8*3600)
+	shot := time.Date(2026, 10, 9, 21, 15, 7, 123456789, cst)
+	lat, lng := 35.0612, 118.3425
+	photo := schema.PhotoRef{SHA256: strings.Repeat("a1", 32), Size: 700_000, MediaType: "image/jpeg", CapturedAt: shot, Lat: &lat, Lng: &lng, DeviceID: "dev-1"}
+	other := schema.PhotoRef{SHA256: strings.Repeat("b2", 32), Size: 9, MediaType: "image/png", CapturedAt: shot, DeviceID: "dev-0", TimeSuspect: true}
+	items := []schema.ItemResult{
+		{ItemID: "NC12", Result: schema.ResultFail, Note: "安全出口被锁", Photos: []schema.PhotoRef{photo, other, photo}},
+		{ItemID: "NC01", Result: schema.ResultPass},
+		{ItemID: "NC99", Result: schema.ResultNA, Note: "item of no known checklist"},
+	}
+	itemsJSON, _ := json.Marshal(items)
+	ts := schema.FormatTime(shot)
+	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO squads (id, name, min_lat, min_lng, max_lat, max_lng) VALUES (1, 's', 35, 118, 35.2, 118.4)`, nil},
+			{`INSERT INTO checklists (version, body, seq) VALUES (?, ?, 1)`, []any{cl.Version, string(body)}},
+			{`INSERT INTO venues (id, squad_id, kind, name, lat, lng, created_at, updated_at, seq) VALUES ('v1', 1, 'net_cafe', 'n', 35.1, 118.3, ?, ?, 2)`, []any{ts, ts}},
+			{`INSERT INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, items, hlc,
+				received_at, updated_at, seq) VALUES ('i1', 'v1', 1, 'dev-1', 'u1', ?, 'submitted', '[{"username":"a"},{"username":"b"}]', ?, ?, 'h', ?, ?, 3)`,
+				[]any{cl.Version, ts, string(itemsJSON), ts, ts}},
+			{`INSERT INTO inspection_photos (inspection_id, item_id, sha256, squad_id, device_id) VALUES ('i1', 'NC12', ?, 1, 'dev-1'), ('i1', 'NC12', ?, 1, 'dev-1')`,
+				[]any{photo.SHA256, other.SHA256}},
+		} {
+			if _, err := tx.Exec(q.sql, q.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	st, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.Inspection(ctx, "i1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameItems(t, "migrated", got.Items, items)
+	if !got.Items[0].Photos[0].CapturedAt.Equal(shot) {
+		t.Fatalf("capture time %v; want %v to the nanosecond", got.Items[0].Photos[0].CapturedAt, shot)
+	}
+	r := st.DB().R
+	for _, c := range []struct {
+		q    string
+		want int
+	}{
+		{`SELECT count(*) FROM inspection_items WHERE inspection_id = 'i1'`, 3},
+		{`SELECT count(*) FROM inspection_items WHERE item_id = 'NC12' AND severity = 'critical' AND position = 0`, 1},
+		{`SELECT count(*) FROM inspection_items WHERE item_id = 'NC01' AND severity = 'major' AND position = 1`, 1},
+		{`SELECT count(*) FROM inspection_items WHERE item_id = 'NC99' AND severity = '' AND position = 2`, 1},
+		{`SELECT count(*) FROM inspection_photos WHERE inspection_id = 'i1' AND squad_id = 1 AND device_id = 'dev-1'`, 3},
+		{`SELECT count(*) FROM pragma_table_info('inspections') WHERE name = 'items'`, 0},
+	} {
+		var n int
+		if err := r.QueryRow(c.q).Scan(&n); err != nil || n != c.want {
+			t.Errorf("%s = %d (%v); want %d", c.q, n, err, c.want)
+		}
+	}
+}

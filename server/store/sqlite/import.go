@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
@@ -97,13 +96,9 @@ func (w *writer) insertSchool(ctx context.Context, sc *schema.School) error {
 	if err != nil {
 		return err
 	}
-	minLat, minLng, maxLat, maxLng := 90.0, 180.0, -90.0, -180.0
-	for _, p := range sc.Polygon {
-		minLng, maxLng = math.Min(minLng, p[0]), math.Max(maxLng, p[0])
-		minLat, maxLat = math.Min(minLat, p[1]), math.Max(maxLat, p[1])
-	}
+	box := schema.PolygonBounds(sc.Polygon)
 	if _, err := w.exec(ctx, `INSERT INTO schools (id, name, kind, address, polygon, min_lat, min_lng, max_lat, max_lng, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sc.ID, sc.Name, sc.Kind, sc.Address, string(poly), minLat, minLng, maxLat, maxLng, seq); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sc.ID, sc.Name, sc.Kind, sc.Address, string(poly), box[0], box[1], box[2], box[3], seq); err != nil {
 		return fmt.Errorf("school %s: %w", sc.ID, err)
 	}
 	return nil

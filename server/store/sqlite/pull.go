@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,41 +10,8 @@ import (
 	"sort"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 )
-
-// cursor is the decoded pull cursor: the user and squad whose visible set
-// it walks, the squad's scope version, and the last seq delivered.
-type cursor struct {
-	V  int    `json:"v"`
-	U  string `json:"u"`
-	S  int64  `json:"s"`
-	SV int64  `json:"sv"`
-	Q  int64  `json:"q"`
-}
-
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, bool) {
-	if s == "" || len(s) > 1024 {
-		return cursor{}, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, false
-	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || c.Q < 0 {
-		return cursor{}, false
-	}
-	return c, true
-}
-
-// metresPerDegree is the length of one degree of latitude (and of longitude
-// at the equator) on the WGS-84 sphere approximation used for zone boxes.
-const metresPerDegree = 111_320.0
 
 // Pull returns the next page of changes visible to the device's user:
 // the venues of its squad, the schools whose zone touches the squad's area,
@@ -64,64 +30,40 @@ func (s *Store) Pull(ctx context.Context, in PullInput) (PullPage, error) {
 	}
 	defer tx.Rollback()
 
-	var sq struct{ minLat, minLng, maxLat, maxLng float64 }
+	var area [4]float64
 	var scope int64
 	err = tx.QueryRowContext(ctx, `SELECT min_lat, min_lng, max_lat, max_lng, scope_version FROM squads WHERE id = ?`, squad).
-		Scan(&sq.minLat, &sq.minLng, &sq.maxLat, &sq.maxLng, &scope)
+		Scan(&area[0], &area[1], &area[2], &area[3], &scope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return PullPage{}, notFound("squad", fmt.Sprint(squad))
 	}
 	if err != nil {
 		return PullPage{}, wrap("pull", err)
 	}
-	cur, ok := decodeCursor(in.Cursor)
-	page := PullPage{}
-	if !ok || cur.U != in.UserID || cur.S != squad || cur.SV != scope {
-		cur = cursor{V: 1, U: in.UserID, S: squad, SV: scope, Q: 0}
-		page.Reset = true
-	}
+	cur, reset := store.ResumeCursor(in.Cursor, in.UserID, squad, scope)
+	page := PullPage{Reset: reset}
 
 	dist, err := maxZoneDistance(ctx, tx)
 	if err != nil {
 		return PullPage{}, wrap("pull", err)
 	}
-	dLat := dist / metresPerDegree
-	maxAbsLat := math.Max(math.Abs(sq.minLat), math.Abs(sq.maxLat))
-	dLng := dist / (metresPerDegree * math.Max(math.Cos(maxAbsLat*math.Pi/180), 0.01))
-	box := [4]float64{sq.minLat - dLat, sq.minLng - dLng, sq.maxLat + dLat, sq.maxLng + dLng}
-
-	p := &puller{ctx: ctx, tx: tx, squad: squad, device: in.DeviceID, box: box}
+	p := &puller{ctx: ctx, tx: tx, squad: squad, device: in.DeviceID, box: schema.ZoneSearchBox(area, dist)}
 	changes, err := p.fetch(cur.Q, math.MaxInt64, limit+1)
 	if err != nil {
 		return PullPage{}, wrap("pull", err)
 	}
-	if len(changes) > limit {
-		last := changes[limit-1].Seq
-		if changes[limit].Seq == last {
-			// Never split one seq across pages: the cursor could not say
-			// where inside it the page stopped.
-			cut := limit - 1
-			for cut >= 0 && changes[cut].Seq == last {
-				cut--
-			}
-			if cut >= 0 {
-				changes = changes[:cut+1]
-			} else {
-				changes, err = p.fetch(last-1, last, -1)
-				if err != nil {
-					return PullPage{}, wrap("pull", err)
-				}
-			}
-		} else {
-			changes = changes[:limit]
+	changes, more, whole := store.CutPage(changes, limit)
+	if !whole {
+		// One seq holds more changes than a page: deliver it whole.
+		if changes, err = p.fetch(changes[0].Seq-1, changes[0].Seq, -1); err != nil {
+			return PullPage{}, wrap("pull", err)
 		}
-		page.More = true
 	}
 	if len(changes) > 0 {
 		cur.Q = changes[len(changes)-1].Seq
 	}
-	page.Changes = changes
-	page.Cursor = cur.encode()
+	page.Changes, page.More = changes, more
+	page.Cursor = cur.Encode()
 	return page, nil
 }
 
@@ -131,21 +73,18 @@ func maxZoneDistance(ctx context.Context, q queryer) (float64, error) {
 		return 0, err
 	}
 	defer rows.Close()
-	max := 0.0
+	var rules []schema.ZoneRule
 	for rows.Next() {
 		var body string
 		if err := rows.Scan(&body); err != nil {
 			return 0, err
 		}
 		var r schema.ZoneRule
-		if json.Unmarshal([]byte(body), &r) == nil && r.DistanceM > max {
-			max = r.DistanceM
+		if json.Unmarshal([]byte(body), &r) == nil {
+			rules = append(rules, r)
 		}
 	}
-	if max == 0 {
-		max = 200
-	}
-	return max, rows.Err()
+	return schema.MaxZoneDistance(rules), rows.Err()
 }
 
 // puller reads the changes of one visible set between two seqs.

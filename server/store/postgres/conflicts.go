@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+const conflictCols = `id, squad_id, kind, entity_kind, entity_id, field, server_value, device_value, winner, mutation_id, device_id, created_at, resolved_at`
+
+func scanConflict(row pgx.Row) (schema.Conflict, error) {
+	var c schema.Conflict
+	var created string
+	var resolved *string
+	if err := row.Scan(&c.ID, &c.SquadID, &c.Kind, &c.EntityKind, &c.EntityID, &c.Field, &c.ServerValue, &c.DeviceValue,
+		&c.Winner, &c.MutationID, &c.DeviceID, &created, &resolved); err != nil {
+		return schema.Conflict{}, err
+	}
+	c.CreatedAt = parseTime(created)
+	c.ResolvedAt = nullTime(resolved)
+	return c, nil
+}
+
+// ListConflicts returns recorded conflicts, newest first.
+func (s *Store) ListConflicts(ctx context.Context, f store.ConflictFilter) ([]schema.Conflict, error) {
+	q := `SELECT ` + conflictCols + ` FROM conflicts WHERE true`
+	var args []any
+	if f.SquadID != nil {
+		args = append(args, *f.SquadID)
+		q += fmt.Sprintf(` AND squad_id = $%d`, len(args))
+	}
+	if f.OpenOnly {
+		q += ` AND resolved_at IS NULL`
+	}
+	args = append(args, clampLimit(f.Limit, 500, 5000))
+	q += fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("list conflicts", err)
+	}
+	defer rows.Close()
+	out := []schema.Conflict{}
+	for rows.Next() {
+		c, err := scanConflict(rows)
+		if err != nil {
+			return nil, wrap("list conflicts", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrap("list conflicts", rows.Err())
+}
+
+// Conflict returns one conflict.
+func (s *Store) Conflict(ctx context.Context, id string) (schema.Conflict, error) {
+	c, err := scanConflict(s.pool.QueryRow(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return schema.Conflict{}, notFound("conflict", id)
+	}
+	if err != nil {
+		return schema.Conflict{}, wrap("conflict "+id, err)
+	}
+	return c, nil
+}
+
+// ResolveConflict marks a conflict as handled by a leader or admin.
+// A conflict the scope does not cover is not found. It assigns no seq, so
+// it does not take the counter; the conflict's row lock orders two
+// resolutions of one conflict.
+func (s *Store) ResolveConflict(ctx context.Context, id, by string, scope schema.Scope) (schema.Conflict, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		c, err := scanConflict(tx.QueryRow(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("conflict", id)
+		}
+		if err != nil {
+			return err
+		}
+		if !scope.Covers(c.SquadID) {
+			return notFound("conflict", id)
+		}
+		if c.ResolvedAt != nil {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE conflicts SET resolved_at = $1, resolved_by = $2 WHERE id = $3`, schema.FormatTime(s.now()), by, id)
+		return err
+	})
+	if err != nil {
+		return schema.Conflict{}, wrap("resolve conflict "+id, err)
+	}
+	return s.Conflict(ctx, id)
+}

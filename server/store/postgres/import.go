@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+// Import writes a whole data set into a store without users, in one
+// transaction, giving every row a change seq like any other write so that
+// devices pull it like any other data.
+func (s *Store) Import(ctx context.Context, d store.Dataset) error {
+	err := s.writeTx(ctx, func(w *writer) error {
+		var users int
+		if err := w.tx.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil {
+			return err
+		}
+		if users > 0 {
+			return schema.Errorf(schema.CodeConflict, "the store already holds %d users; import needs an empty one", users)
+		}
+		for _, sq := range d.Squads {
+			b := sq.Bounds
+			if _, err := w.tx.Exec(ctx, `INSERT INTO squads (id, name, min_lat, min_lng, max_lat, max_lng, scope_version) VALUES ($1, $2, $3, $4, $5, $6, 1)`,
+				sq.ID, sq.Name, b[0], b[1], b[2], b[3]); err != nil {
+				return fmt.Errorf("squad %d: %w", sq.ID, err)
+			}
+		}
+		for _, u := range d.Users {
+			if err := w.insertUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		for i := range d.Venues {
+			v := &venueRow{Venue: d.Venues[i]}
+			if v.OpenState == "" {
+				v.OpenState = schema.OpenStateOpen
+			}
+			if err := w.insertVenue(ctx, v); err != nil {
+				return err
+			}
+		}
+		for i := range d.Schools {
+			if err := w.insertSchool(ctx, &d.Schools[i]); err != nil {
+				return err
+			}
+		}
+		checklists, err := s.checklistSet(ctx, w.tx)
+		if err != nil {
+			return err
+		}
+		return w.importInspections(ctx, d.Inspections, checklists)
+	})
+	if err != nil {
+		return fmt.Errorf("store: import: %w", err)
+	}
+	return nil
+}
+
+// insertSchool writes a school with the bounding box of its polygon, which
+// the pull's zone query reads.
+func (w *writer) insertSchool(ctx context.Context, sc *schema.School) error {
+	poly, err := json.Marshal(sc.Polygon)
+	if err != nil {
+		return err
+	}
+	box := schema.PolygonBounds(sc.Polygon)
+	if _, err := w.tx.Exec(ctx, `INSERT INTO schools (id, name, kind, address, polygon, min_lat, min_lng, max_lat, max_lng, seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, sc.ID, sc.Name, sc.Kind, sc.Address, string(poly),
+		box[0], box[1], box[2], box[3], w.nextSeq()); err != nil {
+		return fmt.Errorf("school %s: %w", sc.ID, err)
+	}
+	return nil
+}
+
+// importInspections writes past inspections as received at their
+// ReceivedAt (the transaction's time when zero), through the same rows as
+// a push, then the reviews of those that have one.
+func (w *writer) importInspections(ctx context.Context, list []store.ImportedInspection, checklists schema.ChecklistLookup) error {
+	var q inspectionQueues
+	reviews := &pgx.Batch{}
+	for i := range list {
+		in := &list[i]
+		r := &inspectionRow{Inspection: in.Inspection, AuthorID: in.AuthorID}
+		r.Seq = w.nextSeq()
+		at := w.nowText()
+		if !in.ReceivedAt.IsZero() {
+			at = schema.FormatTime(in.ReceivedAt)
+		}
+		cl, _ := checklists(r.ChecklistVersion)
+		q.add(r, cl, at)
+		if r.Review != nil {
+			body, err := json.Marshal(r.Review)
+			if err != nil {
+				return err
+			}
+			reviews.Queue(`UPDATE inspections SET review = $1 WHERE id = $2`, string(body), r.ID)
+		}
+	}
+	if err := writeQueued(ctx, w.tx, q.tables()); err != nil {
+		return err
+	}
+	return w.tx.SendBatch(ctx, reviews).Close()
+}

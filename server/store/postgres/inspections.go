@@ -1,0 +1,469 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+// inspectionCols is the column list every inspection read uses, in
+// scanInspection order. The answers are rows of their own (fillItems).
+const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
+	hlc, time_suspect, review, seq`
+
+// inspectionRow is an inspection with the server-only columns.
+type inspectionRow struct {
+	schema.Inspection
+	AuthorID string
+	Seq      int64
+}
+
+func scanInspection(row pgx.Row) (*inspectionRow, error) {
+	var r inspectionRow
+	var inspectors, started string
+	var finished, review *string
+	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
+		&started, &finished, &r.HLC, &r.TimeSuspect, &review, &r.Seq); err != nil {
+		return nil, err
+	}
+	r.StartedAt = parseTime(started)
+	r.FinishedAt = nullTime(finished)
+	if err := json.Unmarshal([]byte(inspectors), &r.Inspectors); err != nil {
+		return nil, fmt.Errorf("inspection %s inspectors: %w", r.ID, err)
+	}
+	if review != nil && *review != "" {
+		r.Review = &schema.Review{}
+		if err := json.Unmarshal([]byte(*review), r.Review); err != nil {
+			return nil, fmt.Errorf("inspection %s review: %w", r.ID, err)
+		}
+	}
+	return &r, nil
+}
+
+// The one mapping of an inspection to its rows: its inspections row, one
+// inspection_items row per answer and one inspection_photos row per photo
+// reference, as the SQLite store writes them. The values functions read
+// the row as the writer left it, its clock, time_suspect and seq decided.
+var (
+	// inspectionInsertCols are the columns a device-authored record sets,
+	// in inspectionValues order; review stays NULL until a leader decides.
+	inspectionInsertCols = []string{"id", "venue_id", "squad_id", "device_id", "author_id", "checklist_version", "status", "inspectors",
+		"started_at", "finished_at", "hlc", "time_suspect", "received_at", "updated_at", "seq"}
+	itemInsertCols  = []string{"inspection_id", "item_id", "position", "result", "note", "severity"}
+	photoInsertCols = []string{"inspection_id", "item_id", "position", "sha256", "size", "media_type", "captured_at", "lat", "lng",
+		"captured_by", "time_suspect", "squad_id", "device_id"}
+
+	inspectionInsert = insertStatement("inspections", inspectionInsertCols)
+	// inspectionReplace writes a newer version of a stored inspection from
+	// the same values, keeping its author, receipt time and review.
+	inspectionReplace = inspectionInsert + ` ON CONFLICT (id) DO UPDATE SET ` + excludedSet(inspectionInsertCols, "id", "author_id", "received_at")
+	itemInsert        = insertStatement("inspection_items", itemInsertCols)
+	photoInsert       = insertStatement("inspection_photos", photoInsertCols)
+)
+
+// insertStatement is the INSERT of one row of cols into table.
+func insertStatement(table string, cols []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES (", table, strings.Join(cols, ", "))
+	for i := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", i+1)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// excludedSet is the SET list of an upsert that takes every column but
+// keep from the proposed row.
+func excludedSet(cols []string, keep ...string) string {
+	var parts []string
+	for _, c := range cols {
+		if !slices.Contains(keep, c) {
+			parts = append(parts, c+" = excluded."+c)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// inspectionValues are r's values of inspectionInsertCols, received and
+// updated at now.
+func inspectionValues(r *inspectionRow, now string) []any {
+	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
+	return []any{r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, r.TimeSuspect, now, now, r.Seq}
+}
+
+// itemValues are the inspection_items rows of r, each with the severity
+// of its item in cl, r's checklist version ("" when the server does not
+// know the version).
+func itemValues(rows [][]any, r *inspectionRow, cl *schema.Checklist) [][]any {
+	for i := range r.Items {
+		it := &r.Items[i]
+		severity := ""
+		if cl != nil {
+			if ci, ok := cl.Item(it.ItemID); ok {
+				severity = ci.Severity
+			}
+		}
+		rows = append(rows, []any{r.ID, it.ItemID, int32(i), it.Result, it.Note, severity})
+	}
+	return rows
+}
+
+// photoValues are the inspection_photos rows of r, one per photo
+// reference. Whether a photo arrived is not part of the record: reads
+// work it out.
+func photoValues(rows [][]any, r *inspectionRow) [][]any {
+	for i := range r.Items {
+		it := &r.Items[i]
+		for j := range it.Photos {
+			p := &it.Photos[j]
+			rows = append(rows, []any{r.ID, it.ItemID, int32(j), p.SHA256, p.Size, p.MediaType, schema.FormatTime(p.CapturedAt), p.Lat, p.Lng,
+				p.DeviceID, p.TimeSuspect, r.SquadID, r.DeviceID})
+		}
+	}
+	return rows
+}
+
+func finishedArg(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := schema.FormatTime(*t)
+	return &s
+}
+
+// inspectionQueues hold the rows of new inspections until they are
+// written together, each table after the one its rows refer to: with COPY
+// when there are many, as one batch of INSERTs when few.
+type inspectionQueues struct {
+	insp, items, photos [][]any
+}
+
+// add queues the rows of the new inspection r (of checklist cl), received
+// at now.
+func (q *inspectionQueues) add(r *inspectionRow, cl *schema.Checklist, now string) {
+	q.insp = append(q.insp, inspectionValues(r, now))
+	q.addAnswers(r, cl)
+}
+
+// addAnswers queues the item and photo rows of r alone.
+func (q *inspectionQueues) addAnswers(r *inspectionRow, cl *schema.Checklist) {
+	q.items = itemValues(q.items, r, cl)
+	q.photos = photoValues(q.photos, r)
+}
+
+// tables are the queues with where their rows go, in insertion order.
+func (q *inspectionQueues) tables() []queuedTable {
+	return []queuedTable{{"inspections", inspectionInsertCols, inspectionInsert, &q.insp},
+		{"inspection_items", itemInsertCols, itemInsert, &q.items}, {"inspection_photos", photoInsertCols, photoInsert, &q.photos}}
+}
+
+// queuedTable is rows waiting for table, with its columns and the INSERT
+// of one row.
+type queuedTable struct {
+	table string
+	cols  []string
+	stmt  string
+	rows  *[][]any
+}
+
+// copyThreshold is the number of rows from which COPY beats a batch of
+// INSERTs (COPY costs a round trip of its own per table).
+const copyThreshold = 32
+
+// writeQueued writes the queued rows of each table in order, and empties
+// the queues.
+func writeQueued(ctx context.Context, tx pgx.Tx, tables []queuedTable) error {
+	small := &pgx.Batch{}
+	for _, q := range tables {
+		rows := *q.rows
+		if len(rows) == 0 {
+			continue
+		}
+		if len(rows) >= copyThreshold {
+			// The batch so far goes first: this COPY's rows may refer to its rows.
+			if small.Len() > 0 {
+				if err := tx.SendBatch(ctx, small).Close(); err != nil {
+					return err
+				}
+				small = &pgx.Batch{}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{q.table}, q.cols, pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("copy %d rows into %s: %w", len(rows), q.table, err)
+			}
+		} else {
+			for _, r := range rows {
+				small.Queue(q.stmt, r...)
+			}
+		}
+		clear(rows)
+		*q.rows = rows[:0]
+	}
+	if small.Len() > 0 {
+		return tx.SendBatch(ctx, small).Close()
+	}
+	return nil
+}
+
+// replaceInspection overwrites a stored inspection with a newer version of
+// the same inspector, keeping its review state and receipt time; its
+// answers are replaced with it. Anything q holds is written first.
+func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *inspectionRow, cl *schema.Checklist) error {
+	if err := writeQueued(ctx, w.tx, q.tables()); err != nil {
+		return err
+	}
+	r.Seq = w.nextSeq()
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM inspection_photos WHERE inspection_id = $1`, r.ID)
+	b.Queue(`DELETE FROM inspection_items WHERE inspection_id = $1`, r.ID)
+	b.Queue(inspectionReplace, inspectionValues(r, w.nowText())...)
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("replace inspection %s: %w", r.ID, err)
+	}
+	q.addAnswers(r, cl)
+	return nil
+}
+
+// fillItems reads the answers and photo references of the inspections in
+// list from their rows, both tables in one batch.
+func fillItems(ctx context.Context, tx pgx.Tx, list []*inspectionRow) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*inspectionRow, len(list))
+	ids := make([]string, 0, len(list))
+	for _, r := range list {
+		if _, dup := byID[r.ID]; !dup {
+			byID[r.ID] = r
+			ids = append(ids, r.ID)
+		}
+		r.Items = nil
+	}
+	type photoKey struct{ inspection, item string }
+	photos := map[photoKey][]schema.PhotoRef{}
+	b := &pgx.Batch{}
+	// Ordered by position: the rows come back as the device sent them.
+	b.Queue(`SELECT inspection_id, item_id, result, note FROM inspection_items WHERE inspection_id = ANY($1)
+		ORDER BY inspection_id, position`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			var it schema.ItemResult
+			if err := rows.Scan(&id, &it.ItemID, &it.Result, &it.Note); err != nil {
+				return err
+			}
+			r := byID[id]
+			r.Items = append(r.Items, it)
+		}
+		return rows.Err()
+	})
+	b.Queue(`SELECT inspection_id, item_id, sha256, size, media_type, captured_at, lat, lng, captured_by, time_suspect
+		FROM inspection_photos WHERE inspection_id = ANY($1) ORDER BY inspection_id, item_id, position`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k photoKey
+			var p schema.PhotoRef
+			var captured string
+			if err := rows.Scan(&k.inspection, &k.item, &p.SHA256, &p.Size, &p.MediaType, &captured, &p.Lat, &p.Lng, &p.DeviceID, &p.TimeSuspect); err != nil {
+				return err
+			}
+			p.CapturedAt = parseTime(captured)
+			photos[k] = append(photos[k], p)
+		}
+		return rows.Err()
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("inspection items: %w", err)
+	}
+	for k, ps := range photos {
+		r := byID[k.inspection]
+		for i := range r.Items {
+			if it := &r.Items[i]; it.ItemID == k.item {
+				it.Photos = ps
+			}
+		}
+	}
+	return nil
+}
+
+// ListInspections returns inspections newest first, each with its venue and
+// photo completeness.
+func (s *Store) ListInspections(ctx context.Context, f store.InspectionFilter) ([]schema.Inspection, error) {
+	q := `SELECT ` + inspectionCols + ` FROM inspections WHERE true`
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(cond, len(args))
+	}
+	if f.SquadID != nil {
+		add(` AND squad_id = $%d`, *f.SquadID)
+	}
+	if f.Status != "" {
+		add(` AND status = $%d`, f.Status)
+	}
+	if !f.Since.IsZero() {
+		add(` AND started_at >= $%d`, schema.FormatTime(f.Since))
+	}
+	if f.DeviceID != "" {
+		add(` AND device_id = $%d`, f.DeviceID)
+	}
+	add(` ORDER BY started_at DESC, id LIMIT $%d`, clampLimit(f.Limit, 500, 5000))
+	var out []schema.Inspection
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		var list []*inspectionRow
+		for rows.Next() {
+			r, err := scanInspection(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			list = append(list, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out, err = decorate(ctx, tx, list)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("list inspections", err)
+	}
+	return out, nil
+}
+
+// Inspection returns one inspection with its venue and photo state.
+func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, error) {
+	var out []schema.Inspection
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		r, err := scanInspection(tx.QueryRow(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = $1`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("inspection", id)
+		}
+		if err != nil {
+			return err
+		}
+		out, err = decorate(ctx, tx, []*inspectionRow{r})
+		return err
+	})
+	if err != nil {
+		return schema.Inspection{}, wrap("inspection "+id, err)
+	}
+	return out[0], nil
+}
+
+// decorate adds the venue, photo received flags, missing photos,
+// completeness and flags to API reads, with one query per table for the
+// whole list (sent as one batch).
+func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.Inspection, error) {
+	if err := fillItems(ctx, tx, list); err != nil {
+		return nil, err
+	}
+	var venueIDs, hashes []string
+	for _, r := range list {
+		venueIDs = append(venueIDs, r.VenueID)
+		for _, it := range r.Items {
+			for _, p := range it.Photos {
+				hashes = append(hashes, p.SHA256)
+			}
+		}
+	}
+	venues := map[string]*venueRow{}
+	received := map[string]bool{}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+venueCols+` FROM venues WHERE id = ANY($1)`, venueIDs).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			v, err := scanVenue(rows)
+			if err != nil {
+				return err
+			}
+			venues[v.ID] = v
+		}
+		return rows.Err()
+	})
+	b.Queue(`SELECT sha256 FROM photos WHERE sha256 = ANY($1)`, hashes).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				return err
+			}
+			received[h] = true
+		}
+		return rows.Err()
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	out := make([]schema.Inspection, 0, len(list))
+	for _, r := range list {
+		in := r.Inspection
+		if v := venues[in.VenueID]; v != nil {
+			vv := v.Venue
+			in.Venue = &vv
+		}
+		complete := true
+		missing := []string{}
+		seen := map[string]bool{}
+		for i := range in.Items {
+			for j := range in.Items[i].Photos {
+				p := &in.Items[i].Photos[j]
+				p.Received = received[p.SHA256]
+				if !p.Received && !seen[p.SHA256] {
+					seen[p.SHA256] = true
+					missing = append(missing, p.SHA256)
+					complete = false
+				}
+			}
+		}
+		in.MissingPhotos = missing
+		in.PhotosComplete = &complete
+		in.Flags = schema.InspectionFlags(&in)
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// ReviewInspection records a leader's decision: the inspection becomes
+// reviewed and its seq is bumped so the author's device receives the state.
+// An inspection the scope does not cover is not found.
+func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error) {
+	if err := schema.ValidateReview(&rv); err != nil {
+		return schema.Inspection{}, err
+	}
+	err := s.writeTx(ctx, func(w *writer) error {
+		var squad int64
+		err := w.tx.QueryRow(ctx, `SELECT squad_id FROM inspections WHERE id = $1 FOR UPDATE`, id).Scan(&squad)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && !scope.Covers(squad) {
+			return notFound("inspection", id)
+		}
+		if err != nil {
+			return err
+		}
+		rv.ReviewedAt = w.now
+		body, err := json.Marshal(rv)
+		if err != nil {
+			return err
+		}
+		_, err = w.tx.Exec(ctx, `UPDATE inspections SET status = $1, review = $2, updated_at = $3, seq = $4 WHERE id = $5`,
+			schema.StatusReviewed, string(body), w.nowText(), w.nextSeq(), id)
+		return err
+	})
+	if err != nil {
+		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
+	}
+	return s.Inspection(ctx, id)
+}

@@ -10,8 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/patrolhq/patrol/schema"
-	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/server/photos"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // timeout bounds the work of an API request. Photo routes stream bodies

@@ -4,7 +4,8 @@
 //	               [--s3-endpoint HOST:PORT --s3-bucket B --s3-access-key K --s3-secret-key S [--s3-region R] [--s3-tls]]
 //	               [--max-photo-mb 25] [--max-syncs 32] [--log-format text|json] [--log-level info]
 //	               [--max-syncs-per-device 2] [--max-uploads-per-device 2] [--metrics-token T] …
-//	patrold enroll --data DIR --inspector USERNAME
+//	               [--database postgres://USER@HOST/DB]
+//	patrold enroll --data DIR [--database postgres://…] --inspector USERNAME
 //
 // Every flag falls back to its PATROL_* environment variable (PATROL_ADDR,
 // PATROL_DATA, PATROL_DEMO, PATROL_S3_ENDPOINT, …); with none of them it
@@ -50,14 +51,15 @@ const usage = `usage:
                  [--max-photo-mb 25] [--max-syncs 32] [--log-format text|json] [--log-level debug|info|warn|error]
                  [--max-syncs-per-device 2] [--max-syncs-per-user 4] [--max-uploads-per-device 2] [--max-uploads-per-user 4]
                  [--sync-body-timeout 30s] [--upload-min-rate 1024] [--metrics-token T]
-  patrold enroll --data DIR --inspector USERNAME
+                 [--database postgres://USER@HOST/DB]
+  patrold enroll --data DIR [--database postgres://…] --inspector USERNAME
 
 Every flag falls back to its PATROL_* variable (PATROL_ADDR, PATROL_DATA, PATROL_DEMO,
 PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY,
 PATROL_S3_REGION, PATROL_S3_TLS, PATROL_MAX_PHOTO_MB, PATROL_MAX_SYNCS,
 PATROL_LOG_FORMAT, PATROL_LOG_LEVEL, PATROL_MAX_SYNCS_PER_DEVICE, PATROL_MAX_SYNCS_PER_USER,
 PATROL_MAX_UPLOADS_PER_DEVICE, PATROL_MAX_UPLOADS_PER_USER, PATROL_SYNC_BODY_TIMEOUT,
-PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN).`
+PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -91,6 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type serveOptions struct {
 	Addr       string
 	DataDir    string
+	Database   string // a PostgreSQL DSN; empty: SQLite in DataDir
 	Demo       bool
 	S3         s3store.Config
 	MaxPhotoMB int
@@ -122,6 +125,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Addr, "addr", envOr(getenv, "PATROL_ADDR", server.DefaultAddr), "listen address (PATROL_ADDR)")
 	fs.StringVar(&o.DataDir, "data", envOr(getenv, "PATROL_DATA", server.DefaultDataDir), "data directory (PATROL_DATA)")
+	databaseFlag(fs, &o.Database, getenv)
 	demoDefault, _ := strconv.ParseBool(envOr(getenv, "PATROL_DEMO", "false"))
 	fs.BoolVar(&o.Demo, "demo", demoDefault, "seed an empty data directory with the demo district (PATROL_DEMO)")
 	fs.StringVar(&o.S3.Endpoint, "s3-endpoint", getenv("PATROL_S3_ENDPOINT"), "S3/MinIO endpoint host:port; empty keeps photos on local disk (PATROL_S3_ENDPOINT)")
@@ -168,6 +172,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if o.MetricsToken == "" {
 		o.MetricsToken = getenv("PATROL_METRICS_TOKEN")
 	}
+	if o.Database == "" {
+		o.Database = getenv("PATROL_DATABASE")
+	}
+	if err := checkDatabase(o.Database); err != nil {
+		return o, fmt.Errorf("serve: %w", err)
+	}
 	if o.S3.Endpoint != "" && (o.S3.AccessKey == "" || o.S3.SecretKey == "") {
 		return o, errors.New("serve: --s3-endpoint needs --s3-access-key and --s3-secret-key (or PATROL_S3_ACCESS_KEY and PATROL_S3_SECRET_KEY)")
 	}
@@ -193,6 +203,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 // enrollOptions are the settings of `patrold enroll`.
 type enrollOptions struct {
 	DataDir   string
+	Database  string
 	Inspector string
 }
 
@@ -201,9 +212,16 @@ func parseEnroll(args []string, getenv func(string) string, stderr io.Writer) (e
 	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.DataDir, "data", envOr(getenv, "PATROL_DATA", server.DefaultDataDir), "data directory (PATROL_DATA)")
+	databaseFlag(fs, &o.Database, getenv)
 	fs.StringVar(&o.Inspector, "inspector", "", "username of the inspector whose device enrols")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.Database == "" {
+		o.Database = getenv("PATROL_DATABASE")
+	}
+	if err := checkDatabase(o.Database); err != nil {
+		return o, fmt.Errorf("enroll: %w", err)
 	}
 	if o.Inspector == "" {
 		return o, errors.New("enroll: --inspector USERNAME is required")
@@ -244,12 +262,22 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("photo store: %w", err)
 	}
-	srv, err := server.New(ctx, server.Config{DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs,
+	st, dbWhere, err := openStore(ctx, o.Database, o.DataDir)
+	if err != nil {
+		return err
+	}
+	if o.Database != "" && o.S3.Endpoint == "" {
+		logger.Warn("photos are kept on this replica's local disk: other replicas of the same database cannot serve them; set --s3-endpoint when running several")
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs,
 		MaxPhotoBytes: int64(o.MaxPhotoMB) << 20, MaxConcurrentSyncs: o.MaxSyncs,
 		MaxSyncsPerDevice: o.SyncsPerDevice, MaxSyncsPerUser: o.SyncsPerUser,
 		MaxUploadsPerDevice: o.UploadsPerDevice, MaxUploadsPerUser: o.UploadsPerUser,
 		SyncBodyTimeout: o.SyncBodyTimeout, UploadMinRate: o.UploadMinRate, MetricsToken: o.MetricsToken})
 	if err != nil {
+		if st != nil {
+			st.Close()
+		}
 		return err
 	}
 	defer srv.Close()
@@ -296,7 +324,7 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "patrold serving http://%s (data %s, photos on %s)\n", ln.Addr(), o.DataDir, where)
+	fmt.Fprintf(stdout, "patrold serving http://%s (database %s, data %s, photos on %s)\n", ln.Addr(), dbWhere, o.DataDir, where)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -317,8 +345,15 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 }
 
 func enroll(ctx context.Context, o enrollOptions, stdout io.Writer) error {
-	srv, err := server.New(ctx, server.Config{DataDir: o.DataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, _, err := openStore(ctx, o.Database, o.DataDir)
 	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, DataDir: o.DataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		if st != nil {
+			st.Close()
+		}
 		return err
 	}
 	defer srv.Close()

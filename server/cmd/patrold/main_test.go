@@ -1,0 +1,48 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestParseServe_Database(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "none: SQLite in the data directory", want: ""},
+		{name: "flag", args: []string{"--database", "postgres://patrol@db.internal/patrol"}, want: "postgres://patrol@db.internal/patrol"},
+		{name: "variable", env: map[string]string{"PATROL_DATABASE": "postgresql://patrol:pw@10.0.0.5:5433/patrol?sslmode=require"},
+			want: "postgresql://patrol:pw@10.0.0.5:5433/patrol?sslmode=require"},
+		{name: "flag over variable", args: []string{"--database", "postgres://a@h/one"}, env: map[string]string{"PATROL_DATABASE": "postgres://b@h/two"},
+			want: "postgres://a@h/one"},
+		{name: "not a URL", args: []string{"--database", "host=db user=patrol"}, wantErr: "must be a PostgreSQL URL"},
+		{name: "another scheme", args: []string{"--database", "mysql://patrol@db/patrol"}, wantErr: "must be a PostgreSQL URL"},
+		{name: "no database name", args: []string{"--database", "postgres://patrol@db.internal"}, wantErr: "must be a PostgreSQL URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := func(k string) string { return tc.env[k] }
+			o, err := parseServe(tc.args, getenv, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("parseServe(%q) error %v; want one saying %q", tc.args, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || o.Database != tc.want {
+				t.Fatalf("parseServe(%q) = %q, %v; want %q", tc.args, o.Database, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRedact_HidesThePassword(t *testing.T) {
+	got := redact("postgres://patrol:s3cret@db.internal/patrol")
+	if strings.Contains(got, "s3cret") || !strings.Contains(got, "db.internal/patrol") {
+		t.Fatalf("redact = %q", got)
+	}
+}

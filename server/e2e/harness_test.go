@@ -22,6 +22,7 @@ import (
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/demo"
 	"github.com/patrolhq/patrol/server/servertest"
+	"github.com/patrolhq/patrol/server/store/postgres/pgtest"
 	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/storage"
 )
@@ -213,7 +214,7 @@ func moduleRoot() string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

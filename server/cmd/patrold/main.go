@@ -6,6 +6,7 @@
 //	               [--max-syncs-per-device 2] [--max-uploads-per-device 2] [--metrics-token T] …
 //	               [--database postgres://USER@HOST/DB]
 //	patrold enroll --data DIR [--database postgres://…] --inspector USERNAME
+//	patrold migrate-store --from DIR --to postgres://USER@HOST/DB
 //
 // Every flag falls back to its PATROL_* environment variable (PATROL_ADDR,
 // PATROL_DATA, PATROL_DEMO, PATROL_S3_ENDPOINT, …); with none of them it
@@ -53,6 +54,7 @@ const usage = `usage:
                  [--sync-body-timeout 30s] [--upload-min-rate 1024] [--metrics-token T]
                  [--database postgres://USER@HOST/DB]
   patrold enroll --data DIR [--database postgres://…] --inspector USERNAME
+  patrold migrate-store --from DIR --to postgres://USER@HOST/DB
 
 Every flag falls back to its PATROL_* variable (PATROL_ADDR, PATROL_DATA, PATROL_DEMO,
 PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY,
@@ -64,7 +66,7 @@ PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE).`
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
-		return errors.New("no command given: serve or enroll")
+		return errors.New("no command given: serve, enroll or migrate-store")
 	}
 	switch args[0] {
 	case "serve":
@@ -81,6 +83,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return enroll(ctx, opts, stdout)
+	case "migrate-store":
+		opts, err := parseMigrateStore(args[1:], os.Getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return migrateStore(ctx, opts, stdout)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -46,3 +46,15 @@ func TestRedact_HidesThePassword(t *testing.T) {
 		t.Fatalf("redact = %q", got)
 	}
 }
+
+func TestParseMigrateStore_NeedsBoth(t *testing.T) {
+	if _, err := parseMigrateStore([]string{"--from", "/srv/patrol"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Fatal("migrate-store without --to parsed")
+	}
+	o, err := parseMigrateStore([]string{"--from", "/srv/patrol"}, func(k string) string {
+		return map[string]string{"PATROL_DATABASE": "postgres://patrol@db/patrol"}[k]
+	}, io.Discard)
+	if err != nil || o.To != "postgres://patrol@db/patrol" {
+		t.Fatalf("migrate-store with PATROL_DATABASE: %+v, %v", o, err)
+	}
+}

@@ -49,11 +49,15 @@ var (
 	startErr   error
 )
 
-// Main runs the tests of a package that uses DSN and stops the cluster
-// the binary started, if it started one. Call it from TestMain:
+// Main runs the tests of a package that uses DSN, stops the cluster the
+// binary started, if it started one, and exits. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has more to clean up: it returns the
+// exit code instead of exiting.
+func Run(m *testing.M) int {
 	mainCalled = true
 	code := m.Run()
 	if started != nil {
@@ -64,7 +68,7 @@ func Main(m *testing.M) {
 			}
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // DSN creates a new, empty database for t and returns its DSN; the
@@ -100,6 +104,18 @@ func DSN(t testing.TB) string {
 		}
 	})
 	dsn, err := withDatabase(admin, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return dsn
+}
+
+// AdminDSN is the DSN of the server the databases are made on, for tests
+// that do to a database what only its server can (refuse connections, end
+// sessions).
+func AdminDSN(t testing.TB) string {
+	t.Helper()
+	dsn, err := adminDSN()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}

@@ -2,8 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -55,5 +59,111 @@ func TestMigrate_ConcurrentReplicasApplyEachOnce(t *testing.T) {
 	}
 	if n, err := postgres.Migrate(ctx, pool); err != nil || n != 0 {
 		t.Errorf("a later start applied %d (err %v); want 0", n, err)
+	}
+}
+
+// TestMigration0006_MovesItemsOutOfTheJSONColumn: an inspection stored
+// with its answers in the JSON column before 0006 comes out of the
+// migration as answer rows (with their checklist severity, in the order
+// sent) and whole photo rows, and reads back the same.
+func TestMigration0006_MovesItemsOutOfTheJSONColumn(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	migs, err := schema.Migrations(schema.MigrationsPostgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migs[:5] {
+		if _, err := pool.Exec(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO schema_migrations VALUES ($1, $2, '')`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(cl)
+	shot := time.Date(2026, 10, 9, 21, 15, 7, 123456789, time.FixedZone("CST", 8*3600))
+	lat, lng := 35.0612, 118.3425
+	photo := schema.PhotoRef{SHA256: strings.Repeat("a1", 32), Size: 700_000, MediaType: "image/jpeg", CapturedAt: shot, Lat: &lat, Lng: &lng, DeviceID: "dev-1"}
+	other := schema.PhotoRef{SHA256: strings.Repeat("b2", 32), Size: 9, MediaType: "image/png", CapturedAt: shot, DeviceID: "dev-0", TimeSuspect: true}
+	items := []schema.ItemResult{
+		{ItemID: "NC12", Result: schema.ResultFail, Note: "安全出口被锁", Photos: []schema.PhotoRef{photo, other, photo}},
+		{ItemID: "NC01", Result: schema.ResultPass},
+		{ItemID: "NC99", Result: schema.ResultNA, Note: "item of no known checklist"},
+	}
+	itemsJSON, _ := json.Marshal(items)
+	ts := schema.FormatTime(shot)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO squads (id, name, min_lat, min_lng, max_lat, max_lng) VALUES (1, 's', 35, 118, 35.2, 118.4)`, nil},
+		{`INSERT INTO checklists (version, body, seq) VALUES ($1, $2, 1)`, []any{cl.Version, string(body)}},
+		{`INSERT INTO venues (id, squad_id, kind, name, lat, lng, created_at, updated_at, seq) VALUES ('v1', 1, 'net_cafe', 'n', 35.1, 118.3, $1, $1, 2)`, []any{ts}},
+		{`INSERT INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, items, hlc,
+			received_at, updated_at, seq) VALUES ('i1', 'v1', 1, 'dev-1', 'u1', $1, 'submitted', '[{"username":"a"},{"username":"b"}]', $2, $3, 'h', $2, $2, 3)`,
+			[]any{cl.Version, ts, string(itemsJSON)}},
+		{`INSERT INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, items, hlc,
+			received_at, updated_at, seq) VALUES ('i2', 'v1', 1, 'dev-1', 'u1', $1, 'draft', '[]', $2, 'null', 'h', $2, $2, 4)`,
+			[]any{cl.Version, ts}},
+		{`INSERT INTO inspection_photos (inspection_id, item_id, sha256, squad_id, device_id) VALUES ('i1', 'NC12', $1, 1, 'dev-1'), ('i1', 'NC12', $2, 1, 'dev-1')`,
+			[]any{photo.SHA256, other.SHA256}},
+	} {
+		if _, err := pool.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	if n, err := postgres.Migrate(ctx, pool); err != nil || n != len(migs)-5 {
+		t.Fatalf("migrate from 5: applied %d, %v", n, err)
+	}
+	st, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.Inspection(ctx, "i1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got.Items {
+		for j := range got.Items[i].Photos {
+			p := &got.Items[i].Photos[j]
+			if !p.CapturedAt.Equal(shot) {
+				t.Errorf("capture time %v; want %v to the nanosecond", p.CapturedAt, shot)
+			}
+			p.CapturedAt, p.Received = shot, false
+		}
+	}
+	if !reflect.DeepEqual(got.Items, items) {
+		t.Errorf("migrated items:\n got %+v\nwant %+v", got.Items, items)
+	}
+	for _, c := range []struct {
+		q    string
+		want int
+	}{
+		{`SELECT count(*) FROM inspection_items WHERE inspection_id = 'i1'`, 3},
+		{`SELECT count(*) FROM inspection_items WHERE item_id = 'NC12' AND severity = 'critical' AND position = 0`, 1},
+		{`SELECT count(*) FROM inspection_items WHERE item_id = 'NC01' AND severity = 'major' AND position = 1`, 1},
+		{`SELECT count(*) FROM inspection_items WHERE item_id = 'NC99' AND severity = '' AND position = 2`, 1},
+		{`SELECT count(*) FROM inspection_items WHERE inspection_id = 'i2'`, 0},
+		{`SELECT count(*) FROM inspection_photos WHERE inspection_id = 'i1' AND squad_id = 1 AND device_id = 'dev-1'`, 3},
+		{`SELECT count(*) FROM information_schema.columns WHERE table_name = 'inspections' AND column_name = 'items'`, 0},
+	} {
+		var n int
+		if err := pool.QueryRow(ctx, c.q).Scan(&n); err != nil || n != c.want {
+			t.Errorf("%s = %d (%v); want %d", c.q, n, err, c.want)
+		}
 	}
 }

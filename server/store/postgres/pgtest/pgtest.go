@@ -359,7 +359,7 @@ func sweepStale() {
 		}
 		if b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid")); err == nil {
 			pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
-			if pid > 0 && syscall.Kill(pid, 0) == nil {
+			if err := syscall.Kill(pid, 0); pid > 0 && (err == nil || err == syscall.EPERM) {
 				continue
 			}
 		}

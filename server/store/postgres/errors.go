@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,12 @@ func translate(err error) error {
 	}
 	var se *schema.Error
 	if errors.As(err, &se) {
+		return err
+	}
+	// The request's deadline or cancellation is the server's to answer
+	// (timeout), not the database's; context.DeadlineExceeded is also a
+	// net.Error, so this comes before the connection errors.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	var pe *pgconn.PgError

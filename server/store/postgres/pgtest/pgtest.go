@@ -79,6 +79,13 @@ func DSN(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
+	return createDatabase(t, admin)
+}
+
+// createDatabase creates a new, empty database for t on the server of
+// admin and drops it when t ends.
+func createDatabase(t testing.TB, admin string) string {
+	t.Helper()
 	name := "patrol_test_" + randomHex(8)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -132,7 +139,7 @@ func adminDSN() (string, error) {
 		return "", fmt.Errorf("%s is not set and the test binary cannot start a cluster of its own: "+
 			"call pgtest.Main(m) from the package's TestMain, or set %s to a DSN that may CREATE DATABASE", EnvDSN, EnvDSN)
 	}
-	startOnce.Do(func() { started, startErr = startCluster() })
+	startOnce.Do(func() { started, startErr = startCluster(false) })
 	if startErr != nil {
 		return "", startErr
 	}
@@ -211,6 +218,13 @@ type cluster struct {
 	dsn  string
 	proc *exec.Cmd
 	done chan error
+	// what start needs to start it again
+	bin, data string
+	port      int
+	cred      *syscall.Credential
+	// durable keeps synchronous_commit on: a commit that returned
+	// survives a crash of the server.
+	durable bool
 }
 
 // startCluster initialises a cluster in a temporary directory and starts
@@ -218,8 +232,8 @@ type cluster struct {
 // test binary with a parent-death signal (SIGQUIT: immediate shutdown),
 // so a binary killed by a test timeout leaves no server behind; pg_ctl
 // would have detached it. initdb refuses to run as root, so as root both
-// run as the postgres OS user.
-func startCluster() (*cluster, error) {
+// run as the postgres OS user. durable keeps synchronous_commit on.
+func startCluster(durable bool) (*cluster, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -229,7 +243,7 @@ func startCluster() (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{dir: dir}
+	c := &cluster{dir: dir, durable: durable}
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
@@ -282,9 +296,13 @@ func (c *cluster) start(bin, data string, port int, cred *syscall.Credential) er
 	if cred != nil {
 		os.Chown(logPath, int(cred.Uid), int(cred.Gid))
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+c.dir,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200")
+	args := []string{"-D", data, "-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + c.dir,
+		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200"}
+	if !c.durable {
+		args = append(args, "-c", "synchronous_commit=off")
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -307,6 +325,7 @@ func (c *cluster) start(bin, data string, port int, cred *syscall.Credential) er
 			conn.Close(ctx)
 			cancel()
 			c.dsn, c.proc, c.done = dsn, cmd, done
+			c.bin, c.data, c.port, c.cred = bin, data, port, cred
 			return nil
 		}
 		cancel()

@@ -83,3 +83,34 @@ func TestBinDir_MissingSaysHowToInstall(t *testing.T) {
 		t.Fatalf("BinDir() error %v; want one that says %q", err, InstallHint)
 	}
 }
+
+// TestServer_CrashKeepsCommitsAndRestarts: a test's own server loses its
+// connections when it crashes, and after the restart answers on the same
+// DSN with every commit that returned before the crash.
+func TestServer_CrashKeepsCommitsAndRestarts(t *testing.T) {
+	ctx := context.Background()
+	srv := Start(t)
+	dsn := srv.DSN(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 1000)`); err != nil {
+		t.Fatal(err)
+	}
+	srv.Crash(t)
+	if err := conn.Ping(ctx); err == nil {
+		t.Fatal("a connection to the crashed server still answers")
+	}
+	srv.Restart(t)
+	again, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect after the restart: %v", err)
+	}
+	defer again.Close(ctx)
+	var n int
+	if err := again.QueryRow(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 1000 {
+		t.Fatalf("after the crash the table holds %d rows (%v); want the 1000 committed", n, err)
+	}
+}

@@ -149,7 +149,8 @@ type replicaDevice struct {
 // one PostgreSQL database, a dozen devices of the real device library
 // recording inspections and editing their squad's venues while they pull
 // continuously, every request sent to a replica at random, and an admin
-// editing venues and reviewing inspections through random replicas too.
+// session on each replica editing the same venues and reviewing the
+// devices' inspections.
 // Afterwards every device holds exactly what the server holds for it (its
 // squad's venues with every field and clock, its own inspections with
 // their reviews), the server holds every mutation once, and each venue
@@ -183,9 +184,13 @@ func TestReplicas_NoChangeLost(t *testing.T) {
 	route := newSpread(seed, urls...)
 	client := &http.Client{Transport: route, Timeout: 30 * time.Second}
 
+	// Several devices per squad (the demo has two inspectors in each), so
+	// that many writers race on what each device may see: 12 devices are
+	// 6 in each of two squads, 48 are 8 in each of six.
+	users := min(12, max(4, nDevices/4))
 	devs := make([]*replicaDevice, nDevices)
 	for i := range devs {
-		user := fmt.Sprintf("inspector%d", i%12+1)
+		user := fmt.Sprintf("inspector%d", i%users+1)
 		rd := &replicaDevice{name: fmt.Sprintf("device %d (%s)", i, user)}
 		d, err := mobilesync.Open(ctx, mobilesync.Options{Path: fmt.Sprintf("%s/device%d.db", t.TempDir(), i), Logger: quietLogger(),
 			HTTPClient: client, Sleep: func(context.Context, time.Duration) error { return nil }})
@@ -225,12 +230,16 @@ func TestReplicas_NoChangeLost(t *testing.T) {
 		go func(i int, rd *replicaDevice) {
 			defer writers.Done()
 			rnd := rand.New(rand.NewPCG(seed, uint64(i)))
-			for n := 0; n < rounds && !failed.Load(); n++ {
-				venue := rd.venues[rnd.IntN(len(rd.venues))]
-				if err := rd.write(ctx, rnd, venue, n); err != nil {
-					t.Errorf("%s: %v", rd.name, err)
-					failed.Store(true)
-					return
+			// A few writes, then a sync: pushes of one to three mutations,
+			// each transaction taking that many seqs.
+			for n := 0; n < rounds && !failed.Load(); {
+				for burst := 1 + rnd.IntN(3); burst > 0 && n < rounds; burst, n = burst-1, n+1 {
+					venue := rd.venues[rnd.IntN(len(rd.venues))]
+					if err := rd.write(ctx, rnd, venue, n); err != nil {
+						t.Errorf("%s: %v", rd.name, err)
+						failed.Store(true)
+						return
+					}
 				}
 				rd.sync(ctx)
 			}
@@ -243,47 +252,67 @@ func TestReplicas_NoChangeLost(t *testing.T) {
 			}
 		}(rd)
 	}
-	var adminEdits []fieldEdit
-	reviews := map[string]string{} // inspection id → decision
-	adminDone := make(chan error, 1)
-	go func() {
-		rnd := rand.New(rand.NewPCG(seed, 99))
-		for n := 0; !done.Load(); n++ {
-			a := admins[rnd.IntN(len(admins))]
-			rd := devs[rnd.IntN(len(devs))]
-			if n%2 == 0 {
-				venue, field := rd.venues[rnd.IntN(len(rd.venues))], []string{schema.FieldPhone, schema.FieldAddress}[rnd.IntN(2)]
-				value := fmt.Sprintf("admin-%d", n)
-				resp, err := a.EditVenue(venue, map[string]string{field: value})
+	// One admin session per replica edits the devices' venues and reviews
+	// their inspections (admin k those of every third device from k), so
+	// that server-side writes race the pushes on every replica.
+	var (
+		adminMu    sync.Mutex
+		adminEdits []fieldEdit
+		reviews    = map[string]string{} // inspection id → decision
+		adminWG    sync.WaitGroup
+		adminErrs  = make(chan error, len(admins))
+	)
+	for k, a := range admins {
+		adminWG.Add(1)
+		go func(k int, a *servertest.Client) {
+			defer adminWG.Done()
+			rnd := rand.New(rand.NewPCG(seed, 99+uint64(k)))
+			for n := 0; !done.Load(); n++ {
+				if n%2 == 0 {
+					rd := devs[rnd.IntN(len(devs))]
+					venue, field := rd.venues[rnd.IntN(len(rd.venues))], []string{schema.FieldPhone, schema.FieldAddress}[rnd.IntN(2)]
+					value := fmt.Sprintf("admin%d-%d", k, n)
+					resp, err := a.EditVenue(venue, map[string]string{field: value})
+					if err != nil {
+						adminErrs <- fmt.Errorf("admin edit of %s: %w", venue, err)
+						return
+					}
+					adminMu.Lock()
+					adminEdits = append(adminEdits, fieldEdit{venue: venue, field: field, value: value, hlc: resp.Venue.Clocks[field], by: "admin"})
+					adminMu.Unlock()
+					continue
+				}
+				mine := (len(devs) - k + len(admins) - 1) / len(admins) // devices k, k+3, k+6, …
+				if mine <= 0 {
+					continue
+				}
+				rd := devs[k+len(admins)*rnd.IntN(mine)]
+				list, err := a.Inspections(url.Values{"status": {schema.StatusSubmitted}, "device": {rd.id}, "limit": {"20"}})
 				if err != nil {
-					adminDone <- fmt.Errorf("admin edit of %s: %w", venue, err)
+					adminErrs <- err
 					return
 				}
-				adminEdits = append(adminEdits, fieldEdit{venue: venue, field: field, value: value, hlc: resp.Venue.Clocks[field], by: "admin"})
-				continue
+				if len(list) == 0 {
+					continue
+				}
+				in := list[rnd.IntN(len(list))]
+				decision := schema.ReviewDecisions[rnd.IntN(2)] // accepted or correction_ordered
+				if _, err := a.Review(in.ID, decision, "checked"); err != nil {
+					adminErrs <- fmt.Errorf("review of %s: %w", in.ID, err)
+					return
+				}
+				adminMu.Lock()
+				reviews[in.ID] = decision
+				adminMu.Unlock()
 			}
-			list, err := a.Inspections(url.Values{"status": {schema.StatusSubmitted}, "device": {rd.id}, "limit": {"20"}})
-			if err != nil {
-				adminDone <- err
-				return
-			}
-			if len(list) == 0 {
-				continue
-			}
-			in := list[rnd.IntN(len(list))]
-			decision := schema.ReviewDecisions[rnd.IntN(2)] // accepted or correction_ordered
-			if _, err := a.Review(in.ID, decision, "checked"); err != nil {
-				adminDone <- fmt.Errorf("review of %s: %w", in.ID, err)
-				return
-			}
-			reviews[in.ID] = decision
-		}
-		adminDone <- nil
-	}()
+		}(k, a)
+	}
 	writers.Wait()
 	done.Store(true)
 	pullers.Wait()
-	if err := <-adminDone; err != nil {
+	adminWG.Wait()
+	close(adminErrs)
+	if err := <-adminErrs; err != nil {
 		t.Fatal(err)
 	}
 	if failed.Load() {

@@ -69,13 +69,34 @@ func (d *device) twin() *device {
 func (d *device) observeServer() { d.clock.Observe(d.e.s.Clock().Tick()) }
 
 // inspection is a submitted inspection of venueID by the device's user and
-// a colleague, answering every item.
+// a colleague of the squad (alone where the squad has none), answering
+// every item.
 func (d *device) inspection(venueID string) *schema.Inspection {
 	start := d.now().Add(-30 * time.Minute)
 	end := d.now().Add(-5 * time.Minute)
+	inspectors := []schema.Inspector{{Username: d.user.Username}}
+	if c := colleague(d.user.Username); c != "" {
+		inspectors = append(inspectors, schema.Inspector{Username: c})
+	}
 	return &schema.Inspection{ID: uuid.NewString(), VenueID: venueID, Status: schema.StatusSubmitted, ChecklistVersion: schema.DefaultChecklistVersion,
-		Inspectors: []schema.Inspector{{Username: d.user.Username}, {Username: "colleague-of-" + d.user.Username}},
-		StartedAt:  start, FinishedAt: &end, Items: allPass()}
+		Inspectors: inspectors, StartedAt: start, FinishedAt: &end, Items: allPass()}
+}
+
+// colleague is another active inspector of username's squad in the
+// district, "" if the squad has none.
+func colleague(username string) string {
+	var squad int64
+	for _, u := range districtUsers {
+		if u.username == username {
+			squad = u.squad
+		}
+	}
+	for _, u := range districtUsers {
+		if u.username != username && u.squad == squad && squad != 0 && u.role == schema.RoleInspector && !u.disabled {
+			return u.username
+		}
+	}
+	return ""
 }
 
 // upsert makes the mutation that pushes a copy of in as it is now, so that

@@ -1,0 +1,71 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// naming replaces the inspectors of in with usernames, each claiming a
+// name and badge the server never issued.
+func naming(in *schema.Inspection, usernames ...string) *schema.Inspection {
+	in.Inspectors = nil
+	for _, u := range usernames {
+		in.Inspectors = append(in.Inspectors, schema.Inspector{Username: u, Name: "Forged", BadgeNo: "FORGED"})
+	}
+	return in
+}
+
+// TestPush_ForgedInspectorsRejected pushes records naming officers who
+// were not the squad's inspectors on site through the real API: each is
+// refused with a reason, stored nowhere, and the legitimate record is
+// stored with the server's names and badge numbers.
+func TestPush_ForgedInspectorsRejected(t *testing.T) {
+	e := newEnv(t)
+	d := e.enroll("inspector1")
+	venue := e.venues(1)[0].ID
+	cases := []struct {
+		name       string
+		inspectors []string
+		code       schema.Code
+		reason     string
+	}{
+		{"an inspector of another squad", []string{"inspector1", "inspector3"}, schema.CodeForbidden, "inspector inspector3 is not an active inspector of squad 1; ask your leader"},
+		{"the squad's leader", []string{"inspector1", "leader1"}, schema.CodeForbidden, "inspector leader1 is not an active inspector of squad 1"},
+		{"the admin", []string{"inspector1", "admin"}, schema.CodeForbidden, "inspector admin is not an active inspector of squad 1"},
+		{"a user that does not exist", []string{"inspector1", "nobody"}, schema.CodeForbidden, "inspector nobody is not an active inspector of squad 1"},
+		{"all of them, without its author", []string{"inspector3", "leader1", "admin", "nobody"}, schema.CodeForbidden, "is not an active inspector of squad 1"},
+		{"the colleague alone, without its author", []string{"inspector2"}, schema.CodeInvalid, "does not name its author inspector1"},
+		{"a colleague twice", []string{"inspector1", "inspector2", "inspector2"}, schema.CodeInvalid, ""},
+	}
+	var muts []schema.Mutation
+	for _, c := range cases {
+		muts = append(muts, d.upsert(naming(d.inspection(venue), c.inspectors...)))
+	}
+	legit := naming(d.inspection(venue), "inspector1", "inspector2")
+	res := d.push(append(muts, d.upsert(legit))...)
+	leader := e.login("leader1")
+	for i, c := range cases {
+		if r := res[i]; r.Outcome != schema.OutcomeRejected || r.Code != c.code || !strings.Contains(r.Reason, c.reason) {
+			t.Errorf("%s: %+v; want rejected %s saying %q", c.name, r, c.code, c.reason)
+		}
+		if r := leader.call("GET", schema.PathInspections+"/"+muts[i].Inspection.ID, nil, nil); r.status != http.StatusNotFound {
+			t.Errorf("%s: the refused record reads %d; want 404", c.name, r.status)
+		}
+	}
+	if r := res[len(cases)]; r.Outcome != schema.OutcomeApplied {
+		t.Fatalf("the author and a colleague of the squad: %+v", r)
+	}
+	var got schema.Inspection
+	leader.must(200, "GET", schema.PathInspections+"/"+legit.ID, nil, &got)
+	for i, in := range got.Inspectors {
+		if in.Name == "Forged" || in.BadgeNo == "FORGED" || in.BadgeNo == "" || in.Username != legit.Inspectors[i].Username {
+			t.Errorf("stored inspector %d %+v; want %s with the server's name and badge", i, in, legit.Inspectors[i].Username)
+		}
+	}
+	if len(got.Flags) != 0 {
+		t.Errorf("a two-inspector record has flags %v", got.Flags)
+	}
+}

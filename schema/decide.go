@@ -20,9 +20,10 @@ type Pusher struct {
 	Username string // the author of the inspections it pushes
 	Squad    int64
 	InSquad  bool // false: the account belongs to no squad and may push nothing
-	// Members are the active users of the squad as the server holds them
-	// when the push arrives: whom its inspections may name
-	// (CheckInspectors). A store looks them up once per push.
+	// Members are the active users of the squad and its allowed
+	// co-inspectors, as the server holds them when the push arrives: whom
+	// its inspections may name (CheckInspectors). A store looks them up
+	// once per push.
 	Members []Member
 	// ReceivedAt is when the request arrived: the device's claims about
 	// time are judged against it. Now is the time of the transaction that

@@ -18,12 +18,13 @@ func pusher() schema.Pusher {
 }
 
 // squad1Members are the active users of squad 1 as a server or device
-// lists them: its leader and two inspectors.
+// lists them: its leader, two inspectors and a co-inspector of squad 2.
 func squad1Members() []schema.Member {
 	return []schema.Member{
 		{Username: "leader1", Name: "Chen Jun", BadgeNo: "JX-0100", Role: schema.RoleLeader, SquadID: 1},
 		{Username: "inspector1", Name: "Li Wei", BadgeNo: "JX-0001", Role: schema.RoleInspector, SquadID: 1},
 		{Username: "inspector2", Name: "Wang Fang", BadgeNo: "JX-0002", Role: schema.RoleInspector, SquadID: 1},
+		{Username: "inspector3", Name: "Zhao Min", BadgeNo: "JX-0003", Role: schema.RoleInspector, SquadID: 2, CoInspector: true},
 	}
 }
 

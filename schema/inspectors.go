@@ -7,14 +7,18 @@ package schema
 // it pulled) and where it is received (the server, from its own users).
 
 // MayInspectFor reports whether m may be named as an inspector on a record
-// of squad: an inspector (not a leader or an admin) of that squad.
+// of squad: an inspector (not a leader or an admin) of that squad, or one
+// of another squad whom the squad's leader allowed as a co-inspector.
+// Members are always listed for one squad (a device's, or the pushing
+// squad's on the server), so CoInspector speaks of that squad.
 func (m Member) MayInspectFor(squad int64) bool {
-	return m.Role == RoleInspector && m.SquadID == squad
+	return m.Role == RoleInspector && (m.SquadID == squad || m.CoInspector)
 }
 
 // CheckInspectors checks the inspectors a record of squad names, authored
-// by the user author, against members: the active users of the squad, as
-// the device pulled them or the server holds them. Every inspector must be one who MayInspectFor the squad, named
+// by the user author, against members: the active users of the squad and
+// its allowed co-inspectors, as the device pulled them or the server holds
+// them. Every inspector must be one who MayInspectFor the squad, named
 // once; the author must be among them and an inspector of the squad
 // itself. It returns the inspectors in the record's order with their names
 // and badge numbers as the members list them, so that a record carries the
@@ -68,4 +72,18 @@ func memberNamed(members []Member, u string) (Member, bool) {
 		}
 	}
 	return Member{}, false
+}
+
+// CheckCoInspector checks that m, an active user, may be allowed on the
+// records of squad as a co-inspector: an inspector of another squad (or of
+// none); a squad's own inspectors stand on its records already, and
+// leaders and admins on none.
+func CheckCoInspector(m Member, squad int64) error {
+	if m.Role != RoleInspector {
+		return Errorf(CodeInvalid, "%s is a %s; only inspectors can be co-inspectors", truncate(m.Username, 40), m.Role)
+	}
+	if m.SquadID == squad {
+		return Errorf(CodeInvalid, "%s is an inspector of squad %d already; co-inspectors come from other squads", truncate(m.Username, 40), squad)
+	}
+	return nil
 }

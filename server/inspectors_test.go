@@ -69,3 +69,66 @@ func TestPush_ForgedInspectorsRejected(t *testing.T) {
 		t.Errorf("a two-inspector record has flags %v", got.Flags)
 	}
 }
+
+// TestCoInspectors_AllowedByTheLeader: the squad's leader (or an admin)
+// allows an inspector of another squad on the squad's records, through
+// the API; nobody else may.
+func TestCoInspectors_AllowedByTheLeader(t *testing.T) {
+	e := newEnv(t)
+	d := e.enroll("inspector1")
+	venue := e.venues(1)[0].ID
+	path := schema.PathSquads + "/1/co-inspectors"
+	withInspector3 := func() schema.Mutation { return d.upsert(naming(d.inspection(venue), "inspector1", "inspector3")) }
+	if r := d.push(withInspector3())[0]; r.Outcome != schema.OutcomeRejected {
+		t.Fatalf("inspector3 before being allowed: %+v", r)
+	}
+	body := schema.CoInspectorRequest{Username: "inspector3"}
+	for _, c := range []struct {
+		name   string
+		client *client
+		method string
+		path   string
+		body   any
+		want   int
+	}{
+		{"another squad's leader", e.login("leader2"), "POST", path, body, 403},
+		{"an inspector", e.login("inspector2"), "POST", path, body, 403},
+		{"a device token", d.client, "POST", path, body, 403},
+		{"no token", e.anon(), "POST", path, body, 401},
+		{"a squad that is not a number", e.login("admin"), "POST", schema.PathSquads + "/one/co-inspectors", body, 400},
+		{"no username", e.login("leader1"), "POST", path, schema.CoInspectorRequest{}, 400},
+		{"the squad's own inspector", e.login("leader1"), "POST", path, schema.CoInspectorRequest{Username: "inspector2"}, 400},
+		{"a leader", e.login("leader1"), "POST", path, schema.CoInspectorRequest{Username: "leader2"}, 400},
+		{"a user that does not exist", e.login("leader1"), "POST", path, schema.CoInspectorRequest{Username: "nobody"}, 404},
+		{"withdrawing one never allowed", e.login("leader1"), "DELETE", path + "/inspector3", nil, 404},
+	} {
+		if r := c.client.call(c.method, c.path, c.body, nil); r.status != c.want {
+			t.Errorf("%s: %s %s answered %d (%s); want %d", c.name, c.method, c.path, r.status, r.err.Message, c.want)
+		}
+	}
+	leader := e.login("leader1")
+	var m schema.Member
+	leader.must(200, "POST", path, schema.CoInspectorRequest{Username: " Inspector3 "}, &m)
+	if m.Username != "inspector3" || !m.CoInspector || m.SquadID != 2 || m.BadgeNo == "" {
+		t.Fatalf("allowed co-inspector %+v", m)
+	}
+	changes, _ := d.pullAll(0)
+	if c := byID(changes, schema.ChangeMember, "inspector3"); len(c) != 1 || c[0].Member == nil || !c[0].Member.CoInspector {
+		t.Fatalf("the squad's device pulled %+v for the co-inspector", c)
+	}
+	if r := d.push(withInspector3())[0]; r.Outcome != schema.OutcomeApplied {
+		t.Fatalf("inspector3 once allowed: %+v", r)
+	}
+	leader.must(204, "DELETE", path+"/inspector3", nil, nil)
+	changes, _ = d.pullAll(0)
+	if c := byID(changes, schema.ChangeMember, "inspector3"); len(c) != 1 || !c[0].Removed {
+		t.Fatalf("the squad's device pulled %+v after the withdrawal", c)
+	}
+	if r := d.push(withInspector3())[0]; r.Outcome != schema.OutcomeRejected || r.Code != schema.CodeForbidden {
+		t.Fatalf("inspector3 after the withdrawal: %+v", r)
+	}
+	e.login("admin").must(200, "POST", path, body, nil)
+	if r := d.push(withInspector3())[0]; r.Outcome != schema.OutcomeApplied {
+		t.Fatalf("inspector3 allowed again by the admin: %+v", r)
+	}
+}

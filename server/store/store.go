@@ -26,6 +26,7 @@ type Store interface {
 	Accounts
 	Sync
 	Supervision
+	Squads
 	Venues
 	Photos
 	Operations
@@ -95,6 +96,21 @@ type Supervision interface {
 	Conflict(ctx context.Context, id string) (schema.Conflict, error)
 	// ResolveConflict marks a conflict the scope covers as handled.
 	ResolveConflict(ctx context.Context, id, by string, scope schema.Scope) (schema.Conflict, error)
+}
+
+// Squads are who may stand on a squad's records besides its own
+// inspectors (schema.CheckInspectors).
+type Squads interface {
+	// AddCoInspector allows an active inspector of another squad (or of
+	// none) on the records of squad, as the one its leader or an admin
+	// named (by); the squad's devices receive the member with their next
+	// pull. A scope that does not cover the squad is forbidden; allowing
+	// one allowed already changes nothing.
+	AddCoInspector(ctx context.Context, squadID int64, username, by string, scope schema.Scope) (schema.Member, error)
+	// RemoveCoInspector withdraws the permission: later records may not
+	// name the user, and the squad's devices drop the member with their
+	// next pull. Records made already keep their inspectors.
+	RemoveCoInspector(ctx context.Context, squadID int64, username string, scope schema.Scope) error
 }
 
 // Venues are the places under watch, edited from the server side.

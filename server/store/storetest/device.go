@@ -246,7 +246,7 @@ func (d *device) visible(c schema.Change) error {
 		return fmt.Errorf("device of squad %d got venue change %s/%s of squad %d (deleted %v)", squad, c.Kind, c.ID, c.Venue.SquadID, c.Venue.Deleted)
 	case c.Inspection != nil && (c.Kind != schema.ChangeInspection || c.Inspection.ID != c.ID || c.Inspection.DeviceID != d.id):
 		return fmt.Errorf("device %s got inspection %s/%s pushed by device %s", d.id, c.Kind, c.ID, c.Inspection.DeviceID)
-	case c.Member != nil && (c.Kind != schema.ChangeMember || c.Member.Username != c.ID || c.Member.SquadID != squad):
+	case c.Member != nil && (c.Kind != schema.ChangeMember || c.Member.Username != c.ID || (c.Member.SquadID != squad) != c.Member.CoInspector):
 		return fmt.Errorf("device of squad %d got member %s/%s of squad %d", squad, c.Kind, c.ID, c.Member.SquadID)
 	case c.School != nil && (c.Kind != schema.ChangeSchool || c.School.ID != c.ID):
 		return fmt.Errorf("school change %s/%s carries school %s", c.Kind, c.ID, c.School.ID)

@@ -188,7 +188,7 @@ func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredIns
 	if !venue.Known {
 		return Decision{Result: Reject(m.ID, CodeNotFound, fmt.Sprintf("venue %s unknown to the server; its venue.create must be pushed first", in.VenueID))}
 	}
-	if !venue.TakesInspectionFrom(p.Squad, p.Now) {
+	if !venue.TakesInspectionFrom(p.Squad, in.StartedAt, p.Now) {
 		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("venue %s is not in your squad", in.VenueID))}
 	}
 	if stored != nil && stored.AuthorID != p.UserID {

@@ -210,6 +210,8 @@ func TestDecideInspection_Table(t *testing.T) {
 		{"venue of another squad", schema.VenueSquad{Known: true, Squad: 2}, nil, hlc,
 			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
 		{"venue that left the squad within the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: decideNow.Add(-schema.ReassignmentGrace)}, nil, hlc,
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
+		{"venue that left the squad after the inspection started, within the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: in.StartedAt.Add(time.Second)}, nil, hlc,
 			decided{outcome: schema.OutcomeApplied, effect: schema.EffectInsert}},
 		{"venue that left the squad before the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: decideNow.Add(-schema.ReassignmentGrace - time.Second)}, nil, hlc,
 			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},

@@ -46,13 +46,18 @@ type VenueSquad struct {
 	LeftAt time.Time // when it last left the pushing squad; zero if it never did
 }
 
-// TakesInspectionFrom reports whether a device of squad may deliver an
-// inspection of the venue at now: the venue is the squad's, or it left the
-// squad less than ReassignmentGrace ago (work done before the move still
-// arrives).
-func (v VenueSquad) TakesInspectionFrom(squad int64, now time.Time) bool {
+// TakesInspectionFrom reports whether a device of squad may deliver at now
+// an inspection of the venue that started at started: the venue is the
+// squad's, or the inspection is work done before the move — started no
+// later than the venue left the squad, and delivered at most
+// ReassignmentGrace after it left. An inspection the old squad started
+// after the move is not its work: the venue was no longer its to inspect.
+func (v VenueSquad) TakesInspectionFrom(squad int64, started, now time.Time) bool {
 	if !v.Known {
 		return false
 	}
-	return v.Squad == squad || !v.LeftAt.IsZero() && !v.LeftAt.Before(now.Add(-ReassignmentGrace))
+	if v.Squad == squad {
+		return true
+	}
+	return !v.LeftAt.IsZero() && !started.After(v.LeftAt) && !v.LeftAt.Before(now.Add(-ReassignmentGrace))
 }

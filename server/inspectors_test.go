@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )
@@ -67,6 +68,26 @@ func TestPush_ForgedInspectorsRejected(t *testing.T) {
 	}
 	if len(got.Flags) != 0 {
 		t.Errorf("a two-inspector record has flags %v", got.Flags)
+	}
+}
+
+// TestMovedVenue_GraceOnlyForWorkStartedBefore: after a move, the old
+// squad delivers the inspections it started before the move, not ones it
+// started after.
+func TestMovedVenue_GraceOnlyForWorkStartedBefore(t *testing.T) {
+	e := newEnv(t)
+	d := e.enroll("inspector1")
+	v := e.venues(1)[0]
+	before := d.inspection(v.ID)
+	e.login("admin").must(200, "POST", schema.PathVenues+"/"+v.ID+"/move", map[string]int64{"squad_id": 2}, nil)
+	e.clock.Advance(2 * time.Hour)
+	after := d.inspection(v.ID) // started an hour and a half after the move
+	res := d.push(d.upsert(before), d.upsert(after))
+	if res[0].Outcome != schema.OutcomeApplied {
+		t.Errorf("inspection started before the move: %+v; want applied", res[0])
+	}
+	if res[1].Outcome != schema.OutcomeRejected || res[1].Code != schema.CodeForbidden {
+		t.Errorf("inspection started after the move, within the grace: %+v; want rejected forbidden", res[1])
 	}
 }
 

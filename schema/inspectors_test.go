@@ -85,3 +85,31 @@ func TestCheckInspectors_Table(t *testing.T) {
 		})
 	}
 }
+
+func TestVenueSeenBy_Table(t *testing.T) {
+	current := schema.Venue{ID: "v1", SquadID: 2, Kind: schema.KindNetCafe, Name: "New name", Phone: "squad 2's phone", Address: "squad 2's address",
+		LicenceNo: "L-2", Lat: 35.1, Lng: 118.3}
+	left := &schema.Venue{ID: "v1", SquadID: 1, Kind: schema.KindNetCafe, Name: "Old name", Phone: "squad 1's phone", Address: "squad 1's address",
+		LicenceNo: "L-1", Lat: 35.1, Lng: 118.3}
+	cases := []struct {
+		name  string
+		squad int64
+		left  *schema.Venue
+		want  schema.Venue
+	}{
+		{"the venue's own squad sees it as it is", 2, nil, current},
+		{"the squad it left sees it as it left", 1, left, *left},
+		{"a squad it left before copies were kept sees what never changes", 1, nil,
+			schema.Venue{ID: "v1", SquadID: 1, Kind: schema.KindNetCafe, Lat: 35.1, Lng: 118.3}},
+	}
+	for _, c := range cases {
+		if got := schema.VenueSeenBy(c.squad, current, c.left); !venueEqual(got, c.want) {
+			t.Errorf("%s: %+v; want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func venueEqual(a, b schema.Venue) bool {
+	return a.ID == b.ID && a.SquadID == b.SquadID && a.Kind == b.Kind && a.Name == b.Name && a.Phone == b.Phone && a.Address == b.Address &&
+		a.LicenceNo == b.LicenceNo && a.Lat == b.Lat && a.Lng == b.Lng
+}

@@ -61,3 +61,21 @@ func (v VenueSquad) TakesInspectionFrom(squad int64, started, now time.Time) boo
 	}
 	return !v.LeftAt.IsZero() && !started.After(v.LeftAt) && !v.LeftAt.Before(now.Add(-ReassignmentGrace))
 }
+
+// VenueSeenBy is the venue as squad saw it, for showing beside that
+// squad's inspections: the current record while the venue is the squad's;
+// once it moved away, left, the venue as it was when it last left the
+// squad, so that the squad's leaders never read what the new squad has
+// written since. Without such a copy (a move recorded before copies were
+// kept) only what never changes is shown: id, kind and position.
+func VenueSeenBy(squad int64, current Venue, left *Venue) Venue {
+	if current.SquadID == squad {
+		return current
+	}
+	if left != nil {
+		v := *left
+		v.ID, v.SquadID = current.ID, squad
+		return v
+	}
+	return Venue{ID: current.ID, SquadID: squad, Kind: current.Kind, Lat: current.Lat, Lng: current.Lng, CreatedBy: current.CreatedBy}
+}

@@ -71,6 +71,49 @@ func TestPush_ForgedInspectorsRejected(t *testing.T) {
 	}
 }
 
+// TestMovedVenue_OldSquadSeesItAsItLeft is the leak: after a venue moved
+// to squad 2 and squad 2 edited it, squad 1's leader reading squad 1's
+// inspection sees the venue as it was at the move, not squad 2's phone,
+// address and licence.
+func TestMovedVenue_OldSquadSeesItAsItLeft(t *testing.T) {
+	e := newEnv(t)
+	d := e.enroll("inspector1")
+	v := e.venues(1)[0]
+	in := d.inspection(v.ID)
+	if r := d.push(d.upsert(in))[0]; r.Outcome != schema.OutcomeApplied {
+		t.Fatalf("inspection: %+v", r)
+	}
+	admin, leader1, leader2 := e.login("admin"), e.login("leader1"), e.login("leader2")
+	var atMove schema.Venue
+	admin.must(200, "GET", schema.PathVenues+"/"+v.ID, nil, &atMove)
+	e.clock.Advance(time.Hour)
+	admin.must(200, "POST", schema.PathVenues+"/"+v.ID+"/move", map[string]int64{"squad_id": 2}, nil)
+	e.clock.Advance(time.Hour)
+	leader2.must(200, "PATCH", schema.PathVenues+"/"+v.ID, map[string]any{"fields": map[string]string{
+		"phone": "0539-2222222", "address": "squad 2's secret address", "licence_no": "L-SQUAD2"}}, nil)
+
+	var got schema.Inspection
+	leader1.must(200, "GET", schema.PathInspections+"/"+in.ID, nil, &got)
+	var list []schema.Inspection
+	leader1.must(200, "GET", schema.PathInspections+"?squad=1", nil, &list)
+	var listed *schema.Venue
+	for _, x := range list {
+		if x.ID == in.ID {
+			listed = x.Venue
+		}
+	}
+	for what, seen := range map[string]*schema.Venue{"the inspection": got.Venue, "the list": listed} {
+		if seen == nil || seen.Phone != atMove.Phone || seen.Address != atMove.Address || seen.LicenceNo != atMove.LicenceNo ||
+			seen.Name != atMove.Name || seen.SquadID != 1 {
+			t.Errorf("squad 1's leader sees through %s venue %+v; want it as it was at the move %+v", what, seen, atMove)
+		}
+	}
+	// The venue itself is squad 2's now: squad 1's leader cannot read it.
+	if r := leader1.call("GET", schema.PathVenues+"/"+v.ID, nil, nil); r.status != http.StatusNotFound {
+		t.Errorf("squad 1's leader reads the moved venue: %d", r.status)
+	}
+}
+
 // TestMovedVenue_GraceOnlyForWorkStartedBefore: after a move, the old
 // squad delivers the inspections it started before the move, not ones it
 // started after.

@@ -82,8 +82,9 @@ type Sync interface {
 
 // Supervision is what squad leaders and admins read and decide.
 type Supervision interface {
-	// ListInspections lists inspections newest first, each with its venue,
-	// photo completeness and flags.
+	// ListInspections lists inspections newest first, each with its venue
+	// as the inspection's squad saw it (schema.VenueSeenBy), photo
+	// completeness and flags.
 	ListInspections(ctx context.Context, f InspectionFilter) ([]schema.Inspection, error)
 	// Inspection returns one inspection as ListInspections shows it.
 	Inspection(ctx context.Context, id string) (schema.Inspection, error)
@@ -127,7 +128,8 @@ type Venues interface {
 	EditVenue(ctx context.Context, id string, fields map[string]schema.FieldEdit, explicitBase map[string]bool,
 		actor Actor, scope schema.Scope) (schema.Venue, []string, error)
 	// MoveVenue reassigns a venue to another squad: the old squad's devices
-	// purge it, the new squad's receive it.
+	// purge it, the new squad's receive it, and the old squad's inspections
+	// show it as it was when it left (schema.VenueSeenBy).
 	MoveVenue(ctx context.Context, id string, squadID int64) (schema.Venue, error)
 	// DeleteVenue soft-deletes a venue; later offline edits become conflicts.
 	DeleteVenue(ctx context.Context, id string) error

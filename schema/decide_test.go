@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,19 @@ import (
 var decideNow = time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
 
 func pusher() schema.Pusher {
-	return schema.Pusher{DeviceID: "dev-1", UserID: "u1", Squad: 1, InSquad: true, ReceivedAt: decideNow, Now: decideNow}
+	return schema.Pusher{DeviceID: "dev-1", UserID: "u1", Username: "inspector1", Squad: 1, InSquad: true, ReceivedAt: decideNow, Now: decideNow,
+		Members: squad1Members()}
+}
+
+// squad1Members are the active users of squad 1 as a server or device
+// lists them: its leader, two inspectors and a co-inspector of squad 2.
+func squad1Members() []schema.Member {
+	return []schema.Member{
+		{Username: "leader1", Name: "Chen Jun", BadgeNo: "JX-0100", Role: schema.RoleLeader, SquadID: 1},
+		{Username: "inspector1", Name: "Li Wei", BadgeNo: "JX-0001", Role: schema.RoleInspector, SquadID: 1},
+		{Username: "inspector2", Name: "Wang Fang", BadgeNo: "JX-0002", Role: schema.RoleInspector, SquadID: 1},
+		{Username: "inspector3", Name: "Zhao Min", BadgeNo: "JX-0003", Role: schema.RoleInspector, SquadID: 2, CoInspector: true},
+	}
 }
 
 // decided is what a test checks of a Decision.
@@ -197,6 +210,8 @@ func TestDecideInspection_Table(t *testing.T) {
 		{"venue of another squad", schema.VenueSquad{Known: true, Squad: 2}, nil, hlc,
 			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
 		{"venue that left the squad within the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: decideNow.Add(-schema.ReassignmentGrace)}, nil, hlc,
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
+		{"venue that left the squad after the inspection started, within the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: in.StartedAt.Add(time.Second)}, nil, hlc,
 			decided{outcome: schema.OutcomeApplied, effect: schema.EffectInsert}},
 		{"venue that left the squad before the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: decideNow.Add(-schema.ReassignmentGrace - time.Second)}, nil, hlc,
 			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
@@ -211,6 +226,27 @@ func TestDecideInspection_Table(t *testing.T) {
 		{"an older version of a reviewed one: applied, no conflict", ours, stored("u1", newer, &schema.Review{Decision: "accepted"}), hlc,
 			decided{outcome: schema.OutcomeApplied}},
 	}
+	forged := *m
+	fi := *in
+	fi.Inspectors = []schema.Inspector{{Username: "inspector1"}, {Username: "leader1"}}
+	forged.Inspection = &fi
+	forgedCases := []struct {
+		name   string
+		stored *schema.StoredInspection
+		want   decided
+	}{
+		{"new, naming the leader", nil, decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
+		{"a newer version naming the leader", stored("u1", older, nil),
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
+		{"a newer version of a reviewed one naming the leader: refused, no conflict", stored("u1", older, &schema.Review{Decision: "accepted"}),
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
+		{"a late copy naming the leader: applied, nothing written", stored("u1", newer, nil), decided{outcome: schema.OutcomeApplied}},
+	}
+	for _, c := range forgedCases {
+		t.Run("forged inspectors: "+c.name, func(t *testing.T) {
+			checkDecision(t, schema.DecideInspection(&forged, pusher(), ours, c.stored, hlc, false), c.want)
+		})
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := schema.DecideInspection(m, pusher(), c.venue, c.stored, c.hlc, false)
@@ -224,6 +260,11 @@ func TestDecideInspection_Table(t *testing.T) {
 			r := d.Inspection
 			if r.ID != in.ID || r.SquadID != 1 || r.DeviceID != "dev-1" || r.HLC != c.hlc || r.Review != nil || r.TimeSuspect || len(r.Items) != len(in.Items) {
 				t.Errorf("record to write %+v", r)
+			}
+			// The officers as the server's members list them, not as pushed.
+			want := []schema.Inspector{{Username: "inspector1", Name: "Li Wei", BadgeNo: "JX-0001"}, {Username: "inspector2", Name: "Wang Fang", BadgeNo: "JX-0002"}}
+			if !slices.Equal(r.Inspectors, want) || in.Inspectors[0].Name != "" {
+				t.Errorf("inspectors to write %+v (pushed %+v); want %+v", r.Inspectors, in.Inspectors, want)
 			}
 		})
 	}

@@ -120,8 +120,8 @@ func TestOpenAPI_DescribesEveryRoute(t *testing.T) {
 			continue
 		}
 		p := rt.Path
-		for _, seg := range []string{":id", ":sha"} {
-			p = strings.ReplaceAll(p, seg, map[string]string{":id": "{id}", ":sha": "{sha256}"}[seg])
+		for _, seg := range []string{":id", ":sha", ":username"} {
+			p = strings.ReplaceAll(p, seg, map[string]string{":id": "{id}", ":sha": "{sha256}", ":username": "{username}"}[seg])
 		}
 		if _, ok := doc.Paths[p][strings.ToLower(rt.Method)]; !ok {
 			t.Errorf("route %s %s is not in openapi.json", rt.Method, p)

@@ -26,6 +26,7 @@ type Store interface {
 	Accounts
 	Sync
 	Supervision
+	Squads
 	Venues
 	Photos
 	Operations
@@ -81,8 +82,9 @@ type Sync interface {
 
 // Supervision is what squad leaders and admins read and decide.
 type Supervision interface {
-	// ListInspections lists inspections newest first, each with its venue,
-	// photo completeness and flags.
+	// ListInspections lists inspections newest first, each with its venue
+	// as the inspection's squad saw it (schema.VenueSeenBy), photo
+	// completeness and flags.
 	ListInspections(ctx context.Context, f InspectionFilter) ([]schema.Inspection, error)
 	// Inspection returns one inspection as ListInspections shows it.
 	Inspection(ctx context.Context, id string) (schema.Inspection, error)
@@ -95,6 +97,21 @@ type Supervision interface {
 	Conflict(ctx context.Context, id string) (schema.Conflict, error)
 	// ResolveConflict marks a conflict the scope covers as handled.
 	ResolveConflict(ctx context.Context, id, by string, scope schema.Scope) (schema.Conflict, error)
+}
+
+// Squads are who may stand on a squad's records besides its own
+// inspectors (schema.CheckInspectors).
+type Squads interface {
+	// AddCoInspector allows an active inspector of another squad (or of
+	// none) on the records of squad, as the one its leader or an admin
+	// named (by); the squad's devices receive the member with their next
+	// pull. A scope that does not cover the squad is forbidden; allowing
+	// one allowed already changes nothing.
+	AddCoInspector(ctx context.Context, squadID int64, username, by string, scope schema.Scope) (schema.Member, error)
+	// RemoveCoInspector withdraws the permission: later records may not
+	// name the user, and the squad's devices drop the member with their
+	// next pull. Records made already keep their inspectors.
+	RemoveCoInspector(ctx context.Context, squadID int64, username string, scope schema.Scope) error
 }
 
 // Venues are the places under watch, edited from the server side.
@@ -111,7 +128,8 @@ type Venues interface {
 	EditVenue(ctx context.Context, id string, fields map[string]schema.FieldEdit, explicitBase map[string]bool,
 		actor Actor, scope schema.Scope) (schema.Venue, []string, error)
 	// MoveVenue reassigns a venue to another squad: the old squad's devices
-	// purge it, the new squad's receive it.
+	// purge it, the new squad's receive it, and the old squad's inspections
+	// show it as it was when it left (schema.VenueSeenBy).
 	MoveVenue(ctx context.Context, id string, squadID int64) (schema.Venue, error)
 	// DeleteVenue soft-deletes a venue; later offline edits become conflicts.
 	DeleteVenue(ctx context.Context, id string) error

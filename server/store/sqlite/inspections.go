@@ -406,6 +406,16 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 	if err != nil {
 		return nil, err
 	}
+	var moved []string
+	for _, r := range list {
+		if v := venues[r.VenueID]; v != nil && v.SquadID != r.SquadID {
+			moved = append(moved, r.VenueID)
+		}
+	}
+	left, err := venuesAsLeft(ctx, q, moved)
+	if err != nil {
+		return nil, err
+	}
 	received, err := receivedPhotos(ctx, q, hashes)
 	if err != nil {
 		return nil, err
@@ -414,7 +424,7 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 	for _, r := range list {
 		in := r.Inspection
 		if v := venues[in.VenueID]; v != nil {
-			vv := v.Venue
+			vv := schema.VenueSeenBy(in.SquadID, v.Venue, left[venueSquadKey{in.VenueID, in.SquadID}])
 			in.Venue = &vv
 		}
 		complete := true
@@ -437,6 +447,44 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// venueSquadKey names a venue's time in one squad.
+type venueSquadKey struct {
+	venue string
+	squad int64
+}
+
+// venuesAsLeft returns, for the venues ids, each copy kept when the venue
+// last left a squad (nil for a departure recorded before copies were
+// kept), by venue and squad: what schema.VenueSeenBy shows that squad.
+func venuesAsLeft(ctx context.Context, q queryer, ids []string) (map[venueSquadKey]*schema.Venue, error) {
+	out := map[venueSquadKey]*schema.Venue{}
+	err := inChunks(dedupe(ids), func(chunk []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT venue_id, squad_id, venue FROM venue_squad_history
+			WHERE venue_id IN (`+placeholders(len(chunk))+`) AND to_at IS NOT NULL ORDER BY left_seq`, chunk...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k venueSquadKey
+			var body sql.NullString
+			if err := rows.Scan(&k.venue, &k.squad, &body); err != nil {
+				return err
+			}
+			out[k] = nil
+			if body.Valid {
+				v := new(schema.Venue)
+				if err := json.Unmarshal([]byte(body.String), v); err != nil {
+					return fmt.Errorf("venue %s as it left squad %d: %w", k.venue, k.squad, err)
+				}
+				out[k] = v
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // receivedPhotos reports which of the hashes have a photos row.

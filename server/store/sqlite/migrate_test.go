@@ -119,3 +119,52 @@ func TestMigration0006_MovesItemsOutOfTheJSONColumn(t *testing.T) {
 		}
 	}
 }
+
+// A venue that left a squad before 0008 has no copy of how the squad saw
+// it: the squad's inspections then show only what never changes, not the
+// new squad's phone and address.
+func TestMigration0008_MoveWithoutCopyShowsOnlyWhatNeverChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "patrol.db")
+	db, err := schema.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrateTo(t, db, 7)
+	ts := schema.FormatTime(time.Date(2026, 10, 9, 9, 0, 0, 0, time.UTC))
+	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO squads (id, name, min_lat, min_lng, max_lat, max_lng) VALUES (1, 's1', 35, 118, 35.2, 118.4), (2, 's2', 36, 117, 36.2, 117.4)`,
+			`INSERT INTO venues (id, squad_id, kind, name, address, phone, licence_no, lat, lng, created_at, updated_at, seq)
+				VALUES ('v1', 2, 'net_cafe', 'New name', 'squad 2''s address', 'squad 2''s phone', 'L-2', 35.1, 118.3, '` + ts + `', '` + ts + `', 5)`,
+			`INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq) VALUES ('v1', 1, '` + ts + `', '` + ts + `', 4)`,
+			`INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES ('v1', 2, '` + ts + `')`,
+			`INSERT INTO inspections (id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, hlc,
+				received_at, updated_at, seq) VALUES ('i1', 'v1', 1, 'dev-1', 'u1', 'nc16-2018.1', 'submitted', '[{"username":"a"}]', '` + ts + `', 'h', '` + ts + `', '` + ts + `', 3)`,
+		} {
+			if _, err := tx.Exec(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	st, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.Inspection(ctx, "i1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := got.Venue
+	if v == nil || v.ID != "v1" || v.SquadID != 1 || v.Kind != schema.KindNetCafe || v.Lat != 35.1 || v.Lng != 118.3 ||
+		v.Name != "" || v.Address != "" || v.Phone != "" || v.LicenceNo != "" {
+		t.Fatalf("squad 1's inspection shows venue %+v; want only its id, kind and position", v)
+	}
+}

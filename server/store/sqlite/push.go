@@ -112,7 +112,13 @@ func (s *Store) newPushBatch(ctx context.Context, w *writer, in PushInput) (*pus
 		queued: newInspectionQueues(), answerQ: newRowQueue(answerInsertHead, answerInsertRow, answerGroup),
 		deviceArg: in.DeviceID, appliedAtArg: w.nowText()}
 	var err error
-	b.checklists, err = s.checklistSet(ctx, w.tx)
+	if b.checklists, err = s.checklistSet(ctx, w.tx); err != nil {
+		return nil, err
+	}
+	if b.pusher.InSquad {
+		// Once per push: whom its inspections may name.
+		b.pusher.Members, b.pusher.Username, err = squadRoster(ctx, w.tx, squad, in.UserID)
+	}
 	return b, err
 }
 

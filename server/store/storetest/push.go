@@ -338,7 +338,7 @@ func testPushVenueCreateTwice(t *testing.T, e *env) {
 func testPushMovedVenueGrace(t *testing.T, e *env) {
 	a, b := e.enroll("insp1a"), e.enroll("insp2")
 	v := e.venues["v1b"]
-	doneBeforeMove := a.inspection(v.ID)
+	doneBeforeMove, lateBeforeMove := a.inspection(v.ID), a.inspection(v.ID)
 	if _, err := e.s.MoveVenue(e.ctx, v.ID, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -348,13 +348,20 @@ func testPushMovedVenueGrace(t *testing.T, e *env) {
 	if got := e.inspection(doneBeforeMove.ID); got.VenueID != v.ID {
 		t.Fatalf("inspection of the moved venue: %+v", got)
 	}
-	// ...but the venue itself is no longer the old squad's to edit,
+	// ...but work started after it is not the old squad's,
+	startedAfter := a.inspection(v.ID)
+	wantOutcome(t, "old squad's inspection started after the move, within the grace", a.push(a.upsert(startedAfter))[0],
+		schema.OutcomeRejected, schema.CodeForbidden)
+	if _, err := e.s.Inspection(e.ctx, startedAfter.ID); schema.ErrorCode(err) != schema.CodeNotFound {
+		t.Fatalf("inspection started after the move was stored: %v", err)
+	}
+	// nor is the venue itself the old squad's to edit,
 	wantOutcome(t, "old squad's edit of a moved venue", a.push(a.edit(v.ID, map[string]schema.FieldEdit{
 		schema.FieldPhone: {Value: "1", Base: v.Clocks[schema.FieldPhone]}}))[0], schema.OutcomeRejected, schema.CodeForbidden)
 	// while the new squad inspects it.
 	b.mustApply(b.upsert(b.inspection(v.ID)))
 	e.clock.Advance(schema.ReassignmentGrace)
-	wantOutcome(t, "old squad's inspection after the grace period", a.push(a.upsert(a.inspection(v.ID)))[0],
+	wantOutcome(t, "old squad's inspection started before the move, after the grace", a.push(a.upsert(lateBeforeMove))[0],
 		schema.OutcomeRejected, schema.CodeForbidden)
 }
 

@@ -17,8 +17,10 @@ import (
 	"github.com/patrolhq/patrol/server/store/sqlite"
 )
 
-// sqliteDeployment is a SQLite store with a squad, its inspector, a venue
-// and one pushed inspection.
+// sqliteDeployment is a SQLite store with two squads, two inspectors of
+// squad 1, a co-inspector from squad 2, a venue with one pushed inspection
+// and a venue moved to squad 2 (its history row keeps the venue as squad 1
+// saw it).
 func sqliteDeployment(t *testing.T) *sqlite.Store {
 	t.Helper()
 	ctx := context.Background()
@@ -27,11 +29,21 @@ func sqliteDeployment(t *testing.T) *sqlite.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	squad := int64(1)
+	squad, other := int64(1), int64(2)
 	u := store.User{ID: uuid.NewString(), Username: "inspector", DisplayName: "Inspector", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: "x"}
+	colleague := store.User{ID: uuid.NewString(), Username: "colleague", DisplayName: "Colleague", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: "x"}
+	borrowed := store.User{ID: uuid.NewString(), Username: "borrowed", DisplayName: "Borrowed", Role: schema.RoleInspector, SquadID: &other, PasswordHash: "x"}
 	v := schema.Venue{ID: uuid.NewString(), SquadID: squad, Kind: schema.KindNetCafe, Name: "Venue", Licensed: true, OpenState: schema.OpenStateOpen, Lat: 35.1, Lng: 118.1}
-	if err := s.Import(ctx, store.Dataset{Squads: []store.Squad{{ID: squad, Name: "Squad", Bounds: [4]float64{35, 118, 35.2, 118.2}}},
-		Users: []store.User{u}, Venues: []schema.Venue{v}}); err != nil {
+	moved := schema.Venue{ID: uuid.NewString(), SquadID: squad, Kind: schema.KindKTV, Name: "Moved", Licensed: true, OpenState: schema.OpenStateOpen, Lat: 35.1, Lng: 118.15}
+	if err := s.Import(ctx, store.Dataset{Squads: []store.Squad{{ID: squad, Name: "Squad", Bounds: [4]float64{35, 118, 35.2, 118.2}},
+		{ID: other, Name: "Other", Bounds: [4]float64{35, 118, 35.2, 118.2}}},
+		Users: []store.User{u, colleague, borrowed}, Venues: []schema.Venue{v, moved}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddCoInspector(ctx, squad, borrowed.Username, "admin", schema.AllSquads()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MoveVenue(ctx, moved.ID, other); err != nil {
 		t.Fatal(err)
 	}
 	start, end := time.Now().Add(-time.Hour), time.Now().Add(-time.Minute)
@@ -69,8 +81,9 @@ func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 			t.Errorf("%s: copied %d rows (checksum %q); SQLite holds %d", c.Table, c.Rows, c.Checksum, want)
 		}
 	}
-	if rows["inspections"] != 1 || rows["inspection_items"] == 0 || rows["applied_mutations"] != 1 || rows["counters"] != 1 {
-		t.Errorf("copied %v; want the inspection, its answers, its recorded answer and the counter", rows)
+	if rows["inspections"] != 1 || rows["inspection_items"] == 0 || rows["applied_mutations"] != 1 || rows["counters"] != 1 ||
+		rows["squad_co_inspectors"] != 1 {
+		t.Errorf("copied %v; want the inspection, its answers, its recorded answer, the co-inspector and the counter", rows)
 	}
 	// The copy's seq counter continues where SQLite's stopped.
 	var pgSeq, sqSeq int64
@@ -87,6 +100,12 @@ func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 	}
 	if pgSeq != sqSeq || pgSeq == 0 {
 		t.Errorf("seq counter %d on PostgreSQL, %d on SQLite", pgSeq, sqSeq)
+	}
+	// The moved venue's copy as squad 1 saw it came along.
+	var seen string
+	if err := pool.QueryRow(ctx, `SELECT venue FROM venue_squad_history WHERE squad_id = 1 AND to_at IS NOT NULL`).Scan(&seen); err != nil ||
+		!strings.Contains(seen, `"Moved"`) {
+		t.Errorf("moved venue's history row on PostgreSQL holds %q (%v); want the venue as squad 1 saw it", seen, err)
 	}
 }
 

@@ -366,7 +366,8 @@ func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, e
 	return out[0], nil
 }
 
-// decorate adds the venue, photo received flags, missing photos,
+// decorate adds the venue as the inspection's squad saw it
+// (schema.VenueSeenBy), photo received flags, missing photos,
 // completeness and flags to API reads, with one query per table for the
 // whole list (sent as one batch).
 func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.Inspection, error) {
@@ -374,8 +375,17 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 		return nil, err
 	}
 	var venueIDs, hashes []string
+	// Each venue and squad once, for the copies kept when a venue left
+	// the squad of an inspection.
+	var pairVenues []string
+	var pairSquads []int64
+	pairs := map[venueSquadKey]bool{}
 	for _, r := range list {
 		venueIDs = append(venueIDs, r.VenueID)
+		if k := (venueSquadKey{r.VenueID, r.SquadID}); !pairs[k] {
+			pairs[k] = true
+			pairVenues, pairSquads = append(pairVenues, k.venue), append(pairSquads, k.squad)
+		}
 		for _, it := range r.Items {
 			for _, p := range it.Photos {
 				hashes = append(hashes, p.SHA256)
@@ -384,6 +394,7 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 	}
 	venues := map[string]*venueRow{}
 	received := map[string]bool{}
+	left := map[venueSquadKey]*schema.Venue{}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+venueCols+` FROM venues WHERE id = ANY($1)`, venueIDs).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -405,6 +416,30 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 		}
 		return rows.Err()
 	})
+	// The copy kept when the venue last left the inspection's squad (nil
+	// for a departure recorded before copies were kept), for the pairs
+	// whose venue is in another squad now: what schema.VenueSeenBy shows.
+	b.Queue(`SELECT h.venue_id, h.squad_id, h.venue FROM venue_squad_history h
+		JOIN unnest($1::text[], $2::bigint[]) AS k (venue_id, squad_id) ON k.venue_id = h.venue_id AND k.squad_id = h.squad_id
+		JOIN venues v ON v.id = h.venue_id AND v.squad_id <> h.squad_id
+		WHERE h.to_at IS NOT NULL ORDER BY h.left_seq`, pairVenues, pairSquads).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k venueSquadKey
+			var body *string
+			if err := rows.Scan(&k.venue, &k.squad, &body); err != nil {
+				return err
+			}
+			left[k] = nil
+			if body != nil {
+				v := new(schema.Venue)
+				if err := json.Unmarshal([]byte(*body), v); err != nil {
+					return fmt.Errorf("venue %s as it left squad %d: %w", k.venue, k.squad, err)
+				}
+				left[k] = v
+			}
+		}
+		return rows.Err()
+	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
@@ -412,7 +447,7 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 	for _, r := range list {
 		in := r.Inspection
 		if v := venues[in.VenueID]; v != nil {
-			vv := v.Venue
+			vv := schema.VenueSeenBy(in.SquadID, v.Venue, left[venueSquadKey{in.VenueID, in.SquadID}])
 			in.Venue = &vv
 		}
 		complete := true
@@ -435,6 +470,12 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// venueSquadKey names a venue's time in one squad.
+type venueSquadKey struct {
+	venue string
+	squad int64
 }
 
 // ReviewInspection records a leader's decision: the inspection becomes

@@ -104,7 +104,13 @@ func (s *Store) newPushBatch(ctx context.Context, w *writer, in store.PushInput)
 		pusher: schema.Pusher{DeviceID: in.DeviceID, UserID: in.UserID, Squad: squad, InSquad: in.SquadID != nil,
 			ReceivedAt: in.ReceivedAt, Now: w.now}}
 	var err error
-	b.checklists, err = s.checklistSet(ctx, w.tx)
+	if b.checklists, err = s.checklistSet(ctx, w.tx); err != nil {
+		return nil, err
+	}
+	if b.pusher.InSquad {
+		// Once per push: whom its inspections may name.
+		b.pusher.Members, b.pusher.Username, err = squadRoster(ctx, w.tx, squad, in.UserID)
+	}
 	return b, err
 }
 

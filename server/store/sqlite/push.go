@@ -220,7 +220,7 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 	case schema.MutVenueCreate:
 		d = schema.DecideVenueCreate(m, b.pusher, b.venue(m.Venue.ID), hlc)
 	case schema.MutVenueUpdate:
-		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), hlc, lookupIn(b.restamps))
+		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), b.leftAt[m.VenueUpdate.VenueID], hlc, lookupIn(b.restamps))
 	default:
 		d = schema.DecideInspection(m, b.pusher, b.venueSquad(m.Inspection.VenueID), b.inspection(m.Inspection.ID), hlc, restamped)
 	}

@@ -460,22 +460,12 @@ func receivedPhotos(ctx context.Context, q queryer, hashes []string) (map[string
 	return got, err
 }
 
-// Review decisions a leader may take.
-var ReviewDecisions = []string{"accepted", "correction_ordered", "case_opened"}
-
 // ReviewInspection records a leader's decision: the inspection becomes
 // reviewed and its seq is bumped so the author's device receives the state.
 // An inspection the scope does not cover is not found.
 func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error) {
-	ok := false
-	for _, d := range ReviewDecisions {
-		ok = ok || d == rv.Decision
-	}
-	if !ok {
-		return schema.Inspection{}, schema.Errorf(schema.CodeInvalid, "decision %q is not one of accepted, correction_ordered, case_opened", rv.Decision)
-	}
-	if len(rv.Note) > schema.MaxNoteLen {
-		return schema.Inspection{}, schema.Errorf(schema.CodeInvalid, "note is %d bytes; at most %d", len(rv.Note), schema.MaxNoteLen)
+	if err := schema.ValidateReview(rv); err != nil {
+		return schema.Inspection{}, err
 	}
 	err := s.writeTx(ctx, func(w *writer) error {
 		r, err := scanInspection(w.tx.QueryRowContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ?`, id))

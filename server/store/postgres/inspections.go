@@ -482,7 +482,7 @@ type venueSquadKey struct {
 // reviewed and its seq is bumped so the author's device receives the state.
 // An inspection the scope does not cover is not found.
 func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error) {
-	if err := schema.ValidateReview(&rv); err != nil {
+	if err := schema.ValidateReview(rv); err != nil {
 		return schema.Inspection{}, err
 	}
 	err := s.writeTx(ctx, func(w *writer) error {

@@ -30,7 +30,7 @@ func pushNaming(t *testing.T, d *mobilesync.Device, venue, sha string, size int6
 	now := time.Now()
 	end := now.Add(-5 * time.Minute)
 	in := &schema.Inspection{ID: uuid.NewString(), VenueID: venue, Status: schema.StatusSubmitted, ChecklistVersion: cl.Version,
-		Inspectors: []schema.Inspector{{Username: id.Username}, {Username: "partner"}}, StartedAt: now.Add(-30 * time.Minute), FinishedAt: &end}
+		Inspectors: []schema.Inspector{{Username: id.Username}}, StartedAt: now.Add(-30 * time.Minute), FinishedAt: &end}
 	for _, it := range cl.Items {
 		r := schema.ItemResult{ItemID: it.ID, Result: schema.ResultPass}
 		if it.ID == "NC03" {

@@ -113,7 +113,7 @@ func DecideVenueCreate(m *Mutation, p Pusher, existing *Venue, hlc string) Decis
 		if existing.CreatedBy == p.DeviceID {
 			return Decision{Result: applied(m.ID)}
 		}
-		return Decision{Result: Reject(m.ID, CodeConflict, fmt.Sprintf("venue id %s already exists; make a new id", m.Venue.ID))}
+		return Decision{Result: takenID(m.ID, "venue", m.Venue.ID)}
 	}
 	v := m.Venue.Stamped(hlc)
 	v.SquadID = p.Squad
@@ -123,15 +123,17 @@ func DecideVenueCreate(m *Mutation, p Pusher, existing *Venue, hlc string) Decis
 }
 
 // DecideVenueUpdate decides a venue.update stamped hlc; v is the venue the
-// server holds, nil if none, and restamped translates the bases the edit
-// names (see MergeFields). Only the venue's squad edits it. An edit of a
-// deleted venue is kept as a conflict and never resurrects it (code gone);
+// server holds, nil if none, leftAt when it last left the pusher's squad
+// (zero if it never did), and restamped translates the bases the edit
+// names (see MergeFields). Only the venue's squad edits it; a venue the
+// squad never had is answered as an unknown one. An edit of a deleted
+// venue is kept as a conflict and never resurrects it (code gone);
 // otherwise the fields merge, and concurrent edits answer conflict with
 // the merged venue.
-func DecideVenueUpdate(m *Mutation, p Pusher, v *Venue, hlc string, restamped func(string) (string, bool)) Decision {
+func DecideVenueUpdate(m *Mutation, p Pusher, v *Venue, leftAt time.Time, hlc string, restamped func(string) (string, bool)) Decision {
 	u := m.VenueUpdate
-	if v == nil {
-		return Decision{Result: Reject(m.ID, CodeNotFound, fmt.Sprintf("venue %s is unknown to the server", u.VenueID))}
+	if v == nil || v.SquadID != p.Squad && leftAt.IsZero() {
+		return Decision{Result: unknownVenue(m.ID, u.VenueID)}
 	}
 	if !SquadScope(p.Squad).Covers(v.SquadID) {
 		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("venue %s is not in your squad", u.VenueID))}
@@ -185,14 +187,14 @@ type StoredInspection struct {
 // inspection a leader reviewed already is kept as a conflict instead.
 func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredInspection, hlc string, restamped bool) Decision {
 	in := m.Inspection
-	if !venue.Known {
-		return Decision{Result: Reject(m.ID, CodeNotFound, fmt.Sprintf("venue %s unknown to the server; its venue.create must be pushed first", in.VenueID))}
+	if !venue.Known || venue.Squad != p.Squad && venue.LeftAt.IsZero() {
+		return Decision{Result: unknownVenue(m.ID, in.VenueID)}
 	}
 	if !venue.TakesInspectionFrom(p.Squad, in.StartedAt, p.Now) {
 		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("venue %s is not in your squad", in.VenueID))}
 	}
 	if stored != nil && stored.AuthorID != p.UserID {
-		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("inspection %s belongs to another inspector", in.ID))}
+		return Decision{Result: takenID(m.ID, "inspection", in.ID)}
 	}
 	if stored != nil && CompareHLCStrings(hlc, stored.HLC) <= 0 {
 		return Decision{Result: applied(m.ID)}

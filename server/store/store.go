@@ -136,18 +136,30 @@ type Venues interface {
 }
 
 // Photos are the records of photo evidence; the bytes live in a
-// storage.Store under their SHA-256.
+// storage.Store under their SHA-256. Every photo an inspection names is a
+// claim, proven or pending (schema.ClaimPhotos): only proven claims give
+// access to the bytes.
 type Photos interface {
 	// DeviceReferencesPhoto reports whether an inspection pushed by the
-	// device, or authored by its user, names the photo.
+	// device, or authored by its user, names the photo with a proven claim.
 	DeviceReferencesPhoto(ctx context.Context, deviceID, userID, sha string) (bool, error)
+	// DevicePhotoClaim is the strongest claim to the photo of the
+	// inspections pushed by the device or authored by its user:
+	// schema.ClaimProven, schema.ClaimPending, or "" when none names it.
+	// A device with a pending claim may send the bytes to prove it.
+	DevicePhotoClaim(ctx context.Context, deviceID, userID, sha string) (string, error)
 	// SquadsReferencingPhoto lists (ascending, without repeats) the squads
-	// whose inspections name the photo; empty when none does.
+	// whose inspections name the photo with a proven claim; empty when none
+	// does.
 	SquadsReferencingPhoto(ctx context.Context, sha string) ([]int64, error)
 	// Photo returns the record of a photo whose bytes were received.
 	Photo(ctx context.Context, sha string) (Photo, error)
-	// RecordPhoto records received bytes; recording one twice keeps the first.
-	RecordPhoto(ctx context.Context, p Photo) error
+	// RecordPhoto records bytes that from delivered and that hash to
+	// p.SHA256, in one transaction: the photo (recording one twice keeps
+	// the first), that from's squad had them, and the proof of from's
+	// pending claims to them (those of its device or of its user, declaring
+	// the stored size). A zero from records the photo only.
+	RecordPhoto(ctx context.Context, p Photo, from Uploader) error
 	// SetThumbnail records the thumbnail made for a received photo.
 	SetThumbnail(ctx context.Context, sha, key string) error
 	// SetThumbnailFailed records, for good, why a received photo can have
@@ -283,6 +295,14 @@ type Photo struct {
 	// (corrupt, unsupported, too_large: see server/photos), with ThumbReason.
 	ThumbState  string
 	ThumbReason string
+}
+
+// Uploader is the device that delivered a photo's bytes, as the server
+// authenticated it.
+type Uploader struct {
+	DeviceID string
+	UserID   string
+	SquadID  int64
 }
 
 // Stats are the figures the gauges of /metrics show.

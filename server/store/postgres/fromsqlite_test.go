@@ -19,8 +19,9 @@ import (
 
 // sqliteDeployment is a SQLite store with two squads, two inspectors of
 // squad 1, a co-inspector from squad 2, a venue with one pushed inspection
-// and a venue moved to squad 2 (its history row keeps the venue as squad 1
-// saw it).
+// naming two photos (one whose bytes its device sent, a proven claim, and
+// one still pending) and a venue moved to squad 2 (its history row keeps
+// the venue as squad 1 saw it).
 func sqliteDeployment(t *testing.T) *sqlite.Store {
 	t.Helper()
 	ctx := context.Background()
@@ -53,14 +54,29 @@ func sqliteDeployment(t *testing.T) *sqlite.Store {
 	for _, it := range cl.Items {
 		in.Items = append(in.Items, schema.ItemResult{ItemID: it.ID, Result: schema.ResultPass})
 	}
-	res, err := s.Push(ctx, store.PushInput{DeviceID: uuid.NewString(), UserID: u.ID, SquadID: &squad, ReceivedAt: time.Now(),
+	device := uuid.NewString()
+	in.Items[0].Photos = []schema.PhotoRef{
+		{SHA256: sentPhoto, Size: 2048, MediaType: "image/jpeg", CapturedAt: start, DeviceID: device},
+		{SHA256: awaitedPhoto, Size: 4096, MediaType: "image/jpeg", CapturedAt: start, DeviceID: device},
+	}
+	res, err := s.Push(ctx, store.PushInput{DeviceID: device, UserID: u.ID, SquadID: &squad, ReceivedAt: time.Now(),
 		Request: &schema.PushRequest{Mutations: []schema.Mutation{{ID: uuid.Must(uuid.NewV7()).String(), Kind: schema.MutInspectionUpsert,
 			HLC: schema.NewClock("d", time.Now).Tick().String(), Inspection: in}}}})
 	if err != nil || res[0].Outcome != schema.OutcomeApplied {
 		t.Fatalf("push: %+v %v", res, err)
 	}
+	if err := s.RecordPhoto(ctx, store.Photo{SHA256: sentPhoto, Size: 2048, MediaType: "image/jpeg", ReceivedAt: time.Now()},
+		store.Uploader{DeviceID: device, UserID: u.ID, SquadID: squad}); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
+
+// The photos sqliteDeployment's inspection names.
+var (
+	sentPhoto    = strings.Repeat("5e", 32)
+	awaitedPhoto = strings.Repeat("a7", 32)
+)
 
 func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 	ctx := context.Background()
@@ -82,8 +98,9 @@ func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 		}
 	}
 	if rows["inspections"] != 1 || rows["inspection_items"] == 0 || rows["applied_mutations"] != 1 || rows["counters"] != 1 ||
-		rows["squad_co_inspectors"] != 1 {
-		t.Errorf("copied %v; want the inspection, its answers, its recorded answer, the co-inspector and the counter", rows)
+		rows["squad_co_inspectors"] != 1 || rows["inspection_photos"] != 2 || rows["photos"] != 1 || rows["photo_receipts"] != 1 {
+		t.Errorf("copied %v; want the inspection, its answers and photo references, its recorded answer, the co-inspector, "+
+			"the photo sent with its receipt and the counter", rows)
 	}
 	// The copy's seq counter continues where SQLite's stopped.
 	var pgSeq, sqSeq int64
@@ -100,6 +117,13 @@ func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 	}
 	if pgSeq != sqSeq || pgSeq == 0 {
 		t.Errorf("seq counter %d on PostgreSQL, %d on SQLite", pgSeq, sqSeq)
+	}
+	// The claims came along: the sent photo is proven, the other pending.
+	for sha, want := range map[string]string{sentPhoto: schema.ClaimProven, awaitedPhoto: schema.ClaimPending} {
+		var claim string
+		if err := pool.QueryRow(ctx, `SELECT claim FROM inspection_photos WHERE sha256 = $1`, sha).Scan(&claim); err != nil || claim != want {
+			t.Errorf("claim to photo %s on PostgreSQL: %q (%v); want %q", sha[:8], claim, err, want)
+		}
 	}
 	// The moved venue's copy as squad 1 saw it came along.
 	var seen string

@@ -66,8 +66,8 @@ func answerBatch(t *testing.T, e *env, d *device) (batch []schema.Mutation, want
 		{"edit from a stale base", schema.OutcomeConflict, schema.CodeConflict},
 		{"inspection answering no item", schema.OutcomeRejected, schema.CodeInvalid},
 		{"inspection of an unknown venue", schema.OutcomeRejected, schema.CodeNotFound},
-		{"edit of another squad's venue", schema.OutcomeRejected, schema.CodeForbidden},
-		{"inspection of another squad's venue", schema.OutcomeRejected, schema.CodeForbidden},
+		{"edit of another squad's venue (answered as an unknown one)", schema.OutcomeRejected, schema.CodeNotFound},
+		{"inspection of another squad's venue (answered as an unknown one)", schema.OutcomeRejected, schema.CodeNotFound},
 		{"inspection after the rejected ones", schema.OutcomeApplied, ""},
 	}
 	return batch, wants
@@ -178,7 +178,7 @@ func testPushRejectedDoesNotBlock(t *testing.T, e *env) {
 	forged := colleague.inspection(v1a)
 	forged.ID = good1.ID
 	forged.Items[0].Result = schema.ResultFail
-	wantOutcome(t, "another inspector's version of the record", colleague.push(colleague.upsert(forged))[0], schema.OutcomeRejected, schema.CodeForbidden)
+	wantOutcome(t, "another inspector's version of the record (its id cannot be used)", colleague.push(colleague.upsert(forged))[0], schema.OutcomeRejected, schema.CodeConflict)
 	if got := e.inspection(good1.ID); got.Items[0].Result != schema.ResultPass || got.DeviceID != d.id {
 		t.Fatalf("record after a colleague's version was refused: %+v", got)
 	}

@@ -166,7 +166,7 @@ func (d *Device) startTx(ctx context.Context, tx *sql.Tx, venueID string, coInsp
 	if err != nil {
 		return "", err
 	}
-	inspectors, err := inspectorsFor(ctx, tx, me.Username, coInspectors)
+	inspectors, err := inspectorsFor(ctx, tx, me.Username, me.SquadID, coInspectors)
 	if err != nil {
 		return "", err
 	}
@@ -182,40 +182,40 @@ func (d *Device) startTx(ctx context.Context, tx *sql.Tx, venueID string, coInsp
 	return li.ID, putInspection(ctx, tx, &li)
 }
 
-// inspectorsFor names the device's user and the co-inspectors, with names
-// and badge numbers from the squad's member list.
-func inspectorsFor(ctx context.Context, q queryer, me string, co []string) ([]schema.Inspector, error) {
+// inspectorsFor names the device's user and the co-inspectors, checked by
+// the rule the server applies (schema.CheckInspectors) against the
+// squad's members as last pulled, with their names and badge numbers: a
+// record the server would refuse is refused here, while the officers are
+// still on site.
+func inspectorsFor(ctx context.Context, q queryer, me string, squad int64, co []string) ([]schema.Inspector, error) {
 	members, err := loadMembers(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]schema.Member{}
-	known := make([]string, 0, len(members))
-	for _, m := range members {
-		byName[m.Username] = m
-		known = append(known, m.Username)
-	}
-	person := func(u string) schema.Inspector {
-		m := byName[u]
-		return schema.Inspector{Username: u, Name: m.Name, BadgeNo: m.BadgeNo}
-	}
-	out := []schema.Inspector{person(me)}
-	seen := map[string]bool{me: true}
+	named := []schema.Inspector{{Username: me}}
 	for _, u := range co {
-		u = strings.TrimSpace(u)
-		if u == "" || seen[u] {
-			continue
+		if u = strings.ToLower(strings.TrimSpace(u)); u != "" {
+			named = append(named, schema.Inspector{Username: u})
 		}
-		if _, ok := byName[u]; !ok && len(members) > 0 {
-			return nil, schema.Errorf(schema.CodeInvalid, "co-inspector %q is not a member of your squad (known: %s)", u, strings.Join(known, ", "))
+	}
+	out, err := schema.CheckInspectors(named, me, squad, members)
+	if schema.ErrorCode(err) == schema.CodeForbidden && len(members) > 0 {
+		var may []string
+		for _, m := range members {
+			if m.Username != me && m.MayInspectFor(squad) {
+				may = append(may, m.Username)
+			}
 		}
-		seen[u] = true
-		out = append(out, person(u))
+		return nil, fmt.Errorf("%w (co-inspectors you may name: %s)", err, orNone(may))
 	}
-	if len(out) > schema.MaxInspectors {
-		return nil, schema.Errorf(schema.CodeInvalid, "%d inspectors named; at most %d", len(out), schema.MaxInspectors)
+	return out, err
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
 	}
-	return out, nil
+	return strings.Join(list, ", ")
 }
 
 func loadMembers(ctx context.Context, q queryer) ([]schema.Member, error) {

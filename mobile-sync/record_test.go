@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	mobilesync "github.com/patrolhq/patrol/mobile-sync"
@@ -102,5 +103,67 @@ func TestAttachPhotoFiles_NeedsAnswer(t *testing.T) {
 	got, _ := e.dev.Inspection(ctx, id)
 	if len(got.Items) != 1 || len(got.Items[0].Photos) != 1 || got.Items[0].Note != "minor at PC 7" {
 		t.Fatalf("items %+v: one photo per hash, note kept", got.Items)
+	}
+}
+
+// TestRecordInspection_ForgedCoInspectorsRefused: the device refuses, at
+// record time, the records the server would refuse, with the rule the
+// server applies and the members it pulled; nothing is queued.
+func TestRecordInspection_ForgedCoInspectorsRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cl, _ := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
+	// A café found on patrol: a device may inspect it before any pull.
+	v, err := e.dev.AddVenue(ctx, mobilesync.NewVenue{Name: "Back-alley net bar", Kind: schema.KindNetCafe, Lat: 35.05, Lng: 118.33})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(co ...string) (string, error) {
+		in := mobilesync.InspectionInput{VenueID: v.ID, CoInspectors: co}
+		for _, it := range cl.Items {
+			in.Items = append(in.Items, mobilesync.ItemInput{ItemID: it.ID, Result: schema.ResultPass})
+		}
+		return e.dev.RecordInspection(ctx, in)
+	}
+	// Before the first pull the device knows no members and records nothing
+	// it cannot check.
+	if _, err := record("inspector2"); schema.ErrorCode(err) != schema.CodeForbidden || !strings.Contains(err.Error(), "sync once") {
+		t.Fatalf("record before any pull: %v; want forbidden, sync once", err)
+	}
+	mustSync(t, e.dev)
+	for _, c := range []struct {
+		name   string
+		co     []string
+		code   schema.Code
+		reason string
+	}{
+		{"an inspector of another squad", []string{"inspector3"}, schema.CodeForbidden, "inspector inspector3 is not an active inspector of squad 1; ask your leader (co-inspectors you may name: inspector2)"},
+		{"the squad's leader", []string{"leader1"}, schema.CodeForbidden, "inspector leader1 is not an active inspector of squad 1"},
+		{"the admin", []string{"admin"}, schema.CodeForbidden, "inspector admin is not an active inspector of squad 1"},
+		{"a user that does not exist", []string{"nobody"}, schema.CodeForbidden, "inspector nobody is not an active inspector of squad 1"},
+		{"the author again", []string{"inspector1"}, schema.CodeInvalid, "inspector inspector1 is named twice"},
+		{"a colleague twice", []string{"inspector2", "Inspector2 "}, schema.CodeInvalid, "inspector inspector2 is named twice"},
+	} {
+		if _, err := record(c.co...); schema.ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("%s: %v (code %s); want %s saying %q", c.name, err, schema.ErrorCode(err), c.code, c.reason)
+		}
+	}
+	if all, _ := e.dev.Inspections(ctx); len(all) != 0 {
+		t.Fatalf("%d inspections kept after refused records", len(all))
+	}
+	if n := pending(t, e.dev); n != 0 {
+		t.Fatalf("%d mutations queued after refused records; want none", n)
+	}
+	id, err := record(" Inspector2")
+	if err != nil {
+		t.Fatalf("the author and a colleague of the squad: %v", err)
+	}
+	got, _ := e.dev.Inspection(ctx, id)
+	want := []schema.Inspector{{Username: "inspector1", Name: "Li Wei", BadgeNo: "JX-0001"}, {Username: "inspector2", Name: "Wang Fang", BadgeNo: "JX-0002"}}
+	if len(got.Inspectors) != 2 || got.Inspectors[0] != want[0] || got.Inspectors[1] != want[1] {
+		t.Fatalf("recorded inspectors %+v; want %+v", got.Inspectors, want)
+	}
+	if rep := mustSync(t, e.dev); rep.Pushed != 1 || rep.Rejected != 0 {
+		t.Fatalf("sync of the legitimate record: %+v", rep)
 	}
 }

@@ -17,8 +17,14 @@ import (
 type Pusher struct {
 	DeviceID string
 	UserID   string
+	Username string // the author of the inspections it pushes
 	Squad    int64
 	InSquad  bool // false: the account belongs to no squad and may push nothing
+	// Members are the active users of the squad and its allowed
+	// co-inspectors, as the server holds them when the push arrives: whom
+	// its inspections may name (CheckInspectors). A store looks them up
+	// once per push.
+	Members []Member
 	// ReceivedAt is when the request arrived: the device's claims about
 	// time are judged against it. Now is the time of the transaction that
 	// applies the push, at which the server's own rules (the reassignment
@@ -107,7 +113,7 @@ func DecideVenueCreate(m *Mutation, p Pusher, existing *Venue, hlc string) Decis
 		if existing.CreatedBy == p.DeviceID {
 			return Decision{Result: applied(m.ID)}
 		}
-		return Decision{Result: Reject(m.ID, CodeConflict, fmt.Sprintf("venue id %s already exists; make a new id", m.Venue.ID))}
+		return Decision{Result: takenID(m.ID, "venue", m.Venue.ID)}
 	}
 	v := m.Venue.Stamped(hlc)
 	v.SquadID = p.Squad
@@ -117,15 +123,17 @@ func DecideVenueCreate(m *Mutation, p Pusher, existing *Venue, hlc string) Decis
 }
 
 // DecideVenueUpdate decides a venue.update stamped hlc; v is the venue the
-// server holds, nil if none, and restamped translates the bases the edit
-// names (see MergeFields). Only the venue's squad edits it. An edit of a
-// deleted venue is kept as a conflict and never resurrects it (code gone);
+// server holds, nil if none, leftAt when it last left the pusher's squad
+// (zero if it never did), and restamped translates the bases the edit
+// names (see MergeFields). Only the venue's squad edits it; a venue the
+// squad never had is answered as an unknown one. An edit of a deleted
+// venue is kept as a conflict and never resurrects it (code gone);
 // otherwise the fields merge, and concurrent edits answer conflict with
 // the merged venue.
-func DecideVenueUpdate(m *Mutation, p Pusher, v *Venue, hlc string, restamped func(string) (string, bool)) Decision {
+func DecideVenueUpdate(m *Mutation, p Pusher, v *Venue, leftAt time.Time, hlc string, restamped func(string) (string, bool)) Decision {
 	u := m.VenueUpdate
-	if v == nil {
-		return Decision{Result: Reject(m.ID, CodeNotFound, fmt.Sprintf("venue %s is unknown to the server", u.VenueID))}
+	if v == nil || v.SquadID != p.Squad && leftAt.IsZero() {
+		return Decision{Result: unknownVenue(m.ID, u.VenueID)}
 	}
 	if !SquadScope(p.Squad).Covers(v.SquadID) {
 		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("venue %s is not in your squad", u.VenueID))}
@@ -169,28 +177,40 @@ type StoredInspection struct {
 // suspect). venue is what the server knows of the inspected venue's
 // squad, stored the server's copy of the inspection, nil if none.
 //
-// A new inspection is written as the server stores it (see
+// A version that would be written names only inspectors the pusher's
+// squad may put on a record (CheckInspectors against p.Members), and is
+// written with their names and badge numbers as the server holds them. A
+// new inspection is written as the server stores it (see
 // InspectionRecord). A version of an existing one replaces it when it is
 // newer by clock and by the same inspector; an older or equal version is a
 // late copy, answered applied without a change. An amendment of an
 // inspection a leader reviewed already is kept as a conflict instead.
 func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredInspection, hlc string, restamped bool) Decision {
 	in := m.Inspection
-	if !venue.Known {
-		return Decision{Result: Reject(m.ID, CodeNotFound, fmt.Sprintf("venue %s unknown to the server; its venue.create must be pushed first", in.VenueID))}
+	if !venue.Known || venue.Squad != p.Squad && venue.LeftAt.IsZero() {
+		return Decision{Result: unknownVenue(m.ID, in.VenueID)}
 	}
-	if !venue.TakesInspectionFrom(p.Squad, p.Now) {
+	if !venue.TakesInspectionFrom(p.Squad, in.StartedAt, p.Now) {
 		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("venue %s is not in your squad", in.VenueID))}
+	}
+	if stored != nil && stored.AuthorID != p.UserID {
+		return Decision{Result: takenID(m.ID, "inspection", in.ID)}
+	}
+	if stored != nil && CompareHLCStrings(hlc, stored.HLC) <= 0 {
+		return Decision{Result: applied(m.ID)}
+	}
+	named, err := CheckInspectors(in.Inspectors, p.Username, p.Squad, p.Members)
+	if err != nil {
+		se, ok := err.(*Error)
+		if !ok {
+			se = Errorf(CodeInvalid, "%v", err)
+		}
+		return Decision{Result: Reject(m.ID, se.Code, fmt.Sprintf("inspection %s: %s", in.ID, se.Message))}
 	}
 	if stored == nil {
 		rec := InspectionRecord(in, p, hlc, restamped)
+		rec.Inspectors = named
 		return Decision{Result: applied(m.ID), Effect: EffectInsert, Inspection: &rec}
-	}
-	if stored.AuthorID != p.UserID {
-		return Decision{Result: Reject(m.ID, CodeForbidden, fmt.Sprintf("inspection %s belongs to another inspector", in.ID))}
-	}
-	if CompareHLCStrings(hlc, stored.HLC) <= 0 {
-		return Decision{Result: applied(m.ID)}
 	}
 	if stored.Review != nil {
 		sv, _ := json.Marshal(stored.Inspection)
@@ -204,6 +224,7 @@ func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredIns
 		}
 	}
 	rec := InspectionRecord(in, p, hlc, restamped)
+	rec.Inspectors = named
 	return Decision{Result: applied(m.ID), Effect: EffectReplace, Inspection: &rec}
 }
 

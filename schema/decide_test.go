@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,19 @@ import (
 var decideNow = time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
 
 func pusher() schema.Pusher {
-	return schema.Pusher{DeviceID: "dev-1", UserID: "u1", Squad: 1, InSquad: true, ReceivedAt: decideNow, Now: decideNow}
+	return schema.Pusher{DeviceID: "dev-1", UserID: "u1", Username: "inspector1", Squad: 1, InSquad: true, ReceivedAt: decideNow, Now: decideNow,
+		Members: squad1Members()}
+}
+
+// squad1Members are the active users of squad 1 as a server or device
+// lists them: its leader, two inspectors and a co-inspector of squad 2.
+func squad1Members() []schema.Member {
+	return []schema.Member{
+		{Username: "leader1", Name: "Chen Jun", BadgeNo: "JX-0100", Role: schema.RoleLeader, SquadID: 1},
+		{Username: "inspector1", Name: "Li Wei", BadgeNo: "JX-0001", Role: schema.RoleInspector, SquadID: 1},
+		{Username: "inspector2", Name: "Wang Fang", BadgeNo: "JX-0002", Role: schema.RoleInspector, SquadID: 1},
+		{Username: "inspector3", Name: "Zhao Min", BadgeNo: "JX-0003", Role: schema.RoleInspector, SquadID: 2, CoInspector: true},
+	}
 }
 
 // decided is what a test checks of a Decision.
@@ -105,7 +118,7 @@ func TestDecideVenueCreate_Table(t *testing.T) {
 		{"new: inserted", nil, decided{outcome: schema.OutcomeApplied, effect: schema.EffectInsert}},
 		{"sent again by its device: applied, nothing written", &schema.Venue{ID: "v1", CreatedBy: "dev-1"}, decided{outcome: schema.OutcomeApplied}},
 		{"id of another device's venue: refused", &schema.Venue{ID: "v1", CreatedBy: "dev-2"},
-			decided{outcome: schema.OutcomeRejected, code: schema.CodeConflict, reason: "already exists"}},
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeConflict, reason: "cannot be used; make a new id"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -137,25 +150,29 @@ func TestDecideVenueUpdate_Table(t *testing.T) {
 			VenueUpdate: &schema.VenueUpdate{VenueID: "v1", Fields: map[string]schema.FieldEdit{schema.FieldName: {Value: "B", Base: base}}}}
 	}
 	cases := []struct {
-		name  string
-		m     *schema.Mutation
-		venue *schema.Venue
-		want  decided
+		name   string
+		m      *schema.Mutation
+		venue  *schema.Venue
+		leftAt time.Time
+		want   decided
 	}{
-		{"unknown venue", edit(old), nil, decided{outcome: schema.OutcomeRejected, code: schema.CodeNotFound, reason: "unknown to the server"}},
-		{"another squad's venue", edit(old), others, decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
-		{"a deleted venue: a conflict, not resurrected", edit(old), deleted,
+		{"unknown venue", edit(old), nil, time.Time{}, decided{outcome: schema.OutcomeRejected, code: schema.CodeNotFound, reason: "not known to the server as a venue of your squad"}},
+		{"a venue the squad never had: answered as an unknown one", edit(old), others, time.Time{},
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeNotFound, reason: "not known to the server as a venue of your squad"}},
+		{"a venue that left the squad", edit(old), others, decideNow.Add(-time.Hour),
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
+		{"a deleted venue: a conflict, not resurrected", edit(old), deleted, time.Time{},
 			decided{outcome: schema.OutcomeConflict, code: schema.CodeGone, reason: "deleted on the server", conflict: schema.ConflictEditOfDeleted}},
-		{"based on the current clock: applied", edit(old), mine, decided{outcome: schema.OutcomeApplied, effect: schema.EffectReplace}},
-		{"concurrent: merged and a conflict", edit(hlcAt(500, "dev-9")), mine,
+		{"based on the current clock: applied", edit(old), mine, time.Time{}, decided{outcome: schema.OutcomeApplied, effect: schema.EffectReplace}},
+		{"concurrent: merged and a conflict", edit(hlcAt(500, "dev-9")), mine, time.Time{},
 			decided{outcome: schema.OutcomeConflict, code: schema.CodeConflict, reason: "1 field(s)", effect: schema.EffectReplace, conflict: schema.ConflictConcurrentEdit}},
 		{"older than what the server holds: nothing to write", &schema.Mutation{ID: "m1", Kind: schema.MutVenueUpdate, HLC: hlcAt(10, "dev-1"),
-			VenueUpdate: &schema.VenueUpdate{VenueID: "v1", Fields: map[string]schema.FieldEdit{schema.FieldName: {Value: "B", Base: old}}}}, mine,
+			VenueUpdate: &schema.VenueUpdate{VenueID: "v1", Fields: map[string]schema.FieldEdit{schema.FieldName: {Value: "B", Base: old}}}}, mine, time.Time{},
 			decided{outcome: schema.OutcomeApplied}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := schema.DecideVenueUpdate(c.m, pusher(), c.venue, c.m.HLC, nil)
+			d := schema.DecideVenueUpdate(c.m, pusher(), c.venue, c.leftAt, c.m.HLC, nil)
 			checkDecision(t, d, c.want)
 			if d.Effect == schema.EffectReplace && (d.Venue.Name != "B" || !d.Venue.UpdatedAt.Equal(decideNow)) {
 				t.Errorf("venue to write %+v; want the edit, updated now", d.Venue)
@@ -168,7 +185,7 @@ func TestDecideVenueUpdate_Table(t *testing.T) {
 			}
 		})
 	}
-	d := schema.DecideVenueUpdate(edit(old), pusher(), deleted, hlc, nil)
+	d := schema.DecideVenueUpdate(edit(old), pusher(), deleted, time.Time{}, hlc, nil)
 	if c := d.Conflicts[0]; c.ServerValue != "deleted" || c.DeviceValue != `{"name":"B"}` || c.Winner != schema.WinnerServer {
 		t.Errorf("edit of a deleted venue recorded as %+v", c)
 	}
@@ -194,15 +211,17 @@ func TestDecideInspection_Table(t *testing.T) {
 		want   decided
 	}{
 		{"unknown venue", schema.VenueSquad{}, nil, hlc, decided{outcome: schema.OutcomeRejected, code: schema.CodeNotFound, reason: "venue.create must be pushed first"}},
-		{"venue of another squad", schema.VenueSquad{Known: true, Squad: 2}, nil, hlc,
-			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
+		{"venue of another squad: answered as an unknown one", schema.VenueSquad{Known: true, Squad: 2}, nil, hlc,
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeNotFound, reason: "venue.create must be pushed first"}},
 		{"venue that left the squad within the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: decideNow.Add(-schema.ReassignmentGrace)}, nil, hlc,
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
+		{"venue that left the squad after the inspection started, within the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: in.StartedAt.Add(time.Second)}, nil, hlc,
 			decided{outcome: schema.OutcomeApplied, effect: schema.EffectInsert}},
 		{"venue that left the squad before the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: decideNow.Add(-schema.ReassignmentGrace - time.Second)}, nil, hlc,
 			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "not in your squad"}},
 		{"new: inserted", ours, nil, hlc, decided{outcome: schema.OutcomeApplied, effect: schema.EffectInsert}},
-		{"another inspector's inspection", ours, stored("u2", older, nil), hlc,
-			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "belongs to another inspector"}},
+		{"another inspector's inspection: its id cannot be used", ours, stored("u2", older, nil), hlc,
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeConflict, reason: "inspection id " + in.ID + " cannot be used; make a new id"}},
 		{"the same version again: applied, nothing written", ours, stored("u1", hlc, nil), hlc, decided{outcome: schema.OutcomeApplied}},
 		{"an older version: applied, nothing written", ours, stored("u1", newer, nil), hlc, decided{outcome: schema.OutcomeApplied}},
 		{"a newer version: replaces", ours, stored("u1", older, nil), hlc, decided{outcome: schema.OutcomeApplied, effect: schema.EffectReplace}},
@@ -210,6 +229,27 @@ func TestDecideInspection_Table(t *testing.T) {
 			decided{outcome: schema.OutcomeConflict, code: schema.CodeConflict, reason: "already reviewed (accepted)", conflict: schema.ConflictEditAfterReview}},
 		{"an older version of a reviewed one: applied, no conflict", ours, stored("u1", newer, &schema.Review{Decision: "accepted"}), hlc,
 			decided{outcome: schema.OutcomeApplied}},
+	}
+	forged := *m
+	fi := *in
+	fi.Inspectors = []schema.Inspector{{Username: "inspector1"}, {Username: "leader1"}}
+	forged.Inspection = &fi
+	forgedCases := []struct {
+		name   string
+		stored *schema.StoredInspection
+		want   decided
+	}{
+		{"new, naming the leader", nil, decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
+		{"a newer version naming the leader", stored("u1", older, nil),
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
+		{"a newer version of a reviewed one naming the leader: refused, no conflict", stored("u1", older, &schema.Review{Decision: "accepted"}),
+			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
+		{"a late copy naming the leader: applied, nothing written", stored("u1", newer, nil), decided{outcome: schema.OutcomeApplied}},
+	}
+	for _, c := range forgedCases {
+		t.Run("forged inspectors: "+c.name, func(t *testing.T) {
+			checkDecision(t, schema.DecideInspection(&forged, pusher(), ours, c.stored, hlc, false), c.want)
+		})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -224,6 +264,11 @@ func TestDecideInspection_Table(t *testing.T) {
 			r := d.Inspection
 			if r.ID != in.ID || r.SquadID != 1 || r.DeviceID != "dev-1" || r.HLC != c.hlc || r.Review != nil || r.TimeSuspect || len(r.Items) != len(in.Items) {
 				t.Errorf("record to write %+v", r)
+			}
+			// The officers as the server's members list them, not as pushed.
+			want := []schema.Inspector{{Username: "inspector1", Name: "Li Wei", BadgeNo: "JX-0001"}, {Username: "inspector2", Name: "Wang Fang", BadgeNo: "JX-0002"}}
+			if !slices.Equal(r.Inspectors, want) || in.Inspectors[0].Name != "" {
+				t.Errorf("inspectors to write %+v (pushed %+v); want %+v", r.Inspectors, in.Inspectors, want)
 			}
 		})
 	}

@@ -72,20 +72,27 @@ func TestInspectionFlags_Table(t *testing.T) {
 
 func TestVenueSquad_TakesInspectionFrom(t *testing.T) {
 	now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
 	cases := []struct {
-		name string
-		v    schema.VenueSquad
-		want bool
+		name    string
+		v       schema.VenueSquad
+		started time.Time
+		want    bool
 	}{
-		{"unknown venue", schema.VenueSquad{Squad: 1}, false},
-		{"the squad's venue", schema.VenueSquad{Known: true, Squad: 1}, true},
-		{"another squad's, never the pusher's", schema.VenueSquad{Known: true, Squad: 2}, false},
-		{"left a day ago", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-24 * time.Hour)}, true},
-		{"left exactly the grace ago", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-schema.ReassignmentGrace)}, true},
-		{"left before the grace", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-schema.ReassignmentGrace - time.Second)}, false},
+		{"unknown venue", schema.VenueSquad{Squad: 1}, now.Add(-time.Hour), false},
+		{"the squad's venue", schema.VenueSquad{Known: true, Squad: 1}, now.Add(-time.Hour), true},
+		{"another squad's, never the pusher's", schema.VenueSquad{Known: true, Squad: 2}, now.Add(-time.Hour), false},
+		{"left a day ago, started before", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-day)}, now.Add(-day - time.Hour), true},
+		{"left a day ago, started after the move", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-day)}, now.Add(-time.Hour), false},
+		{"left a day ago, started at the move", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-day)}, now.Add(-day), true},
+		{"left a day ago, started just after the move", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-day)}, now.Add(-day + time.Millisecond), false},
+		{"left exactly the grace ago, started before", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-schema.ReassignmentGrace)},
+			now.Add(-schema.ReassignmentGrace - time.Hour), true},
+		{"left before the grace, started before", schema.VenueSquad{Known: true, Squad: 2, LeftAt: now.Add(-schema.ReassignmentGrace - time.Second)},
+			now.Add(-schema.ReassignmentGrace - time.Hour), false},
 	}
 	for _, c := range cases {
-		if got := c.v.TakesInspectionFrom(1, now); got != c.want {
+		if got := c.v.TakesInspectionFrom(1, c.started, now); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}

@@ -46,13 +46,36 @@ type VenueSquad struct {
 	LeftAt time.Time // when it last left the pushing squad; zero if it never did
 }
 
-// TakesInspectionFrom reports whether a device of squad may deliver an
-// inspection of the venue at now: the venue is the squad's, or it left the
-// squad less than ReassignmentGrace ago (work done before the move still
-// arrives).
-func (v VenueSquad) TakesInspectionFrom(squad int64, now time.Time) bool {
+// TakesInspectionFrom reports whether a device of squad may deliver at now
+// an inspection of the venue that started at started: the venue is the
+// squad's, or the inspection is work done before the move — started no
+// later than the venue left the squad, and delivered at most
+// ReassignmentGrace after it left. An inspection the old squad started
+// after the move is not its work: the venue was no longer its to inspect.
+func (v VenueSquad) TakesInspectionFrom(squad int64, started, now time.Time) bool {
 	if !v.Known {
 		return false
 	}
-	return v.Squad == squad || !v.LeftAt.IsZero() && !v.LeftAt.Before(now.Add(-ReassignmentGrace))
+	if v.Squad == squad {
+		return true
+	}
+	return !v.LeftAt.IsZero() && !started.After(v.LeftAt) && !v.LeftAt.Before(now.Add(-ReassignmentGrace))
+}
+
+// VenueSeenBy is the venue as squad saw it, for showing beside that
+// squad's inspections: the current record while the venue is the squad's;
+// once it moved away, left, the venue as it was when it last left the
+// squad, so that the squad's leaders never read what the new squad has
+// written since. Without such a copy (a move recorded before copies were
+// kept) only what never changes is shown: id, kind and position.
+func VenueSeenBy(squad int64, current Venue, left *Venue) Venue {
+	if current.SquadID == squad {
+		return current
+	}
+	if left != nil {
+		v := *left
+		v.ID, v.SquadID = current.ID, squad
+		return v
+	}
+	return Venue{ID: current.ID, SquadID: squad, Kind: current.Kind, Lat: current.Lat, Lng: current.Lng, CreatedBy: current.CreatedBy}
 }

@@ -166,7 +166,7 @@ func ValidateVenue(v *Venue) error {
 		return Errorf(CodeInvalid, "venue name is empty")
 	}
 	for field, s := range map[string]string{FieldName: v.Name, FieldAddress: v.Address, FieldLicenceNo: v.LicenceNo, FieldPhone: v.Phone} {
-		if err := checkText(field, s, MaxTextLen); err != nil {
+		if err := CheckText(field, s, MaxTextLen); err != nil {
 			return err
 		}
 	}
@@ -204,7 +204,7 @@ func ValidateVenueUpdate(u *VenueUpdate) error {
 				return err
 			}
 		}
-		if err := checkText(f, e.Value, MaxTextLen); err != nil {
+		if err := CheckText(f, e.Value, MaxTextLen); err != nil {
 			return err
 		}
 		switch f {
@@ -254,7 +254,7 @@ func ValidateInspection(in *Inspection, checklists ChecklistLookup) error {
 		if p.Username == "" || slices.ContainsFunc(in.Inspectors[:i], func(q Inspector) bool { return q.Username == p.Username }) {
 			return Errorf(CodeInvalid, "inspection %s: inspector usernames must be set and distinct", in.ID)
 		}
-		if err := checkText("inspector", p.Username+p.Name+p.BadgeNo, 3*MaxTextLen); err != nil {
+		if err := CheckText("inspector", p.Username+p.Name+p.BadgeNo, 3*MaxTextLen); err != nil {
 			return err
 		}
 	}
@@ -281,7 +281,7 @@ func ValidateInspection(in *Inspection, checklists ChecklistLookup) error {
 		if it.Result != ResultPass && it.Result != ResultFail && it.Result != ResultNA {
 			return Errorf(CodeInvalid, "inspection %s item %s: result %q is not pass, fail or na", in.ID, it.ItemID, truncate(it.Result, 20))
 		}
-		if err := checkText("note", it.Note, MaxNoteLen); err != nil {
+		if err := CheckText("note", it.Note, MaxNoteLen); err != nil {
 			return err
 		}
 		if len(it.Photos) > MaxPhotosPerItem {
@@ -321,6 +321,18 @@ func ValidatePhotoRef(p *PhotoRef) error {
 	return nil
 }
 
+// ReviewDecisions are the decisions a leader may take on an inspection.
+var ReviewDecisions = []string{"accepted", "correction_ordered", "case_opened"}
+
+// ValidateReview checks a leader's decision before a store records it: a
+// known decision and a note that is text (CheckText).
+func ValidateReview(rv Review) error {
+	if !contains(ReviewDecisions, rv.Decision) {
+		return Errorf(CodeInvalid, "decision %q is not one of %s", truncate(rv.Decision, 40), strings.Join(ReviewDecisions, ", "))
+	}
+	return CheckText("note", rv.Note, MaxNoteLen)
+}
+
 // ValidSHA256 reports whether s is a lowercase hex SHA-256 digest.
 func ValidSHA256(s string) bool {
 	if len(s) != 64 {
@@ -335,11 +347,16 @@ func ValidSHA256(s string) bool {
 	return true
 }
 
-// ValidUUID checks the canonical 36-character UUID form.
+// ValidUUID checks the canonical UUID form: 36 characters, 8-4-4-4-12
+// lower-case hex. Every id that enters the server (mutations, venue,
+// inspection and member ids, route parameters) is checked here, and ids
+// compare byte for byte: upper case is refused rather than folded, since
+// two spellings of one UUID would otherwise name two objects.
 func ValidUUID(s string) error {
 	if len(s) != 36 {
 		return fmt.Errorf("%q is not a UUID (36 characters, 8-4-4-4-12 hex)", truncate(s, 40))
 	}
+	upper := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch i {
@@ -348,10 +365,17 @@ func ValidUUID(s string) error {
 				return fmt.Errorf("%q is not a UUID (8-4-4-4-12 hex)", s)
 			}
 		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			switch {
+			case c >= '0' && c <= '9' || c >= 'a' && c <= 'f':
+			case c >= 'A' && c <= 'F':
+				upper = true
+			default:
 				return fmt.Errorf("%q is not a UUID (non-hex character)", s)
 			}
 		}
+	}
+	if upper {
+		return fmt.Errorf("%q has upper-case letters; ids are lower-case UUIDs (%s)", s, strings.ToLower(s))
 	}
 	return nil
 }
@@ -368,15 +392,30 @@ func ValidUUID7(s string) error {
 	return nil
 }
 
-func checkText(field, s string, max int) error {
+// CheckText is the one check of free text a person typed (names,
+// addresses, notes, device names): at most max bytes of valid UTF-8
+// without control characters other than tab and newline. NUL, escape
+// sequences, carriage returns and C1 controls would otherwise reach
+// leaders' screens, logs and exports as they were sent.
+func CheckText(field, s string, max int) error {
 	if len(s) > max {
 		return Errorf(CodeInvalid, "%s is %d bytes; at most %d", field, len(s), max)
 	}
 	if !utf8.ValidString(s) {
 		return Errorf(CodeInvalid, "%s is not valid UTF-8", field)
 	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return Errorf(CodeInvalid, "%s contains a NUL byte", field)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		r := rune(-1)
+		switch {
+		case c < 0x20 && c != '\t' && c != '\n', c == 0x7f:
+			r = rune(c)
+		case c == 0xc2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] <= 0x9f: // U+0080–U+009F
+			r = rune(s[i+1])
+		}
+		if r >= 0 {
+			return Errorf(CodeInvalid, "%s contains the control character U+%04X at byte %d; only tab and newline are allowed in text", field, r, i)
+		}
 	}
 	return nil
 }

@@ -155,3 +155,76 @@ func TestDecodeJSON_MaxBytesIsTooLarge(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestValidUUID_OnlyLowerCase(t *testing.T) {
+	id := uuid.Must(uuid.NewV7()).String()
+	cases := []struct {
+		name, id, want string // want: substring of the error; "" = valid
+	}{
+		{"lower case", id, ""},
+		{"upper case", strings.ToUpper(id), "lower-case"},
+		{"one upper-case letter", id[:35] + "A", "lower-case"},
+		{"braces", "{" + id[:34] + "}", "not a UUID"},
+		{"short", id[:35], "36 characters"},
+		{"non-hex", id[:35] + "g", "non-hex"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := schema.ValidUUID(c.id)
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("ValidUUID(%q) = %v; want %q", c.id, err, c.want)
+			}
+		})
+	}
+	if err := schema.ValidUUID7(strings.ToUpper(id)); err == nil || !strings.Contains(err.Error(), strings.ToLower(id)) {
+		t.Fatalf("ValidUUID7 of an upper-case id: %v; want a refusal that shows the lower-case form", err)
+	}
+}
+
+func TestCheckText_ControlCharacters(t *testing.T) {
+	cases := []struct {
+		name, text, want string // want: substring of the error; "" = valid
+	}{
+		{"plain", "星空网吧, Road 1", ""},
+		{"tab and newline", "exit locked\n\tsee photo", ""},
+		{"non-breaking space and emoji", "a\u00a0b 🙂", ""},
+		{"NUL", "ok\x00", "U+0000 at byte 2"},
+		{"bell", "\a", "U+0007"},
+		{"escape", "x\x1b[2J", "U+001B"},
+		{"carriage return", "line\r\n", "U+000D"},
+		{"DEL", "\x7f", "U+007F"},
+		{"C1 control", "next\u0085line", "U+0085"},
+		{"last C1 control", "\u009f", "U+009F"},
+		{"invalid UTF-8", "\xc2", "not valid UTF-8"},
+		{"too long", strings.Repeat("a", 41), "at most 40"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := schema.CheckText("note", c.text, 40)
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || schema.ErrorCode(err) != schema.CodeInvalid) {
+				t.Fatalf("CheckText(%q) = %v; want %q", c.text, err, c.want)
+			}
+		})
+	}
+}
+
+func TestValidateReview_Table(t *testing.T) {
+	cases := []struct {
+		name string
+		rv   schema.Review
+		want string
+	}{
+		{"accepted", schema.Review{Decision: "accepted", Note: "ok\n\tfine"}, ""},
+		{"unknown decision", schema.Review{Decision: "shrug"}, "not one of accepted"},
+		{"NUL in the note", schema.Review{Decision: "accepted", Note: "ok\x00"}, "control character"},
+		{"note too long", schema.Review{Decision: "case_opened", Note: strings.Repeat("x", schema.MaxNoteLen+1)}, "at most"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := schema.ValidateReview(c.rv)
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("ValidateReview = %v; want %q", err, c.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ const (
 	PathInspections  = APIPrefix + "/inspections"
 	PathConflicts    = APIPrefix + "/conflicts"
 	PathVenues       = APIPrefix + "/venues"
+	PathSquads       = APIPrefix + "/squads"  // POST /squads/{id}/co-inspectors, DELETE /squads/{id}/co-inspectors/{username}
 	PathPhotos       = APIPrefix + "/photos"  // HEAD/GET /photos/{sha256}, GET /photos/{sha256}/thumb
 	PathUploads      = APIPrefix + "/uploads" // HEAD/PATCH /uploads/{sha256}
 	PathOpenAPI      = APIPrefix + "/openapi.json"
@@ -120,6 +121,12 @@ type EnrollmentCodeResponse struct {
 	Code      string    `json:"code"`
 	Username  string    `json:"username"`
 	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CoInspectorRequest allows an inspector of another squad on a squad's
+// records (POST /api/v1/squads/{id}/co-inspectors, its leader or an admin).
+type CoInspectorRequest struct {
+	Username string `json:"username"`
 }
 
 // EnrollRequest is the body of POST /api/v1/devices/enroll.
@@ -232,13 +239,15 @@ type ZoneRule struct {
 }
 
 // Member is a user of the device's squad, so that a device can name a
-// co-inspector while offline.
+// co-inspector while offline. CoInspector marks an inspector of another
+// squad (SquadID) whom the device's squad leader allowed on its records.
 type Member struct {
-	Username string `json:"username"`
-	Name     string `json:"name"`
-	BadgeNo  string `json:"badge_no"`
-	Role     string `json:"role"`
-	SquadID  int64  `json:"squad_id"`
+	Username    string `json:"username"`
+	Name        string `json:"name"`
+	BadgeNo     string `json:"badge_no"`
+	Role        string `json:"role"`
+	SquadID     int64  `json:"squad_id"`
+	CoInspector bool   `json:"co_inspector,omitempty"`
 }
 
 // Inspector is one of the (at least two) officers on an inspection.

@@ -55,7 +55,7 @@ func TestBadInput_AnswersWithActionable4xx(t *testing.T) {
 		{"wrong method", e.anon(), "GET", schema.PathLogin, nil, nil, 405, "not allowed"},
 		{"bad squad param", e.login("admin"), "GET", schema.PathInspections + "?squad=one", nil, nil, 400, "squad"},
 		{"bad since param", e.login("admin"), "GET", schema.PathInspections + "?since=yesterday", nil, nil, 400, "since"},
-		{"bad review decision", e.login("admin"), "POST", schema.PathInspections + "/x/review", []byte(`{"decision":"shrug"}`), nil, 400, "decision"},
+		{"bad review decision", e.login("admin"), "POST", schema.PathInspections + "/" + newID(t) + "/review", []byte(`{"decision":"shrug"}`), nil, 400, "decision"},
 		{"bad move squad", e.login("admin"), "POST", schema.PathVenues + "/" + e.venues(1)[0].ID + "/move", []byte(`{"squad_id":99}`), nil, 400, "squad 99"},
 	}
 	for _, tc := range cases {
@@ -120,8 +120,8 @@ func TestOpenAPI_DescribesEveryRoute(t *testing.T) {
 			continue
 		}
 		p := rt.Path
-		for _, seg := range []string{":id", ":sha"} {
-			p = strings.ReplaceAll(p, seg, map[string]string{":id": "{id}", ":sha": "{sha256}"}[seg])
+		for _, seg := range []string{":id", ":sha", ":username"} {
+			p = strings.ReplaceAll(p, seg, map[string]string{":id": "{id}", ":sha": "{sha256}", ":username": "{username}"}[seg])
 		}
 		if _, ok := doc.Paths[p][strings.ToLower(rt.Method)]; !ok {
 			t.Errorf("route %s %s is not in openapi.json", rt.Method, p)

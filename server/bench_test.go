@@ -122,8 +122,13 @@ func newBenchServer(b *testing.B, venues int) *benchServer {
 		b.Fatal(err)
 	}
 	squad := int64(1)
-	if _, err := srv.Store().CreateUser(ctx, store.User{Username: "inspector1", DisplayName: "Inspector 1", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: hash}); err != nil {
-		b.Fatal(err)
+	for _, u := range []store.User{
+		{Username: "inspector1", DisplayName: "Inspector 1", BadgeNo: "37130001", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: hash},
+		{Username: "co-inspector", DisplayName: "Inspector 2", BadgeNo: "37130002", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: hash},
+	} {
+		if _, err := srv.Store().CreateUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
 	}
 	code, err := srv.EnrollmentCode(ctx, "inspector1", "bench")
 	if err != nil {

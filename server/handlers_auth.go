@@ -245,8 +245,11 @@ func (s *Server) enrollDevice(c echo.Context) error {
 	if req.Code == "" {
 		return schema.Errorf(schema.CodeInvalid, "code is required (the one-time code from your squad leader)")
 	}
-	if req.DeviceName == "" || len(req.DeviceName) > schema.MaxTextLen {
+	if req.DeviceName == "" {
 		return schema.Errorf(schema.CodeInvalid, "device_name is required, at most %d bytes", schema.MaxTextLen)
+	}
+	if err := schema.CheckText("device_name", req.DeviceName, schema.MaxTextLen); err != nil {
+		return err
 	}
 	if !auth.WellFormedEnrollmentCode(req.Code) {
 		return schema.Errorf(schema.CodeInvalid, "an enrollment code has 10 letters and digits like ACDE-FGHJ-KM (no 0, 1, 2, 5, 8, B, I, L, O, S, Z); check what you typed")
@@ -279,7 +282,10 @@ func (s *Server) enrollDevice(c echo.Context) error {
 
 func (s *Server) revokeDevice(c echo.Context) error {
 	p := principal(c)
-	id := c.Param("id")
+	id, err := idParam(c, "device")
+	if err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	owner, err := s.store.DeviceOwner(ctx, id)
 	if err != nil {

@@ -82,12 +82,16 @@ func (s *Server) listInspections(c echo.Context) error {
 
 func (s *Server) getInspection(c echo.Context) error {
 	p := principal(c)
-	in, err := s.store.Inspection(c.Request().Context(), c.Param("id"))
+	id, err := idParam(c, "inspection")
+	if err != nil {
+		return err
+	}
+	in, err := s.store.Inspection(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
 	if !p.CanSupervise(in.SquadID) {
-		return schema.Errorf(schema.CodeNotFound, "inspection %s not found", c.Param("id"))
+		return schema.Errorf(schema.CodeNotFound, "inspection %s not found", id)
 	}
 	return writeJSON(c, http.StatusOK, in)
 }
@@ -100,11 +104,14 @@ type ReviewRequest struct {
 
 func (s *Server) reviewInspection(c echo.Context) error {
 	p := principal(c)
+	id, err := idParam(c, "inspection")
+	if err != nil {
+		return err
+	}
 	var req ReviewRequest
 	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
 		return err
 	}
-	id := c.Param("id")
 	in, err := s.store.ReviewInspection(c.Request().Context(), id, schema.Review{ReviewedBy: p.Username, Decision: req.Decision, Note: req.Note},
 		p.Scope())
 	if err != nil {
@@ -137,7 +144,11 @@ func (s *Server) listConflicts(c echo.Context) error {
 
 func (s *Server) resolveConflict(c echo.Context) error {
 	p := principal(c)
-	cf, err := s.store.ResolveConflict(c.Request().Context(), c.Param("id"), p.Username, p.Scope())
+	id, err := idParam(c, "conflict")
+	if err != nil {
+		return err
+	}
+	cf, err := s.store.ResolveConflict(c.Request().Context(), id, p.Username, p.Scope())
 	if err != nil {
 		return err
 	}

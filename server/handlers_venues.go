@@ -47,12 +47,16 @@ func (s *Server) listVenues(c echo.Context) error {
 
 func (s *Server) getVenue(c echo.Context) error {
 	p := principal(c)
-	v, err := s.store.Venue(c.Request().Context(), c.Param("id"))
+	id, err := idParam(c, "venue")
+	if err != nil {
+		return err
+	}
+	v, err := s.store.Venue(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
 	if !p.CanSupervise(v.SquadID) {
-		return schema.Errorf(schema.CodeNotFound, "venue %s not found", c.Param("id"))
+		return schema.Errorf(schema.CodeNotFound, "venue %s not found", id)
 	}
 	return writeJSON(c, http.StatusOK, v)
 }
@@ -94,6 +98,10 @@ type VenueEditResponse struct {
 
 func (s *Server) editVenue(c echo.Context) error {
 	p := principal(c)
+	id, err := idParam(c, "venue")
+	if err != nil {
+		return err
+	}
 	var req VenueEditRequest
 	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
 		return err
@@ -123,7 +131,6 @@ func (s *Server) editVenue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id := c.Param("id")
 	v, conflicts, err := s.store.EditVenue(c.Request().Context(), id, fields, explicit, actor, p.Scope())
 	if err != nil {
 		return err
@@ -144,11 +151,15 @@ func (s *Server) moveVenue(c echo.Context) error {
 	if err := requireAdmin(p); err != nil {
 		return err
 	}
+	id, err := idParam(c, "venue")
+	if err != nil {
+		return err
+	}
 	var req MoveRequest
 	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
 		return err
 	}
-	v, err := s.store.MoveVenue(c.Request().Context(), c.Param("id"), req.SquadID)
+	v, err := s.store.MoveVenue(c.Request().Context(), id, req.SquadID)
 	if err != nil {
 		return err
 	}
@@ -160,7 +171,11 @@ func (s *Server) deleteVenue(c echo.Context) error {
 	if err := requireAdmin(p); err != nil {
 		return err
 	}
-	if err := s.store.DeleteVenue(c.Request().Context(), c.Param("id")); err != nil {
+	id, err := idParam(c, "venue")
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteVenue(c.Request().Context(), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -293,7 +293,22 @@ func newID(t *testing.T) string {
 	return id.String()
 }
 
-// inspection builds a submitted inspection of venue answering all 16 items.
+// partner is the other demo inspector of the same squad (inspector1 and
+// inspector2 in squad 1, inspector3 and inspector4 in squad 2, …), "" for
+// anyone else.
+func partner(username string) string {
+	var n int
+	if _, err := fmt.Sscanf(username, "inspector%d", &n); err != nil || n <= 0 {
+		return ""
+	}
+	if n%2 == 1 {
+		return fmt.Sprintf("inspector%d", n+1)
+	}
+	return fmt.Sprintf("inspector%d", n-1)
+}
+
+// inspection builds a submitted inspection of venue by the device's user
+// and the partner of the squad, answering all 16 items.
 func (d *device) inspection(venueID string) *schema.Inspection {
 	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
 	if err != nil {
@@ -301,8 +316,12 @@ func (d *device) inspection(venueID string) *schema.Inspection {
 	}
 	start := d.now().Add(-30 * time.Minute)
 	end := d.now().Add(-5 * time.Minute)
+	inspectors := []schema.Inspector{{Username: d.username}}
+	if p := partner(d.username); p != "" {
+		inspectors = append(inspectors, schema.Inspector{Username: p})
+	}
 	in := &schema.Inspection{ID: newID(d.e.t), VenueID: venueID, Status: schema.StatusSubmitted, ChecklistVersion: cl.Version,
-		Inspectors: []schema.Inspector{{Username: d.username}, {Username: "co-" + d.username}}, StartedAt: start, FinishedAt: &end}
+		Inspectors: inspectors, StartedAt: start, FinishedAt: &end}
 	for _, it := range cl.Items {
 		in.Items = append(in.Items, schema.ItemResult{ItemID: it.ID, Result: schema.ResultPass})
 	}

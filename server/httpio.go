@@ -149,3 +149,15 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// idParam reads the :id of a route naming a venue, inspection, conflict or
+// device. Ids are canonical (schema.ValidUUID): one spelled another way,
+// in upper case say, names nothing and is refused as such rather than
+// answered "not found".
+func idParam(c echo.Context, what string) (string, error) {
+	id := c.Param("id")
+	if err := schema.ValidUUID(id); err != nil {
+		return "", schema.Errorf(schema.CodeInvalid, "%s id: %v", what, err)
+	}
+	return id, nil
+}

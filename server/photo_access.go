@@ -4,6 +4,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/photos"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // PhotoAccess decides who may upload and read photo bytes, authenticating
@@ -16,27 +18,33 @@ func (s *Server) PhotoAccess() PhotoAccess { return PhotoAccess{s: s} }
 
 // CanUpload allows a device to send the bytes of a photo that one of its
 // user's pushed inspections names, so nobody can fill the store with
-// arbitrary files.
-func (a PhotoAccess) CanUpload(c echo.Context, sha string) error {
+// arbitrary files. A device whose claim is pending may send them to prove
+// it; it is told nothing of a photo stored already (photos.Upload).
+func (a PhotoAccess) CanUpload(c echo.Context, sha string) (photos.Upload, error) {
 	p, err := a.s.Authenticate(c)
 	if err != nil {
-		return err
+		return photos.Upload{}, err
 	}
 	if !p.IsDevice() {
-		return schema.Errorf(schema.CodeForbidden, "photos are uploaded by devices")
+		return photos.Upload{}, schema.Errorf(schema.CodeForbidden, "photos are uploaded by devices")
 	}
-	ok, err := a.s.store.DeviceReferencesPhoto(c.Request().Context(), p.DeviceID, p.UserID, sha)
+	claim, err := a.s.store.DevicePhotoClaim(c.Request().Context(), p.DeviceID, p.UserID, sha)
 	if err != nil {
-		return err
+		return photos.Upload{}, err
 	}
-	if !ok {
-		return schema.Errorf(schema.CodeNotFound, "no inspection of yours names photo %s; push the inspection first", truncate(sha, 64))
+	if claim == "" {
+		return photos.Upload{}, schema.Errorf(schema.CodeNotFound, "no inspection of yours names photo %s; push the inspection first", truncate(sha, 64))
 	}
-	return nil
+	by := store.Uploader{DeviceID: p.DeviceID, UserID: p.UserID}
+	if p.SquadID != nil {
+		by.SquadID = *p.SquadID
+	}
+	return photos.Upload{By: by, Proven: claim == schema.ClaimProven}, nil
 }
 
 // CanRead allows admins, leaders of a squad whose inspections name the
-// photo, and devices whose own inspections name it.
+// photo with a proven claim, and devices whose own claim to it is proven:
+// naming a hash gives nobody its bytes.
 func (a PhotoAccess) CanRead(c echo.Context, sha string) error {
 	p, err := a.s.Authenticate(c)
 	if err != nil {

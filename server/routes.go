@@ -69,6 +69,8 @@ func (s *Server) routes() {
 	api.PATCH(rel(schema.PathVenues)+"/:id", s.editVenue, u)
 	api.POST(rel(schema.PathVenues)+"/:id/move", s.moveVenue, u)
 	api.DELETE(rel(schema.PathVenues)+"/:id", s.deleteVenue, u)
+	api.POST(rel(schema.PathSquads)+"/:id/co-inspectors", s.addCoInspector, u)
+	api.DELETE(rel(schema.PathSquads)+"/:id/co-inspectors/:username", s.removeCoInspector, u)
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)

@@ -809,7 +809,11 @@ func TestFaults_DiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	sha := refs.Items[2].Photos[0].SHA256
-	part := filepath.Join(e.srv.Photos().StagingDir, sha+".part")
+	id, err := d.Identity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(e.srv.Photos().StagingDir, sha+"."+id.DeviceID+".part") // uploads are staged per device
 	if err := os.Symlink("/dev/full", part); err != nil {
 		t.Fatal(err)
 	}

@@ -46,12 +46,18 @@ func writePhoto(t *testing.T, dir string, size int, seed uint64) (string, string
 	return p, hex.EncodeToString(sum[:])
 }
 
-// recordWithPhotos records a complete inspection of venue whose items NC03
-// and NC12 carry the given photo files.
+// recordWithPhotos records a complete inspection of venue, by the
+// device's inspector and the other inspector of the squad, whose items
+// NC03 and NC12 carry the given photo files.
 func recordWithPhotos(t *testing.T, d *mobilesync.Device, venue string, nc03, nc12 []string) string {
 	t.Helper()
 	cl, _ := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
-	in := mobilesync.InspectionInput{VenueID: venue, CoInspectors: []string{"inspector2"}}
+	me, err := d.Identity(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := map[string]string{"inspector1": "inspector2", "inspector2": "inspector1", "inspector3": "inspector4", "inspector4": "inspector3"}[me.Username]
+	in := mobilesync.InspectionInput{VenueID: venue, CoInspectors: []string{co}}
 	for _, it := range cl.Items {
 		item := mobilesync.ItemInput{ItemID: it.ID, Result: schema.ResultPass}
 		switch it.ID {

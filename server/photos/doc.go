@@ -8,14 +8,22 @@
 // A small subset of tus 1.0 (no creation step: the hash is the upload's
 // name). All routes need a bearer token; Access decides who may upload
 // (a device one of whose inspections names the hash) and who may read
-// (leaders of the squads whose inspections name it, and admins).
+// (leaders of the squads whose inspections name it with a proven claim,
+// devices whose own claim is proven, and admins; see schema.ClaimPhotos).
+//
+// Uploads are staged per device: what a device has sent of a photo is
+// its own, and no other device sees, continues or commits it. A device
+// whose claim to the photo is pending is answered as if the server had no
+// such photo, stored or not: it proves its claim by sending all the bytes
+// itself, which are then verified like any upload but not stored again.
 //
 // HEAD /api/v1/uploads/{sha256}
 //
-//   - 200, Upload-Offset: N — the server holds the first N bytes (0 when
-//     nothing has arrived), plus Upload-Length: L once an upload started.
+//   - 200, Upload-Offset: N — this device's upload holds the first N bytes
+//     (0 when nothing has arrived), plus Upload-Length: L once it started.
 //   - 200, Upload-Offset: L, Upload-Length: L, Patrol-Stored: true — the
-//     photo is stored already (from this device or any other): send nothing.
+//     photo is stored already (from this device or any other) and this
+//     device's claim to it is proven: send nothing.
 //
 // PATCH /api/v1/uploads/{sha256}
 //
@@ -33,10 +41,10 @@
 //   - Upload-Length differing from the one the upload started with: 409
 //     offset_mismatch with Upload-Offset: 0; a PATCH at offset 0 then
 //     discards the staged bytes and starts over.
-//   - The body is appended to StagingDir/{sha256}.part while it is hashed.
-//     Every 4 MiB, at the end of the body and when the body breaks off, the
-//     part file is fsynced and then StagingDir/{sha256}.state (offset,
-//     length and the marshalled SHA-256 state) is replaced atomically. A
+//   - The body is appended to StagingDir/{sha256}.{device}.part while it is
+//     hashed. Every 4 MiB, at the end of the body and when the body breaks
+//     off, the part file is fsynced and then the .state file beside it
+//     (offset, length and the marshalled SHA-256 state) is replaced atomically. A
 //     cut connection therefore keeps every byte that arrived, and a server
 //     killed mid-body resumes from its last durable point: a part file
 //     longer than its state is truncated to the state's offset.
@@ -60,7 +68,7 @@
 //     staged bytes: a PATCH with an empty body at offset L retries the
 //     commit without sending the photo again.
 //   - A PATCH for a photo already stored answers 201 with Patrol-Stored:
-//     true without reading the body.
+//     true without reading the body, to a device whose claim is proven.
 //   - A PATCH at offset 0 whose body is the whole photo is also streamed
 //     into the blob store while it arrives, so that the photo crosses the
 //     server once: the same bytes go to the part file, the hash, a

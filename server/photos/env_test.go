@@ -30,6 +30,7 @@ import (
 	"github.com/patrolhq/patrol/mobile-sync/photo"
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/photos"
+	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/storage"
 )
@@ -44,32 +45,41 @@ const (
 )
 
 // testAccess decides like the server core does: devices upload what their
-// inspections name; leaders of the naming squads and admins read.
+// inspections name (proven or pending); leaders of the squads whose
+// claims are proven, devices with a proven claim and admins read.
 type testAccess struct{ st *sqlite.Store }
 
 func token(c echo.Context) string {
 	return strings.TrimPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
 }
 
-func (a testAccess) CanUpload(c echo.Context, sha string) error {
+// deviceSquads are the squads of the test devices.
+var deviceSquads = map[string]int64{"device-a": squad1, "device-b": 2, "device-c": 2}
+
+func (a testAccess) CanUpload(c echo.Context, sha string) (photos.Upload, error) {
 	dev, ok := strings.CutPrefix(token(c), "dev:")
 	if !ok {
-		return schema.Errorf(schema.CodeForbidden, "only devices upload photos")
+		return photos.Upload{}, schema.Errorf(schema.CodeForbidden, "only devices upload photos")
 	}
-	ok, err := a.st.DeviceReferencesPhoto(c.Request().Context(), dev, "", sha)
+	claim, err := a.st.DevicePhotoClaim(c.Request().Context(), dev, "", sha)
 	if err != nil {
-		return err
+		return photos.Upload{}, err
 	}
-	if !ok {
-		return schema.Errorf(schema.CodeForbidden, "no inspection of device %s names photo %s", dev, sha[:12])
+	if claim == "" {
+		return photos.Upload{}, schema.Errorf(schema.CodeForbidden, "no inspection of device %s names photo %s", dev, sha[:12])
 	}
-	return nil
+	return photos.Upload{By: store.Uploader{DeviceID: dev, SquadID: deviceSquads[dev]}, Proven: claim == schema.ClaimProven}, nil
 }
 
 func (a testAccess) CanRead(c echo.Context, sha string) error {
 	tok := token(c)
 	if tok == admin {
 		return nil
+	}
+	if dev, ok := strings.CutPrefix(tok, "dev:"); ok {
+		if ok, err := a.st.DeviceReferencesPhoto(c.Request().Context(), dev, "", sha); err != nil || ok {
+			return err
+		}
 	}
 	if sq, ok := strings.CutPrefix(tok, "leader:"); ok {
 		squads, err := a.st.SquadsReferencingPhoto(c.Request().Context(), sha)
@@ -202,7 +212,17 @@ func insertFixtures(t *testing.T, db *schema.DB) {
 
 // reference records that an inspection of device dev (squad) names sha,
 // as the sync push does.
+// reference makes an inspection of dev (of squad) name sha with a proven
+// claim, as a record written before claims existed, or the squad's own
+// photo, would.
 func (e *env) reference(dev string, squad int64, sha string) {
+	e.t.Helper()
+	e.claim(dev, squad, sha, 1, schema.ClaimProven)
+}
+
+// claim makes an inspection of dev (of squad) name sha, declared with
+// size bytes, with the given claim.
+func (e *env) claim(dev string, squad int64, sha string, size int64, claim string) {
 	e.t.Helper()
 	dev = strings.TrimPrefix(dev, "dev:")
 	insp := "insp-" + dev + "-" + sha[:8]
@@ -217,14 +237,20 @@ func (e *env) reference(dev string, squad int64, sha string) {
 			ON CONFLICT DO NOTHING`, insp); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`INSERT INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at, squad_id, device_id)
-			VALUES (?, 'item-1', (SELECT count(*) FROM inspection_photos WHERE inspection_id = ?), ?, 1, 'image/jpeg', '', ?, ?)`,
-			insp, insp, sha, squad, dev)
+		_, err := tx.Exec(`INSERT INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at, squad_id, device_id, claim)
+			VALUES (?, 'item-1', (SELECT count(*) FROM inspection_photos WHERE inspection_id = ?), ?, ?, 'image/jpeg', '', ?, ?, ?)`,
+			insp, insp, sha, size, squad, dev, claim)
 		return err
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+// stagedFile is the path of a staged file of dev's upload of sha: uploads
+// are staged per device, as {sha}.{device id}{suffix}.
+func (e *env) stagedFile(dev, sha, suffix string) string {
+	return filepath.Join(e.staging, sha+"."+strings.TrimPrefix(dev, "dev:")+suffix)
 }
 
 func (e *env) uploader(tok string) *photo.Uploader {

@@ -14,15 +14,18 @@ import (
 	"github.com/patrolhq/patrol/storage"
 )
 
-// headPhoto tells whether a photo is stored. A device that may upload the
-// photo may ask too: that is how a photo already stored is never sent again.
+// headPhoto tells whether a photo is stored, to whoever may read it and to
+// a device whose claim to it is proven (so a photo already stored is never
+// sent again).
 func (s *Service) headPhoto(c echo.Context, acc Access) error {
 	sha, err := shaParam(c)
 	if err != nil {
 		return err
 	}
 	if err := acc.CanRead(c, sha); err != nil {
-		if acc.CanUpload(c, sha) != nil {
+		// A device with a pending claim is not told: that is the answer
+		// it would get about any photo it has not sent.
+		if up, uerr := acc.CanUpload(c, sha); uerr != nil || !up.Proven {
 			return err
 		}
 	}

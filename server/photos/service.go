@@ -152,11 +152,26 @@ func (s *Service) logger() *slog.Logger {
 // (forbidden or not_found) and are returned to the caller as they are.
 type Access interface {
 	// CanUpload allows a device to send the bytes of sha: only devices
-	// whose inspections name it (store.Photos.DeviceReferencesPhoto).
-	CanUpload(c echo.Context, sha string) error
+	// whose inspections name it, with a proven or a pending claim
+	// (store.Photos.DevicePhotoClaim). It says who sends them.
+	CanUpload(c echo.Context, sha string) (Upload, error)
 	// CanRead allows a user to fetch the photo: leaders of a squad whose
-	// inspections name it (store.Photos.SquadsReferencingPhoto) and admins.
+	// inspections name it with a proven claim
+	// (store.Photos.SquadsReferencingPhoto), devices whose own claim is
+	// proven, and admins.
 	CanRead(c echo.Context, sha string) error
+}
+
+// Upload is a device's right to send a photo's bytes. A device whose claim
+// to the photo is Proven is told that a stored photo is stored, and sends
+// nothing. Any other device is answered as if the server had no such
+// photo, whether or not it has: its upload is staged and verified like any
+// other, proves its claim once the bytes hash to the name (the bytes are
+// stored once), and until then it learns nothing of another device's
+// photo or upload.
+type Upload struct {
+	By     store.Uploader
+	Proven bool
 }
 
 // Mount registers the photo routes on the /api/v1 group g.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,13 +31,53 @@ type stagingState struct {
 // maxStateFile bounds what is read of a state file.
 const maxStateFile = 4 << 10
 
-func (s *Service) partPath(sha string) string  { return filepath.Join(s.StagingDir, sha+".part") }
-func (s *Service) statePath(sha string) string { return filepath.Join(s.StagingDir, sha+".state") }
+// stageKey names one device's upload of one photo: the hash, a dot and
+// the device (stageKeyOf). Uploads are staged per device, so that no
+// device sees, continues or commits bytes that another device sent:
+// sending all of a photo's bytes is how a device proves that it has the
+// photo (see Upload).
+type stageKey string
 
-// loadState reads the durable state of sha's upload; ok is false when
-// there is none or it is unusable (then the upload starts from zero).
-func (s *Service) loadState(sha string) (st stagingState, h hash.Hash, ok bool) {
-	f, err := os.Open(s.statePath(sha))
+// stageKeyOf is the key of device's upload of sha. A device id made of
+// letters, digits and dashes (the server's UUIDs) names the files as it
+// is; any other id is replaced by its SHA-256, so that no id can reach
+// outside the staging directory.
+func stageKeyOf(sha, device string) stageKey {
+	safe := len(device) > 0 && len(device) <= 64
+	for i := 0; safe && i < len(device); i++ {
+		c := device[i]
+		safe = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-'
+	}
+	if !safe {
+		sum := sha256.Sum256([]byte(device))
+		device = "h" + hex.EncodeToString(sum[:16])
+	}
+	return stageKey(sha + "." + device)
+}
+
+// sha is the hash of the photo uploaded.
+func (k stageKey) sha() string { return string(k)[:64] }
+
+// parseStageKey reads the key of a staged file's name without its
+// suffix; names from before uploads were staged per device (the hash
+// alone) are keys too, so that CleanStaging removes them.
+func parseStageKey(name string) (stageKey, bool) {
+	if len(name) < 64 || !validSHA(name[:64]) || len(name) > 64 && name[64] != '.' {
+		return "", false
+	}
+	return stageKey(name), true
+}
+
+func (s *Service) partPath(k stageKey) string { return filepath.Join(s.StagingDir, string(k)+".part") }
+func (s *Service) statePath(k stageKey) string {
+	return filepath.Join(s.StagingDir, string(k)+".state")
+}
+
+// loadState reads the durable state of upload k; ok is false when there
+// is none or it is unusable (then the upload starts from zero).
+func (s *Service) loadState(k stageKey) (st stagingState, h hash.Hash, ok bool) {
+	sha := k.sha()
+	f, err := os.Open(s.statePath(k))
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			s.logger().Warn("photos: staging state unreadable; upload restarts", "sha256", sha, "err", err)
@@ -65,7 +106,8 @@ func (s *Service) loadState(sha string) (st stagingState, h hash.Hash, ok bool) 
 // saveState makes the part file durable up to st.Offset and then replaces
 // the state file atomically (write, fsync, rename, fsync the directory), so
 // that the state never vouches for bytes that are not on disk.
-func (s *Service) saveState(sha string, part *os.File, st stagingState, h hash.Hash) error {
+func (s *Service) saveState(k stageKey, part *os.File, st stagingState, h hash.Hash) error {
+	sha := k.sha()
 	if err := part.Sync(); err != nil {
 		return fmt.Errorf("photos: sync %s.part: %w", short(sha), err)
 	}
@@ -78,7 +120,7 @@ func (s *Service) saveState(sha string, part *os.File, st stagingState, h hash.H
 	if err != nil {
 		return fmt.Errorf("photos: state %s: %w", short(sha), err)
 	}
-	tmp := s.statePath(sha) + ".tmp"
+	tmp := s.statePath(k) + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return fmt.Errorf("photos: state %s: %w", short(sha), err)
@@ -91,7 +133,7 @@ func (s *Service) saveState(sha string, part *os.File, st stagingState, h hash.H
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, s.statePath(sha))
+		err = os.Rename(tmp, s.statePath(k))
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -112,9 +154,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// removeStaging deletes every staged file of sha.
-func (s *Service) removeStaging(sha string) {
-	for _, p := range []string{s.statePath(sha), s.partPath(sha), s.statePath(sha) + ".tmp"} {
+// removeStaging deletes every staged file of upload k.
+func (s *Service) removeStaging(k stageKey) {
+	for _, p := range []string{s.statePath(k), s.partPath(k), s.statePath(k) + ".tmp"} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			s.logger().Warn("photos: remove staging", "path", p, "err", err)
 		}
@@ -123,20 +165,23 @@ func (s *Service) removeStaging(sha string) {
 
 // staged is an upload opened for appending at its durable point.
 type staged struct {
-	f  *os.File
-	h  hash.Hash
-	st stagingState
+	key stageKey
+	by  Upload // who sends the bytes
+	f   *os.File
+	h   hash.Hash
+	st  stagingState
 	// deferSync leaves the end of a complete body not durable: the caller
 	// commits at once and makes the staged bytes durable only if that fails.
 	deferSync bool
 }
 
-// openStaging opens sha's upload at its durable point for a request that
+// openStaging opens upload k at its durable point for a request that
 // starts at reqOffset of a photo of length bytes. It answers
 // offset_mismatch (with the offset the request must use) when they differ,
 // and restarts from zero when the staged files cannot be trusted.
-func (s *Service) openStaging(sha string, length, reqOffset int64) (*staged, error) {
-	st, h, ok := s.loadState(sha)
+func (s *Service) openStaging(k stageKey, length, reqOffset int64) (*staged, error) {
+	sha := k.sha()
+	st, h, ok := s.loadState(k)
 	if ok && st.Length != length {
 		if reqOffset != 0 {
 			return nil, mismatch(0, "the upload of photo %s was started with Upload-Length %d, this request says %d; start again at offset 0",
@@ -147,11 +192,14 @@ func (s *Service) openStaging(sha string, length, reqOffset int64) (*staged, err
 	}
 	if !ok {
 		st, h = stagingState{Length: length}, sha256.New()
-		if err := os.Remove(s.statePath(sha)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(s.statePath(k)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("photos: reset %s: %w", short(sha), err)
 		}
 	}
-	f, err := os.OpenFile(s.partPath(sha), os.O_RDWR|os.O_CREATE, 0o640)
+	if !ok && reqOffset != 0 { // nothing staged: refused before any file is made
+		return nil, mismatch(0, "the server holds no bytes of photo %s from this device; start at offset 0", short(sha))
+	}
+	f, err := os.OpenFile(s.partPath(k), os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("photos: open %s.part: %w", short(sha), err)
 	}
@@ -163,7 +211,7 @@ func (s *Service) openStaging(sha string, length, reqOffset int64) (*staged, err
 	if fi.Size() < st.Offset { // the state vouches for bytes the part file lost
 		s.logger().Warn("photos: part file shorter than its state; upload restarts", "sha256", sha, "part", fi.Size(), "state", st.Offset)
 		st, h = stagingState{Length: length}, sha256.New()
-		os.Remove(s.statePath(sha))
+		os.Remove(s.statePath(k))
 	}
 	if reqOffset != st.Offset {
 		f.Close()
@@ -180,7 +228,7 @@ func (s *Service) openStaging(sha string, length, reqOffset int64) (*staged, err
 		f.Close()
 		return nil, fmt.Errorf("photos: seek %s.part: %w", short(sha), err)
 	}
-	return &staged{f: f, h: h, st: st}, nil
+	return &staged{key: k, f: f, h: h, st: st}, nil
 }
 
 // offsetMismatch is an offset_mismatch refusal that carries the offset the
@@ -209,19 +257,23 @@ func (s *Service) CleanStaging(age time.Duration) (int, error) {
 	s.cleanThumbSources(cutoff)
 	removed := 0
 	for _, e := range entries {
-		sha, ok := strings.CutSuffix(e.Name(), ".part")
-		if !ok || !validSHA(sha) {
+		name, ok := strings.CutSuffix(e.Name(), ".part")
+		if !ok {
+			continue
+		}
+		k, ok := parseStageKey(name)
+		if !ok {
 			continue
 		}
 		fi, err := e.Info()
 		if err != nil || fi.ModTime().After(cutoff) {
 			continue
 		}
-		unlock, ok := s.locks.lock(context.Background(), sha, 0)
+		unlock, ok := s.locks.lock(context.Background(), string(k), 0)
 		if !ok {
 			continue // being uploaded right now
 		}
-		s.removeStaging(sha)
+		s.removeStaging(k)
 		unlock()
 		removed++
 	}

@@ -237,12 +237,12 @@ func (s *Service) commitStreamed(ctx context.Context, sha string, up *staged, t 
 	w, h, err := t.contentCheck(up.f)
 	if err != nil {
 		t.abort()
-		s.discard(sha, up)
+		s.discard(up)
 		return err
 	}
 	if t.pw == nil {
 		t.abort()
-		if err := s.makeDurable(sha, up); err != nil {
+		if err := s.makeDurable(up); err != nil {
 			return err
 		}
 		return s.commit(ctx, sha, up)
@@ -250,25 +250,25 @@ func (s *Service) commitStreamed(ctx context.Context, sha string, up *staged, t 
 	putErr := t.release()
 	if putErr != nil {
 		if errors.Is(putErr, storage.ErrChecksum) {
-			s.discard(sha, up)
+			s.discard(up)
 			return schema.Errorf(schema.CodeChecksumMismatch, "the bytes of photo %s changed before they were stored; nothing was stored, send it again", short(sha))
 		}
 		s.logger().Error("photos: blob store put failed; bytes stay staged", "sha256", sha, "err", putErr)
-		if err := s.makeDurable(sha, up); err != nil {
+		if err := s.makeDurable(up); err != nil {
 			return err
 		}
 		return schema.Errorf(schema.CodeUnavailable, "the photo store is unavailable; the server keeps all %d bytes, retry to finish", size)
 	}
 	p := store.Photo{SHA256: sha, Size: size, MediaType: t.mediaType, Width: w, Height: h, ReceivedAt: s.now()}
-	if err := s.Records.RecordPhoto(ctx, p); err != nil {
-		if derr := s.makeDurable(sha, up); derr != nil {
+	if err := s.Records.RecordPhoto(ctx, p, up.by.By); err != nil {
+		if derr := s.makeDurable(up); derr != nil {
 			s.logger().Warn("photos: staged bytes not durable after a failed record", "sha256", sha, "err", derr)
 		}
 		return s.internal("commit", sha, err)
 	}
 	up.f.Close()
 	up.f = nil
-	s.queueThumbnail(sha, t.mediaType, size)
+	s.queueThumbnail(up.key, t.mediaType, size)
 	s.logger().Info("photos: stored", "sha256", sha, "size", size, "media_type", t.mediaType, "width", w, "height", h, "streamed", true)
 	return nil
 }
@@ -276,13 +276,14 @@ func (s *Service) commitStreamed(ctx context.Context, sha string, up *staged, t 
 // makeDurable saves the staged state of an upload whose end was not made
 // durable (a streamed photo), so that a retry need not resend it. On
 // failure the upload's offset falls back to its last durable point.
-func (s *Service) makeDurable(sha string, up *staged) error {
-	err := s.saveState(sha, up.f, up.st, up.h)
+func (s *Service) makeDurable(up *staged) error {
+	sha := up.key.sha()
+	err := s.saveState(up.key, up.f, up.st, up.h)
 	if err == nil {
 		return nil
 	}
 	up.st.Offset = 0
-	if st, _, ok := s.loadState(sha); ok {
+	if st, _, ok := s.loadState(up.key); ok {
 		up.st.Offset = st.Offset
 	}
 	s.logger().Error("photos: staging not durable; free disk space on, or restore write access to, "+s.StagingDir, "sha256", sha, "err", err)

@@ -34,27 +34,29 @@ type thumbQueue struct {
 	pending sync.WaitGroup
 }
 
-// thumbSrcPath is where a stored photo's staged bytes wait for their
-// thumbnail.
-func (s *Service) thumbSrcPath(sha string) string {
-	return filepath.Join(s.StagingDir, sha+".thumbsrc")
+// thumbSrcPath is where a stored photo's staged bytes (of upload k) wait
+// for their thumbnail.
+func (s *Service) thumbSrcPath(k stageKey) string {
+	return filepath.Join(s.StagingDir, string(k)+".thumbsrc")
 }
 
-// queueThumbnail hands a just-stored photo's staged bytes to the thumbnail
-// workers, or drops them when there is no decoder or no room (the thumb
-// route then derives the thumbnail from the store when first asked).
-func (s *Service) queueThumbnail(sha, mediaType string, size int64) {
+// queueThumbnail hands a just-stored photo's staged bytes (of upload k)
+// to the thumbnail workers, or drops them when there is no decoder or no
+// room (the thumb route then derives the thumbnail from the store when
+// first asked).
+func (s *Service) queueThumbnail(k stageKey, mediaType string, size int64) {
+	sha := k.sha()
 	if !decodable(mediaType) {
-		s.removeStaging(sha)
+		s.removeStaging(k)
 		return
 	}
-	src := s.thumbSrcPath(sha)
-	if err := os.Rename(s.partPath(sha), src); err != nil {
+	src := s.thumbSrcPath(k)
+	if err := os.Rename(s.partPath(k), src); err != nil {
 		s.logger().Warn("photos: keep staged bytes for the thumbnail", "sha256", sha, "err", err)
-		s.removeStaging(sha)
+		s.removeStaging(k)
 		return
 	}
-	s.removeStaging(sha)
+	s.removeStaging(k)
 	s.thumbs.once.Do(func() {
 		s.thumbs.jobs = make(chan thumbJob, thumbQueueLen)
 		for range s.pool().slots {

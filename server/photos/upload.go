@@ -22,27 +22,32 @@ import (
 // when the client has gone away, so that bytes that all arrived are kept.
 const commitTimeout = 2 * time.Minute
 
-// headUpload answers how many bytes of a photo the server holds.
+// headUpload answers how many bytes of a photo the server holds for the
+// asking device: the whole photo when it is stored and the device's claim
+// to it is proven, else what the device itself has sent of it.
 func (s *Service) headUpload(c echo.Context, acc Access) error {
 	sha, err := shaParam(c)
 	if err != nil {
 		return err
 	}
-	if err := acc.CanUpload(c, sha); err != nil {
+	right, err := acc.CanUpload(c, sha)
+	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
-	p, err := s.Records.Photo(c.Request().Context(), sha)
-	switch {
-	case err == nil:
-		setStored(h, p.Size)
-		return c.NoContent(http.StatusOK)
-	case schema.ErrorCode(err) != schema.CodeNotFound:
-		return s.internal("head upload", sha, err)
+	if right.Proven {
+		p, err := s.Records.Photo(c.Request().Context(), sha)
+		switch {
+		case err == nil:
+			setStored(h, p.Size)
+			return c.NoContent(http.StatusOK)
+		case schema.ErrorCode(err) != schema.CodeNotFound:
+			return s.internal("head upload", sha, err)
+		}
 	}
 	offset := int64(0)
-	if st, _, ok := s.loadState(sha); ok {
+	if st, _, ok := s.loadState(stageKeyOf(sha, right.By.DeviceID)); ok {
 		offset = st.Offset
 		h.Set(schema.HeaderUploadLength, strconv.FormatInt(st.Length, 10))
 	}
@@ -56,14 +61,15 @@ func setStored(h http.Header, size int64) {
 	h.Set(HeaderStored, "true")
 }
 
-// patchUpload appends the request body to the staged upload and commits
-// the photo once all of it has arrived and checks out.
+// patchUpload appends the request body to the device's staged upload and
+// commits the photo once all of it has arrived and checks out.
 func (s *Service) patchUpload(c echo.Context, acc Access) error {
 	sha, err := shaParam(c)
 	if err != nil {
 		return err
 	}
-	if err := acc.CanUpload(c, sha); err != nil {
+	right, err := acc.CanUpload(c, sha)
+	if err != nil {
 		return err
 	}
 	req := c.Request()
@@ -91,24 +97,31 @@ func (s *Service) patchUpload(c echo.Context, acc Access) error {
 		return schema.Errorf(schema.CodeInvalid, "the body of %d bytes runs past Upload-Length %d (from offset %d)", req.ContentLength, length, offset)
 	}
 
-	unlock, ok := s.locks.lock(req.Context(), sha, s.lockWait())
+	k := stageKeyOf(sha, right.By.DeviceID)
+	unlock, ok := s.locks.lock(req.Context(), string(k), s.lockWait())
 	if !ok {
 		h.Set("Retry-After", "5")
-		return schema.Errorf(schema.CodeUnavailable, "another upload of photo %s is in progress; try again in a few seconds", short(sha))
+		return schema.Errorf(schema.CodeUnavailable, "another upload of photo %s from this device is in progress; try again in a few seconds", short(sha))
 	}
 	defer unlock()
 
+	// A stored photo is stored for a device whose claim is proven; for any
+	// other the bytes it sends only prove its claim (commitProof).
+	var stored *store.Photo
 	if p, err := s.Records.Photo(req.Context(), sha); err == nil {
-		if p.Size != length {
+		if !right.Proven {
+			stored = &p
+		} else if p.Size != length {
 			return schema.Errorf(schema.CodeInvalid, "photo %s is stored with %d bytes, not %d", short(sha), p.Size, length)
+		} else {
+			setStored(h, p.Size)
+			return c.NoContent(http.StatusCreated)
 		}
-		setStored(h, p.Size)
-		return c.NoContent(http.StatusCreated)
 	} else if schema.ErrorCode(err) != schema.CodeNotFound {
 		return s.internal("patch upload", sha, err)
 	}
 
-	up, err := s.openStaging(sha, length, offset)
+	up, err := s.openStaging(k, length, offset)
 	if err != nil {
 		var m *offsetMismatch
 		if errors.As(err, &m) {
@@ -122,17 +135,18 @@ func (s *Service) patchUpload(c echo.Context, acc Access) error {
 			up.f.Close()
 		}
 	}()
+	up.by = right
 	// A body that carries the whole photo streams into the blob store as
 	// it arrives (see streamPut); anything else is staged, then committed.
 	var body io.Reader = req.Body
 	var stream *streamPut
-	if offset == 0 && up.st.Offset == 0 && req.ContentLength == length {
+	if stored == nil && offset == 0 && up.st.Offset == 0 && req.ContentLength == length {
 		stream = s.newStreamPut(req.Context(), sha, length, req.Body)
 		defer stream.abort()
 		up.deferSync = true
 		body = stream
 	}
-	if err := s.receive(sha, up, body); err != nil {
+	if err := s.receive(up, body); err != nil {
 		h.Set(schema.HeaderUploadOffset, strconv.FormatInt(up.st.Offset, 10))
 		return err
 	}
@@ -143,13 +157,16 @@ func (s *Service) patchUpload(c echo.Context, acc Access) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), commitTimeout)
 	defer cancel()
 	commit := s.commit
-	if stream != nil {
+	switch {
+	case stored != nil:
+		commit = func(ctx context.Context, sha string, up *staged) error { return s.commitProof(ctx, sha, up, *stored) }
+	case stream != nil:
 		commit = func(ctx context.Context, sha string, up *staged) error { return s.commitStreamed(ctx, sha, up, stream) }
 	}
 	if err := commit(ctx, sha, up); err != nil {
 		return err
 	}
-	if s.OnStored != nil {
+	if s.OnStored != nil && stored == nil { // a proof stores nothing new
 		s.OnStored()
 	}
 	setStored(h, length)
@@ -168,7 +185,8 @@ func headerInt(req *http.Request, name string) (int64, error) {
 // receive appends body to the staged upload, hashing as it streams through
 // a small buffer, and makes progress durable every Checkpoint bytes, at the
 // end, and when the body breaks off.
-func (s *Service) receive(sha string, up *staged, body io.Reader) error {
+func (s *Service) receive(up *staged, body io.Reader) error {
+	sha := up.key.sha()
 	buf := make([]byte, copyBufferSize)
 	remaining := up.st.Length - up.st.Offset
 	var since int64
@@ -176,7 +194,7 @@ func (s *Service) receive(sha string, up *staged, body io.Reader) error {
 		if since == 0 {
 			return nil
 		}
-		if err := s.saveState(sha, up.f, up.st, up.h); err != nil {
+		if err := s.saveState(up.key, up.f, up.st, up.h); err != nil {
 			return err
 		}
 		since = 0
@@ -243,44 +261,61 @@ func (s *Service) storageFault(sha string, up *staged, since int64, err error) e
 	return schema.Errorf(schema.CodeUnavailable, "the server cannot store the upload right now; try again later")
 }
 
-// commit verifies a fully received upload, stores it, records it and
-// hands its staged bytes to the thumbnail worker. Refused bytes are deleted; a failing
-// blob store leaves them staged so that a retry need not resend them.
+// commit verifies a fully received upload, stores it, records it (with the
+// device that sent it) and hands its staged bytes to the thumbnail worker.
+// Refused bytes are deleted; a failing blob store leaves them staged so
+// that a retry need not resend them.
 func (s *Service) commit(ctx context.Context, sha string, up *staged) error {
 	size := up.st.Length
 	if got := hex.EncodeToString(up.h.Sum(nil)); got != sha {
-		s.discard(sha, up)
+		s.discard(up)
 		return schema.Errorf(schema.CodeChecksumMismatch, "the bytes hash to %s, not %s; nothing was stored", got, sha)
 	}
 	mediaType, w, hgt, err := s.probe(up.f, size)
 	if err != nil {
-		s.discard(sha, up)
+		s.discard(up)
 		return err
 	}
 	if err := s.Blobs.Put(ctx, sha, io.NewSectionReader(up.f, 0, size), size, mediaType); err != nil {
 		if errors.Is(err, storage.ErrChecksum) {
-			s.discard(sha, up)
+			s.discard(up)
 			return schema.Errorf(schema.CodeChecksumMismatch, "the staged bytes of photo %s changed before they were stored; nothing was stored, send it again", short(sha))
 		}
 		s.logger().Error("photos: blob store put failed; bytes stay staged", "sha256", sha, "err", err)
 		return schema.Errorf(schema.CodeUnavailable, "the photo store is unavailable; the server keeps all %d bytes, retry to finish", size)
 	}
 	p := store.Photo{SHA256: sha, Size: size, MediaType: mediaType, Width: w, Height: hgt, ReceivedAt: s.now()}
-	if err := s.Records.RecordPhoto(ctx, p); err != nil {
+	if err := s.Records.RecordPhoto(ctx, p, up.by.By); err != nil {
 		return s.internal("commit", sha, err)
 	}
 	up.f.Close()
 	up.f = nil
-	s.queueThumbnail(sha, mediaType, size)
+	s.queueThumbnail(up.key, mediaType, size)
 	s.logger().Info("photos: stored", "sha256", sha, "size", size, "media_type", mediaType, "width", w, "height", hgt)
 	return nil
 }
 
-// discard deletes a refused upload's staged bytes.
-func (s *Service) discard(sha string, up *staged) {
+// commitProof finishes an upload of photo p, which the server stores
+// already, by a device whose claim to it is pending: bytes that hash to
+// the name prove the claim, and are not stored a second time.
+func (s *Service) commitProof(ctx context.Context, sha string, up *staged, p store.Photo) error {
+	if got := hex.EncodeToString(up.h.Sum(nil)); got != sha {
+		s.discard(up)
+		return schema.Errorf(schema.CodeChecksumMismatch, "the bytes hash to %s, not %s; nothing was stored", got, sha)
+	}
+	if err := s.Records.RecordPhoto(ctx, p, up.by.By); err != nil {
+		return s.internal("commit", sha, err) // the staged bytes stay: a retry at the end finishes
+	}
+	s.discard(up)
+	s.logger().Info("photos: claim proven by the device's own bytes", "sha256", sha, "size", p.Size, "device", up.by.By.DeviceID)
+	return nil
+}
+
+// discard deletes an upload's staged bytes (refused, or no longer needed).
+func (s *Service) discard(up *staged) {
 	up.f.Close()
 	up.f = nil
-	s.removeStaging(sha)
+	s.removeStaging(up.key)
 }
 
 // internal logs an unexpected failure and answers it without details.

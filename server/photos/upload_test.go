@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -208,7 +207,7 @@ func TestUpload_ServerKilledMidBodyResumes(t *testing.T) {
 	e.reference(devA, squad1, sha)
 	third := size / 3
 	e.patch(devA, sha, 0, size, data[:third])
-	state := filepath.Join(e.staging, sha+".state")
+	state := e.stagedFile(devA, sha, ".state")
 	durable, err := os.ReadFile(state)
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +217,7 @@ func TestUpload_ServerKilledMidBodyResumes(t *testing.T) {
 	if err := os.WriteFile(state, durable, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	part := filepath.Join(e.staging, sha+".part")
+	part := e.stagedFile(devA, sha, ".part")
 	f, err := os.OpenFile(part, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +243,7 @@ func TestUpload_PartFileLostRestartsFromZero(t *testing.T) {
 	sha, size := shaOf(data), int64(len(data))
 	e.reference(devA, squad1, sha)
 	e.patch(devA, sha, 0, size, data[:size/2])
-	if err := os.Truncate(filepath.Join(e.staging, sha+".part"), 10); err != nil {
+	if err := os.Truncate(e.stagedFile(devA, sha, ".part"), 10); err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.uploader(devA).Upload(context.Background(), sha, size, opener(data), nil)

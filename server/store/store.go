@@ -26,6 +26,7 @@ type Store interface {
 	Accounts
 	Sync
 	Supervision
+	Squads
 	Venues
 	Photos
 	Operations
@@ -81,8 +82,9 @@ type Sync interface {
 
 // Supervision is what squad leaders and admins read and decide.
 type Supervision interface {
-	// ListInspections lists inspections newest first, each with its venue,
-	// photo completeness and flags.
+	// ListInspections lists inspections newest first, each with its venue
+	// as the inspection's squad saw it (schema.VenueSeenBy), photo
+	// completeness and flags.
 	ListInspections(ctx context.Context, f InspectionFilter) ([]schema.Inspection, error)
 	// Inspection returns one inspection as ListInspections shows it.
 	Inspection(ctx context.Context, id string) (schema.Inspection, error)
@@ -95,6 +97,21 @@ type Supervision interface {
 	Conflict(ctx context.Context, id string) (schema.Conflict, error)
 	// ResolveConflict marks a conflict the scope covers as handled.
 	ResolveConflict(ctx context.Context, id, by string, scope schema.Scope) (schema.Conflict, error)
+}
+
+// Squads are who may stand on a squad's records besides its own
+// inspectors (schema.CheckInspectors).
+type Squads interface {
+	// AddCoInspector allows an active inspector of another squad (or of
+	// none) on the records of squad, as the one its leader or an admin
+	// named (by); the squad's devices receive the member with their next
+	// pull. A scope that does not cover the squad is forbidden; allowing
+	// one allowed already changes nothing.
+	AddCoInspector(ctx context.Context, squadID int64, username, by string, scope schema.Scope) (schema.Member, error)
+	// RemoveCoInspector withdraws the permission: later records may not
+	// name the user, and the squad's devices drop the member with their
+	// next pull. Records made already keep their inspectors.
+	RemoveCoInspector(ctx context.Context, squadID int64, username string, scope schema.Scope) error
 }
 
 // Venues are the places under watch, edited from the server side.
@@ -111,25 +128,38 @@ type Venues interface {
 	EditVenue(ctx context.Context, id string, fields map[string]schema.FieldEdit, explicitBase map[string]bool,
 		actor Actor, scope schema.Scope) (schema.Venue, []string, error)
 	// MoveVenue reassigns a venue to another squad: the old squad's devices
-	// purge it, the new squad's receive it.
+	// purge it, the new squad's receive it, and the old squad's inspections
+	// show it as it was when it left (schema.VenueSeenBy).
 	MoveVenue(ctx context.Context, id string, squadID int64) (schema.Venue, error)
 	// DeleteVenue soft-deletes a venue; later offline edits become conflicts.
 	DeleteVenue(ctx context.Context, id string) error
 }
 
 // Photos are the records of photo evidence; the bytes live in a
-// storage.Store under their SHA-256.
+// storage.Store under their SHA-256. Every photo an inspection names is a
+// claim, proven or pending (schema.ClaimPhotos): only proven claims give
+// access to the bytes.
 type Photos interface {
 	// DeviceReferencesPhoto reports whether an inspection pushed by the
-	// device, or authored by its user, names the photo.
+	// device, or authored by its user, names the photo with a proven claim.
 	DeviceReferencesPhoto(ctx context.Context, deviceID, userID, sha string) (bool, error)
+	// DevicePhotoClaim is the strongest claim to the photo of the
+	// inspections pushed by the device or authored by its user:
+	// schema.ClaimProven, schema.ClaimPending, or "" when none names it.
+	// A device with a pending claim may send the bytes to prove it.
+	DevicePhotoClaim(ctx context.Context, deviceID, userID, sha string) (string, error)
 	// SquadsReferencingPhoto lists (ascending, without repeats) the squads
-	// whose inspections name the photo; empty when none does.
+	// whose inspections name the photo with a proven claim; empty when none
+	// does.
 	SquadsReferencingPhoto(ctx context.Context, sha string) ([]int64, error)
 	// Photo returns the record of a photo whose bytes were received.
 	Photo(ctx context.Context, sha string) (Photo, error)
-	// RecordPhoto records received bytes; recording one twice keeps the first.
-	RecordPhoto(ctx context.Context, p Photo) error
+	// RecordPhoto records bytes that from delivered and that hash to
+	// p.SHA256, in one transaction: the photo (recording one twice keeps
+	// the first), that from's squad had them, and the proof of from's
+	// pending claims to them (those of its device or of its user, declaring
+	// the stored size). A zero from records the photo only.
+	RecordPhoto(ctx context.Context, p Photo, from Uploader) error
 	// SetThumbnail records the thumbnail made for a received photo.
 	SetThumbnail(ctx context.Context, sha, key string) error
 	// SetThumbnailFailed records, for good, why a received photo can have
@@ -265,6 +295,14 @@ type Photo struct {
 	// (corrupt, unsupported, too_large: see server/photos), with ThumbReason.
 	ThumbState  string
 	ThumbReason string
+}
+
+// Uploader is the device that delivered a photo's bytes, as the server
+// authenticated it.
+type Uploader struct {
+	DeviceID string
+	UserID   string
+	SquadID  int64
 }
 
 // Stats are the figures the gauges of /metrics show.

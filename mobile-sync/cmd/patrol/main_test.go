@@ -258,3 +258,39 @@ func TestCLI_ItemWithPhoto(t *testing.T) {
 		t.Fatalf("show:\n%s", out)
 	}
 }
+
+// TestCLI_InspectStartRefusesForgedCoInspectors: `inspect start` names
+// only the squad's active inspectors as co-inspectors, and says whom it
+// may name instead.
+func TestCLI_InspectStartRefusesForgedCoInspectors(t *testing.T) {
+	srv, code := newServer(t)
+	db := filepath.Join(t.TempDir(), "device.db")
+	mustPatrol(t, db, "enroll", "--server", srv.URL, "--code", code, "--name", "test phone")
+	mustPatrol(t, db, "sync")
+	for _, c := range []struct {
+		co   []string
+		want string
+	}{
+		{[]string{"inspector3"}, "inspector inspector3 is not an active inspector of squad 1; ask your leader (co-inspectors you may name: inspector2)"},
+		{[]string{"leader1"}, "inspector leader1 is not an active inspector of squad 1"},
+		{[]string{"admin"}, "inspector admin is not an active inspector of squad 1"},
+		{[]string{"nobody"}, "inspector nobody is not an active inspector of squad 1"},
+		{[]string{"inspector1"}, "inspector inspector1 is named twice"},
+		{[]string{"inspector2", "inspector2"}, "inspector inspector2 is named twice"},
+	} {
+		args := []string{"inspect", "start", "--venue", venue1}
+		for _, u := range c.co {
+			args = append(args, "--co-inspector", u)
+		}
+		if out, errs, code := patrol(t, db, args...); code != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("inspect start --co-inspector %v: exit %d, stdout %q, stderr %q; want exit 1 saying %q", c.co, code, out, errs, c.want)
+		}
+	}
+	if out := mustPatrol(t, db, "inspections", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("inspections after refused starts: %s", out)
+	}
+	id := lastLine(mustPatrol(t, db, "inspect", "start", "--venue", venue1, "--co-inspector", "inspector2"))
+	if out := mustPatrol(t, db, "inspect", "show", id); !strings.Contains(out, "JX-0002") {
+		t.Fatalf("inspect show of the legitimate start:\n%s", out)
+	}
+}

@@ -19,9 +19,9 @@ import (
 // has and this list lacks stops the copy: a new table must be placed here
 // before a deployment can move with it.
 var copyOrder = []string{
-	"counters", "squads", "users", "devices", "tokens", "enrollment_codes", "device_clock_samples",
+	"counters", "squads", "users", "squad_co_inspectors", "devices", "tokens", "enrollment_codes", "device_clock_samples",
 	"venues", "venue_squad_history", "schools", "zone_rules", "checklists",
-	"inspections", "inspection_items", "inspection_photos", "applied_mutations", "conflicts", "photos", "hlc_restamps",
+	"inspections", "inspection_items", "inspection_photos", "applied_mutations", "conflicts", "photos", "photo_receipts", "hlc_restamps",
 }
 
 // TableCopy is what the copy of one table wrote and verified.

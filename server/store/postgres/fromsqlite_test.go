@@ -17,8 +17,11 @@ import (
 	"github.com/patrolhq/patrol/server/store/sqlite"
 )
 
-// sqliteDeployment is a SQLite store with a squad, its inspector, a venue
-// and one pushed inspection.
+// sqliteDeployment is a SQLite store with two squads, two inspectors of
+// squad 1, a co-inspector from squad 2, a venue with one pushed inspection
+// naming two photos (one whose bytes its device sent, a proven claim, and
+// one still pending) and a venue moved to squad 2 (its history row keeps
+// the venue as squad 1 saw it).
 func sqliteDeployment(t *testing.T) *sqlite.Store {
 	t.Helper()
 	ctx := context.Background()
@@ -27,11 +30,21 @@ func sqliteDeployment(t *testing.T) *sqlite.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	squad := int64(1)
+	squad, other := int64(1), int64(2)
 	u := store.User{ID: uuid.NewString(), Username: "inspector", DisplayName: "Inspector", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: "x"}
+	colleague := store.User{ID: uuid.NewString(), Username: "colleague", DisplayName: "Colleague", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: "x"}
+	borrowed := store.User{ID: uuid.NewString(), Username: "borrowed", DisplayName: "Borrowed", Role: schema.RoleInspector, SquadID: &other, PasswordHash: "x"}
 	v := schema.Venue{ID: uuid.NewString(), SquadID: squad, Kind: schema.KindNetCafe, Name: "Venue", Licensed: true, OpenState: schema.OpenStateOpen, Lat: 35.1, Lng: 118.1}
-	if err := s.Import(ctx, store.Dataset{Squads: []store.Squad{{ID: squad, Name: "Squad", Bounds: [4]float64{35, 118, 35.2, 118.2}}},
-		Users: []store.User{u}, Venues: []schema.Venue{v}}); err != nil {
+	moved := schema.Venue{ID: uuid.NewString(), SquadID: squad, Kind: schema.KindKTV, Name: "Moved", Licensed: true, OpenState: schema.OpenStateOpen, Lat: 35.1, Lng: 118.15}
+	if err := s.Import(ctx, store.Dataset{Squads: []store.Squad{{ID: squad, Name: "Squad", Bounds: [4]float64{35, 118, 35.2, 118.2}},
+		{ID: other, Name: "Other", Bounds: [4]float64{35, 118, 35.2, 118.2}}},
+		Users: []store.User{u, colleague, borrowed}, Venues: []schema.Venue{v, moved}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddCoInspector(ctx, squad, borrowed.Username, "admin", schema.AllSquads()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MoveVenue(ctx, moved.ID, other); err != nil {
 		t.Fatal(err)
 	}
 	start, end := time.Now().Add(-time.Hour), time.Now().Add(-time.Minute)
@@ -41,14 +54,29 @@ func sqliteDeployment(t *testing.T) *sqlite.Store {
 	for _, it := range cl.Items {
 		in.Items = append(in.Items, schema.ItemResult{ItemID: it.ID, Result: schema.ResultPass})
 	}
-	res, err := s.Push(ctx, store.PushInput{DeviceID: uuid.NewString(), UserID: u.ID, SquadID: &squad, ReceivedAt: time.Now(),
+	device := uuid.NewString()
+	in.Items[0].Photos = []schema.PhotoRef{
+		{SHA256: sentPhoto, Size: 2048, MediaType: "image/jpeg", CapturedAt: start, DeviceID: device},
+		{SHA256: awaitedPhoto, Size: 4096, MediaType: "image/jpeg", CapturedAt: start, DeviceID: device},
+	}
+	res, err := s.Push(ctx, store.PushInput{DeviceID: device, UserID: u.ID, SquadID: &squad, ReceivedAt: time.Now(),
 		Request: &schema.PushRequest{Mutations: []schema.Mutation{{ID: uuid.Must(uuid.NewV7()).String(), Kind: schema.MutInspectionUpsert,
 			HLC: schema.NewClock("d", time.Now).Tick().String(), Inspection: in}}}})
 	if err != nil || res[0].Outcome != schema.OutcomeApplied {
 		t.Fatalf("push: %+v %v", res, err)
 	}
+	if err := s.RecordPhoto(ctx, store.Photo{SHA256: sentPhoto, Size: 2048, MediaType: "image/jpeg", ReceivedAt: time.Now()},
+		store.Uploader{DeviceID: device, UserID: u.ID, SquadID: squad}); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
+
+// The photos sqliteDeployment's inspection names.
+var (
+	sentPhoto    = strings.Repeat("5e", 32)
+	awaitedPhoto = strings.Repeat("a7", 32)
+)
 
 func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 	ctx := context.Background()
@@ -69,8 +97,10 @@ func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 			t.Errorf("%s: copied %d rows (checksum %q); SQLite holds %d", c.Table, c.Rows, c.Checksum, want)
 		}
 	}
-	if rows["inspections"] != 1 || rows["inspection_items"] == 0 || rows["applied_mutations"] != 1 || rows["counters"] != 1 {
-		t.Errorf("copied %v; want the inspection, its answers, its recorded answer and the counter", rows)
+	if rows["inspections"] != 1 || rows["inspection_items"] == 0 || rows["applied_mutations"] != 1 || rows["counters"] != 1 ||
+		rows["squad_co_inspectors"] != 1 || rows["inspection_photos"] != 2 || rows["photos"] != 1 || rows["photo_receipts"] != 1 {
+		t.Errorf("copied %v; want the inspection, its answers and photo references, its recorded answer, the co-inspector, "+
+			"the photo sent with its receipt and the counter", rows)
 	}
 	// The copy's seq counter continues where SQLite's stopped.
 	var pgSeq, sqSeq int64
@@ -87,6 +117,19 @@ func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 	}
 	if pgSeq != sqSeq || pgSeq == 0 {
 		t.Errorf("seq counter %d on PostgreSQL, %d on SQLite", pgSeq, sqSeq)
+	}
+	// The claims came along: the sent photo is proven, the other pending.
+	for sha, want := range map[string]string{sentPhoto: schema.ClaimProven, awaitedPhoto: schema.ClaimPending} {
+		var claim string
+		if err := pool.QueryRow(ctx, `SELECT claim FROM inspection_photos WHERE sha256 = $1`, sha).Scan(&claim); err != nil || claim != want {
+			t.Errorf("claim to photo %s on PostgreSQL: %q (%v); want %q", sha[:8], claim, err, want)
+		}
+	}
+	// The moved venue's copy as squad 1 saw it came along.
+	var seen string
+	if err := pool.QueryRow(ctx, `SELECT venue FROM venue_squad_history WHERE squad_id = 1 AND to_at IS NOT NULL`).Scan(&seen); err != nil ||
+		!strings.Contains(seen, `"Moved"`) {
+		t.Errorf("moved venue's history row on PostgreSQL holds %q (%v); want the venue as squad 1 saw it", seen, err)
 	}
 }
 

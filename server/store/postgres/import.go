@@ -85,7 +85,13 @@ func (w *writer) importInspections(ctx context.Context, list []store.ImportedIns
 	reviews := &pgx.Batch{}
 	for i := range list {
 		in := &list[i]
-		r := &inspectionRow{Inspection: in.Inspection, AuthorID: in.AuthorID}
+		// Imported records are trusted as they come: their claims are proven.
+		r := &inspectionRow{Inspection: in.Inspection, AuthorID: in.AuthorID, Claims: map[string]string{}}
+		for _, it := range in.Items {
+			for _, p := range it.Photos {
+				r.Claims[p.SHA256] = schema.ClaimProven
+			}
+		}
 		r.Seq = w.nextSeq()
 		at := w.nowText()
 		if !in.ReceivedAt.IsZero() {

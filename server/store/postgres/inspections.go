@@ -25,6 +25,10 @@ type inspectionRow struct {
 	schema.Inspection
 	AuthorID string
 	Seq      int64
+	// Claims is the claim to each photo the record names, by hash
+	// (schema.ClaimPhotos): what a write stores, what fillItems read. A
+	// hash without one is written pending.
+	Claims map[string]string
 }
 
 func scanInspection(row pgx.Row) (*inspectionRow, error) {
@@ -60,7 +64,7 @@ var (
 		"started_at", "finished_at", "hlc", "time_suspect", "received_at", "updated_at", "seq"}
 	itemInsertCols  = []string{"inspection_id", "item_id", "position", "result", "note", "severity"}
 	photoInsertCols = []string{"inspection_id", "item_id", "position", "sha256", "size", "media_type", "captured_at", "lat", "lng",
-		"captured_by", "time_suspect", "squad_id", "device_id"}
+		"captured_by", "time_suspect", "squad_id", "device_id", "claim"}
 
 	inspectionInsert = insertStatement("inspections", inspectionInsertCols)
 	// inspectionReplace writes a newer version of a stored inspection from
@@ -122,15 +126,19 @@ func itemValues(rows [][]any, r *inspectionRow, cl *schema.Checklist) [][]any {
 }
 
 // photoValues are the inspection_photos rows of r, one per photo
-// reference. Whether a photo arrived is not part of the record: reads
-// work it out.
+// reference, with its claim. Whether a photo arrived is not part of the
+// record: reads work it out.
 func photoValues(rows [][]any, r *inspectionRow) [][]any {
 	for i := range r.Items {
 		it := &r.Items[i]
 		for j := range it.Photos {
 			p := &it.Photos[j]
+			claim := schema.ClaimPending
+			if r.Claims[p.SHA256] == schema.ClaimProven {
+				claim = schema.ClaimProven
+			}
 			rows = append(rows, []any{r.ID, it.ItemID, int32(j), p.SHA256, p.Size, p.MediaType, schema.FormatTime(p.CapturedAt), p.Lat, p.Lng,
-				p.DeviceID, p.TimeSuspect, r.SquadID, r.DeviceID})
+				p.DeviceID, p.TimeSuspect, r.SquadID, r.DeviceID, claim})
 		}
 	}
 	return rows
@@ -249,7 +257,7 @@ func fillItems(ctx context.Context, tx pgx.Tx, list []*inspectionRow) error {
 			byID[r.ID] = r
 			ids = append(ids, r.ID)
 		}
-		r.Items = nil
+		r.Items, r.Claims = nil, nil
 	}
 	type photoKey struct{ inspection, item string }
 	photos := map[photoKey][]schema.PhotoRef{}
@@ -268,14 +276,22 @@ func fillItems(ctx context.Context, tx pgx.Tx, list []*inspectionRow) error {
 		}
 		return rows.Err()
 	})
-	b.Queue(`SELECT inspection_id, item_id, sha256, size, media_type, captured_at, lat, lng, captured_by, time_suspect
+	b.Queue(`SELECT inspection_id, item_id, sha256, size, media_type, captured_at, lat, lng, captured_by, time_suspect, claim
 		FROM inspection_photos WHERE inspection_id = ANY($1) ORDER BY inspection_id, item_id, position`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var k photoKey
 			var p schema.PhotoRef
-			var captured string
-			if err := rows.Scan(&k.inspection, &k.item, &p.SHA256, &p.Size, &p.MediaType, &captured, &p.Lat, &p.Lng, &p.DeviceID, &p.TimeSuspect); err != nil {
+			var captured, claim string
+			if err := rows.Scan(&k.inspection, &k.item, &p.SHA256, &p.Size, &p.MediaType, &captured, &p.Lat, &p.Lng, &p.DeviceID, &p.TimeSuspect,
+				&claim); err != nil {
 				return err
+			}
+			r := byID[k.inspection]
+			if r.Claims == nil {
+				r.Claims = map[string]string{}
+			}
+			if r.Claims[p.SHA256] != schema.ClaimPending { // one pending reference makes the photo's claim pending
+				r.Claims[p.SHA256] = claim
 			}
 			p.CapturedAt = parseTime(captured)
 			photos[k] = append(photos[k], p)
@@ -366,16 +382,28 @@ func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, e
 	return out[0], nil
 }
 
-// decorate adds the venue, photo received flags, missing photos,
+// decorate adds the venue as the inspection's squad saw it
+// (schema.VenueSeenBy), photo received flags, missing photos,
 // completeness and flags to API reads, with one query per table for the
-// whole list (sent as one batch).
+// whole list (sent as one batch). A photo counts as received when its
+// bytes arrived and the record's claim to them is proven: a pending claim
+// is missing evidence.
 func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.Inspection, error) {
 	if err := fillItems(ctx, tx, list); err != nil {
 		return nil, err
 	}
 	var venueIDs, hashes []string
+	// Each venue and squad once, for the copies kept when a venue left
+	// the squad of an inspection.
+	var pairVenues []string
+	var pairSquads []int64
+	pairs := map[venueSquadKey]bool{}
 	for _, r := range list {
 		venueIDs = append(venueIDs, r.VenueID)
+		if k := (venueSquadKey{r.VenueID, r.SquadID}); !pairs[k] {
+			pairs[k] = true
+			pairVenues, pairSquads = append(pairVenues, k.venue), append(pairSquads, k.squad)
+		}
 		for _, it := range r.Items {
 			for _, p := range it.Photos {
 				hashes = append(hashes, p.SHA256)
@@ -384,6 +412,7 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 	}
 	venues := map[string]*venueRow{}
 	received := map[string]bool{}
+	left := map[venueSquadKey]*schema.Venue{}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+venueCols+` FROM venues WHERE id = ANY($1)`, venueIDs).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -405,6 +434,30 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 		}
 		return rows.Err()
 	})
+	// The copy kept when the venue last left the inspection's squad (nil
+	// for a departure recorded before copies were kept), for the pairs
+	// whose venue is in another squad now: what schema.VenueSeenBy shows.
+	b.Queue(`SELECT h.venue_id, h.squad_id, h.venue FROM venue_squad_history h
+		JOIN unnest($1::text[], $2::bigint[]) AS k (venue_id, squad_id) ON k.venue_id = h.venue_id AND k.squad_id = h.squad_id
+		JOIN venues v ON v.id = h.venue_id AND v.squad_id <> h.squad_id
+		WHERE h.to_at IS NOT NULL ORDER BY h.left_seq`, pairVenues, pairSquads).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k venueSquadKey
+			var body *string
+			if err := rows.Scan(&k.venue, &k.squad, &body); err != nil {
+				return err
+			}
+			left[k] = nil
+			if body != nil {
+				v := new(schema.Venue)
+				if err := json.Unmarshal([]byte(*body), v); err != nil {
+					return fmt.Errorf("venue %s as it left squad %d: %w", k.venue, k.squad, err)
+				}
+				left[k] = v
+			}
+		}
+		return rows.Err()
+	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
@@ -412,7 +465,7 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 	for _, r := range list {
 		in := r.Inspection
 		if v := venues[in.VenueID]; v != nil {
-			vv := v.Venue
+			vv := schema.VenueSeenBy(in.SquadID, v.Venue, left[venueSquadKey{in.VenueID, in.SquadID}])
 			in.Venue = &vv
 		}
 		complete := true
@@ -421,7 +474,7 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 		for i := range in.Items {
 			for j := range in.Items[i].Photos {
 				p := &in.Items[i].Photos[j]
-				p.Received = received[p.SHA256]
+				p.Received = received[p.SHA256] && r.Claims[p.SHA256] == schema.ClaimProven
 				if !p.Received && !seen[p.SHA256] {
 					seen[p.SHA256] = true
 					missing = append(missing, p.SHA256)
@@ -437,11 +490,17 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 	return out, nil
 }
 
+// venueSquadKey names a venue's time in one squad.
+type venueSquadKey struct {
+	venue string
+	squad int64
+}
+
 // ReviewInspection records a leader's decision: the inspection becomes
 // reviewed and its seq is bumped so the author's device receives the state.
 // An inspection the scope does not cover is not found.
 func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error) {
-	if err := schema.ValidateReview(&rv); err != nil {
+	if err := schema.ValidateReview(rv); err != nil {
 		return schema.Inspection{}, err
 	}
 	err := s.writeTx(ctx, func(w *writer) error {

@@ -15,10 +15,11 @@ import (
 
 // Pull returns the next page of changes visible to the device's user:
 // the venues of its squad, the schools whose zone touches the squad's area,
-// all zone rules and checklists, the squad's members and the device's own
-// inspections. It reads in one REPEATABLE READ, READ ONLY transaction, so
-// the page is one snapshot, and it sends the reads of every kind as one
-// batch: a page costs one round trip to the database, not seven.
+// all zone rules and checklists, the squad's members and co-inspectors and
+// the device's own inspections. It reads in one REPEATABLE READ, READ ONLY
+// transaction, so the page is one snapshot, and it sends the reads of
+// every kind as one batch: a page costs one round trip to the database,
+// not one per kind.
 //
 // The snapshot holds every seq up to the highest it holds: writers take
 // their seqs under the counter row's lock and commit before the next
@@ -240,6 +241,30 @@ func (p *puller) reads() []pullRead {
 					return schema.Change{}, fmt.Errorf("members: %w", err)
 				}
 				return schema.Change{Seq: seq, Kind: schema.ChangeMember, ID: m.Username, Member: &m}, nil
+			}},
+		// The squad's co-inspectors (members.go) whose permission or user
+		// row changed in range: a member while allowed and active, removed
+		// once withdrawn, disabled or no longer an inspector. One who
+		// joined the squad itself is its member already, left to the read
+		// above.
+		{`SELECT u.username, u.display_name, u.badge_no, u.role, coalesce(u.squad_id, 0),
+				c.removed_at IS NULL AND NOT u.disabled AND u.role = 'inspector', GREATEST(c.seq, u.seq) AS s
+			FROM squad_co_inspectors c JOIN users u ON u.id = c.user_id
+			WHERE c.squad_id = $1 AND (u.squad_id IS NULL OR u.squad_id <> $1)
+			  AND GREATEST(c.seq, u.seq) > $2 AND GREATEST(c.seq, u.seq) <= $3
+			ORDER BY s LIMIT $4`, squadRange,
+			func(rows pgx.Rows) (schema.Change, error) {
+				m := schema.Member{CoInspector: true}
+				var active bool
+				var seq int64
+				if err := rows.Scan(&m.Username, &m.Name, &m.BadgeNo, &m.Role, &m.SquadID, &active, &seq); err != nil {
+					return schema.Change{}, fmt.Errorf("co-inspectors: %w", err)
+				}
+				c := schema.Change{Seq: seq, Kind: schema.ChangeMember, ID: m.Username, Removed: !active}
+				if active {
+					c.Member = &m
+				}
+				return c, nil
 			}},
 		{`SELECT ` + inspectionCols + ` FROM inspections WHERE device_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4`,
 			func(lo, hi int64, limit int) []any { return []any{p.device, lo, hi, limit} },

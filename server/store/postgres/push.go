@@ -104,7 +104,13 @@ func (s *Store) newPushBatch(ctx context.Context, w *writer, in store.PushInput)
 		pusher: schema.Pusher{DeviceID: in.DeviceID, UserID: in.UserID, Squad: squad, InSquad: in.SquadID != nil,
 			ReceivedAt: in.ReceivedAt, Now: w.now}}
 	var err error
-	b.checklists, err = s.checklistSet(ctx, w.tx)
+	if b.checklists, err = s.checklistSet(ctx, w.tx); err != nil {
+		return nil, err
+	}
+	if b.pusher.InSquad {
+		// Once per push: whom its inspections may name.
+		b.pusher.Members, b.pusher.Username, err = squadRoster(ctx, w.tx, squad, in.UserID)
+	}
 	return b, err
 }
 
@@ -173,15 +179,22 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 		return schema.MutationResult{}, err
 	}
 	var d schema.Decision
+	var claims map[string]string
 	switch m.Kind {
 	case schema.MutVenueCreate:
 		d = schema.DecideVenueCreate(m, b.pusher, b.venue(m.Venue.ID), hlc)
 	case schema.MutVenueUpdate:
-		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), hlc, lookupIn(b.restamps))
+		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), b.leftAt[m.VenueUpdate.VenueID], hlc, lookupIn(b.restamps))
 	default:
 		d = schema.DecideInspection(m, b.pusher, b.venueSquad(m.Inspection.VenueID), b.inspection(m.Inspection.ID), hlc, restamped)
+		if d.Inspection != nil {
+			var refusal *schema.Error
+			if claims, refusal = schema.ClaimPhotos(d.Inspection, b.photoHolding); refusal != nil {
+				return schema.Reject(m.ID, refusal.Code, refusal.Message), nil
+			}
+		}
 	}
-	return b.carryOut(ctx, m, d)
+	return b.carryOut(ctx, m, d, claims)
 }
 
 // intakeHLC accepts a device HLC into the server clock, or restamps it with
@@ -209,11 +222,12 @@ func (b *pushBatch) intakeHLC(ctx context.Context, s string) (string, bool, erro
 	return s, false, nil
 }
 
-// carryOut writes what a decision says, its conflicts and its record, and
-// returns the answer naming the first conflict. Venue writes are rare and
-// go out at once; new inspections wait in the queues (their seqs, given
-// now, keep mutation order).
-func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.Decision) (schema.MutationResult, error) {
+// carryOut writes what a decision says, its conflicts and its record (an
+// inspection with the claims to its photos), and returns the answer naming
+// the first conflict. Venue writes are rare and go out at once; new
+// inspections wait in the queues (their seqs, given now, keep mutation
+// order).
+func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.Decision, claims map[string]string) (schema.MutationResult, error) {
 	res := d.Result
 	ids, err := b.writeConflicts(ctx, d.Conflicts, store.Actor{MutationID: m.ID, DeviceID: b.in.DeviceID})
 	if err != nil {
@@ -235,7 +249,7 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 		b.venues[row.ID] = row
 		return res, err
 	}
-	row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID}
+	row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID, Claims: claims}
 	cl, _ := b.checklists(row.ChecklistVersion)
 	if d.Effect == schema.EffectInsert {
 		err = b.queueNewInspection(ctx, row, cl)
@@ -288,9 +302,12 @@ type known struct {
 	leftAt   map[string]time.Time // when venues last left the pushing squad
 	restamps map[string]string
 	stored   map[string]*inspectionRow
+	photos   map[string]schema.PhotoHolding // photos inspections name, as the pushing squad holds them
 	seen     map[seenKey]bool
 }
 
+// seenKey is a key a push looked up: a mutation id ('m'), venue id ('v'),
+// inspection id ('i'), restamped base ('h') or photo hash ('p').
 type seenKey struct {
 	kind byte
 	key  string
@@ -298,8 +315,12 @@ type seenKey struct {
 
 func newKnown() known {
 	return known{applied: map[string]schema.RecordedAnswer{}, venues: map[string]*venueRow{}, leftAt: map[string]time.Time{},
-		restamps: map[string]string{}, stored: map[string]*inspectionRow{}, seen: map[seenKey]bool{}}
+		restamps: map[string]string{}, stored: map[string]*inspectionRow{}, photos: map[string]schema.PhotoHolding{}, seen: map[seenKey]bool{}}
 }
+
+// photoHolding is what the push knows of the photo named sha (looked up
+// with the chunk that names it).
+func (k *known) photoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
 
 func (k *known) venue(id string) *schema.Venue {
 	if v := k.venues[id]; v != nil {
@@ -335,7 +356,7 @@ func (k *known) unseen(keys []string, kind byte, key string) []string {
 // load looks up what the mutations of one chunk need and the push has not
 // looked up before, every table in one batch.
 func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
-	var ids, venueIDs, inspIDs, bases []string
+	var ids, venueIDs, inspIDs, bases, hashes []string
 	for i := range chunk {
 		m := &chunk[i].m
 		ids = b.unseen(ids, 'm', m.ID)
@@ -352,6 +373,14 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 		case m.Inspection != nil:
 			inspIDs = b.unseen(inspIDs, 'i', m.Inspection.ID)
 			venueIDs = b.unseen(venueIDs, 'v', m.Inspection.VenueID)
+			for j := range m.Inspection.Items {
+				if chunk[i].invalid != nil {
+					break // refused without a look at its photos
+				}
+				for _, p := range m.Inspection.Items[j].Photos {
+					hashes = b.unseen(hashes, 'p', p.SHA256)
+				}
+			}
 		}
 	}
 	for _, id := range venueIDs {
@@ -426,6 +455,25 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 					b.stored[r.ID] = r
 				}
 				return err
+			})
+		})
+	}
+	if len(hashes) > 0 {
+		// Whether the pushing squad had a photo does not change during the
+		// push: deliveries wait for the counter row it holds (RecordPhoto),
+		// and a claim the push proves was proven by what it read here.
+		q.Queue(`SELECT p.sha256, p.size,
+				EXISTS (SELECT 1 FROM photo_receipts r WHERE r.sha256 = p.sha256 AND r.squad_id = $1)
+				OR EXISTS (SELECT 1 FROM inspection_photos ip WHERE ip.sha256 = p.sha256 AND ip.squad_id = $1 AND ip.claim = 'proven')
+			FROM photos p WHERE p.sha256 = ANY($2)`, b.pusher.Squad, hashes).Query(func(rows pgx.Rows) error {
+			return each(rows, func() error {
+				var sha string
+				h := schema.PhotoHolding{Stored: true}
+				if err := rows.Scan(&sha, &h.Size, &h.Squad); err != nil {
+					return err
+				}
+				b.photos[sha] = h
+				return nil
 			})
 		})
 	}

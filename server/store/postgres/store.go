@@ -15,10 +15,11 @@
 // that row, then reads the counter the first committed: seq order is
 // commit order, and a reader's snapshot that holds seq N holds every seq
 // below it. The cost is that seq-assigning writers serialise on the row,
-// one at a time, like SQLite's one writer; reads, logins, clock samples
-// and photo records do not take it. Taking the lock first, before any
-// other row, keeps it out of every deadlock: no writer ever holds another
-// row lock while it waits for the counter.
+// one at a time, like SQLite's one writer; reads, logins and clock samples
+// do not take it, and a device's delivery of photo bytes holds it shared
+// (it proves claims that pushes write: RecordPhoto). Taking the lock
+// first, before any other row, keeps it out of every deadlock: no writer
+// ever holds another row lock while it waits for the counter.
 package postgres
 
 import (

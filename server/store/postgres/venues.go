@@ -169,9 +169,11 @@ func (s *Store) CreateVenue(ctx context.Context, v schema.Venue, actor store.Act
 }
 
 // MoveVenue reassigns a venue to another squad: the history row of the old
-// squad is closed with the seq of the move (its devices purge the venue),
-// a new one opens, and the venue's seq is bumped so that the new squad's
-// devices receive it however old its last field change is.
+// squad is closed with the seq of the move (its devices purge the venue)
+// and a copy of the venue as the old squad last saw it (what its
+// inspections show from now on), a new one opens, and the venue's seq is
+// bumped so that the new squad's devices receive it however old its last
+// field change is.
 func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema.Venue, error) {
 	var out schema.Venue
 	err := s.writeTx(ctx, func(w *writer) error {
@@ -187,15 +189,19 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		}
 		seq := w.nextSeq()
 		ts := w.nowText()
-		tag, err := w.tx.Exec(ctx, `UPDATE venue_squad_history SET to_at = $1, left_seq = $2 WHERE venue_id = $3 AND squad_id = $4 AND to_at IS NULL`,
-			ts, seq, id, v.SquadID)
+		seen, err := json.Marshal(v.Venue)
+		if err != nil {
+			return err
+		}
+		tag, err := w.tx.Exec(ctx, `UPDATE venue_squad_history SET to_at = $1, left_seq = $2, venue = $3
+			WHERE venue_id = $4 AND squad_id = $5 AND to_at IS NULL`, ts, seq, string(seen), id, v.SquadID)
 		if err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
 		if tag.RowsAffected() == 0 {
-			b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq) VALUES ($1, $2, $3, $4, $5)`,
-				id, v.SquadID, ts, ts, seq)
+			b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq, venue) VALUES ($1, $2, $3, $4, $5, $6)`,
+				id, v.SquadID, ts, ts, seq, string(seen))
 		}
 		b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES ($1, $2, $3)`, id, squadID, ts)
 		b.Queue(`UPDATE venues SET squad_id = $1, updated_at = $2, seq = $3 WHERE id = $4`, squadID, ts, seq, id)

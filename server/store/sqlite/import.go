@@ -111,7 +111,13 @@ func (w *writer) importInspections(ctx context.Context, list []store.ImportedIns
 	q := newInspectionQueues()
 	for i := range list {
 		in := &list[i]
-		r := &inspectionRow{Inspection: in.Inspection, AuthorID: in.AuthorID}
+		// Imported records are trusted as they come: their claims are proven.
+		r := &inspectionRow{Inspection: in.Inspection, AuthorID: in.AuthorID, Claims: map[string]string{}}
+		for _, it := range in.Items {
+			for _, p := range it.Photos {
+				r.Claims[p.SHA256] = schema.ClaimProven
+			}
+		}
 		seq, err := w.seq.nextSeq(ctx)
 		if err != nil {
 			return err

@@ -22,6 +22,10 @@ type inspectionRow struct {
 	schema.Inspection
 	AuthorID string
 	Seq      int64
+	// Claims is the claim to each photo the record names, by hash
+	// (schema.ClaimPhotos): what a write stores, what fillItems read. A
+	// hash without one is written pending.
+	Claims map[string]string
 }
 
 func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error) {
@@ -79,8 +83,8 @@ const (
 	itemInsertHead  = `INSERT OR FAIL INTO inspection_items (inspection_id, item_id, position, result, note, severity) VALUES `
 	itemInsertRow   = `(?, ?, ?, ?, ?, ?)`
 	photoInsertHead = `INSERT OR FAIL INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at,
-		lat, lng, captured_by, time_suspect, squad_id, device_id) VALUES `
-	photoInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		lat, lng, captured_by, time_suspect, squad_id, device_id, claim) VALUES `
+	photoInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // appendInspectionValues appends the values of r's inspectionInsertRow,
@@ -108,15 +112,20 @@ func appendItemValues(args []any, r *inspectionRow, cl *schema.Checklist) []any 
 	return args
 }
 
-// appendPhotoValues appends one photoInsertRow per photo reference of r.
-// Whether a photo arrived is not part of the record: reads work it out.
+// appendPhotoValues appends one photoInsertRow per photo reference of r,
+// with its claim. Whether a photo arrived is not part of the record: reads
+// work it out.
 func appendPhotoValues(args []any, r *inspectionRow) []any {
 	for i := range r.Items {
 		it := &r.Items[i]
 		for j := range it.Photos {
 			p := &it.Photos[j]
+			claim := schema.ClaimPending
+			if r.Claims[p.SHA256] == schema.ClaimProven {
+				claim = schema.ClaimProven
+			}
 			args = append(args, r.ID, it.ItemID, j, p.SHA256, p.Size, p.MediaType, schema.FormatTime(p.CapturedAt), p.Lat, p.Lng,
-				p.DeviceID, boolInt(p.TimeSuspect), r.SquadID, r.DeviceID)
+				p.DeviceID, boolInt(p.TimeSuspect), r.SquadID, r.DeviceID, claim)
 		}
 	}
 	return args
@@ -201,7 +210,7 @@ func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *
 // Columns of the answer rows, in fillItems order.
 const (
 	itemCols  = `inspection_id, item_id, position, result, note`
-	photoCols = `inspection_id, item_id, position, sha256, size, media_type, captured_at, lat, lng, captured_by, time_suspect`
+	photoCols = `inspection_id, item_id, position, sha256, size, media_type, captured_at, lat, lng, captured_by, time_suspect, claim`
 )
 
 // fillItems reads the answers and photo references of the inspections in
@@ -217,7 +226,7 @@ func fillItems(ctx context.Context, q queryer, list []*inspectionRow) error {
 			byID[r.ID] = r
 			ids = append(ids, r.ID)
 		}
-		r.Items = nil
+		r.Items, r.Claims = nil, nil
 	}
 	idList, err := jsonList(ids)
 	if err != nil {
@@ -256,12 +265,19 @@ func fillItems(ctx context.Context, q queryer, list []*inspectionRow) error {
 	photos := map[[2]string][]photo{}
 	err = queryEach(ctx, q, `SELECT `+photoCols+` FROM inspection_photos WHERE inspection_id IN (SELECT value FROM json_each(?))`, idList,
 		func(rows *sql.Rows) error {
-			var id, item, captured string
+			var id, item, captured, claim string
 			var p photo
 			var suspect int
 			if err := rows.Scan(&id, &item, &p.pos, &p.ref.SHA256, &p.ref.Size, &p.ref.MediaType, &captured, &p.ref.Lat, &p.ref.Lng,
-				&p.ref.DeviceID, &suspect); err != nil {
+				&p.ref.DeviceID, &suspect, &claim); err != nil {
 				return err
+			}
+			r := byID[id]
+			if r.Claims == nil {
+				r.Claims = map[string]string{}
+			}
+			if r.Claims[p.ref.SHA256] != schema.ClaimPending { // one pending reference makes the photo's claim pending
+				r.Claims[p.ref.SHA256] = claim
 			}
 			p.ref.CapturedAt = parseTime(captured)
 			p.ref.TimeSuspect = suspect != 0
@@ -374,6 +390,8 @@ func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, e
 
 // decorate adds the venue, photo received flags, missing photos and
 // completeness to API reads, with one query per table for the whole list.
+// A photo counts as received when its bytes arrived and the record's claim
+// to them is proven: a pending claim is missing evidence.
 func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) ([]schema.Inspection, error) {
 	if err := fillItems(ctx, q, list); err != nil {
 		return nil, err
@@ -406,6 +424,16 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 	if err != nil {
 		return nil, err
 	}
+	var moved []string
+	for _, r := range list {
+		if v := venues[r.VenueID]; v != nil && v.SquadID != r.SquadID {
+			moved = append(moved, r.VenueID)
+		}
+	}
+	left, err := venuesAsLeft(ctx, q, moved)
+	if err != nil {
+		return nil, err
+	}
 	received, err := receivedPhotos(ctx, q, hashes)
 	if err != nil {
 		return nil, err
@@ -414,7 +442,7 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 	for _, r := range list {
 		in := r.Inspection
 		if v := venues[in.VenueID]; v != nil {
-			vv := v.Venue
+			vv := schema.VenueSeenBy(in.SquadID, v.Venue, left[venueSquadKey{in.VenueID, in.SquadID}])
 			in.Venue = &vv
 		}
 		complete := true
@@ -423,7 +451,7 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 		for i := range in.Items {
 			for j := range in.Items[i].Photos {
 				p := &in.Items[i].Photos[j]
-				p.Received = received[p.SHA256]
+				p.Received = received[p.SHA256] && r.Claims[p.SHA256] == schema.ClaimProven
 				if !p.Received && !seen[p.SHA256] {
 					seen[p.SHA256] = true
 					missing = append(missing, p.SHA256)
@@ -437,6 +465,44 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// venueSquadKey names a venue's time in one squad.
+type venueSquadKey struct {
+	venue string
+	squad int64
+}
+
+// venuesAsLeft returns, for the venues ids, each copy kept when the venue
+// last left a squad (nil for a departure recorded before copies were
+// kept), by venue and squad: what schema.VenueSeenBy shows that squad.
+func venuesAsLeft(ctx context.Context, q queryer, ids []string) (map[venueSquadKey]*schema.Venue, error) {
+	out := map[venueSquadKey]*schema.Venue{}
+	err := inChunks(dedupe(ids), func(chunk []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT venue_id, squad_id, venue FROM venue_squad_history
+			WHERE venue_id IN (`+placeholders(len(chunk))+`) AND to_at IS NOT NULL ORDER BY left_seq`, chunk...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k venueSquadKey
+			var body sql.NullString
+			if err := rows.Scan(&k.venue, &k.squad, &body); err != nil {
+				return err
+			}
+			out[k] = nil
+			if body.Valid {
+				v := new(schema.Venue)
+				if err := json.Unmarshal([]byte(body.String), v); err != nil {
+					return fmt.Errorf("venue %s as it left squad %d: %w", k.venue, k.squad, err)
+				}
+				out[k] = v
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // receivedPhotos reports which of the hashes have a photos row.
@@ -464,7 +530,7 @@ func receivedPhotos(ctx context.Context, q queryer, hashes []string) (map[string
 // reviewed and its seq is bumped so the author's device receives the state.
 // An inspection the scope does not cover is not found.
 func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error) {
-	if err := schema.ValidateReview(&rv); err != nil {
+	if err := schema.ValidateReview(rv); err != nil {
 		return schema.Inspection{}, err
 	}
 	err := s.writeTx(ctx, func(w *writer) error {

@@ -17,7 +17,7 @@ import (
 	"github.com/patrolhq/patrol/server/store/sqlite"
 )
 
-// itemsEnv is a store with one squad, one inspector and one venue.
+// itemsEnv is a store with one squad, two inspectors and one venue.
 type itemsEnv struct {
 	t     *testing.T
 	st    *sqlite.Store
@@ -39,7 +39,10 @@ func newItemsEnv(t *testing.T) *itemsEnv {
 	venue := uuid.NewString()
 	err = st.Import(context.Background(), store.Dataset{
 		Squads: []store.Squad{{ID: squad, Name: "一中队", Bounds: [4]float64{35, 118, 35.2, 118.4}}},
-		Users:  []store.User{{ID: "u1", Username: "inspector1", DisplayName: "Li Wei", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: "x"}},
+		Users: []store.User{
+			{ID: "u1", Username: "inspector1", DisplayName: "Li Wei", BadgeNo: "37130001", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: "x"},
+			{ID: "u2", Username: "inspector2", DisplayName: "Wang Fang", BadgeNo: "37130002", Role: schema.RoleInspector, SquadID: &squad, PasswordHash: "x"},
+		},
 		Venues: []schema.Venue{schema.Venue{ID: venue, SquadID: squad, Kind: schema.KindNetCafe, Name: "网吧", Lat: 35.1, Lng: 118.3}.Stamped("000000000000001.00000.server")},
 	})
 	if err != nil {

@@ -11,20 +11,34 @@ import (
 )
 
 // DeviceReferencesPhoto reports whether an inspection pushed by the device,
-// or authored by its user, names the photo.
+// or authored by its user, names the photo with a proven claim.
 func (s *Store) DeviceReferencesPhoto(ctx context.Context, deviceID, userID, sha string) (bool, error) {
-	var n int
-	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM inspection_photos p JOIN inspections i ON i.id = p.inspection_id
-		WHERE p.sha256 = ? AND (p.device_id = ? OR i.author_id = ?)`, sha, deviceID, userID).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("store: photo references %s: %w", sha, err)
-	}
-	return n > 0, nil
+	claim, err := s.DevicePhotoClaim(ctx, deviceID, userID, sha)
+	return claim == schema.ClaimProven, err
 }
 
-// SquadsReferencingPhoto lists the squads whose inspections name the photo.
+// DevicePhotoClaim is the strongest claim to the photo of the inspections
+// pushed by the device or authored by its user; "" when none names it.
+func (s *Store) DevicePhotoClaim(ctx context.Context, deviceID, userID, sha string) (string, error) {
+	var named, proven int
+	err := s.db.R.QueryRowContext(ctx, `SELECT count(*), coalesce(max(p.claim = 'proven'), 0)
+		FROM inspection_photos p JOIN inspections i ON i.id = p.inspection_id
+		WHERE p.sha256 = ? AND (p.device_id = ? OR i.author_id = ?)`, sha, deviceID, userID).Scan(&named, &proven)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("store: photo claims %s: %w", shortHash(sha), err)
+	case proven != 0:
+		return schema.ClaimProven, nil
+	case named != 0:
+		return schema.ClaimPending, nil
+	}
+	return "", nil
+}
+
+// SquadsReferencingPhoto lists the squads whose inspections name the photo
+// with a proven claim.
 func (s *Store) SquadsReferencingPhoto(ctx context.Context, sha string) ([]int64, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT DISTINCT squad_id FROM inspection_photos WHERE sha256 = ? ORDER BY squad_id`, sha)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT DISTINCT squad_id FROM inspection_photos WHERE sha256 = ? AND claim = 'proven' ORDER BY squad_id`, sha)
 	if err != nil {
 		return nil, fmt.Errorf("store: photo squads %s: %w", sha, err)
 	}
@@ -59,12 +73,25 @@ func (s *Store) Photo(ctx context.Context, sha string) (store.Photo, error) {
 	return p, nil
 }
 
-// RecordPhoto records received bytes; recording one twice keeps the first.
-func (s *Store) RecordPhoto(ctx context.Context, p store.Photo) error {
+// RecordPhoto records verified bytes from a device: the photo (the first
+// record stays), the device's receipt, and the proof of the pending claims
+// of the device and of its user that declare the stored size.
+func (s *Store) RecordPhoto(ctx context.Context, p store.Photo, from store.Uploader) error {
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO photos (sha256, size, media_type, width, height, thumb_key, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
 			p.SHA256, p.Size, p.MediaType, p.Width, p.Height, p.ThumbKey, schema.FormatTime(p.ReceivedAt))
+		if err != nil || from.DeviceID == "" {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO photo_receipts (sha256, device_id, squad_id, received_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (sha256, device_id) DO NOTHING`, p.SHA256, from.DeviceID, from.SquadID, schema.FormatTime(p.ReceivedAt)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE inspection_photos SET claim = 'proven'
+			WHERE sha256 = ? AND claim = 'pending' AND size = (SELECT size FROM photos WHERE sha256 = ?)
+			AND (device_id = ? OR EXISTS (SELECT 1 FROM inspections i WHERE i.id = inspection_photos.inspection_id AND i.author_id = ? AND ? <> ''))`,
+			p.SHA256, p.SHA256, from.DeviceID, from.UserID, from.UserID)
 		return err
 	})
 	if err != nil {

@@ -101,7 +101,7 @@ type puller struct {
 func (p *puller) fetch(lo, hi int64, limit int) ([]schema.Change, error) {
 	var all []schema.Change
 	for _, f := range []func(lo, hi int64, limit int) ([]schema.Change, error){
-		p.venues, p.movedOut, p.schools, p.zoneRules, p.checklists, p.members, p.inspections,
+		p.venues, p.movedOut, p.schools, p.zoneRules, p.checklists, p.members, p.coInspectors, p.inspections,
 	} {
 		c, err := f(lo, hi, limit)
 		if err != nil {
@@ -242,6 +242,38 @@ func (p *puller) members(lo, hi int64, limit int) ([]schema.Change, error) {
 			return nil, fmt.Errorf("members: %w", err)
 		}
 		out = append(out, schema.Change{Seq: seq, Kind: schema.ChangeMember, ID: m.Username, Member: &m})
+	}
+	return out, rows.Err()
+}
+
+// coInspectors yields the squad's co-inspectors (members.go) whose
+// permission or user row changed in range: a member while allowed and
+// active, removed once withdrawn, disabled or no longer an inspector. One
+// who joined the squad itself is its member already and is left to
+// members.
+func (p *puller) coInspectors(lo, hi int64, limit int) ([]schema.Change, error) {
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT u.username, u.display_name, u.badge_no, u.role, coalesce(u.squad_id, 0),
+			c.removed_at IS NULL AND u.disabled = 0 AND u.role = 'inspector', max(c.seq, u.seq) AS s
+		FROM squad_co_inspectors c JOIN users u ON u.id = c.user_id
+		WHERE c.squad_id = ? AND (u.squad_id IS NULL OR u.squad_id <> ?) AND max(c.seq, u.seq) > ? AND max(c.seq, u.seq) <= ?
+		ORDER BY s LIMIT ?`, p.squad, p.squad, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("co-inspectors: %w", err)
+	}
+	defer rows.Close()
+	var out []schema.Change
+	for rows.Next() {
+		m := schema.Member{CoInspector: true}
+		var active bool
+		var seq int64
+		if err := rows.Scan(&m.Username, &m.Name, &m.BadgeNo, &m.Role, &m.SquadID, &active, &seq); err != nil {
+			return nil, fmt.Errorf("co-inspectors: %w", err)
+		}
+		c := schema.Change{Seq: seq, Kind: schema.ChangeMember, ID: m.Username, Removed: !active}
+		if active {
+			c.Member = &m
+		}
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

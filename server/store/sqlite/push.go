@@ -112,7 +112,13 @@ func (s *Store) newPushBatch(ctx context.Context, w *writer, in PushInput) (*pus
 		queued: newInspectionQueues(), answerQ: newRowQueue(answerInsertHead, answerInsertRow, answerGroup),
 		deviceArg: in.DeviceID, appliedAtArg: w.nowText()}
 	var err error
-	b.checklists, err = s.checklistSet(ctx, w.tx)
+	if b.checklists, err = s.checklistSet(ctx, w.tx); err != nil {
+		return nil, err
+	}
+	if b.pusher.InSquad {
+		// Once per push: whom its inspections may name.
+		b.pusher.Members, b.pusher.Username, err = squadRoster(ctx, w.tx, squad, in.UserID)
+	}
 	return b, err
 }
 
@@ -216,15 +222,22 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 		return schema.MutationResult{}, err
 	}
 	var d schema.Decision
+	var claims map[string]string
 	switch m.Kind {
 	case schema.MutVenueCreate:
 		d = schema.DecideVenueCreate(m, b.pusher, b.venue(m.Venue.ID), hlc)
 	case schema.MutVenueUpdate:
-		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), hlc, lookupIn(b.restamps))
+		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), b.leftAt[m.VenueUpdate.VenueID], hlc, lookupIn(b.restamps))
 	default:
 		d = schema.DecideInspection(m, b.pusher, b.venueSquad(m.Inspection.VenueID), b.inspection(m.Inspection.ID), hlc, restamped)
+		if d.Inspection != nil {
+			var refusal *schema.Error
+			if claims, refusal = schema.ClaimPhotos(d.Inspection, b.photoHolding); refusal != nil {
+				return schema.Reject(m.ID, refusal.Code, refusal.Message), nil
+			}
+		}
 	}
-	return b.carryOut(ctx, m, d)
+	return b.carryOut(ctx, m, d, claims)
 }
 
 // intakeHLC accepts a device HLC into the server clock, or restamps it with
@@ -252,11 +265,12 @@ func (b *pushBatch) intakeHLC(ctx context.Context, s string) (string, bool, erro
 	return s, false, nil
 }
 
-// carryOut writes what a decision says, its conflicts and its record, and
-// returns the answer naming the first conflict. Venue writes are rare and
-// go out at once; inspections wait in the queues (their seqs, given now,
-// keep mutation order).
-func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.Decision) (schema.MutationResult, error) {
+// carryOut writes what a decision says, its conflicts and its record (an
+// inspection with the claims to its photos), and returns the answer naming
+// the first conflict. Venue writes are rare and go out at once;
+// inspections wait in the queues (their seqs, given now, keep mutation
+// order).
+func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.Decision, claims map[string]string) (schema.MutationResult, error) {
 	res := d.Result
 	ids, err := b.writeConflicts(ctx, d.Conflicts, Actor{MutationID: m.ID, DeviceID: b.in.DeviceID})
 	if err != nil {
@@ -278,7 +292,7 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 		b.venues[row.ID] = row
 		return res, err
 	}
-	row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID}
+	row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID, Claims: claims}
 	cl, _ := b.checklists(row.ChecklistVersion)
 	if d.Effect == schema.EffectInsert {
 		err = b.queueInspection(ctx, row, cl)

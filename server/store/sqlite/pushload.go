@@ -21,11 +21,12 @@ type known struct {
 	leftAt   map[string]time.Time             // when venues of other squads last left the pushing one
 	restamps map[string]string                // HLCs the server replaced, by original
 	stored   map[string]*inspectionRow        // inspections on the server
+	photos   map[string]schema.PhotoHolding   // photos inspections name, as the pushing squad holds them
 	seen     map[seenKey]bool                 // keys looked up already
 }
 
 // seenKey is a key a push looked up: a mutation id ('m'), venue id ('v'),
-// inspection id ('i') or restamped base ('h').
+// inspection id ('i'), restamped base ('h') or photo hash ('p').
 type seenKey struct {
 	kind byte
 	key  string
@@ -36,8 +37,13 @@ const batchHint = 256
 
 func newKnown() known {
 	return known{applied: make(map[string]schema.RecordedAnswer, batchHint), venues: map[string]*venueRow{}, leftAt: map[string]time.Time{},
-		restamps: map[string]string{}, stored: make(map[string]*inspectionRow, batchHint), seen: make(map[seenKey]bool, 3*batchHint)}
+		restamps: map[string]string{}, stored: make(map[string]*inspectionRow, batchHint), photos: map[string]schema.PhotoHolding{},
+		seen: make(map[seenKey]bool, 3*batchHint)}
 }
+
+// photoHolding is what the push knows of the photo named sha (looked up
+// with the chunk that names it).
+func (k *known) photoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
 
 // venue is the venue the push knows under id, nil if none.
 func (k *known) venue(id string) *schema.Venue {
@@ -77,7 +83,7 @@ func (k *known) unseen(keys []string, kind byte, key string) []string {
 // load looks up what the mutations of one chunk need and the push has not
 // looked up before: one query per table for the chunk.
 func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
-	var ids, venueIDs, inspIDs, bases []string
+	var ids, venueIDs, inspIDs, bases, hashes []string
 	for i := range chunk {
 		m := &chunk[i].m
 		ids = b.unseen(ids, 'm', m.ID)
@@ -94,6 +100,14 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 		case m.Inspection != nil:
 			inspIDs = b.unseen(inspIDs, 'i', m.Inspection.ID)
 			venueIDs = b.unseen(venueIDs, 'v', m.Inspection.VenueID)
+			for j := range m.Inspection.Items {
+				if chunk[i].invalid != nil {
+					break // refused without a look at its photos
+				}
+				for _, p := range m.Inspection.Items[j].Photos {
+					hashes = b.unseen(hashes, 'p', p.SHA256)
+				}
+			}
 		}
 	}
 	err := b.lookup(ctx, ids, `SELECT am.id, am.device_id, coalesce(d.user_id, ''), am.outcome, am.code, am.reason, am.conflict_id
@@ -173,6 +187,24 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 	// need no more of the others than their head.
 	if err := fillItems(ctx, b.tx, found); err != nil {
 		return fmt.Errorf("load inspections: %w", err)
+	}
+	// Whether the pushing squad had a photo does not change during the
+	// push: bytes are recorded in transactions of their own, and a claim
+	// the push proves was proven by what it read here.
+	err = b.lookup(ctx, hashes, `SELECT p.sha256, p.size,
+			EXISTS (SELECT 1 FROM photo_receipts r WHERE r.sha256 = p.sha256 AND r.squad_id = ?)
+			OR EXISTS (SELECT 1 FROM inspection_photos ip WHERE ip.sha256 = p.sha256 AND ip.squad_id = ? AND ip.claim = 'proven')
+			FROM photos p WHERE p.sha256 IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
+		var sha string
+		h := schema.PhotoHolding{Stored: true}
+		if err := rows.Scan(&sha, &h.Size, &h.Squad); err != nil {
+			return err
+		}
+		b.photos[sha] = h
+		return nil
+	}, b.pusher.Squad, b.pusher.Squad)
+	if err != nil {
+		return fmt.Errorf("load photos: %w", err)
 	}
 	return nil
 }

@@ -315,9 +315,11 @@ func (s *Store) EditVenue(ctx context.Context, id string, fields map[string]sche
 }
 
 // MoveVenue reassigns a venue to another squad: the history row of the old
-// squad is closed with the seq of the move (its devices purge the venue),
-// a new one opens, and the venue's seq is bumped so that the new squad's
-// devices receive it however old its last field change is.
+// squad is closed with the seq of the move (its devices purge the venue)
+// and a copy of the venue as the old squad last saw it (what its
+// inspections show from now on), a new one opens, and the venue's seq is
+// bumped so that the new squad's devices receive it however old its last
+// field change is.
 func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema.Venue, error) {
 	var out schema.Venue
 	err := s.writeTx(ctx, func(w *writer) error {
@@ -336,14 +338,18 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 			return err
 		}
 		ts := schema.FormatTime(w.now)
-		res, err := w.exec(ctx, `UPDATE venue_squad_history SET to_at = ?, left_seq = ? WHERE venue_id = ? AND squad_id = ? AND to_at IS NULL`,
-			ts, seq, id, v.SquadID)
+		seen, err := json.Marshal(v.Venue)
+		if err != nil {
+			return err
+		}
+		res, err := w.exec(ctx, `UPDATE venue_squad_history SET to_at = ?, left_seq = ?, venue = ? WHERE venue_id = ? AND squad_id = ? AND to_at IS NULL`,
+			ts, seq, string(seen), id, v.SquadID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq) VALUES (?, ?, ?, ?, ?)`,
-				id, v.SquadID, ts, ts, seq); err != nil {
+			if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq, venue) VALUES (?, ?, ?, ?, ?, ?)`,
+				id, v.SquadID, ts, ts, seq, string(seen)); err != nil {
 				return err
 			}
 		}

@@ -69,13 +69,34 @@ func (d *device) twin() *device {
 func (d *device) observeServer() { d.clock.Observe(d.e.s.Clock().Tick()) }
 
 // inspection is a submitted inspection of venueID by the device's user and
-// a colleague, answering every item.
+// a colleague of the squad (alone where the squad has none), answering
+// every item.
 func (d *device) inspection(venueID string) *schema.Inspection {
 	start := d.now().Add(-30 * time.Minute)
 	end := d.now().Add(-5 * time.Minute)
+	inspectors := []schema.Inspector{{Username: d.user.Username}}
+	if c := colleague(d.user.Username); c != "" {
+		inspectors = append(inspectors, schema.Inspector{Username: c})
+	}
 	return &schema.Inspection{ID: uuid.NewString(), VenueID: venueID, Status: schema.StatusSubmitted, ChecklistVersion: schema.DefaultChecklistVersion,
-		Inspectors: []schema.Inspector{{Username: d.user.Username}, {Username: "colleague-of-" + d.user.Username}},
-		StartedAt:  start, FinishedAt: &end, Items: allPass()}
+		Inspectors: inspectors, StartedAt: start, FinishedAt: &end, Items: allPass()}
+}
+
+// colleague is another active inspector of username's squad in the
+// district, "" if the squad has none.
+func colleague(username string) string {
+	var squad int64
+	for _, u := range districtUsers {
+		if u.username == username {
+			squad = u.squad
+		}
+	}
+	for _, u := range districtUsers {
+		if u.username != username && u.squad == squad && squad != 0 && u.role == schema.RoleInspector && !u.disabled {
+			return u.username
+		}
+	}
+	return ""
 }
 
 // upsert makes the mutation that pushes a copy of in as it is now, so that
@@ -225,7 +246,7 @@ func (d *device) visible(c schema.Change) error {
 		return fmt.Errorf("device of squad %d got venue change %s/%s of squad %d (deleted %v)", squad, c.Kind, c.ID, c.Venue.SquadID, c.Venue.Deleted)
 	case c.Inspection != nil && (c.Kind != schema.ChangeInspection || c.Inspection.ID != c.ID || c.Inspection.DeviceID != d.id):
 		return fmt.Errorf("device %s got inspection %s/%s pushed by device %s", d.id, c.Kind, c.ID, c.Inspection.DeviceID)
-	case c.Member != nil && (c.Kind != schema.ChangeMember || c.Member.Username != c.ID || c.Member.SquadID != squad):
+	case c.Member != nil && (c.Kind != schema.ChangeMember || c.Member.Username != c.ID || (c.Member.SquadID != squad) != c.Member.CoInspector):
 		return fmt.Errorf("device of squad %d got member %s/%s of squad %d", squad, c.Kind, c.ID, c.Member.SquadID)
 	case c.School != nil && (c.Kind != schema.ChangeSchool || c.School.ID != c.ID):
 		return fmt.Errorf("school change %s/%s carries school %s", c.Kind, c.ID, c.School.ID)

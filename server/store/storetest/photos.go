@@ -3,6 +3,7 @@ package storetest
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,9 +12,27 @@ import (
 )
 
 var photoCases = []contractCase{
-	withEnv("ReferencesFollowPushes", testPhotoReferences),
+	withEnv("ReferencesFollowPushesAndProvenClaims", testPhotoReferences),
+	withEnv("ClaimsProvenByTheSquadsOwnBytes", testPhotoClaims),
 	withEnv("RecordKeepsTheFirstAndThumbnail", testPhotoRecord),
 	withEnv("StatsCountAwaitedPhotosAndPendingConflicts", testPhotoStats),
+}
+
+// uploader is d as the sender of a photo's bytes.
+func (d *device) uploader() store.Uploader {
+	var sq int64
+	if d.user.SquadID != nil {
+		sq = *d.user.SquadID
+	}
+	return store.Uploader{DeviceID: d.id, UserID: d.user.ID, SquadID: sq}
+}
+
+// received records bytes of photo hash, of size bytes, as sent by from.
+func (e *env) received(hash string, size int64, from store.Uploader) {
+	e.t.Helper()
+	if err := e.s.RecordPhoto(e.ctx, store.Photo{SHA256: hash, Size: size, MediaType: "image/jpeg", ReceivedAt: e.clock.Now()}, from); err != nil {
+		e.t.Fatalf("RecordPhoto %s: %v", hash[:8], err)
+	}
 }
 
 func testPhotoReferences(t *testing.T, e *env) {
@@ -27,33 +46,40 @@ func testPhotoReferences(t *testing.T, e *env) {
 	inb.Items[2].Photos = []schema.PhotoRef{photoRef(shared, b.id, b.now())}
 	b.mustApply(b.upsert(inb))
 
+	reenrolled := store.Uploader{DeviceID: "a-new-device", UserID: a.user.ID, SquadID: 1}
 	refs := []struct {
-		what      string
-		device    string
-		user      string
-		photo     string
-		reference bool
+		what   string
+		device string
+		user   string
+		photo  string
 	}{
-		{"the pushing device", a.id, a.user.ID, onlyA, true},
-		{"the pushing device, second photo", a.id, a.user.ID, shared, true},
-		{"another squad's device", b.id, b.user.ID, onlyA, false},
-		{"a colleague's device of the same squad", a2.id, a2.user.ID, onlyA, false},
-		{"another device of the author (re-enrolled)", "a-new-device", a.user.ID, onlyA, true},
-		{"the author of the imported record, from a new device", a.id, a.user.ID, pastPhoto, true},
-		{"another squad's device, its own photo", b.id, b.user.ID, shared, true},
-		{"a photo no record names", a.id, a.user.ID, nobody, false},
-		{"an unknown device and user", "nobody's device", "nobody", shared, false},
+		{"the pushing device", a.id, a.user.ID, onlyA},
+		{"the pushing device, second photo", a.id, a.user.ID, shared},
+		{"another squad's device", b.id, b.user.ID, onlyA},
+		{"a colleague's device of the same squad", a2.id, a2.user.ID, onlyA},
+		{"another device of the author (re-enrolled)", reenrolled.DeviceID, a.user.ID, onlyA},
+		{"the author of the imported record, from a new device", a.id, a.user.ID, pastPhoto},
+		{"another squad's device, its own photo", b.id, b.user.ID, shared},
+		{"a photo no record names", a.id, a.user.ID, nobody},
+		{"an unknown device and user", "nobody's device", "nobody", shared},
 	}
-	check := func(when string) {
+	check := func(when string, want ...string) {
 		t.Helper()
-		for _, r := range refs {
+		for i, r := range refs {
+			claim, err := e.s.DevicePhotoClaim(e.ctx, r.device, r.user, r.photo)
+			if err != nil || claim != want[i] {
+				t.Errorf("%s: DevicePhotoClaim by %s = %q, %v; want %q", when, r.what, claim, err, want[i])
+			}
 			got, err := e.s.DeviceReferencesPhoto(e.ctx, r.device, r.user, r.photo)
-			if err != nil || got != r.reference {
-				t.Errorf("%s: DeviceReferencesPhoto by %s = %v, %v; want %v", when, r.what, got, err, r.reference)
+			if err != nil || got != (want[i] == schema.ClaimProven) {
+				t.Errorf("%s: DeviceReferencesPhoto by %s = %v, %v; want %v (only a proven claim counts)", when, r.what, got, err, want[i] == schema.ClaimProven)
 			}
 		}
 	}
-	check("after the pushes")
+	const proven, pending = schema.ClaimProven, schema.ClaimPending
+	// Nothing was sent yet: every pushed claim is pending; the imported
+	// record's is proven.
+	check("after the pushes", pending, pending, "", "", pending, proven, pending, "", "")
 	squads := func(photo string, want ...int64) {
 		t.Helper()
 		got, err := e.s.SquadsReferencingPhoto(e.ctx, photo)
@@ -61,17 +87,22 @@ func testPhotoReferences(t *testing.T, e *env) {
 			t.Errorf("SquadsReferencingPhoto(%s) = %v, %v; want %v", photo[:8], got, err, want)
 		}
 	}
-	squads(shared, 1, 2)
-	squads(onlyA, 1)
+	squads(shared)
+	squads(onlyA)
 	squads(pastPhoto, 1)
 	squads(nobody)
 
-	// Receiving bytes changes no reference.
-	if err := e.s.RecordPhoto(e.ctx, store.Photo{SHA256: shared, Size: 2048, MediaType: "image/jpeg", ReceivedAt: e.clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	check("after the bytes arrived")
+	// Each device's own bytes prove its own claims, and no one else's.
+	e.received(shared, 2048, a.uploader())
+	check("after a sent the shared photo", pending, proven, "", "", pending, proven, pending, "", "")
+	squads(shared, 1)
+	e.received(shared, 2048, b.uploader())
+	check("after b sent it too", pending, proven, "", "", pending, proven, proven, "", "")
 	squads(shared, 1, 2)
+	// Another device of the author proves the author's claims.
+	e.received(onlyA, 2048, reenrolled)
+	check("after the author's new device sent a's photo", proven, proven, "", "", proven, proven, proven, "", "")
+	squads(onlyA, 1)
 
 	// A newer version of the record that no longer names a photo drops the reference.
 	e.clock.Advance(time.Second)
@@ -80,8 +111,92 @@ func testPhotoReferences(t *testing.T, e *env) {
 	a.mustApply(a.upsert(in))
 	squads(onlyA)
 	squads(shared, 1, 2)
-	if got, err := e.s.DeviceReferencesPhoto(e.ctx, a.id, a.user.ID, onlyA); err != nil || got {
-		t.Fatalf("after the amendment: DeviceReferencesPhoto of the dropped photo = %v, %v", got, err)
+	if got, err := e.s.DevicePhotoClaim(e.ctx, a.id, a.user.ID, onlyA); err != nil || got != "" {
+		t.Fatalf("after the amendment: DevicePhotoClaim of the dropped photo = %q, %v", got, err)
+	}
+}
+
+// testPhotoClaims: a claim is proven at push when the pushing squad sent
+// the bytes before (and a misstated size of them is refused), pending
+// otherwise, and proven later only by bytes the claimant sends, of the
+// size it declared.
+func testPhotoClaims(t *testing.T, e *env) {
+	a, a2, b := e.enroll("insp1a"), e.enroll("insp1b"), e.enroll("insp2")
+	p := sha("squad one's evidence")
+	naming := func(d *device, venue, hash string, size int64) *schema.Inspection {
+		in := d.inspection(e.venues[venue].ID)
+		r := photoRef(hash, d.id, d.now())
+		r.Size = size
+		in.Items[3].Photos = []schema.PhotoRef{r}
+		return in
+	}
+	wantReceived := func(what, id string, received bool) {
+		t.Helper()
+		got := e.inspection(id)
+		if got.Items[3].Photos[0].Received != received || slices.Contains(got.MissingPhotos, got.Items[3].Photos[0].SHA256) == received ||
+			slices.Contains(got.Flags, schema.FlagPhotosMissing) == received || got.PhotosComplete == nil || *got.PhotosComplete != received {
+			t.Fatalf("%s: received %v, missing %v, flags %v, complete %v; want received %v", what, got.Items[3].Photos[0].Received,
+				got.MissingPhotos, got.Flags, got.PhotosComplete, received)
+		}
+	}
+	first := naming(a, "v1a", p, 4096)
+	a.mustApply(a.upsert(first))
+	wantReceived("before the bytes arrived", first.ID, false)
+	e.received(p, 4096, a.uploader())
+	wantReceived("after a sent them", first.ID, true)
+
+	// The squad had the bytes: a colleague's claim is proven at once.
+	colleague := naming(a2, "v1b", p, 4096)
+	a2.mustApply(a2.upsert(colleague))
+	wantReceived("a colleague naming them", colleague.ID, true)
+	if ok, err := e.s.DeviceReferencesPhoto(e.ctx, a2.id, a2.user.ID, p); err != nil || !ok {
+		t.Fatalf("the colleague's claim: %v, %v; want proven", ok, err)
+	}
+	wrong := naming(a2, "v1b", p, 4095)
+	r := a2.push(a2.upsert(wrong))[0]
+	wantOutcome(t, "the squad's photo with a wrong size", r, schema.OutcomeRejected, schema.CodeInvalid)
+	if !strings.Contains(r.Reason, "4096") {
+		t.Fatalf("refusal of a wrong size %q does not name the stored size", r.Reason)
+	}
+	if _, err := e.s.Inspection(e.ctx, wrong.ID); schema.ErrorCode(err) != schema.CodeNotFound {
+		t.Fatalf("the refused record was written: %v", err)
+	}
+	// An amendment keeps its proven claim, and the squad keeps the bytes
+	// when no record names them any more.
+	e.clock.Advance(time.Second)
+	first.Items[3].Note = "amended"
+	a.mustApply(a.upsert(first))
+	wantReceived("the amended record", first.ID, true)
+	e.clock.Advance(time.Second)
+	first.Items[3].Photos, colleague.Items[3].Photos = nil, nil
+	a.mustApply(a.upsert(first))
+	a2.mustApply(a2.upsert(colleague))
+	later := naming(a2, "v1a", p, 4096)
+	a2.mustApply(a2.upsert(later))
+	wantReceived("named again after no record named it", later.ID, true)
+
+	// Another squad's claim is pending, whatever size it declares, and
+	// gives that squad nothing.
+	stolen := naming(b, "v2a", p, 4096)
+	b.mustApply(b.upsert(stolen))
+	misstated := naming(b, "v2a", p, 1)
+	b.mustApply(b.upsert(misstated))
+	wantReceived("another squad's claim", stolen.ID, false)
+	if sq, err := e.s.SquadsReferencingPhoto(e.ctx, p); err != nil || !slices.Equal(sq, []int64{1}) {
+		t.Fatalf("squads after another squad's claim: %v, %v; want only 1", sq, err)
+	}
+	// Bytes from somebody else prove nothing for b.
+	e.received(p, 4096, a2.uploader())
+	wantReceived("after a colleague of the owner sent them again", stolen.ID, false)
+	// b's own bytes prove b's claim, not the one that misstates the size.
+	e.received(p, 4096, b.uploader())
+	wantReceived("after b sent the bytes itself", stolen.ID, true)
+	wantReceived("b's claim with a wrong size", misstated.ID, false)
+	if sq, err := e.s.SquadsReferencingPhoto(e.ctx, p); err != nil || !slices.Equal(sq, []int64{1, 2}) {
+		t.Fatalf("squads after b sent the bytes: %v, %v; want 1 and 2", sq, err)
+	}
+	if rec, err := e.s.Photo(e.ctx, p); err != nil || rec.Size != 4096 {
+		t.Fatalf("the photo after three deliveries: %+v, %v", rec, err)
 	}
 }
 
@@ -101,12 +216,12 @@ func testPhotoRecord(t *testing.T, e *env) {
 	}
 
 	e.clock.Advance(time.Minute)
-	first := store.Photo{SHA256: p, Size: 4096, MediaType: "image/jpeg", Width: 800, Height: 600, ReceivedAt: e.clock.Now()}
-	if err := e.s.RecordPhoto(e.ctx, first); err != nil {
+	first := store.Photo{SHA256: p, Size: 2048, MediaType: "image/jpeg", Width: 800, Height: 600, ReceivedAt: e.clock.Now()}
+	if err := e.s.RecordPhoto(e.ctx, first, d.uploader()); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Minute)
-	if err := e.s.RecordPhoto(e.ctx, store.Photo{SHA256: p, Size: 1, MediaType: "image/png", Width: 1, Height: 1, ThumbKey: "other", ReceivedAt: e.clock.Now()}); err != nil {
+	if err := e.s.RecordPhoto(e.ctx, store.Photo{SHA256: p, Size: 1, MediaType: "image/png", Width: 1, Height: 1, ThumbKey: "other", ReceivedAt: e.clock.Now()}, d.uploader()); err != nil {
 		t.Fatalf("RecordPhoto of a photo recorded already: %v", err)
 	}
 	rec, err := e.s.Photo(e.ctx, p)
@@ -144,7 +259,7 @@ func testPhotoStats(t *testing.T, e *env) {
 		t.Fatalf("Stats after pushes naming two new photos: %+v; want 3 awaited", st)
 	}
 	for i, p := range []string{p2, pastPhoto} {
-		if err := e.s.RecordPhoto(e.ctx, store.Photo{SHA256: p, Size: 10, MediaType: "image/jpeg", ReceivedAt: e.clock.Now()}); err != nil {
+		if err := e.s.RecordPhoto(e.ctx, store.Photo{SHA256: p, Size: 10, MediaType: "image/jpeg", ReceivedAt: e.clock.Now()}, store.Uploader{}); err != nil {
 			t.Fatal(err)
 		}
 		if st := e.stats(); st.PhotosAwaited != int64(2-i) {
@@ -152,7 +267,7 @@ func testPhotoStats(t *testing.T, e *env) {
 		}
 	}
 	// Bytes nobody names are not awaited and do not count.
-	if err := e.s.RecordPhoto(e.ctx, store.Photo{SHA256: sha("unnamed"), Size: 10, MediaType: "image/jpeg", ReceivedAt: e.clock.Now()}); err != nil {
+	if err := e.s.RecordPhoto(e.ctx, store.Photo{SHA256: sha("unnamed"), Size: 10, MediaType: "image/jpeg", ReceivedAt: e.clock.Now()}, store.Uploader{}); err != nil {
 		t.Fatal(err)
 	}
 	if st := e.stats(); st.PhotosAwaited != 1 {

@@ -66,8 +66,8 @@ func answerBatch(t *testing.T, e *env, d *device) (batch []schema.Mutation, want
 		{"edit from a stale base", schema.OutcomeConflict, schema.CodeConflict},
 		{"inspection answering no item", schema.OutcomeRejected, schema.CodeInvalid},
 		{"inspection of an unknown venue", schema.OutcomeRejected, schema.CodeNotFound},
-		{"edit of another squad's venue", schema.OutcomeRejected, schema.CodeForbidden},
-		{"inspection of another squad's venue", schema.OutcomeRejected, schema.CodeForbidden},
+		{"edit of another squad's venue (answered as an unknown one)", schema.OutcomeRejected, schema.CodeNotFound},
+		{"inspection of another squad's venue (answered as an unknown one)", schema.OutcomeRejected, schema.CodeNotFound},
 		{"inspection after the rejected ones", schema.OutcomeApplied, ""},
 	}
 	return batch, wants
@@ -178,7 +178,7 @@ func testPushRejectedDoesNotBlock(t *testing.T, e *env) {
 	forged := colleague.inspection(v1a)
 	forged.ID = good1.ID
 	forged.Items[0].Result = schema.ResultFail
-	wantOutcome(t, "another inspector's version of the record", colleague.push(colleague.upsert(forged))[0], schema.OutcomeRejected, schema.CodeForbidden)
+	wantOutcome(t, "another inspector's version of the record (its id cannot be used)", colleague.push(colleague.upsert(forged))[0], schema.OutcomeRejected, schema.CodeConflict)
 	if got := e.inspection(good1.ID); got.Items[0].Result != schema.ResultPass || got.DeviceID != d.id {
 		t.Fatalf("record after a colleague's version was refused: %+v", got)
 	}
@@ -338,7 +338,7 @@ func testPushVenueCreateTwice(t *testing.T, e *env) {
 func testPushMovedVenueGrace(t *testing.T, e *env) {
 	a, b := e.enroll("insp1a"), e.enroll("insp2")
 	v := e.venues["v1b"]
-	doneBeforeMove := a.inspection(v.ID)
+	doneBeforeMove, lateBeforeMove := a.inspection(v.ID), a.inspection(v.ID)
 	if _, err := e.s.MoveVenue(e.ctx, v.ID, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -348,13 +348,20 @@ func testPushMovedVenueGrace(t *testing.T, e *env) {
 	if got := e.inspection(doneBeforeMove.ID); got.VenueID != v.ID {
 		t.Fatalf("inspection of the moved venue: %+v", got)
 	}
-	// ...but the venue itself is no longer the old squad's to edit,
+	// ...but work started after it is not the old squad's,
+	startedAfter := a.inspection(v.ID)
+	wantOutcome(t, "old squad's inspection started after the move, within the grace", a.push(a.upsert(startedAfter))[0],
+		schema.OutcomeRejected, schema.CodeForbidden)
+	if _, err := e.s.Inspection(e.ctx, startedAfter.ID); schema.ErrorCode(err) != schema.CodeNotFound {
+		t.Fatalf("inspection started after the move was stored: %v", err)
+	}
+	// nor is the venue itself the old squad's to edit,
 	wantOutcome(t, "old squad's edit of a moved venue", a.push(a.edit(v.ID, map[string]schema.FieldEdit{
 		schema.FieldPhone: {Value: "1", Base: v.Clocks[schema.FieldPhone]}}))[0], schema.OutcomeRejected, schema.CodeForbidden)
 	// while the new squad inspects it.
 	b.mustApply(b.upsert(b.inspection(v.ID)))
 	e.clock.Advance(schema.ReassignmentGrace)
-	wantOutcome(t, "old squad's inspection after the grace period", a.push(a.upsert(a.inspection(v.ID)))[0],
+	wantOutcome(t, "old squad's inspection started before the move, after the grace", a.push(a.upsert(lateBeforeMove))[0],
 		schema.OutcomeRejected, schema.CodeForbidden)
 }
 

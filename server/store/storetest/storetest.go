@@ -34,13 +34,14 @@ type Open func(t *testing.T, now func() time.Time) store.Store
 
 // Run runs the store contract against stores made by open, one subtest
 // per promise of the interface, grouped by what they exercise (Push,
-// Merge, Pull, Cursor, Photos, Accounts, Supervision, NotFound).
+// Inspectors, Merge, Pull, Cursor, Photos, Accounts, Supervision, NotFound).
 func Run(t *testing.T, open Open) {
 	for _, g := range []struct {
 		name  string
 		cases []contractCase
 	}{
 		{"Push", pushCases},
+		{"Inspectors", inspectorCases},
 		{"Merge", mergeCases},
 		{"Pull", pullCases},
 		{"Cursor", cursorCases},

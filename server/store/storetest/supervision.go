@@ -15,6 +15,75 @@ var supervisionCases = []contractCase{
 	withEnv("ListVenuesFilters", testSupervisionVenues),
 	withEnv("ListConflictsNewestFirst", testSupervisionConflicts),
 	withEnv("EditVenueWithinScope", testSupervisionEditScope),
+	withEnv("MovedVenueShownAsItsSquadSawIt", testSupervisionMovedVenue),
+}
+
+// testSupervisionMovedVenue moves a venue away after squad 1 inspected it;
+// squad 2 edits it. Squad 1's inspection shows the venue as it was when
+// it left squad 1, never squad 2's phone, address or licence.
+func testSupervisionMovedVenue(t *testing.T, e *env) {
+	a, b := e.enroll("insp1a"), e.enroll("insp2")
+	id := e.venues["v1b"].ID
+	if _, _, err := e.s.EditVenue(e.ctx, id, map[string]schema.FieldEdit{schema.FieldName: {Value: "Renamed by squad 1"}}, nil,
+		serverActor("leader1"), schema.SquadScope(1)); err != nil {
+		t.Fatal(err)
+	}
+	ours := a.inspection(id)
+	a.mustApply(a.upsert(ours))
+	e.clock.Advance(time.Hour)
+	atMove := e.venue(id)
+	if _, err := e.s.MoveVenue(e.ctx, id, 2); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	b.sync(0)
+	moved := e.venue(id)
+	b.mustApply(b.edit(id, map[string]schema.FieldEdit{
+		schema.FieldPhone:   {Value: "squad 2's phone", Base: moved.Clocks[schema.FieldPhone]},
+		schema.FieldAddress: {Value: "squad 2's address", Base: moved.Clocks[schema.FieldAddress]},
+	}))
+	if _, _, err := e.s.EditVenue(e.ctx, id, map[string]schema.FieldEdit{schema.FieldLicenceNo: {Value: "squad 2's licence"}}, nil,
+		serverActor("leader2"), schema.SquadScope(2)); err != nil {
+		t.Fatal(err)
+	}
+	theirs := b.inspection(id)
+	b.mustApply(b.upsert(theirs))
+
+	seen := func(what string, v *schema.Venue, want schema.Venue, squad int64) {
+		t.Helper()
+		if v == nil || v.ID != id || v.SquadID != squad || v.Name != want.Name || v.Phone != want.Phone || v.Address != want.Address ||
+			v.LicenceNo != want.LicenceNo || v.Kind != want.Kind || v.Lat != want.Lat {
+			t.Fatalf("%s shows venue %+v; want %+v in squad %d", what, v, want, squad)
+		}
+	}
+	seen("squad 1's inspection", e.inspection(ours.ID).Venue, atMove, 1)
+	list, err := e.s.ListInspections(e.ctx, store.InspectionFilter{SquadID: ptr(int64(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range list {
+		if in.ID == ours.ID {
+			seen("squad 1's list", in.Venue, atMove, 1)
+		}
+	}
+	now := e.venue(id)
+	if now.Phone != "squad 2's phone" || now.LicenceNo != "squad 2's licence" {
+		t.Fatalf("squad 2's edits did not apply: %+v", now)
+	}
+	seen("squad 2's inspection", e.inspection(theirs.ID).Venue, now, 2)
+
+	// Back in squad 1, it is squad 1's venue as it is; squad 2 now sees
+	// it as it left squad 2.
+	if _, err := e.s.MoveVenue(e.ctx, id, 1); err != nil {
+		t.Fatal(err)
+	}
+	seen("squad 1's inspection after the venue came back", e.inspection(ours.ID).Venue, now, 1)
+	seen("squad 2's inspection after the venue left it", e.inspection(theirs.ID).Venue, now, 2)
+	if _, _, err := e.s.EditVenue(e.ctx, id, map[string]schema.FieldEdit{schema.FieldPhone: {Value: "squad 1's new phone"}}, nil,
+		serverActor("leader1"), schema.SquadScope(1)); err != nil {
+		t.Fatal(err)
+	}
+	seen("squad 2's inspection after squad 1 edited the venue again", e.inspection(theirs.ID).Venue, now, 2)
 }
 
 func inspectionIDs(t *testing.T, e *env, f store.InspectionFilter) []string {

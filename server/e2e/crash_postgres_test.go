@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	mobilesync "github.com/patrolhq/patrol/mobile-sync"
+	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store/postgres/pgtest"
 	"github.com/patrolhq/patrol/storage/s3store"
 	"github.com/patrolhq/patrol/storage/storagetest"
@@ -106,8 +107,10 @@ func TestCrashCampaign_PostgresReplicas(t *testing.T) {
 		if k == dbCrash {
 			time.Sleep(time.Duration(100+rnd.IntN(400)) * time.Millisecond)
 			pg.Crash(t)
+			waitReady(t, urls, http.StatusServiceUnavailable) // the replicas did lose their database
 			time.Sleep(time.Duration(rnd.IntN(500)) * time.Millisecond)
 			pg.Restart(t)
+			waitReady(t, urls, http.StatusOK)
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // some work on the recovered database
@@ -123,6 +126,28 @@ func TestCrashCampaign_PostgresReplicas(t *testing.T) {
 	t.Logf("replica kills survived: %d and one PostgreSQL crash; inspections recorded: %d; photos: %d; failed syncs: %d; requests per replica: %v",
 		kills, total, photos.Load(), failures.Load(), route.served())
 	verifyPostgresCampaign(t, dsn, gw, devs, recorded[:])
+}
+
+// waitReady waits until every replica's /readyz answers status, which it
+// does once its database is gone (503) or back (200).
+func waitReady(t *testing.T, urls []string, status int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, u := range urls {
+		for {
+			resp, err := http.Get(u + schema.PathReadyz)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == status {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s/readyz did not answer %d within 30 s (last: %v)", u, status, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // verifyPostgresCampaign checks the invariants of the campaign in the

@@ -29,6 +29,7 @@ type Store interface {
 	Squads
 	Venues
 	Photos
+	Attempts
 	Operations
 	// Clock is the server's hybrid logical clock (node "server"). It lives
 	// with the store because every write that merges venue fields stamps
@@ -166,6 +167,7 @@ type Photos interface {
 	// no thumbnail (state and a reason a person can read); a thumbnail
 	// already made wins.
 	SetThumbnailFailed(ctx context.Context, sha, state, reason string) error
+	Uploads
 }
 
 // Operations are what the wiring, the health checks and the demo need.
@@ -178,6 +180,7 @@ type Operations interface {
 	// has no users yet (a conflict otherwise): the demo district, and data
 	// brought from elsewhere.
 	Import(ctx context.Context, d Dataset) error
+	Jobs
 }
 
 // User is a person who logs in: an inspector, a squad leader or an admin.

@@ -29,6 +29,7 @@ type Store struct {
 	ckpt  *checkpointer
 	// checklists caches parsed stored checklists for pushes.
 	checklists checklistCache
+	jobs       jobLocks
 }
 
 // Open opens (creating and migrating if needed) the server database at path

@@ -34,7 +34,8 @@ type Open func(t *testing.T, now func() time.Time) store.Store
 
 // Run runs the store contract against stores made by open, one subtest
 // per promise of the interface, grouped by what they exercise (Push,
-// Inspectors, Merge, Pull, Cursor, Photos, Accounts, Supervision, NotFound).
+// Inspectors, Merge, Pull, Cursor, Photos, Accounts, Supervision, NotFound, and
+// the state replicas share: Uploads, Attempts, Jobs).
 func Run(t *testing.T, open Open) {
 	for _, g := range []struct {
 		name  string
@@ -49,6 +50,9 @@ func Run(t *testing.T, open Open) {
 		{"Accounts", accountCases},
 		{"Supervision", supervisionCases},
 		{"NotFound", notFoundCases},
+		{"Uploads", uploadCases},
+		{"Attempts", attemptCases},
+		{"Jobs", jobCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

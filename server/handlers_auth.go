@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -76,9 +77,13 @@ func newAttemptLimits(cfg Config) attemptLimits {
 // address, and the account — or, from an address the account logged in from
 // before, the account at that address, so that a guesser elsewhere who
 // keeps the account's delay running never delays its owner there.
-func (s *Server) loginKeys(account, addr string) []limitKey {
+func (s *Server) loginKeys(ctx context.Context, account, addr string) []limitKey {
 	acct := limitKey{"login-account:" + account, &s.limits.account}
-	if s.failures.knownAt(account, addr) {
+	known, err := s.failures.knownAt(ctx, account, addr)
+	if err != nil { // counted against the account, as from a new address
+		s.log.Warn("known login addresses unreadable", "user", account, "err", err)
+	}
+	if known {
 		acct = limitKey{"login-account-at:" + account + "\x00" + addr, &s.limits.account}
 	}
 	return []limitKey{{"login-address:" + addr, &s.limits.address}, acct}
@@ -88,13 +93,23 @@ func (s *Server) loginKeys(account, addr string) []limitKey {
 // answers 429 with Retry-After while a key is held back. The caller
 // releases the reservation unless the attempt was checked and failed.
 func (s *Server) reserveAttempt(c echo.Context, why string, keys ...limitKey) (*reservation, error) {
-	r, wait, ok := s.failures.reserve(keys...)
-	if !ok {
+	r, wait, err := s.failures.reserve(c.Request().Context(), keys...)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
 		secs := int((wait + time.Second - 1) / time.Second)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		return nil, schema.Errorf(schema.CodeRateLimited, "%s; try again in %d s", why, secs)
 	}
 	return r, nil
+}
+
+// releaseAttempt hands a reservation back, even when the client has gone.
+func (s *Server) releaseAttempt(ctx context.Context, r *reservation) {
+	if err := s.failures.release(context.WithoutCancel(ctx), r); err != nil {
+		s.log.Warn("attempt not released: it counts as a failure until it ages out", "err", err)
+	}
 }
 
 // loginBody is the JSON body of POST /login; Cookie asks for the session in
@@ -154,17 +169,17 @@ func (s *Server) login(c echo.Context) error {
 		return schema.Errorf(schema.CodeInvalid, "username or password is too long")
 	}
 	addr := c.RealIP()
-	res, err := s.reserveAttempt(c, "too many failed logins for this account or from this address", s.loginKeys(username, addr)...)
+	ctx := c.Request().Context()
+	res, err := s.reserveAttempt(c, "too many failed logins for this account or from this address", s.loginKeys(ctx, username, addr)...)
 	if err != nil {
 		return err
 	}
 	failed := false
 	defer func() {
 		if !failed {
-			s.failures.release(res)
+			s.releaseAttempt(ctx, res)
 		}
 	}()
-	ctx := c.Request().Context()
 	u, err := s.store.UserByUsername(ctx, username)
 	if err != nil && schema.ErrorCode(err) != schema.CodeNotFound {
 		return err
@@ -180,7 +195,9 @@ func (s *Server) login(c echo.Context) error {
 		failed = true
 		return schema.Errorf(schema.CodeUnauthorized, "wrong username or password")
 	}
-	s.failures.remember(username, addr)
+	if err := s.failures.remember(ctx, username, addr); err != nil {
+		s.log.Warn("login address not remembered", "user", username, "err", err)
+	}
 	tok, err := auth.NewToken(auth.PrefixUser)
 	if err != nil {
 		return err
@@ -262,7 +279,7 @@ func (s *Server) enrollDevice(c echo.Context) error {
 	failed := false
 	defer func() {
 		if !failed {
-			s.failures.release(res)
+			s.releaseAttempt(c.Request().Context(), res)
 		}
 	}()
 	tok, err := auth.NewToken(auth.PrefixDevice)

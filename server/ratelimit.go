@@ -1,9 +1,32 @@
 package server
 
 import (
+	"context"
 	"sync"
 	"time"
 )
+
+// attemptLimiter counts failed logins and enrollments per key and holds a
+// key back once it has too many (see rule). A lone server counts in its
+// memory (failureLimiter); replicas behind one load balancer count in the
+// store they share (storeLimiter), or a guesser would get each replica's
+// allowance.
+type attemptLimiter interface {
+	// reserve counts an attempt as a failure of every key before it is
+	// checked, unless a key is held back: then it reports how long to
+	// wait, and counts nothing. Counting up front is what makes the limit
+	// hold under parallel attempts: were failures recorded after the
+	// check, every attempt started before the first one ended would pass.
+	reserve(ctx context.Context, keys ...limitKey) (*reservation, time.Duration, error)
+	// release takes back a reserved failure: the attempt succeeded, or it
+	// was refused before it was checked.
+	release(ctx context.Context, r *reservation) error
+	// remember notes a successful login of account from addr.
+	remember(ctx context.Context, account, addr string) error
+	// knownAt reports whether account logged in successfully from addr
+	// within knownAddressTTL.
+	knownAt(ctx context.Context, account, addr string) (bool, error)
+}
 
 // rule says how many failed attempts a key may collect within a window and
 // how the key is held back after that.
@@ -46,9 +69,10 @@ type limitKey struct {
 	rule *rule
 }
 
-// failureLimiter counts failed attempts per key in a sliding window and
-// holds a key back once it has too many, so that passwords and enrollment
-// codes cannot be guessed at speed. Time is injected; memory is bounded by
+// failureLimiter is the attemptLimiter of a lone server: it counts failed
+// attempts per key in a sliding window in memory, so that passwords and
+// enrollment codes cannot be guessed at speed, without a write to the
+// database per attempt. Time is injected; memory is bounded by
 // maxLimiterKeys.
 type failureLimiter struct {
 	mu    sync.Mutex
@@ -77,19 +101,17 @@ func newFailureLimiter(now func() time.Time) *failureLimiter {
 	return &failureLimiter{now: now, fails: map[string]*failures{}, known: map[string]time.Time{}}
 }
 
+var _ attemptLimiter = (*failureLimiter)(nil)
+
 // reservation is an attempt counted as a failure before its work is done.
 type reservation struct {
+	id   string // the store's name of the attempt (storeLimiter)
 	keys []string
 	at   time.Time
 }
 
-// reserve counts an attempt as a failure of every key before it is checked,
-// unless a key is held back (then it reports how long to wait). Counting up
-// front is what makes the limit hold under parallel attempts: were failures
-// recorded after the check, every attempt started before the first one
-// ended would pass. A success or an attempt that was never checked is
-// handed back with release.
-func (l *failureLimiter) reserve(keys ...limitKey) (*reservation, time.Duration, bool) {
+// reserve implements attemptLimiter.
+func (l *failureLimiter) reserve(_ context.Context, keys ...limitKey) (*reservation, time.Duration, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -100,7 +122,7 @@ func (l *failureLimiter) reserve(keys ...limitKey) (*reservation, time.Duration,
 		}
 	}
 	if wait > 0 {
-		return nil, wait, false
+		return nil, wait, nil
 	}
 	if len(l.fails)+len(keys) > maxLimiterKeys {
 		l.shrink(now)
@@ -118,12 +140,11 @@ func (l *failureLimiter) reserve(keys ...limitKey) (*reservation, time.Duration,
 		f.at = append(f.at, now)
 		res.keys = append(res.keys, k.name)
 	}
-	return res, 0, true
+	return res, 0, nil
 }
 
-// release takes back a reserved failure: the attempt succeeded, or it was
-// refused before it was checked.
-func (l *failureLimiter) release(r *reservation) {
+// release implements attemptLimiter.
+func (l *failureLimiter) release(_ context.Context, r *reservation) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range r.keys {
@@ -141,10 +162,11 @@ func (l *failureLimiter) release(r *reservation) {
 			delete(l.fails, k)
 		}
 	}
+	return nil
 }
 
-// remember notes a successful login of account from addr.
-func (l *failureLimiter) remember(account, addr string) {
+// remember implements attemptLimiter.
+func (l *failureLimiter) remember(_ context.Context, account, addr string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -158,15 +180,15 @@ func (l *failureLimiter) remember(account, addr string) {
 		}
 	}
 	l.known[account+"\x00"+addr] = now
+	return nil
 }
 
-// knownAt reports whether account logged in successfully from addr within
-// knownAddressTTL.
-func (l *failureLimiter) knownAt(account, addr string) bool {
+// knownAt implements attemptLimiter.
+func (l *failureLimiter) knownAt(_ context.Context, account, addr string) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t, ok := l.known[account+"\x00"+addr]
-	return ok && l.now().Sub(t) <= knownAddressTTL
+	return ok && l.now().Sub(t) <= knownAddressTTL, nil
 }
 
 // prune drops the failures of key that left its window and returns what is

@@ -233,7 +233,7 @@ type Server struct {
 	store    store.Store
 	echo     *echo.Echo
 	log      *slog.Logger
-	failures *failureLimiter
+	failures attemptLimiter
 	limits   attemptLimits
 	checks   *auth.Checker   // password checks in flight
 	api      *echo.Group     // the /api/v1 group, without group middleware
@@ -269,7 +269,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Blobs = observe.InstrumentStore(cfg.Blobs, m)
 	}
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger, metrics: m,
-		failures: newFailureLimiter(cfg.Now),
+		failures: newAttemptLimiter(st, cfg.Now),
 		limits:   newAttemptLimits(cfg),
 		checks:   auth.NewChecker(cfg.MaxConcurrentLogins, cfg.LoginQueue, loginQueueWait),
 		syncs:    observe.NewLimiter(cfg.MaxConcurrentSyncs, cfg.SyncQueueWait, cfg.RetryAfter, m),

@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/patrolhq/patrol/server/store"
 )
@@ -42,7 +45,7 @@ func (l *storeLimiter) reserve(ctx context.Context, keys ...limitKey) (*reservat
 	res := &reservation{id: hex.EncodeToString(b[:]), at: now}
 	ks := make([]store.AttemptKey, len(keys))
 	for i, k := range keys {
-		ks[i] = store.AttemptKey{Name: k.name, Since: now.Add(-k.rule.window), Keep: k.rule.keep()}
+		ks[i] = store.AttemptKey{Name: storeText(k.name), Since: now.Add(-k.rule.window), Keep: k.rule.keep()}
 		res.keys = append(res.keys, k.name)
 	}
 	wait, err := l.st.ReserveAttempt(ctx, store.AttemptReservation{ID: res.id, At: now, Keys: ks,
@@ -60,10 +63,22 @@ func (l *storeLimiter) release(ctx context.Context, r *reservation) error {
 
 // remember implements attemptLimiter.
 func (l *storeLimiter) remember(ctx context.Context, account, addr string) error {
-	return l.st.RememberLogin(ctx, account, addr, l.now())
+	return l.st.RememberLogin(ctx, storeText(account), storeText(addr), l.now())
 }
 
 // knownAt implements attemptLimiter.
 func (l *storeLimiter) knownAt(ctx context.Context, account, addr string) (bool, error) {
-	return l.st.LoggedInFrom(ctx, account, addr, l.now().Add(-knownAddressTTL))
+	return l.st.LoggedInFrom(ctx, storeText(account), storeText(addr), l.now().Add(-knownAddressTTL))
+}
+
+// storeText is s as a database text column takes it: key names join an
+// account and an address with a NUL byte, and a username typed at the
+// login form may be any bytes, which PostgreSQL text refuses. Those are
+// quoted (with Go escapes), and so is anything that starts with a quote,
+// so that quoting keeps distinct names distinct.
+func storeText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) && !strings.HasPrefix(s, `"`) {
+		return s
+	}
+	return strconv.QuoteToASCII(s)
 }

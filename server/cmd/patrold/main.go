@@ -291,10 +291,15 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	defer srv.Close()
 	jobs := cron.New(cron.WithLogger(cron.DiscardLogger))
 	if _, err := jobs.AddFunc("@hourly", func() {
-		if n, err := srv.Photos().CleanStaging(48 * time.Hour); err != nil {
-			logger.Error("clean abandoned photo uploads", "err", err)
-		} else if n > 0 {
-			logger.Info("cleaned abandoned photo uploads", "removed", n)
+		// Every replica's cron fires; the store's job lock lets one run it.
+		c, ran, err := srv.HourlyCleanup(ctx)
+		switch {
+		case err != nil:
+			logger.Error("hourly clean-up (abandoned photo uploads, aged-out login failures)", "err", err)
+		case !ran:
+			logger.Debug("hourly clean-up runs on another replica")
+		case c.Uploads > 0 || c.Attempts > 0:
+			logger.Info("hourly clean-up", "uploads_removed", c.Uploads, "attempt_rows_removed", c.Attempts)
 		}
 	}); err != nil {
 		return err

@@ -29,7 +29,10 @@ import (
 
 // Config says how hard to push.
 type Config struct {
-	Server        string        // base URL of patrold
+	// Servers are the base URLs of patrold: one server, or several
+	// replicas of one (one database, one photo store), over which every
+	// request is spread in turn (see Spread).
+	Servers       []string
 	Devices       int           // simulated devices, enrolled for the demo inspectors in turn
 	Inspections   int           // inspections each device records per round
 	Photos        int           // photos per inspection
@@ -64,6 +67,7 @@ type Report struct {
 	P95ms                   float64            `json:"p95_ms"`
 	P99ms                   float64            `json:"p99_ms"`
 	Endpoints               map[string]Latency `json:"endpoints"`
+	RequestsByServer        map[string]int     `json:"requests_by_server"` // by scheme://host
 }
 
 type device struct {
@@ -89,11 +93,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Dir = dir
 	}
 	rec := newRecorder(&http.Transport{
-		Proxy: nil, MaxIdleConns: cfg.Devices * 2, MaxIdleConnsPerHost: cfg.Devices * 2,
+		Proxy: nil, MaxIdleConns: cfg.Devices * 2 * len(cfg.Servers), MaxIdleConnsPerHost: cfg.Devices * 2,
 		IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 2 * time.Minute,
 	})
-	client := &http.Client{Transport: rec, Timeout: 5 * time.Minute}
-	admin := &api{base: strings.TrimRight(cfg.Server, "/"), client: client}
+	var rt http.RoundTripper = rec
+	if len(cfg.Servers) > 1 {
+		var err error
+		if rt, err = Spread(rec, cfg.Servers); err != nil {
+			return nil, err
+		}
+	}
+	client := &http.Client{Transport: rt, Timeout: 5 * time.Minute}
+	admin := &api{base: strings.TrimRight(cfg.Servers[0], "/"), client: client}
 	if err := admin.login(ctx, cfg.AdminUser, cfg.AdminPassword); err != nil {
 		return nil, fmt.Errorf("loadtest: admin login: %w", err)
 	}
@@ -140,7 +151,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		_ = bar.Finish()
 	}
 	var all Latency
-	rep.Endpoints, all, rep.ErrorsByKind = rec.snapshot()
+	rep.Endpoints, all, rep.ErrorsByKind, rep.RequestsByServer = rec.snapshot()
 	rep.P50ms, rep.P95ms, rep.P99ms = all.P50, all.P95, all.P99
 	rep.SyncSeconds = syncTime.Seconds()
 
@@ -159,7 +170,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 func defaults(cfg *Config) error {
-	if cfg.Server == "" {
+	if len(cfg.Servers) == 0 || cfg.Servers[0] == "" {
 		return fmt.Errorf("loadtest: --server is required")
 	}
 	if cfg.Devices <= 0 || cfg.Inspections < 0 || cfg.Photos < 0 {

@@ -19,14 +19,15 @@ import (
 // (until its body is fully read) and counts failures by kind, so the load
 // report shows where time and errors go.
 type recorder struct {
-	base http.RoundTripper
-	mu   sync.Mutex
-	lat  map[string][]time.Duration
-	errs map[string]int
+	base  http.RoundTripper
+	mu    sync.Mutex
+	lat   map[string][]time.Duration
+	errs  map[string]int
+	hosts map[string]int // requests by scheme://host
 }
 
 func newRecorder(base http.RoundTripper) *recorder {
-	return &recorder{base: base, lat: map[string][]time.Duration{}, errs: map[string]int{}}
+	return &recorder{base: base, lat: map[string][]time.Duration{}, errs: map[string]int{}, hosts: map[string]int{}}
 }
 
 // endpoint names a request for the report.
@@ -52,6 +53,9 @@ func endpoint(r *http.Request) string {
 
 func (rc *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	ep := endpoint(req)
+	rc.mu.Lock()
+	rc.hosts[req.URL.Scheme+"://"+req.URL.Host]++
+	rc.mu.Unlock()
 	start := time.Now()
 	resp, err := rc.base.RoundTrip(req)
 	if err != nil {
@@ -142,8 +146,8 @@ func summarise(ds []time.Duration) Latency {
 }
 
 // snapshot returns latencies by endpoint, all sync requests together
-// (pull, push, uploads) and the error counts.
-func (rc *recorder) snapshot() (map[string]Latency, Latency, map[string]int) {
+// (pull, push, uploads), the error counts and the requests by server.
+func (rc *recorder) snapshot() (map[string]Latency, Latency, map[string]int, map[string]int) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	out := map[string]Latency{}
@@ -158,7 +162,11 @@ func (rc *recorder) snapshot() (map[string]Latency, Latency, map[string]int) {
 	for k, v := range rc.errs {
 		errs[k] = v
 	}
-	return out, summarise(all), errs
+	hosts := map[string]int{}
+	for k, v := range rc.hosts {
+		hosts[k] = v
+	}
+	return out, summarise(all), errs, hosts
 }
 
 // reset forgets what the setup phase recorded.
@@ -166,5 +174,6 @@ func (rc *recorder) reset() {
 	rc.mu.Lock()
 	rc.lat = map[string][]time.Duration{}
 	rc.errs = map[string]int{}
+	rc.hosts = map[string]int{}
 	rc.mu.Unlock()
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/patrolhq/patrol/mobile-sync/loadtest"
 )
@@ -16,7 +17,7 @@ import (
 // the server.
 func cmdLoadtest(c *cli, args []string) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
-	server := fs.String("server", os.Getenv("PATROL_SERVER"), "server URL")
+	server := fs.String("server", os.Getenv("PATROL_SERVER"), "server URL; several, comma-separated, are replicas of one server and get the requests in turn")
 	devices := fs.Int("devices", 10, "simulated devices")
 	inspections := fs.Int("inspections", 10, "inspections each device records per round")
 	photos := fs.Int("photos", 0, "photos per inspection")
@@ -29,11 +30,17 @@ func cmdLoadtest(c *cli, args []string) error {
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	if *server == "" {
-		return usagef("--server URL is required")
+	var servers []string
+	for _, u := range strings.Split(*server, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			servers = append(servers, u)
+		}
+	}
+	if len(servers) == 0 {
+		return usagef("--server URL is required (or URL1,URL2,… for replicas)")
 	}
 	cfg := loadtest.Config{
-		Server: *server, Devices: *devices, Inspections: *inspections, Photos: *photos, PhotoSize: *photoSize,
+		Servers: servers, Devices: *devices, Inspections: *inspections, Photos: *photos, PhotoSize: *photoSize,
 		Duration: *duration, AdminUser: *adminUser, AdminPassword: *adminPass, Dir: *dir,
 		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
@@ -64,6 +71,16 @@ func printReport(w io.Writer, r *loadtest.Report) {
 	fmt.Fprintf(w, "lost %d, duplicated %d, errors %d\n", r.Lost, r.Duplicated, r.Errors)
 	fmt.Fprintf(w, "sync phase %.2f s: %.1f inspections/s, %.1f MB/s\n", r.SyncSeconds, r.InspectionsPerS, r.MBPerS)
 	fmt.Fprintf(w, "sync request latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms\n", r.P50ms, r.P95ms, r.P99ms)
+	if len(r.RequestsByServer) > 1 {
+		servers := make([]string, 0, len(r.RequestsByServer))
+		for s := range r.RequestsByServer {
+			servers = append(servers, s)
+		}
+		sort.Strings(servers)
+		for _, s := range servers {
+			fmt.Fprintf(w, "requests to %s: %d\n", s, r.RequestsByServer[s])
+		}
+	}
 	eps := make([]string, 0, len(r.Endpoints))
 	for ep := range r.Endpoints {
 		eps = append(eps, ep)

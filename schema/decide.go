@@ -243,3 +243,45 @@ func InspectionRecord(in *Inspection, p Pusher, hlc string, restamped bool) Insp
 	rec.Venue, rec.MissingPhotos, rec.PhotosComplete, rec.Flags = nil, nil, nil, nil
 	return rec
 }
+
+// Facts is what a store looked up, for one push, of the rows its
+// mutations name: the rules read nothing else.
+type Facts interface {
+	// Venue is the server's venue under id, nil if none.
+	Venue(id string) *Venue
+	// VenueSquad is what the server knows of the squad of venue id.
+	VenueSquad(id string) VenueSquad
+	// VenueLeftAt is when venue id last left the pushing squad (zero: it
+	// never did).
+	VenueLeftAt(id string) time.Time
+	// Inspection is the server's copy of inspection id, nil if none.
+	Inspection(id string) *StoredInspection
+	// Restamp is the stamp the server gave in place of base, if it did.
+	Restamp(base string) (string, bool)
+	// PhotoHolding is what the pushing squad holds of photo sha.
+	PhotoHolding(sha string) PhotoHolding
+}
+
+// DecideMutation applies the rule of a mutation's kind to what the store
+// knows: a mutation that Refusal let through, stamped hlc (restamped when
+// the server replaced the device's). It returns the decision and, for an
+// inspection to write, the claim state of each photo it names; a photo
+// the rules refuse to let it name makes the decision a rejection.
+func DecideMutation(m *Mutation, p Pusher, f Facts, hlc string, restamped bool) (Decision, map[string]string) {
+	switch m.Kind {
+	case MutVenueCreate:
+		return DecideVenueCreate(m, p, f.Venue(m.Venue.ID), hlc), nil
+	case MutVenueUpdate:
+		id := m.VenueUpdate.VenueID
+		return DecideVenueUpdate(m, p, f.Venue(id), f.VenueLeftAt(id), hlc, f.Restamp), nil
+	}
+	d := DecideInspection(m, p, f.VenueSquad(m.Inspection.VenueID), f.Inspection(m.Inspection.ID), hlc, restamped)
+	if d.Inspection == nil {
+		return d, nil
+	}
+	claims, refusal := ClaimPhotos(d.Inspection, f.PhotoHolding)
+	if refusal != nil {
+		return Decision{Result: Reject(m.ID, refusal.Code, refusal.Message)}, nil
+	}
+	return d, claims
+}

@@ -178,22 +178,7 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 	if err != nil {
 		return schema.MutationResult{}, err
 	}
-	var d schema.Decision
-	var claims map[string]string
-	switch m.Kind {
-	case schema.MutVenueCreate:
-		d = schema.DecideVenueCreate(m, b.pusher, b.venue(m.Venue.ID), hlc)
-	case schema.MutVenueUpdate:
-		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), b.leftAt[m.VenueUpdate.VenueID], hlc, lookupIn(b.restamps))
-	default:
-		d = schema.DecideInspection(m, b.pusher, b.venueSquad(m.Inspection.VenueID), b.inspection(m.Inspection.ID), hlc, restamped)
-		if d.Inspection != nil {
-			var refusal *schema.Error
-			if claims, refusal = schema.ClaimPhotos(d.Inspection, b.photoHolding); refusal != nil {
-				return schema.Reject(m.ID, refusal.Code, refusal.Message), nil
-			}
-		}
-	}
+	d, claims := schema.DecideMutation(m, b.pusher, &b.known, hlc, restamped)
 	return b.carryOut(ctx, m, d, claims)
 }
 
@@ -313,23 +298,35 @@ type seenKey struct {
 	key  string
 }
 
+// The push answers through the rules of schema with what it looked up.
+var _ schema.Facts = (*known)(nil)
+
 func newKnown() known {
 	return known{applied: map[string]schema.RecordedAnswer{}, venues: map[string]*venueRow{}, leftAt: map[string]time.Time{},
 		restamps: map[string]string{}, stored: map[string]*inspectionRow{}, photos: map[string]schema.PhotoHolding{}, seen: map[seenKey]bool{}}
 }
 
-// photoHolding is what the push knows of the photo named sha (looked up
-// with the chunk that names it).
-func (k *known) photoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
+// VenueLeftAt is when venue id last left the pushing squad.
+func (k *known) VenueLeftAt(id string) time.Time { return k.leftAt[id] }
 
-func (k *known) venue(id string) *schema.Venue {
+// Restamp is the stamp the server gave in place of base, if it did.
+func (k *known) Restamp(base string) (string, bool) {
+	r, ok := k.restamps[base]
+	return r, ok
+}
+
+// PhotoHolding is what the push knows of the photo named sha (looked up
+// with the chunk that names it).
+func (k *known) PhotoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
+
+func (k *known) Venue(id string) *schema.Venue {
 	if v := k.venues[id]; v != nil {
 		return &v.Venue
 	}
 	return nil
 }
 
-func (k *known) venueSquad(id string) schema.VenueSquad {
+func (k *known) VenueSquad(id string) schema.VenueSquad {
 	vs := schema.VenueSquad{LeftAt: k.leftAt[id]}
 	if v := k.venues[id]; v != nil {
 		vs.Known, vs.Squad = true, v.SquadID
@@ -337,7 +334,7 @@ func (k *known) venueSquad(id string) schema.VenueSquad {
 	return vs
 }
 
-func (k *known) inspection(id string) *schema.StoredInspection {
+func (k *known) Inspection(id string) *schema.StoredInspection {
 	if r := k.stored[id]; r != nil {
 		return &schema.StoredInspection{Inspection: r.Inspection, AuthorID: r.AuthorID}
 	}

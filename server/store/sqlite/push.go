@@ -221,22 +221,7 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 	if err != nil {
 		return schema.MutationResult{}, err
 	}
-	var d schema.Decision
-	var claims map[string]string
-	switch m.Kind {
-	case schema.MutVenueCreate:
-		d = schema.DecideVenueCreate(m, b.pusher, b.venue(m.Venue.ID), hlc)
-	case schema.MutVenueUpdate:
-		d = schema.DecideVenueUpdate(m, b.pusher, b.venue(m.VenueUpdate.VenueID), b.leftAt[m.VenueUpdate.VenueID], hlc, lookupIn(b.restamps))
-	default:
-		d = schema.DecideInspection(m, b.pusher, b.venueSquad(m.Inspection.VenueID), b.inspection(m.Inspection.ID), hlc, restamped)
-		if d.Inspection != nil {
-			var refusal *schema.Error
-			if claims, refusal = schema.ClaimPhotos(d.Inspection, b.photoHolding); refusal != nil {
-				return schema.Reject(m.ID, refusal.Code, refusal.Message), nil
-			}
-		}
-	}
+	d, claims := schema.DecideMutation(m, b.pusher, &b.known, hlc, restamped)
 	return b.carryOut(ctx, m, d, claims)
 }
 

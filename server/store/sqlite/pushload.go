@@ -35,26 +35,38 @@ type seenKey struct {
 // batchHint sizes the per-push maps, which grow to one entry a mutation.
 const batchHint = 256
 
+// The push answers through the rules of schema with what it looked up.
+var _ schema.Facts = (*known)(nil)
+
 func newKnown() known {
 	return known{applied: make(map[string]schema.RecordedAnswer, batchHint), venues: map[string]*venueRow{}, leftAt: map[string]time.Time{},
 		restamps: map[string]string{}, stored: make(map[string]*inspectionRow, batchHint), photos: map[string]schema.PhotoHolding{},
 		seen: make(map[seenKey]bool, 3*batchHint)}
 }
 
-// photoHolding is what the push knows of the photo named sha (looked up
-// with the chunk that names it).
-func (k *known) photoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
+// VenueLeftAt is when venue id last left the pushing squad.
+func (k *known) VenueLeftAt(id string) time.Time { return k.leftAt[id] }
 
-// venue is the venue the push knows under id, nil if none.
-func (k *known) venue(id string) *schema.Venue {
+// Restamp is the stamp the server gave in place of base, if it did.
+func (k *known) Restamp(base string) (string, bool) {
+	r, ok := k.restamps[base]
+	return r, ok
+}
+
+// PhotoHolding is what the push knows of the photo named sha (looked up
+// with the chunk that names it).
+func (k *known) PhotoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
+
+// Venue is the venue the push knows under id, nil if none.
+func (k *known) Venue(id string) *schema.Venue {
 	if v := k.venues[id]; v != nil {
 		return &v.Venue
 	}
 	return nil
 }
 
-// venueSquad is what the push knows of the squad of a venue.
-func (k *known) venueSquad(id string) schema.VenueSquad {
+// VenueSquad is what the push knows of the squad of a venue.
+func (k *known) VenueSquad(id string) schema.VenueSquad {
 	vs := schema.VenueSquad{LeftAt: k.leftAt[id]}
 	if v := k.venues[id]; v != nil {
 		vs.Known, vs.Squad = true, v.SquadID
@@ -62,8 +74,8 @@ func (k *known) venueSquad(id string) schema.VenueSquad {
 	return vs
 }
 
-// inspection is the server's copy of an inspection, nil if none.
-func (k *known) inspection(id string) *schema.StoredInspection {
+// Inspection is the server's copy of an inspection, nil if none.
+func (k *known) Inspection(id string) *schema.StoredInspection {
 	if r := k.stored[id]; r != nil {
 		return &schema.StoredInspection{Inspection: r.Inspection, AuthorID: r.AuthorID}
 	}

@@ -152,3 +152,14 @@ func MergeFields(v Venue, edits map[string]FieldEdit, hlc string, restamped func
 	}
 	return out
 }
+
+// Restamps maps the stamps devices sent that the server replaced (a clock
+// too far ahead) to their replacements; Lookup is the restamp lookup
+// MergeFields and DecideVenueUpdate take.
+type Restamps map[string]string
+
+// Lookup is the stamp the server gave in place of base, if it did.
+func (r Restamps) Lookup(base string) (string, bool) {
+	v, ok := r[base]
+	return v, ok
+}

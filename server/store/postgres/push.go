@@ -310,10 +310,7 @@ func newKnown() known {
 func (k *known) VenueLeftAt(id string) time.Time { return k.leftAt[id] }
 
 // Restamp is the stamp the server gave in place of base, if it did.
-func (k *known) Restamp(base string) (string, bool) {
-	r, ok := k.restamps[base]
-	return r, ok
-}
+func (k *known) Restamp(base string) (string, bool) { return schema.Restamps(k.restamps).Lookup(base) }
 
 // PhotoHolding is what the push knows of the photo named sha (looked up
 // with the chunk that names it).

@@ -279,7 +279,7 @@ func (s *Store) EditVenue(ctx context.Context, id string, fields map[string]sche
 		if err := restampsOf(ctx, w.tx, bases, restamps); err != nil {
 			return err
 		}
-		fm := schema.MergeFields(v.Venue, edits, s.clock.Tick().String(), lookupIn(restamps))
+		fm := schema.MergeFields(v.Venue, edits, s.clock.Tick().String(), schema.Restamps(restamps).Lookup)
 		if conflicts, err = w.writeConflicts(ctx, fm.Conflicts, actor); err != nil {
 			return err
 		}
@@ -320,14 +320,6 @@ func restampsOf(ctx context.Context, tx pgx.Tx, bases []string, into map[string]
 		into[o] = r
 	}
 	return rows.Err()
-}
-
-// lookupIn is the restamp lookup schema.MergeFields takes, over m.
-func lookupIn(m map[string]string) func(string) (string, bool) {
-	return func(base string) (string, bool) {
-		r, ok := m[base]
-		return r, ok
-	}
 }
 
 // writeConflicts records conflicts a rule decided, caused by actor, and

@@ -130,14 +130,6 @@ func (w *writer) restampsOf(ctx context.Context, edits map[string]schema.FieldEd
 	return out, rows.Err()
 }
 
-// lookupIn makes a restamp lookup for schema.MergeFields out of a map.
-func lookupIn(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		v, ok := m[k]
-		return v, ok
-	}
-}
-
 // writeConflicts records conflicts a rule decided, caused by actor, and
 // returns their ids in order.
 func (w *writer) writeConflicts(ctx context.Context, cs []schema.ConflictDecision, actor Actor) ([]string, error) {
@@ -295,7 +287,7 @@ func (s *Store) EditVenue(ctx context.Context, id string, fields map[string]sche
 		if err != nil {
 			return err
 		}
-		fm := schema.MergeFields(v.Venue, edits, s.clock.Tick().String(), lookupIn(restamps))
+		fm := schema.MergeFields(v.Venue, edits, s.clock.Tick().String(), schema.Restamps(restamps).Lookup)
 		if conflicts, err = w.writeConflicts(ctx, fm.Conflicts, actor); err != nil {
 			return err
 		}

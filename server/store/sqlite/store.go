@@ -58,9 +58,6 @@ func (s *Store) DB() *schema.DB { return s.db }
 // Clock is the server's hybrid logical clock (node "server").
 func (s *Store) Clock() *schema.Clock { return s.clock }
 
-// Now returns the store's idea of the current time.
-func (s *Store) Now() time.Time { return s.now() }
-
 // Close closes the database.
 func (s *Store) Close() error {
 	s.stopCheckpointer()

@@ -19,7 +19,7 @@ const (
 	MaxPushBytes        = 16 << 20 // one push request body, uncompressed
 	MaxSmallBodyBytes   = 64 << 10 // login, enroll, pull and other small requests
 	MaxTextLen          = 200      // names, addresses, licence numbers, phones
-	MaxNoteLen          = 2000
+	MaxNoteLen          = 32 << 10 // an item note: 10,000 characters of Chinese fit
 	MaxPhotosPerItem    = 20
 	MaxInspectors       = 10
 	DefaultMaxPhotoSize = 25 << 20

@@ -81,11 +81,16 @@ const (
 var VenueFields = []string{FieldName, FieldAddress, FieldLicenceNo, FieldLicensed, FieldPhone, FieldOpenState}
 
 // Inspection statuses. A device pushes an inspection once it is submitted;
-// the server moves it to reviewed when a squad leader has looked at it.
+// a squad leader approves it or returns it with a comment, and the
+// inspector amends a returned one and submits it again as a new version.
 const (
 	StatusDraft     = "draft"
 	StatusSubmitted = "submitted"
-	StatusReviewed  = "reviewed"
+	StatusApproved  = "approved"
+	StatusReturned  = "returned"
+	// StatusReviewed is the single state of the review model before
+	// approve/return; stored rows carry it no more once migrated.
+	StatusReviewed = "reviewed"
 )
 
 // Item results.
@@ -176,6 +181,7 @@ const (
 	ChangeChecklist  = "checklist"
 	ChangeInspection = "inspection"
 	ChangeMember     = "member"
+	ChangeFinding    = "finding"
 )
 
 // Change is one row in a pull page. Exactly one payload field is set unless
@@ -192,6 +198,7 @@ type Change struct {
 	Checklist  *Checklist  `json:"checklist,omitempty"`
 	Inspection *Inspection `json:"inspection,omitempty"`
 	Member     *Member     `json:"member,omitempty"`
+	Finding    *Finding    `json:"finding,omitempty"`
 }
 
 // Venue is a place under supervision: an internet café, arcade, KTV or
@@ -279,12 +286,15 @@ type ItemResult struct {
 	Photos []PhotoRef `json:"photos,omitempty"`
 }
 
-// Review is the squad leader's decision on an inspection (server-side state).
+// Review is the squad leader's decision on one version of an inspection
+// (server-side state): approved, or returned with the comment the
+// inspector amends by.
 type Review struct {
 	ReviewedBy string    `json:"reviewed_by"`
 	ReviewedAt time.Time `json:"reviewed_at"`
-	Decision   string    `json:"decision"` // accepted, correction_ordered, case_opened
-	Note       string    `json:"note"`
+	Decision   string    `json:"decision"` // approved or returned
+	Note       string    `json:"note"`     // the comment; required on a return
+	Version    int       `json:"version,omitempty"`
 }
 
 // Inspection is one on-site check of a venue against a checklist version.
@@ -303,9 +313,16 @@ type Inspection struct {
 	HLC              string       `json:"hlc,omitempty"`
 	TimeSuspect      bool         `json:"time_suspect,omitempty"` // times implausible against the server clock
 	Review           *Review      `json:"review,omitempty"`
-	Venue            *Venue       `json:"venue,omitempty"`          // filled in API reads
-	MissingPhotos    []string     `json:"missing_photos,omitempty"` // API reads: hashes not yet received
-	PhotosComplete   *bool        `json:"photos_complete,omitempty"`
+	// Version is the server's count of the versions it accepted (1 for the
+	// first push); a resubmitted amendment is the same inspection, one
+	// version later.
+	Version int `json:"version,omitempty"`
+	// RecheckOf names the finding this inspection was started to re-check
+	// (patrol inspect start --recheck); the server links it on approval.
+	RecheckOf      string   `json:"recheck_of,omitempty"`
+	Venue          *Venue   `json:"venue,omitempty"`          // filled in API reads
+	MissingPhotos  []string `json:"missing_photos,omitempty"` // API reads: hashes not yet received
+	PhotosComplete *bool    `json:"photos_complete,omitempty"`
 	// Flags are what a squad leader should look at before accepting the
 	// record (API reads): FlagSingleInspector, FlagTimeSuspect, FlagPhotosMissing.
 	Flags []string `json:"flags,omitempty"`

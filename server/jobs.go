@@ -43,7 +43,7 @@ type Cleanup struct {
 func (s *Server) HourlyCleanup(ctx context.Context) (c Cleanup, ran bool, err error) {
 	ran, err = s.RunJob(ctx, JobHourlyCleanup, func(ctx context.Context) error {
 		if s.photos != nil {
-			n, err := s.photos.CleanStaging(StagingMaxAge)
+			n, err := s.photos.CleanStaging(ctx, StagingMaxAge)
 			c.Uploads = n
 			if err != nil {
 				return err

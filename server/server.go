@@ -60,12 +60,18 @@ const (
 type Config struct {
 	// Store is where the server persists; nil opens the embedded SQLite
 	// store in DataDir.
-	Store          store.Store
-	DataDir        string
-	Addr           string
-	Now            func() time.Time
-	Logger         *slog.Logger
-	Blobs          storage.Store // photo store; when set, the photo upload and read routes are mounted
+	Store   store.Store
+	DataDir string
+	Addr    string
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Blobs   storage.Store // photo store; when set, the photo upload and read routes are mounted
+	// Staging, when set, keeps the pieces of partial photo uploads (their
+	// state goes into Store), so that an upload cut on one replica resumes
+	// on any other: a blob store every replica shares, apart from Blobs
+	// (an S3 bucket's staging/ prefix). Nil: partial uploads stay in the
+	// data directory, which suits one replica.
+	Staging        storage.Store
 	TokenTTL       time.Duration // user sessions
 	DeviceTokenTTL time.Duration
 	EnrollmentTTL  time.Duration
@@ -286,6 +292,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 		svc.Now, svc.Logger = cfg.Now, cfg.Logger
+		if cfg.Staging != nil {
+			svc.Uploads, svc.Staging = st, cfg.Staging
+		}
 		if cfg.MaxPhotoBytes > 0 {
 			svc.MaxSize = cfg.MaxPhotoBytes
 		}

@@ -3,7 +3,9 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -22,9 +24,14 @@ import (
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
 	"github.com/patrolhq/patrol/server/servertest"
+	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/server/store/postgres"
 	"github.com/patrolhq/patrol/server/store/postgres/pgtest"
 	"github.com/patrolhq/patrol/storage"
+	"github.com/patrolhq/patrol/storage/s3store"
+	"github.com/patrolhq/patrol/storage/storagetest"
+
+	"github.com/minio/minio-go/v7"
 )
 
 // spread sends each request to one of several replicas picked at random,
@@ -83,6 +90,13 @@ type replica struct {
 // pool, clock and data directory, all with the one photo store blobs.
 func startReplicas(t *testing.T, n int, dsn string, blobs storage.Store) []*replica {
 	t.Helper()
+	return startReplicasStaged(t, n, dsn, blobs, nil)
+}
+
+// startReplicasStaged is startReplicas with partial uploads staged in the
+// shared blob store staging (nil: each replica's data directory).
+func startReplicasStaged(t *testing.T, n int, dsn string, blobs, staging storage.Store) []*replica {
+	t.Helper()
 	ctx := context.Background()
 	var out []*replica
 	for i := 0; i < n; i++ {
@@ -90,7 +104,7 @@ func startReplicas(t *testing.T, n int, dsn string, blobs storage.Store) []*repl
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := server.New(ctx, server.Config{Store: st, DataDir: t.TempDir(), Logger: quietLogger(), Blobs: blobs})
+		srv, err := server.New(ctx, server.Config{Store: st, DataDir: t.TempDir(), Logger: quietLogger(), Blobs: blobs, Staging: staging})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -538,4 +552,139 @@ func decisionOf(in schema.Inspection) string {
 		return ""
 	}
 	return in.Review.Decision
+}
+
+// pinned sends every request to one replica, which the test switches, and
+// cuts the first PATCH body after cutAt bytes, as a dropped link does.
+type pinned struct {
+	base  http.RoundTripper
+	host  atomic.Value // host:port
+	cutAt atomic.Int64 // 0: no cut
+	down  atomic.Bool  // PATCHes fail at once (after the cut)
+}
+
+func (p *pinned) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	host := p.host.Load().(string)
+	r.URL.Host, r.Host = host, host
+	if req.Method != http.MethodPatch || req.Body == nil {
+		return p.base.RoundTrip(r)
+	}
+	if p.down.Load() {
+		return nil, errors.New("link down")
+	}
+	if n := p.cutAt.Swap(0); n > 0 {
+		p.down.Store(true) // the link stays down until the test lifts it
+		r.Body = &cutBody{r: req.Body, left: n}
+		r.ContentLength = req.ContentLength
+	}
+	return p.base.RoundTrip(r)
+}
+
+// cutBody breaks off after left bytes.
+type cutBody struct {
+	r    io.ReadCloser
+	left int64
+}
+
+func (c *cutBody) Read(b []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errors.New("link cut")
+	}
+	b = b[:min(int64(len(b)), c.left)]
+	n, err := c.r.Read(b)
+	c.left -= int64(n)
+	return n, err
+}
+
+func (c *cutBody) Close() error { return c.r.Close() }
+
+// TestReplicas_UploadCutOnOneResumesOnAnother: three replicas on one
+// PostgreSQL database and one S3 bucket (versitygw), partial uploads
+// staged in the bucket's staging/ prefix. Half a photo goes to replica 1
+// and the link is cut; the device's next sync lands on replica 2, which
+// resumes from what replica 1 kept. The photo is stored intact and
+// recorded once, and nothing is left staged.
+func TestReplicas_UploadCutOnOneResumesOnAnother(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	gw := storagetest.StartVersityGW(t)
+	cfg := s3store.Config{Endpoint: gw.Endpoint, Bucket: gw.Bucket, AccessKey: gw.AccessKey, SecretKey: gw.SecretKey, Region: gw.Region}
+	blobs, err := s3store.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Prefix = "staging/"
+	staging, err := s3store.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps := startReplicasStaged(t, 3, dsn, blobs, staging)
+	if _, err := demo.Seed(ctx, reps[0].Store, demo.Options{Venues: 12, Schools: 2, MonthsHistory: 1, HashPassword: cheapHash}); err != nil {
+		t.Fatal(err)
+	}
+	host := func(r *replica) string { u, _ := url.Parse(r.URL); return u.Host }
+	route := &pinned{base: http.DefaultTransport.(*http.Transport).Clone()}
+	route.host.Store(host(reps[0]))
+	d, err := mobilesync.Open(ctx, mobilesync.Options{Path: t.TempDir() + "/device.db", Logger: quietLogger(),
+		HTTPClient: &http.Client{Transport: route, Timeout: 30 * time.Second}, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	admin := servertest.Login(t, reps[0].URL, "admin", demo.Password)
+	code, err := admin.EnrollmentCode("inspector1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Enroll(ctx, reps[0].URL, code, "replica-upload"); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, d)
+	const size = 9 << 20 // three pieces of 4 MiB: two saved before the cut
+	p, sha := writePhoto(t, t.TempDir(), size, 31)
+	recordWithPhotos(t, d, nthVenue(t, d, schema.KindNetCafe, 0).ID, []string{p}, nil)
+
+	route.cutAt.Store(size / 2)
+	if _, err := d.Sync(ctx); err == nil {
+		// The device may report the cut photo as pending rather than fail.
+		t.Log("sync with a cut upload returned no error")
+	}
+	var held store.Upload
+	for i := 0; i < 100; i++ {
+		held, err = reps[0].Store.Upload(ctx, sha, deviceID(t, d))
+		if err == nil && held.Offset > 0 && held.Pending == "" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || held.Offset < 4<<20 || held.Offset > size/2 {
+		t.Fatalf("after the cut on replica 1 the database holds %+v, %v; want about half the photo", held, err)
+	}
+	if _, err := blobs.Stat(ctx, sha); err == nil {
+		t.Fatal("the cut photo is stored already")
+	}
+
+	route.host.Store(host(reps[1]))
+	route.down.Store(false)
+	rep := mustSync(t, d)
+	if rep.PhotosUploaded != 1 {
+		t.Fatalf("sync on replica 2: %+v; want the photo uploaded", rep)
+	}
+	if rep.PhotoBytes > size-held.Offset+256<<10 {
+		t.Errorf("replica 2 was sent %d bytes; the first %d were staged already", rep.PhotoBytes, held.Offset)
+	}
+	if b := readBlob(t, blobs, sha); len(b) != size || sha256Hex(b) != sha {
+		t.Fatalf("the resumed photo is stored as %d bytes hashing to %s", len(b), sha256Hex(b))
+	}
+	var rows int
+	if err := reps[2].Store.Pool().QueryRow(ctx, `SELECT count(*) FROM photos WHERE sha256 = $1`, sha).Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("photo recorded %d times, %v", rows, err)
+	}
+	if _, err := reps[2].Store.Upload(ctx, sha, deviceID(t, d)); schema.ErrorCode(err) != schema.CodeNotFound {
+		t.Fatalf("upload state after the commit: %v; want not_found", err)
+	}
+	for obj := range staging.Client().ListObjects(ctx, staging.Bucket(), minio.ListObjectsOptions{Prefix: "staging/", Recursive: true}) {
+		t.Errorf("staging keeps %s (%v) after the photo was stored", obj.Key, obj.Err)
+	}
 }

@@ -126,8 +126,13 @@ type env struct {
 	path    string
 	blobs   storage.Store
 	staging string
-	srv     *httptest.Server
-	client  *http.Client
+	// pieces, when set, is the shared staging blob store (with the
+	// database's Uploads): the env then stages as several replicas do.
+	pieces     storage.Store
+	checkpoint int64
+	now        func() time.Time
+	srv        *httptest.Server
+	client     *http.Client
 }
 
 func newEnv(t *testing.T) *env {
@@ -164,6 +169,13 @@ func (e *env) serve() {
 	}
 	svc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc.Now = func() time.Time { return time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC) }
+	if e.now != nil {
+		svc.Now = e.now
+	}
+	if e.pieces != nil {
+		svc.Uploads, svc.Staging = e.st, e.pieces
+	}
+	svc.Checkpoint = e.checkpoint
 	ec := echo.New()
 	ec.HideBanner = true
 	ec.HTTPErrorHandler = errorHandler

@@ -37,7 +37,15 @@ const copyBufferSize = 32 << 10
 type Service struct {
 	Records    store.Photos // the photo records (the bytes live in Blobs)
 	Blobs      storage.Store
-	StagingDir string        // partial uploads live here until verified
+	StagingDir string // partial uploads live here until verified, unless Uploads and Staging are set
+	// Uploads and Staging, when both are set, keep partial uploads where
+	// every replica sees them: their durable state in Uploads (the
+	// database) and their bytes as pieces in Staging (a blob store the
+	// replicas share, apart from Blobs), so that an upload cut on one
+	// replica resumes on any other (see shared.go). StagingDir then only
+	// spools the piece being received.
+	Uploads    store.Uploads
+	Staging    storage.Store
 	MaxSize    int64         // largest accepted photo in bytes; default schema.DefaultMaxPhotoSize
 	MaxPixels  int64         // largest accepted width×height; default DefaultMaxPixels
 	ThumbSize  int           // longest side of thumbnails; default DefaultThumbSize

@@ -246,9 +246,11 @@ func mismatch(offset int64, format string, args ...any) error {
 }
 
 // CleanStaging removes partial uploads untouched for longer than age, so
-// that abandoned uploads do not fill the disk; it returns how many uploads
-// it removed. Run it from a periodic job.
-func (s *Service) CleanStaging(age time.Duration) (int, error) {
+// that abandoned uploads do not fill the disk or the staging blob store;
+// it returns how many uploads it removed. Run it from a periodic job, on
+// one replica at a time (the server's job lock): the shared uploads are
+// every replica's.
+func (s *Service) CleanStaging(ctx context.Context, age time.Duration) (int, error) {
 	entries, err := os.ReadDir(s.StagingDir)
 	if err != nil {
 		return 0, fmt.Errorf("photos: clean staging: %w", err)
@@ -256,6 +258,12 @@ func (s *Service) CleanStaging(age time.Duration) (int, error) {
 	cutoff := s.now().Add(-age)
 	s.cleanThumbSources(cutoff)
 	removed := 0
+	if s.sharedStaging() {
+		n, err := s.cleanShared(ctx, cutoff)
+		if removed += n; err != nil {
+			return removed, err
+		}
+	}
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".part")
 		if !ok {

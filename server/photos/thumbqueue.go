@@ -20,7 +20,7 @@ import (
 const thumbQueueLen = 256
 
 // thumbJob is a stored photo whose thumbnail is still to be made from its
-// staged copy.
+// staged copy at path, or from the blob store when path is empty.
 type thumbJob struct {
 	sha, mediaType, path string
 	size                 int64
@@ -57,12 +57,7 @@ func (s *Service) queueThumbnail(k stageKey, mediaType string, size int64) {
 		return
 	}
 	s.removeStaging(k)
-	s.thumbs.once.Do(func() {
-		s.thumbs.jobs = make(chan thumbJob, thumbQueueLen)
-		for range s.pool().slots {
-			go s.thumbWorker()
-		}
-	})
+	s.startThumbWorkers()
 	s.thumbs.pending.Add(1)
 	select {
 	case s.thumbs.jobs <- thumbJob{sha: sha, mediaType: mediaType, path: src, size: size}:
@@ -71,6 +66,31 @@ func (s *Service) queueThumbnail(k stageKey, mediaType string, size int64) {
 		s.thumbs.pending.Done()
 		os.Remove(src)
 	}
+}
+
+// queueStoredThumbnail hands a just-stored photo to the thumbnail
+// workers, which read it from the blob store (its staged pieces are gone).
+func (s *Service) queueStoredThumbnail(sha, mediaType string, size int64) {
+	if !decodable(mediaType) {
+		return
+	}
+	s.startThumbWorkers()
+	s.thumbs.pending.Add(1)
+	select {
+	case s.thumbs.jobs <- thumbJob{sha: sha, mediaType: mediaType, size: size}:
+	default:
+		s.counts.queueFull.Add(1)
+		s.thumbs.pending.Done()
+	}
+}
+
+func (s *Service) startThumbWorkers() {
+	s.thumbs.once.Do(func() {
+		s.thumbs.jobs = make(chan thumbJob, thumbQueueLen)
+		for range s.pool().slots {
+			go s.thumbWorker()
+		}
+	})
 }
 
 // queued is how many photos wait for a background thumbnail.
@@ -87,13 +107,30 @@ func (s *Service) thumbWorker() {
 }
 
 func (s *Service) makeQueuedThumbnail(j thumbJob) {
-	defer os.Remove(j.path)
-	f, err := os.Open(j.path)
-	if err != nil {
-		s.logger().Warn("photos: no thumbnail", "sha256", j.sha, "err", err)
-		return
+	var f io.ReaderAt
+	if j.path == "" { // from the blob store
+		o, err := s.Blobs.Open(context.Background(), j.sha)
+		if err != nil {
+			s.logger().Warn("photos: no thumbnail", "sha256", j.sha, "err", err)
+			return
+		}
+		defer o.Close()
+		ra, ok := o.(io.ReaderAt)
+		if !ok {
+			s.logger().Warn("photos: no thumbnail: the store's object cannot be read at offsets", "sha256", j.sha)
+			return
+		}
+		f = ra
+	} else {
+		defer os.Remove(j.path)
+		file, err := os.Open(j.path)
+		if err != nil {
+			s.logger().Warn("photos: no thumbnail", "sha256", j.sha, "err", err)
+			return
+		}
+		defer file.Close()
+		f = file
 	}
-	defer f.Close()
 	// A background thumbnail waits for the decode budget as long as it
 	// takes: waiting holds nothing but the job.
 	ctx := context.Background()
@@ -168,7 +205,8 @@ func (s *Service) cleanThumbSources(cutoff time.Time) {
 		return
 	}
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".thumbsrc") {
+		// .piece: a shared upload's piece spooled by a server that stopped.
+		if !strings.HasSuffix(e.Name(), ".thumbsrc") && !strings.HasSuffix(e.Name(), ".piece") {
 			continue
 		}
 		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {

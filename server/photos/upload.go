@@ -46,6 +46,9 @@ func (s *Service) headUpload(c echo.Context, acc Access) error {
 			return s.internal("head upload", sha, err)
 		}
 	}
+	if s.sharedStaging() {
+		return s.headShared(c, sha, right.By.DeviceID)
+	}
 	offset := int64(0)
 	if st, _, ok := s.loadState(stageKeyOf(sha, right.By.DeviceID)); ok {
 		offset = st.Offset
@@ -121,6 +124,9 @@ func (s *Service) patchUpload(c echo.Context, acc Access) error {
 		return s.internal("patch upload", sha, err)
 	}
 
+	if s.sharedStaging() {
+		return s.patchShared(c, sha, right, offset, length, stored)
+	}
 	up, err := s.openStaging(k, length, offset)
 	if err != nil {
 		var m *offsetMismatch

@@ -9,20 +9,22 @@ import (
 // store, where every replica sees it, so that an upload cut on one replica
 // resumes on any other: the bytes themselves are staged as pieces in a
 // blob store the replicas share (see server/photos), and the store says
-// which pieces make up how much of the photo.
+// which pieces make up how much of the photo. Uploads are kept per device
+// (sha256 and device id name one): two devices sending the same photo
+// never share or clobber each other's partial upload.
 type Uploads interface {
-	// Upload returns the state of sha's partial upload; not_found when
-	// nothing of it is staged.
-	Upload(ctx context.Context, sha string) (Upload, error)
-	// SaveUpload replaces the state at u.Version (0: there is none yet)
-	// with u and returns it with its new Version and UpdatedAt. Another
+	// Upload returns the state of device's partial upload of sha;
+	// not_found when nothing of it is staged.
+	Upload(ctx context.Context, sha, device string) (Upload, error)
+	// SaveUpload replaces the state of (u.SHA256, u.Device) at u.Version
+	// (0: there is none yet) with u and returns it with its new Version and UpdatedAt. Another
 	// save or a delete since the caller read u makes it a conflict, so
 	// that of two replicas receiving the same photo at once only one
 	// moves its upload on.
 	SaveUpload(ctx context.Context, u Upload) (Upload, error)
 	// DeleteUpload removes the state at version: conflict when it moved on
 	// since, not_found when there is none. The caller deletes the pieces.
-	DeleteUpload(ctx context.Context, sha string, version int64) error
+	DeleteUpload(ctx context.Context, sha, device string, version int64) error
 	// StaleUploads lists, oldest first, at most limit uploads last saved
 	// before before: the abandoned ones the clean-up job removes.
 	StaleUploads(ctx context.Context, before time.Time, limit int) ([]Upload, error)
@@ -33,7 +35,8 @@ type Uploads interface {
 // SHA-256 state after exactly those bytes.
 type Upload struct {
 	SHA256 string
-	Size   int64 // the whole photo's length, as the upload declared it
+	Device string // the device sending the bytes: its upload is its own
+	Size   int64  // the whole photo's length, as the upload declared it
 	Offset int64
 	Hash   []byte // the sha256 state in its encoding.BinaryMarshaler form
 	Pieces []UploadPiece

@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -249,24 +250,34 @@ func newLogger(o serveOptions, w io.Writer) *slog.Logger {
 }
 
 // openBlobs picks the photo store: S3 when an endpoint is configured, else
-// local disk inside the data directory.
-func openBlobs(ctx context.Context, o serveOptions) (storage.Store, string, error) {
+// local disk inside the data directory. With S3, partial uploads are
+// staged under the bucket's staging/ prefix (staging is non-nil), so that
+// every replica resumes them; on local disk they stay in the data
+// directory.
+func openBlobs(ctx context.Context, o serveOptions) (blobs, staging storage.Store, where string, err error) {
 	if o.S3.Endpoint == "" {
 		dir := filepath.Join(o.DataDir, "blobs")
 		s, err := storage.NewLocal(dir)
-		return s, "local disk " + dir, err
+		return s, nil, "local disk " + dir, err
 	}
 	s, err := s3store.New(ctx, o.S3)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	sc := o.S3
+	sc.Prefix = strings.TrimSuffix(sc.Prefix, "/") + "/staging/"
+	sc.Prefix = strings.TrimPrefix(sc.Prefix, "/")
+	staging, err = s3store.New(ctx, sc)
 	scheme := "http"
 	if o.S3.TLS {
 		scheme = "https"
 	}
-	return s, fmt.Sprintf("S3 %s://%s/%s", scheme, o.S3.Endpoint, o.S3.Bucket), err
+	return s, staging, fmt.Sprintf("S3 %s://%s/%s", scheme, o.S3.Endpoint, o.S3.Bucket), err
 }
 
 func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	logger := newLogger(o, os.Stderr)
-	blobs, where, err := openBlobs(ctx, o)
+	blobs, staging, where, err := openBlobs(ctx, o)
 	if err != nil {
 		return fmt.Errorf("photo store: %w", err)
 	}
@@ -277,7 +288,7 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	if o.Database != "" && o.S3.Endpoint == "" {
 		logger.Warn("photos are kept on this replica's local disk: other replicas of the same database cannot serve them; set --s3-endpoint when running several")
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs,
+	srv, err := server.New(ctx, server.Config{Store: st, DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs, Staging: staging,
 		MaxPhotoBytes: int64(o.MaxPhotoMB) << 20, MaxConcurrentSyncs: o.MaxSyncs,
 		MaxSyncsPerDevice: o.SyncsPerDevice, MaxSyncsPerUser: o.SyncsPerUser,
 		MaxUploadsPerDevice: o.UploadsPerDevice, MaxUploadsPerUser: o.UploadsPerUser,

@@ -12,13 +12,13 @@ import (
 	"github.com/patrolhq/patrol/server/store"
 )
 
-const uploadColumns = `sha256, size, staged_bytes, hash_state, pieces, pending, version, updated_at`
+const uploadColumns = `sha256, device_id, size, staged_bytes, hash_state, pieces, pending, version, updated_at`
 
 // scanUpload reads one photo_uploads row in uploadColumns order.
 func scanUpload(row interface{ Scan(...any) error }) (store.Upload, error) {
 	var u store.Upload
 	var pieces, updated string
-	if err := row.Scan(&u.SHA256, &u.Size, &u.Offset, &u.Hash, &pieces, &u.Pending, &u.Version, &updated); err != nil {
+	if err := row.Scan(&u.SHA256, &u.Device, &u.Size, &u.Offset, &u.Hash, &pieces, &u.Pending, &u.Version, &updated); err != nil {
 		return store.Upload{}, err
 	}
 	if err := json.Unmarshal([]byte(pieces), &u.Pieces); err != nil {
@@ -33,8 +33,8 @@ func scanUpload(row interface{ Scan(...any) error }) (store.Upload, error) {
 }
 
 // Upload returns the state of a partial upload.
-func (s *Store) Upload(ctx context.Context, sha string) (store.Upload, error) {
-	u, err := scanUpload(s.db.R.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM photo_uploads WHERE sha256 = ?`, sha))
+func (s *Store) Upload(ctx context.Context, sha, device string) (store.Upload, error) {
+	u, err := scanUpload(s.db.R.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM photo_uploads WHERE sha256 = ? AND device_id = ?`, sha, device))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Upload{}, schema.Errorf(schema.CodeNotFound, "nothing of photo %s is staged", shortHash(sha))
 	}
@@ -62,13 +62,13 @@ func (s *Store) SaveUpload(ctx context.Context, u store.Upload) (store.Upload, e
 		var res sql.Result
 		var err error
 		if u.Version == 0 {
-			res, err = tx.ExecContext(ctx, `INSERT INTO photo_uploads (`+uploadColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (sha256) DO NOTHING`,
-				u.SHA256, u.Size, u.Offset, u.Hash, string(pieces), u.Pending, next.Version, schema.FormatTime(next.UpdatedAt))
+			res, err = tx.ExecContext(ctx, `INSERT INTO photo_uploads (`+uploadColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (sha256, device_id) DO NOTHING`,
+				u.SHA256, u.Device, u.Size, u.Offset, u.Hash, string(pieces), u.Pending, next.Version, schema.FormatTime(next.UpdatedAt))
 		} else {
 			res, err = tx.ExecContext(ctx, `UPDATE photo_uploads SET size = ?, staged_bytes = ?, hash_state = ?, pieces = ?, pending = ?,
-				version = ?, updated_at = ? WHERE sha256 = ? AND version = ?`,
-				u.Size, u.Offset, u.Hash, string(pieces), u.Pending, next.Version, schema.FormatTime(next.UpdatedAt), u.SHA256, u.Version)
+				version = ?, updated_at = ? WHERE sha256 = ? AND device_id = ? AND version = ?`,
+				u.Size, u.Offset, u.Hash, string(pieces), u.Pending, next.Version, schema.FormatTime(next.UpdatedAt), u.SHA256, u.Device, u.Version)
 		}
 		if err != nil {
 			return err
@@ -98,9 +98,9 @@ func uploadMoved(sha string) error {
 }
 
 // DeleteUpload removes the state at version.
-func (s *Store) DeleteUpload(ctx context.Context, sha string, version int64) error {
+func (s *Store) DeleteUpload(ctx context.Context, sha, device string, version int64) error {
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM photo_uploads WHERE sha256 = ? AND version = ?`, sha, version)
+		res, err := tx.ExecContext(ctx, `DELETE FROM photo_uploads WHERE sha256 = ? AND device_id = ? AND version = ?`, sha, device, version)
 		if err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func (s *Store) DeleteUpload(ctx context.Context, sha string, version int64) err
 			return err
 		}
 		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM photo_uploads WHERE sha256 = ?)`, sha).Scan(&exists); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM photo_uploads WHERE sha256 = ? AND device_id = ?)`, sha, device).Scan(&exists); err != nil {
 			return err
 		}
 		if exists {
@@ -126,7 +126,7 @@ func (s *Store) DeleteUpload(ctx context.Context, sha string, version int64) err
 // StaleUploads lists uploads last saved before before, oldest first.
 func (s *Store) StaleUploads(ctx context.Context, before time.Time, limit int) ([]store.Upload, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+uploadColumns+` FROM photo_uploads WHERE updated_at < ?
-		ORDER BY updated_at, sha256 LIMIT ?`, schema.FormatTime(before), limit)
+		ORDER BY updated_at, sha256, device_id LIMIT ?`, schema.FormatTime(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: stale uploads: %w", err)
 	}

@@ -16,7 +16,11 @@ var uploadCases = []contractCase{
 	{"DeleteNeedsTheCurrentVersion", testUploadDelete},
 	{"StaleOldestFirst", testUploadStale},
 	{"ParallelSavesOfOneVersionOneWins", testUploadParallelSaves},
+	{"TwoDevicesOfOnePhotoApart", testUploadTwoDevices},
 }
+
+// dev is the device of the upload cases that need only one.
+const dev = "device-1"
 
 // uploadStore opens an empty store on a clock of its own.
 func uploadStore(t *testing.T, open Open) (store.Store, *fakeClock) {
@@ -29,10 +33,10 @@ func testUploadSaveLoad(t *testing.T, open Open) {
 	s, clock := uploadStore(t, open)
 	ctx := context.Background()
 	photo := sha("staged photo")
-	_, err := s.Upload(ctx, photo)
+	_, err := s.Upload(ctx, photo, dev)
 	wantCode(t, "Upload before any save", err, schema.CodeNotFound)
 
-	first := store.Upload{SHA256: photo, Size: 9 << 20, Offset: 4 << 20, Hash: []byte{1, 2, 3, 0, 255},
+	first := store.Upload{SHA256: photo, Device: dev, Size: 9 << 20, Offset: 4 << 20, Hash: []byte{1, 2, 3, 0, 255},
 		Pieces: []store.UploadPiece{{Key: sha("piece 1"), Size: 4 << 20}}, Pending: sha("piece 2")}
 	saved, err := s.SaveUpload(ctx, first)
 	if err != nil {
@@ -41,7 +45,7 @@ func testUploadSaveLoad(t *testing.T, open Open) {
 	if saved.Version != 1 || !saved.UpdatedAt.Equal(start) {
 		t.Fatalf("first save: version %d at %v; want 1 at the store's time %v", saved.Version, saved.UpdatedAt, start)
 	}
-	got, err := s.Upload(ctx, photo)
+	got, err := s.Upload(ctx, photo, dev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,15 +69,15 @@ func testUploadSaveLoad(t *testing.T, open Open) {
 	}
 	_, err = s.SaveUpload(ctx, next) // still names version 1
 	wantCode(t, "a save of a version replaced meanwhile", err, schema.CodeConflict)
-	if got, err := s.Upload(ctx, photo); err != nil || !reflect.DeepEqual(got, second) {
+	if got, err := s.Upload(ctx, photo, dev); err != nil || !reflect.DeepEqual(got, second) {
 		t.Fatalf("after the refused save: %+v, %v; want the second save %+v", got, err, second)
 	}
 	// A state without pieces (a photo restarted from zero) reads back without pieces.
-	empty, err := s.SaveUpload(ctx, store.Upload{SHA256: sha("other"), Size: 10, Hash: []byte{0}})
+	empty, err := s.SaveUpload(ctx, store.Upload{SHA256: sha("other"), Device: dev, Size: 10, Hash: []byte{0}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Upload(ctx, sha("other")); err != nil || len(got.Pieces) != 0 || got.Version != empty.Version {
+	if got, err := s.Upload(ctx, sha("other"), dev); err != nil || len(got.Pieces) != 0 || got.Version != empty.Version {
 		t.Fatalf("upload without pieces: %+v, %v", got, err)
 	}
 }
@@ -82,8 +86,8 @@ func testUploadDelete(t *testing.T, open Open) {
 	s, _ := uploadStore(t, open)
 	ctx := context.Background()
 	photo := sha("deleted upload")
-	wantCode(t, "delete of nothing", s.DeleteUpload(ctx, photo, 1), schema.CodeNotFound)
-	v1, err := s.SaveUpload(ctx, store.Upload{SHA256: photo, Size: 100, Offset: 10, Hash: []byte{1}})
+	wantCode(t, "delete of nothing", s.DeleteUpload(ctx, photo, dev, 1), schema.CodeNotFound)
+	v1, err := s.SaveUpload(ctx, store.Upload{SHA256: photo, Device: dev, Size: 100, Offset: 10, Hash: []byte{1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,15 +95,15 @@ func testUploadDelete(t *testing.T, open Open) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "delete of a replaced version", s.DeleteUpload(ctx, photo, v1.Version), schema.CodeConflict)
-	if err := s.DeleteUpload(ctx, photo, v2.Version); err != nil {
+	wantCode(t, "delete of a replaced version", s.DeleteUpload(ctx, photo, dev, v1.Version), schema.CodeConflict)
+	if err := s.DeleteUpload(ctx, photo, dev, v2.Version); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Upload(ctx, photo)
+	_, err = s.Upload(ctx, photo, dev)
 	wantCode(t, "Upload after the delete", err, schema.CodeNotFound)
 	_, err = s.SaveUpload(ctx, v2)
 	wantCode(t, "a save of the deleted version", err, schema.CodeConflict)
-	if again, err := s.SaveUpload(ctx, store.Upload{SHA256: photo, Size: 100, Hash: []byte{2}}); err != nil || again.Version != 1 {
+	if again, err := s.SaveUpload(ctx, store.Upload{SHA256: photo, Device: dev, Size: 100, Hash: []byte{2}}); err != nil || again.Version != 1 {
 		t.Fatalf("a new upload after the delete: %+v, %v", again, err)
 	}
 }
@@ -109,7 +113,7 @@ func testUploadStale(t *testing.T, open Open) {
 	ctx := context.Background()
 	names := []string{"oldest", "middle", "newest"}
 	for _, n := range names {
-		if _, err := s.SaveUpload(ctx, store.Upload{SHA256: sha(n), Size: 5, Hash: []byte{1}}); err != nil {
+		if _, err := s.SaveUpload(ctx, store.Upload{SHA256: sha(n), Device: dev, Size: 5, Hash: []byte{1}}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Hour)
@@ -156,7 +160,7 @@ func testUploadParallelSaves(t *testing.T, open Open) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = s.SaveUpload(ctx, store.Upload{SHA256: photo, Size: 100, Offset: int64(i), Hash: []byte{byte(i)}, Version: version})
+				_, errs[i] = s.SaveUpload(ctx, store.Upload{SHA256: photo, Device: dev, Size: 100, Offset: int64(i), Hash: []byte{byte(i)}, Version: version})
 			}()
 		}
 		wg.Wait()
@@ -171,9 +175,67 @@ func testUploadParallelSaves(t *testing.T, open Open) {
 				wantCode(t, "a losing save", err, schema.CodeConflict)
 			}
 		}
-		got, err := s.Upload(ctx, photo)
+		got, err := s.Upload(ctx, photo, dev)
 		if err != nil || won < 0 || got.Offset != int64(won) || got.Version != version+1 {
 			t.Fatalf("after the race of version %d: %+v, %v; want the winner %d's state", version, got, err, won)
 		}
+	}
+}
+
+// testUploadTwoDevices: two devices sending the same photo each have an
+// upload of their own, with versions, deletes and staleness apart.
+func testUploadTwoDevices(t *testing.T, open Open) {
+	s, clock := uploadStore(t, open)
+	ctx := context.Background()
+	photo := sha("photo of two devices")
+	a, err := s.SaveUpload(ctx, store.Upload{SHA256: photo, Device: "device-a", Size: 100, Offset: 40, Hash: []byte{1},
+		Pieces: []store.UploadPiece{{Key: sha("a1"), Size: 40}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Upload(ctx, photo, "device-b")
+	wantCode(t, "the other device's Upload", err, schema.CodeNotFound)
+	wantCode(t, "the other device's delete", s.DeleteUpload(ctx, photo, "device-b", a.Version), schema.CodeNotFound)
+	clock.Advance(time.Hour)
+	b, err := s.SaveUpload(ctx, store.Upload{SHA256: photo, Device: "device-b", Size: 100, Offset: 7, Hash: []byte{2}})
+	if err != nil {
+		t.Fatalf("a first save by a second device of the same photo: %v", err)
+	}
+	if b.Version != 1 {
+		t.Fatalf("device b's first save has version %d; want 1", b.Version)
+	}
+	// Version 1 of each is its own: a's save of it moves a on, not b.
+	a.Offset = 80
+	a2, err := s.SaveUpload(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SaveUpload(ctx, a) // a's version 1 is gone
+	wantCode(t, "a stale save of device a", err, schema.CodeConflict)
+	if got, err := s.Upload(ctx, photo, "device-b"); err != nil || got.Offset != 7 || got.Version != 1 || got.Device != "device-b" {
+		t.Fatalf("device b after device a moved on: %+v, %v; want %+v", got, err, b)
+	}
+	if got, err := s.Upload(ctx, photo, "device-a"); err != nil || got.Offset != 80 || got.Device != "device-a" || got.Version != 2 {
+		t.Fatalf("device a: %+v, %v", got, err)
+	}
+	// Stale listing names each device's upload apart.
+	stale, err := s.StaleUploads(ctx, start.Add(time.Hour+time.Second), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var devices []string
+	for _, u := range stale {
+		devices = append(devices, u.Device)
+	}
+	if !reflect.DeepEqual(devices, []string{"device-a", "device-b"}) {
+		t.Fatalf("stale uploads of devices %v; want device-a (saved first) then device-b", devices)
+	}
+	// Deleting one device's upload leaves the other's.
+	wantCode(t, "delete of b at a's version", s.DeleteUpload(ctx, photo, "device-b", a2.Version), schema.CodeConflict)
+	if err := s.DeleteUpload(ctx, photo, "device-a", a2.Version); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Upload(ctx, photo, "device-b"); err != nil || got.Version != b.Version {
+		t.Fatalf("device b after device a's delete: %+v, %v", got, err)
 	}
 }

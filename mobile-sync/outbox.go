@@ -86,7 +86,7 @@ type Answer struct {
 	MutationID string                `json:"mutation_id"`
 	Kind       string                `json:"kind"`
 	EntityID   string                `json:"entity_id"`
-	Outcome    string                `json:"outcome"` // conflict or rejected
+	Outcome    string                `json:"outcome"` // conflict, rejected, or refused (a photo: Kind photo.upload, EntityID its SHA-256)
 	Code       string                `json:"code,omitempty"`
 	Reason     string                `json:"reason"`
 	ConflictID string                `json:"conflict_id,omitempty"`

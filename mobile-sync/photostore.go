@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -143,7 +144,7 @@ func (d *Device) UploadPhotos(ctx context.Context) (SyncReport, error) {
 // from what the server already holds. A photo the server refuses for good
 // (4xx) is set aside with its reason and never blocks the others.
 func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) error {
-	rows, err := d.db.R.QueryContext(ctx, `SELECT sha256, size, attempts FROM photo_uploads WHERE uploaded = 0 ORDER BY sha256`)
+	rows, err := d.db.R.QueryContext(ctx, `SELECT sha256, size, attempts FROM photo_uploads WHERE uploaded = ? ORDER BY sha256`, photoWaiting)
 	if err != nil {
 		return fmt.Errorf("photos: %w", err)
 	}
@@ -220,6 +221,8 @@ func (d *Device) uploadPhotos(ctx context.Context, c creds, rep *SyncReport) err
 			return fmt.Errorf("photos: the server cannot take photos right now — they stay on the device; run sync again later: %w", err)
 		case retryablePhotoErr(err):
 			return &UnreachableError{URL: c.ServerURL, Err: err}
+		case refusedForGood(err):
+			d.log.Warn("sync: photo refused for good; it stays on the device, listed in answers", "sha256", p.sha, "err", err)
 		default:
 			d.log.Warn("sync: photo refused; it stays on the device", "sha256", p.sha, "err", err)
 		}
@@ -236,18 +239,73 @@ func retryablePhotoErr(err error) bool {
 	return true
 }
 
+// Values of photo_uploads.uploaded: a photo waits, is stored on the
+// server, or was refused by the server for good.
+const (
+	photoWaiting  = 0
+	photoUploaded = 1
+	photoRefused  = -1
+)
+
+// AnswerPhotoRefused is the outcome (and, as "photo.upload", the kind) of
+// an answer that records a photo the server refused for good.
+const AnswerPhotoRefused = "refused"
+
+// answerKindPhoto is the kind of answer about a photo's upload.
+const answerKindPhoto = "photo.upload"
+
+// refusedForGood tells the server's answers that no retry changes: the
+// bytes are not an image it takes, too large, or do not hash to their
+// name. Not found and forbidden are not among them: the record naming the
+// photo may simply not have reached the server yet.
+func refusedForGood(err error) bool {
+	var ae *photo.AnswerError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Err.Code {
+	case schema.CodeUnsupportedMedia, schema.CodeTooLarge, schema.CodeChecksumMismatch:
+		return true
+	}
+	return false
+}
+
+// markPhoto records the outcome of one photo's upload. A photo refused for
+// good leaves the queue (and the pending count) and is set aside in the
+// answers with the server's reason, so that a person sees it; its bytes
+// stay on the device.
 func (d *Device) markPhoto(ctx context.Context, sha string, upErr error) error {
 	return d.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		if upErr == nil {
-			_, err := tx.ExecContext(ctx, `UPDATE photo_uploads SET uploaded = 1, last_error = '' WHERE sha256 = ?`, sha)
+			_, err := tx.ExecContext(ctx, `UPDATE photo_uploads SET uploaded = ?, last_error = '' WHERE sha256 = ?`, photoUploaded, sha)
 			return err
 		}
 		msg := upErr.Error()
 		if len(msg) > 500 {
 			msg = msg[:500]
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE photo_uploads SET attempts = attempts + 1, last_error = ? WHERE sha256 = ?`,
-			strings.ToValidUTF8(msg, "?"), sha)
+		msg = strings.ToValidUTF8(msg, "?")
+		state := photoWaiting
+		if refusedForGood(upErr) {
+			state = photoRefused
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE photo_uploads SET attempts = attempts + 1, last_error = ?, uploaded = ? WHERE sha256 = ?`,
+			msg, state, sha); err != nil {
+			return err
+		}
+		if state != photoRefused {
+			return nil
+		}
+		code := schema.ErrorCode(upErr)
+		id := "photo:" + sha
+		body, err := json.Marshal(answerBody{Result: schema.MutationResult{ID: id, Outcome: AnswerPhotoRefused, Code: code, Reason: msg}})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO answers (mutation_id, kind, entity_id, outcome, code, reason, body, answered_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (mutation_id) DO UPDATE SET code = excluded.code, reason = excluded.reason, body = excluded.body, answered_at = excluded.answered_at`,
+			id, answerKindPhoto, sha, AnswerPhotoRefused, string(code), msg, string(body), schema.FormatTime(d.opts.Now()))
 		return err
 	})
 }

@@ -6,14 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // config decode of JPEG
-	_ "image/png"  // config decode of PNG
 	"io"
 	"os"
 	"time"
 
-	_ "golang.org/x/image/webp" // config decode of WebP
+	"github.com/patrolhq/patrol/schema"
 )
 
 // Capture sources: where Meta.CapturedAt came from.
@@ -76,7 +73,7 @@ func Inspect(path string, opts ...Option) (Meta, error) {
 	if !st.Mode().IsRegular() {
 		return Meta{}, fmt.Errorf("photo: inspect %s: not a regular file", path)
 	}
-	m, err := InspectReader(f, st.ModTime(), opts...)
+	m, err := inspect(f, f, st.ModTime(), opts...)
 	if err != nil {
 		return Meta{}, fmt.Errorf("%w (%s)", err, path)
 	}
@@ -87,7 +84,19 @@ func Inspect(path string, opts ...Option) (Meta, error) {
 // headSize bytes to sniff the media type and read EXIF and dimensions, and
 // so uses bounded memory whatever the size of the photo. fileModTime is the
 // capture time when the photo carries no EXIF DateTimeOriginal.
+//
+// It refuses, with a *schema.Error that says why, a photo the server would
+// never accept: the server's own content checks (schema.CheckPhoto, with
+// the default size and pixel limits) run here, so that such a photo is
+// turned away while the inspector can still take another, rather than
+// sitting on the device as pending for ever.
 func InspectReader(r io.Reader, fileModTime time.Time, opts ...Option) (Meta, error) {
+	return inspect(r, nil, fileModTime, opts...)
+}
+
+// inspect is InspectReader; at, when not nil, reads the same bytes at
+// offsets, so that headers past the kept head are read too.
+func inspect(r io.Reader, at io.ReaderAt, fileModTime time.Time, opts ...Option) (Meta, error) {
 	o := options{loc: ChinaStandardTime}
 	for _, opt := range opts {
 		opt(&o)
@@ -105,10 +114,12 @@ func InspectReader(r io.Reader, fileModTime time.Time, opts ...Option) (Meta, er
 		return Meta{}, fmt.Errorf("photo: inspect: read: %w", err)
 	}
 	m := Meta{SHA256: hex.EncodeToString(h.Sum(nil)), Size: int64(n) + rest}
-	if m.MediaType, err = Sniff(head); err != nil {
-		return Meta{}, err
+	if at == nil {
+		at = bytes.NewReader(head)
 	}
-	m.Width, m.Height = dimensions(m.MediaType, head)
+	if m.MediaType, m.Width, m.Height, err = schema.CheckPhoto(at, m.Size, schema.DefaultMaxPhotoSize, schema.DefaultMaxPhotoPixels); err != nil {
+		return Meta{}, refusal(err)
+	}
 	m.CapturedAt, m.CaptureSource = fileModTime, SourceFile
 	if m.MediaType == MediaJPEG {
 		if block, ok := jpegEXIF(head); ok {
@@ -123,21 +134,12 @@ func InspectReader(r io.Reader, fileModTime time.Time, opts ...Option) (Meta, er
 	return m, nil
 }
 
-// dimensions reads width and height from the head of the file without
-// decoding pixels; 0, 0 when the header lies beyond the head or is broken.
-func dimensions(mediaType string, head []byte) (int, int) {
-	switch mediaType {
-	case MediaHEIC, MediaHEIF:
-		w, h, err := heifDimensions(bytes.NewReader(head), int64(len(head)))
-		if err != nil {
-			return 0, 0
-		}
-		return w, h
-	default:
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(head))
-		if err != nil {
-			return 0, 0
-		}
-		return cfg.Width, cfg.Height
+// refusal says of a failed content check that the photo cannot be
+// evidence, keeping the check's code.
+func refusal(err error) error {
+	var se *schema.Error
+	if errors.As(err, &se) {
+		return schema.Errorf(se.Code, "%s; the server would never accept this photo, so it is not attached", se.Message)
 	}
+	return fmt.Errorf("photo: inspect: %w", err)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"hash/crc32"
 	"image"
 	"image/png"
 	"math"
@@ -94,6 +95,25 @@ func TestInspectReader_FallsBackToFileTime(t *testing.T) {
 	}
 }
 
+// webpLossless is the header of a w×h lossless WebP (RIFF, VP8L chunk,
+// signature and packed dimensions): all a config decode reads.
+func webpLossless(w, h int) []byte {
+	bits := uint32(w-1) | uint32(h-1)<<14
+	b := []byte("RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f")
+	b = binary.LittleEndian.AppendUint32(b, bits)
+	return append(b, make([]byte, 8)...)
+}
+
+// pngHeader is a PNG signature and IHDR claiming w×h 8-bit RGB pixels.
+func pngHeader(w, h uint32) []byte {
+	ihdr := []byte("\x00\x00\x00\x0dIHDR")
+	ihdr = binary.BigEndian.AppendUint32(ihdr, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, crc32.ChecksumIEEE(ihdr[4:]))
+	return append([]byte("\x89PNG\r\n\x1a\n"), ihdr...)
+}
+
 func TestInspectReader_MediaTypes(t *testing.T) {
 	var pngBuf bytes.Buffer
 	if err := png.Encode(&pngBuf, image.NewGray(image.Rect(0, 0, 30, 20))); err != nil {
@@ -110,7 +130,7 @@ func TestInspectReader_MediaTypes(t *testing.T) {
 		{"png", pngBuf.Bytes(), photo.MediaPNG, 30, 20},
 		{"heic", heicFile("heic", 4032, 3024), photo.MediaHEIC, 4032, 3024},
 		{"heif", heif, photo.MediaHEIF, 640, 480},
-		{"webp", append([]byte("RIFF\x24\x00\x00\x00WEBPVP8 "), make([]byte, 32)...), photo.MediaWebP, 0, 0},
+		{"webp", webpLossless(30, 20), photo.MediaWebP, 30, 20},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -132,11 +152,16 @@ func TestInspectReader_RefusesNonImages(t *testing.T) {
 		data []byte
 		says string
 	}{
-		"pdf":   {[]byte("%PDF-1.7\n1 0 obj\n"), "PDF"},
-		"empty": {nil, "empty"},
-		"gif":   {[]byte("GIF89a\x01\x00\x01\x00"), "GIF"},
-		"avif":  {avif, "AVIF"},
-		"text":  {[]byte("hello, world"), "68 65 6c 6c"},
+		"pdf": {[]byte("%PDF-1.7\n1 0 obj\n"), "PDF"},
+		// What the server refuses after the sniff, the device refuses too.
+		"webp with a broken header": {append([]byte("RIFF\x24\x00\x00\x00WEBPVP8 "), make([]byte, 32)...), "header cannot be read"},
+		"pixel bomb":                {pngHeader(200_000, 200_000), "megapixels"},
+		"zero-sized HEIC":           {heicFile("heic", 0, 0), "cannot be read"},
+		"over 25 MiB":               {append(pngHeader(30, 20), make([]byte, 25<<20)...), "at most 25.0 MiB"},
+		"empty":                     {nil, "empty"},
+		"gif":                       {[]byte("GIF89a\x01\x00\x01\x00"), "GIF"},
+		"avif":                      {avif, "AVIF"},
+		"text":                      {[]byte("hello, world"), "68 65 6c 6c"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -7,11 +7,7 @@
 // schema, so that it can be built for phones.
 package photo
 
-import (
-	"io"
-
-	"github.com/patrolhq/patrol/schema"
-)
+import "github.com/patrolhq/patrol/schema"
 
 // Media types that photo evidence may have, as sniffed from the bytes.
 const (
@@ -26,8 +22,3 @@ const (
 // file name; the rules are the contract's (schema.SniffMedia), so device and
 // server judge a file alike.
 func Sniff(head []byte) (string, error) { return schema.SniffMedia(head) }
-
-// heifDimensions reads the declared image size of a HEIC/HEIF file.
-func heifDimensions(r io.ReaderAt, size int64) (int, int, error) {
-	return schema.HEIFDimensions(r, size)
-}

@@ -63,8 +63,9 @@
 //     put into the blob store exactly as received, the photos row is
 //     written, and the answer is 201 with Upload-Offset: L. The staged bytes
 //     then go to the background thumbnail workers (see Thumbnail memory),
-//     which derive a JPEG thumbnail, store it under its own hash (none for
-//     HEIC/HEIF) and remove them. A failing blob store answers 503 and keeps the
+//     which derive a JPEG thumbnail (for HEIC/HEIF a JPEG preview, since
+//     most browsers cannot show the original), store it under its own hash
+//     and remove them. A failing blob store answers 503 and keeps the
 //     staged bytes: a PATCH with an empty body at offset L retries the
 //     commit without sending the photo again.
 //   - A PATCH for a photo already stored answers 201 with Patrol-Stored:
@@ -88,7 +89,9 @@
 // original with ETag "{sha256}" (If-None-Match gives 304) and byte ranges
 // (206). GET /api/v1/photos/{sha256}/thumb serves the JPEG thumbnail
 // (made from the stored original on the spot if the worker has not made it,
-// say after a restart), or 404 saying that HEIC/HEIF photos have none. A
+// say after a restart), turned upright as the JPEG's EXIF orientation (or
+// the HEIF's irot/imir) says; for HEIC/HEIF it is the JPEG preview, while
+// the original stays downloadable exactly as received. A
 // photo whose thumbnail can never be made answers, from its recorded
 // thumb_state and for good: 422 undecodable when its image data is corrupt
 // or uses a feature the decoders lack, 413 too_large when decoding it would
@@ -109,5 +112,8 @@
 // them, so a 100-megapixel or 16-bit PNG costs a few rows. JPEG and WebP
 // have no reduced-size decode in image/jpeg and x/image/webp; one whose
 // estimate exceeds the whole budget gets no thumbnail (too_large) rather
-// than a decode that would break the bound for every other photo.
+// than a decode that would break the bound for every other photo. HEIC/HEIF
+// is decoded by libheif compiled to WebAssembly (github.com/gen2brain/heic
+// on wazero), whole, after its estimate (from the ispe header, at 32 bytes
+// a pixel) has been admitted like any other.
 package photos

@@ -1,7 +1,6 @@
 package photos
 
 import (
-	"bufio"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -33,11 +32,6 @@ func sniff(head []byte) (string, bool) {
 // what was sent by mistake.
 func describe(head []byte) string { return schema.DescribeMedia(head) }
 
-// heifDimensions reads the declared image size of a HEIC/HEIF file.
-func heifDimensions(r io.ReaderAt, size int64) (int, int, error) {
-	return schema.HEIFDimensions(r, size)
-}
-
 // probe tells the media type and dimensions of a staged photo by reading
 // only its headers — nothing decodes pixels before the pixel limit is
 // checked — and refuses what is not an accepted image or is too large.
@@ -49,16 +43,11 @@ func (s *Service) probe(f io.ReaderAt, size int64) (mediaType string, w, h int, 
 	if err != nil {
 		return "", 0, 0, err
 	}
-	var cfg image.Config
-	if streamDecodable(mt) {
-		cfg, err = decodeConfig(mt, bufio.NewReaderSize(io.NewSectionReader(f, 0, size), copyBufferSize))
-	} else {
-		cfg.Width, cfg.Height, err = heifDimensions(f, size)
-	}
-	if err := s.checkConfig(mt, cfg, err); err != nil {
+	w, h, err = schema.ReadPhotoConfig(mt, f, size)
+	if err := s.checkConfig(mt, image.Config{Width: w, Height: h}, err); err != nil {
 		return "", 0, 0, err
 	}
-	return mt, cfg.Width, cfg.Height, nil
+	return mt, w, h, nil
 }
 
 // sniffLen is how much of the start of a photo its type is judged from.
@@ -82,7 +71,9 @@ func streamDecodable(mt string) bool {
 	return mt == mediaJPEG || mt == mediaPNG || mt == mediaWebP
 }
 
-// decodeConfig reads only the header of a JPEG, PNG or WebP stream.
+// decodeConfig reads only the header of a JPEG, PNG or WebP stream (the
+// upload's streaming check; a staged photo is read by
+// schema.ReadPhotoConfig).
 func decodeConfig(mt string, r io.Reader) (image.Config, error) {
 	switch mt {
 	case mediaJPEG:
@@ -95,21 +86,13 @@ func decodeConfig(mt string, r io.Reader) (image.Config, error) {
 	return image.Config{}, fmt.Errorf("no stream decoder for %s", mt)
 }
 
-// checkConfig judges the header read of a photo of type mt: it must be
-// readable, give positive dimensions, and stay within the pixel limit.
+// checkConfig judges the header read of a photo of type mt with the
+// rules the device applies at import (schema.CheckPhotoConfig), within
+// this server's pixel limit.
 func (s *Service) checkConfig(mt string, cfg image.Config, err error) error {
-	if err != nil {
-		return schema.Errorf(schema.CodeUnsupportedMedia,
-			"the %s header cannot be read (%v); nothing was stored", mt, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return schema.Errorf(schema.CodeUnsupportedMedia,
-			"the %s header gives dimensions %d×%d; nothing was stored", mt, cfg.Width, cfg.Height)
-	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > s.maxPixels() {
-		return schema.Errorf(schema.CodeTooLarge,
-			"the %s image claims %d×%d pixels (%.1f megapixels); at most %.1f megapixels are accepted; nothing was stored",
-			mt, cfg.Width, cfg.Height, float64(px)/1e6, float64(s.maxPixels())/1e6)
+	if err := schema.CheckPhotoConfig(mt, cfg.Width, cfg.Height, err, s.maxPixels()); err != nil {
+		se := err.(*schema.Error)
+		return schema.Errorf(se.Code, "%s; nothing was stored", se.Message)
 	}
 	return nil
 }

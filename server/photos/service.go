@@ -22,9 +22,9 @@ const HeaderStored = schema.HeaderStored
 
 // Defaults of a Service.
 const (
-	DefaultMaxPixels  = 100_000_000 // a 100-megapixel limit stops pixel bombs
-	DefaultThumbSize  = 320         // longest side of a thumbnail, in pixels
-	DefaultCheckpoint = 4 << 20     // bytes between durable staging points
+	DefaultMaxPixels  = schema.DefaultMaxPhotoPixels // the limit the device checks at import too
+	DefaultThumbSize  = 320                          // longest side of a thumbnail, in pixels
+	DefaultCheckpoint = 4 << 20                      // bytes between durable staging points
 	DefaultLockWait   = 5 * time.Second
 )
 

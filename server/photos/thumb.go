@@ -32,9 +32,9 @@ const (
 	// decoders lack (a 12-bit or arithmetic-coded JPEG, say).
 	ThumbUnsupported = "unsupported"
 	// ThumbTooLarge: decoding the image would take more memory than the
-	// server's thumbnail budget (Service.ThumbBudget). Only JPEG and WebP
-	// come to this, since PNG is scaled while it is inflated: image/jpeg
-	// and x/image/webp cannot decode at a reduced size, and decoding whole
+	// server's thumbnail budget (Service.ThumbBudget). Only JPEG, WebP and
+	// HEIC/HEIF come to this, since PNG is scaled while it is inflated:
+	// their decoders cannot decode at a reduced size, and decoding whole
 	// an image that does not fit would break the bound every other photo
 	// relies on. The reason names the estimate and the budget; after the
 	// budget is raised, clearing thumb_state lets the photo try again.
@@ -50,15 +50,18 @@ func (v *thumbVerdict) Error() string { return "photos: no thumbnail (" + v.stat
 // could wait.
 var errThumbBusy = errors.New("photos: thumbnail: the server is busy decoding other photos")
 
-// decoders are the image types a thumbnail can be made of.
-var decoders = map[string]bool{mediaJPEG: true, mediaPNG: true, mediaWebP: true}
+// decoders are the image types a thumbnail can be made of. HEIC/HEIF gets
+// one too: it is the JPEG preview a browser can show, since browsers other
+// than Safari cannot show the original.
+var decoders = map[string]bool{mediaJPEG: true, mediaPNG: true, mediaWebP: true, mediaHEIC: true, mediaHEIF: true}
 
 // decodable reports whether a thumbnail can be made of mediaType.
 func decodable(mediaType string) bool { return decoders[mediaType] }
 
 // thumbnail makes the thumbnail of a verified photo (its dimensions passed
 // the pixel limit) and stores it under its own SHA-256, which it returns;
-// HEIC/HEIF photos get none (there is no decoder) and return "". It first
+// for HEIC/HEIF it is the photo's JPEG preview. It is turned as the JPEG's
+// EXIF orientation says (HEIC/HEIF is turned by its decoder). It first
 // plans the decode from the headers (planThumbnail), refuses a photo whose
 // estimate exceeds the whole budget (ThumbTooLarge), then waits in the
 // decode pool — as long as admit allows — for its estimate to fit, and
@@ -71,9 +74,20 @@ func (s *Service) thumbnail(ctx, admit context.Context, f io.ReaderAt, size int6
 	}
 	open := func() *photoReader { return &photoReader{r: io.NewSectionReader(f, 0, size), size: size} }
 	src := open()
-	plan, err := planThumbnail(src, size, mediaType, s.thumbSize())
-	if err != nil {
+	var plan thumbPlan
+	var err error
+	if heif(mediaType) {
+		plan, err = planHEIF(f, size, s.thumbSize())
+		if err != nil {
+			return "", s.judgeHEIF(mediaType, err)
+		}
+	} else if plan, err = planThumbnail(src, size, mediaType, s.thumbSize()); err != nil {
 		return "", s.judge(src, mediaType, err)
+	}
+	if mediaType == mediaJPEG {
+		if plan.orientation, err = readOrientation(f, size); err != nil {
+			return "", fmt.Errorf("photos: thumbnail: read the %s: %w", mediaType, err)
+		}
 	}
 	pool := s.pool()
 	if plan.bytes > pool.budget {
@@ -91,6 +105,9 @@ func (s *Service) thumbnail(ctx, admit context.Context, f io.ReaderAt, size int6
 	src = open()
 	thumb, err := decodeThumb(plan, mediaType, src, s.thumbSize())
 	if err != nil {
+		if heif(mediaType) && src.err == nil {
+			return "", s.judgeHEIF(mediaType, err)
+		}
 		return "", s.judge(src, mediaType, err)
 	}
 	release()
@@ -110,7 +127,9 @@ func (s *Service) thumbnail(ctx, admit context.Context, f io.ReaderAt, size int6
 }
 
 // decodeThumb decodes and scales a photo as plan says: a PNG while it is
-// inflated, anything else decoded whole first.
+// inflated, anything else decoded whole first and then read turned as
+// plan.orientation says (orient copies no pixel), so the thumbnail shows
+// the photo the way up the camera held it.
 func decodeThumb(plan thumbPlan, mediaType string, r io.Reader, maxSide int) (*image.RGBA, error) {
 	br := bufio.NewReaderSize(r, copyBufferSize)
 	if plan.stream {
@@ -120,10 +139,19 @@ func decodeThumb(plan thumbPlan, mediaType string, r io.Reader, maxSide int) (*i
 	if err != nil {
 		return nil, err
 	}
-	if b := img.Bounds(); b.Dx() != plan.width || b.Dy() != plan.height {
+	b := img.Bounds()
+	if heif(mediaType) {
+		// The primary image may be a grid of the largest ispe or turned by
+		// irot; it must never hold more pixels than the plan allowed for.
+		if int64(b.Dx())*int64(b.Dy()) > int64(plan.width)*int64(plan.height) {
+			return nil, fmt.Errorf("%w: %s decodes to %d×%d pixels, its header says at most %d×%d", errHEIFHeader, mediaType, b.Dx(), b.Dy(), plan.width, plan.height)
+		}
+	} else if b.Dx() != plan.width || b.Dy() != plan.height {
 		return nil, fmt.Errorf("%s decodes to %d×%d pixels, its header says %d×%d", mediaType, b.Dx(), b.Dy(), plan.width, plan.height)
 	}
-	return scaleImage(img, plan.dw, plan.dh), nil
+	img = orient(img, plan.orientation)
+	dw, dh := fit(img.Bounds().Dx(), img.Bounds().Dy(), maxSide)
+	return scaleImage(img, dw, dh), nil
 }
 
 // judge tells a decoder's refusal (a verdict on the photo) from a failure

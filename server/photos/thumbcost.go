@@ -20,6 +20,7 @@ type thumbPlan struct {
 	dw, dh        int   // the thumbnail's size
 	bytes         int64 // the most memory the decode and scaling hold at once
 	stream        bool  // PNG: scaled while inflated (scalePNG), never decoded whole
+	orientation   int   // JPEG: the EXIF orientation (1–8) to show it in; 0 or 1 as stored
 }
 
 // thumbOverhead covers what every thumbnail holds besides pixels: decoder
@@ -230,13 +231,15 @@ func readJPEGHeaders(r *bufio.Reader) (jpegHeaders, error) {
 	}
 }
 
-// decodeImage decodes a JPEG or WebP photo whole.
+// decodeImage decodes a JPEG, WebP or HEIC/HEIF photo whole.
 func decodeImage(mediaType string, r io.Reader) (image.Image, error) {
 	switch mediaType {
 	case mediaJPEG:
 		return jpeg.Decode(r)
 	case mediaWebP:
 		return webp.Decode(r)
+	case mediaHEIC, mediaHEIF:
+		return decodeHEIF(r)
 	}
 	return nil, fmt.Errorf("no decoder for %s", mediaType)
 }

@@ -9,4 +9,10 @@
 // and a pulled page is applied together with its cursor; from any crash the
 // next Sync converges. The package never imports the server: it speaks only
 // the wire types of package schema.
+//
+// What a squad leader's decisions leave for the inspector is known offline
+// too: Tasks lists returned inspections to amend (AmendInspection reopens
+// one under its id) and re-checks of ordered findings of the ledger
+// (StartInspectionWith with StartOptions.RecheckOf links the new
+// inspection to the finding).
 package mobilesync

@@ -14,7 +14,7 @@ import (
 	"github.com/patrolhq/patrol/schema"
 )
 
-const inspectionColumns = `id, venue_id, squad_id, device_id, status, checklist_version, inspectors, started_at, finished_at, items, hlc, review, server_status, dirty`
+const inspectionColumns = `id, venue_id, squad_id, device_id, status, checklist_version, inspectors, started_at, finished_at, items, hlc, review, server_status, dirty, version, recheck_of`
 
 // localInspection is an inspection row with the device-only columns.
 type localInspection struct {
@@ -30,7 +30,7 @@ func scanInspection(s scanner) (localInspection, error) {
 	var finished, review sql.NullString
 	var dirty int
 	if err := s.Scan(&in.ID, &in.VenueID, &in.SquadID, &in.DeviceID, &in.Status, &in.ChecklistVersion, &inspectors,
-		&started, &finished, &items, &in.HLC, &review, &li.ServerStatus, &dirty); err != nil {
+		&started, &finished, &items, &in.HLC, &review, &li.ServerStatus, &dirty, &in.Version, &in.RecheckOf); err != nil {
 		return li, err
 	}
 	li.Dirty = dirty != 0
@@ -93,13 +93,14 @@ func putInspection(ctx context.Context, tx *sql.Tx, li *localInspection) error {
 		}
 		review = string(b)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO inspections (`+inspectionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.ExecContext(ctx, `INSERT INTO inspections (`+inspectionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET venue_id = excluded.venue_id, squad_id = excluded.squad_id, device_id = excluded.device_id,
 			status = excluded.status, checklist_version = excluded.checklist_version, inspectors = excluded.inspectors,
 			started_at = excluded.started_at, finished_at = excluded.finished_at, items = excluded.items, hlc = excluded.hlc,
-			review = excluded.review, server_status = excluded.server_status, dirty = excluded.dirty`,
+			review = excluded.review, server_status = excluded.server_status, dirty = excluded.dirty,
+			version = excluded.version, recheck_of = excluded.recheck_of`,
 		in.ID, in.VenueID, in.SquadID, in.DeviceID, in.Status, in.ChecklistVersion, string(inspectors),
-		schema.FormatTime(in.StartedAt), finished, string(itemsJSON), in.HLC, review, li.ServerStatus, boolInt(li.Dirty))
+		schema.FormatTime(in.StartedAt), finished, string(itemsJSON), in.HLC, review, li.ServerStatus, boolInt(li.Dirty), in.Version, in.RecheckOf)
 	if err != nil {
 		return fmt.Errorf("write inspection %s: %w", in.ID, err)
 	}
@@ -141,19 +142,10 @@ func (d *Device) Inspections(ctx context.Context) ([]schema.Inspection, error) {
 // inspector and the named co-inspectors (the law wants two officers on
 // site). The draft stays on the device until Submit.
 func (d *Device) StartInspection(ctx context.Context, venueID string, coInspectors ...string) (string, error) {
-	var id string
-	err := d.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		id, err = d.startTx(ctx, tx, venueID, coInspectors)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("mobilesync: start inspection of %s: %w", venueID, err)
-	}
-	return id, nil
+	return d.StartInspectionWith(ctx, venueID, StartOptions{CoInspectors: coInspectors})
 }
 
-func (d *Device) startTx(ctx context.Context, tx *sql.Tx, venueID string, coInspectors []string) (string, error) {
+func (d *Device) startTx(ctx context.Context, tx *sql.Tx, venueID string, o StartOptions) (string, error) {
 	me, err := enrolled(ctx, tx)
 	if err != nil {
 		return "", err
@@ -166,7 +158,7 @@ func (d *Device) startTx(ctx context.Context, tx *sql.Tx, venueID string, coInsp
 	if err != nil {
 		return "", err
 	}
-	inspectors, err := inspectorsFor(ctx, tx, me.Username, me.SquadID, coInspectors)
+	inspectors, err := inspectorsFor(ctx, tx, me.Username, me.SquadID, o.CoInspectors)
 	if err != nil {
 		return "", err
 	}
@@ -179,6 +171,11 @@ func (d *Device) startTx(ctx context.Context, tx *sql.Tx, venueID string, coInsp
 		ChecklistVersion: cl.Version, Inspectors: inspectors, StartedAt: d.Clock().Physical(),
 		Items: []schema.ItemResult{}, HLC: h.String(),
 	}}
+	if o.RecheckOf != "" {
+		if err := checkRecheck(ctx, tx, &li.Inspection, o.RecheckOf); err != nil {
+			return "", err
+		}
+	}
 	return li.ID, putInspection(ctx, tx, &li)
 }
 
@@ -348,7 +345,9 @@ func (d *Device) changeInspection(ctx context.Context, tx *sql.Tx, id string, fn
 }
 
 // Submit finishes an inspection once every item is answered and queues it
-// for the server. Submitting one already submitted changes nothing.
+// for the server. Submitting one already submitted changes nothing. A
+// returned inspection reopened by AmendInspection is submitted the same
+// way and goes up as the server's next version of it.
 func (d *Device) Submit(ctx context.Context, inspectionID string) error {
 	err := d.db.WriteTx(ctx, func(tx *sql.Tx) error { return d.submitTx(ctx, tx, inspectionID) })
 	if err != nil {
@@ -383,11 +382,16 @@ func (d *Device) submitTx(ctx context.Context, tx *sql.Tx, inspectionID string) 
 			return schema.Errorf(schema.CodeInvalid, "cannot submit: %d of %d items of %s are unanswered: %s (answer each with `patrol inspect item %s ITEM pass|fail|na`)",
 				len(missing), len(cl.Items), cl.Version, strings.Join(missing, ", "), inspectionID)
 		}
+		li.Status = schema.StatusSubmitted
+		if li.FinishedAt != nil {
+			// An amendment corrects the record of a visit that ended
+			// when it ended; the new clock says when it was corrected.
+			return nil
+		}
 		finished := d.Clock().Physical()
 		if finished.Before(li.StartedAt) {
 			finished = li.StartedAt
 		}
-		li.Status = schema.StatusSubmitted
 		li.FinishedAt = &finished
 		return nil
 	})

@@ -121,6 +121,7 @@ func dropServerRows(ctx context.Context, tx *sql.Tx) error {
 		`DELETE FROM schools`,
 		`DELETE FROM zone_rules`,
 		`DELETE FROM members`,
+		`DELETE FROM findings`,
 		`DELETE FROM inspections WHERE status <> 'draft' AND dirty = 0`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -217,6 +218,8 @@ func applyChange(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
 		return putBody(ctx, tx, "members", "username", key, ch.Removed, ch.Member)
 	case schema.ChangeInspection:
 		return applyInspection(ctx, tx, ch)
+	case schema.ChangeFinding:
+		return applyFinding(ctx, tx, ch)
 	}
 	return nil // a kind this version does not know: newer servers may send more
 }
@@ -242,7 +245,9 @@ func putBody[T any](ctx context.Context, tx *sql.Tx, table, key, id string, remo
 
 // applyInspection takes the server's state of an inspection. Where the
 // device holds newer work of its own (a draft, or an unacknowledged
-// amendment) it keeps its fields and takes only the review and status.
+// amendment) it keeps its fields and takes only the server's status,
+// version and review — the comment of a return is what the amendment
+// answers.
 func applyInspection(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
 	if ch.Removed {
 		_, err := tx.ExecContext(ctx, `DELETE FROM inspections WHERE id = ? AND status <> 'draft' AND dirty = 0`, ch.ID)
@@ -257,10 +262,16 @@ func applyInspection(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
 	case err == nil && (li.Dirty || li.Status == schema.StatusDraft):
 		li.Review = srv.Review
 		li.ServerStatus = srv.Status
+		li.Version = srv.Version
 		return putInspection(ctx, tx, &li)
 	case err == nil || schema.ErrorCode(err) == schema.CodeNotFound:
 		next := localInspection{Inspection: *srv, ServerStatus: srv.Status}
 		next.Venue, next.MissingPhotos, next.PhotosComplete = nil, nil, nil
+		if next.RecheckOf == "" && err == nil {
+			// The link is the device's own record; a server that does not
+			// echo it must not erase it.
+			next.RecheckOf = li.RecheckOf
+		}
 		return putInspection(ctx, tx, &next)
 	default:
 		return err

@@ -253,9 +253,11 @@ func onApplied(ctx context.Context, tx *sql.Tx, m *schema.Mutation) error {
 		if m.Inspection == nil {
 			return nil
 		}
+		// An accepted push leaves the inspection submitted on the server:
+		// a first one, and an amendment of a returned one alike.
 		_, err := tx.ExecContext(ctx, `UPDATE inspections SET dirty = 0,
-			server_status = CASE WHEN server_status = '' THEN ? ELSE server_status END
-			WHERE id = ? AND hlc = ?`, schema.StatusSubmitted, m.Inspection.ID, m.HLC)
+			server_status = CASE WHEN server_status IN ('', ?) THEN ? ELSE server_status END
+			WHERE id = ? AND hlc = ?`, schema.StatusReturned, schema.StatusSubmitted, m.Inspection.ID, m.HLC)
 		return err
 	}
 	return nil
@@ -352,6 +354,9 @@ func settleInspection(ctx context.Context, tx *sql.Tx, m *schema.Mutation, srv *
 	next.Venue, next.MissingPhotos, next.PhotosComplete = nil, nil, nil
 	if next.DeviceID == "" {
 		next.DeviceID = li.DeviceID
+	}
+	if next.RecheckOf == "" {
+		next.RecheckOf = li.RecheckOf
 	}
 	return putInspection(ctx, tx, &next)
 }

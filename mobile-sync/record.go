@@ -14,7 +14,9 @@ import (
 type InspectionInput struct {
 	VenueID      string
 	CoInspectors []string
-	Items        []ItemInput
+	// RecheckOf is the finding this inspection re-checks, as in StartOptions.
+	RecheckOf string
+	Items     []ItemInput
 }
 
 // ItemInput answers one item; Photos are files to copy into the device's
@@ -44,7 +46,7 @@ func (d *Device) RecordInspection(ctx context.Context, in InspectionInput) (stri
 	var id string
 	err := d.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if id, err = d.startTx(ctx, tx, in.VenueID, in.CoInspectors); err != nil {
+		if id, err = d.startTx(ctx, tx, in.VenueID, StartOptions{CoInspectors: in.CoInspectors, RecheckOf: in.RecheckOf}); err != nil {
 			return err
 		}
 		for i, it := range in.Items {

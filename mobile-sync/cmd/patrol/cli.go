@@ -35,11 +35,13 @@ Commands:
   venues [--json] [--kind KIND]
   venue add --name NAME --kind KIND --lat LAT --lng LNG [--address A] [--licence NO] [--phone P] [--unlicensed]
   venue edit ID [--name N] [--phone P] [--address A] [--licence NO] [--licensed true|false] [--open-state S]
-  inspect start --venue ID [--co-inspector USERNAME]...
+  inspect start --venue ID [--co-inspector USERNAME]... [--recheck FINDING_ID]
   inspect item INSPECTION_ID ITEM_ID pass|fail|na [--note TEXT] [--photo FILE]...
   inspect photo INSPECTION_ID ITEM_ID FILE...
   inspect submit INSPECTION_ID
   inspect show INSPECTION_ID [--json]
+  inspect amend INSPECTION_ID         reopen a returned inspection to correct and submit again
+  tasks [--json]                      returned inspections to amend, re-checks due (soonest first)
   inspections [--json]
   answers [--json]                    conflicts and rejections with their reason
   loadtest --server URL --devices N --inspections M [--photos K --photo-size BYTES] [--duration D] [--json]
@@ -73,6 +75,7 @@ var commands = map[string]func(c *cli, args []string) error{
 	"venue":       cmdVenue,
 	"inspect":     cmdInspect,
 	"inspections": cmdInspections,
+	"tasks":       cmdTasks,
 	"answers":     cmdAnswers,
 	"loadtest":    cmdLoadtest,
 }

@@ -12,7 +12,7 @@ import (
 
 func cmdInspect(c *cli, args []string) error {
 	if len(args) == 0 {
-		return usagef("inspect needs a subcommand: start, item, submit or show")
+		return usagef("inspect needs a subcommand: start, item, photo, submit, show or amend")
 	}
 	switch args[0] {
 	case "start":
@@ -25,8 +25,10 @@ func cmdInspect(c *cli, args []string) error {
 		return cmdInspectShow(c, args[1:])
 	case "photo":
 		return cmdInspectPhoto(c, args[1:])
+	case "amend":
+		return cmdInspectAmend(c, args[1:])
 	}
-	return usagef("unknown inspect subcommand %q (start, item, photo, submit, show)", args[0])
+	return usagef("unknown inspect subcommand %q (start, item, photo, submit, show, amend)", args[0])
 }
 
 func cmdInspectStart(c *cli, args []string) error {
@@ -34,6 +36,7 @@ func cmdInspectStart(c *cli, args []string) error {
 	venue := fs.String("venue", "", "venue id (see `patrol venues`)")
 	var co stringList
 	fs.Var(&co, "co-inspector", "username of a second inspector on site (repeatable)")
+	recheck := fs.String("recheck", "", "id of the finding this inspection re-checks (see `patrol tasks`)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -48,7 +51,7 @@ func cmdInspectStart(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := d.StartInspection(c.ctx, *venue, co...)
+	id, err := d.StartInspectionWith(c.ctx, *venue, mobilesync.StartOptions{CoInspectors: co, RecheckOf: *recheck})
 	if err != nil {
 		return err
 	}
@@ -59,6 +62,11 @@ func cmdInspectStart(c *cli, args []string) error {
 	cl, err := checklist(in.ChecklistVersion)
 	if err == nil {
 		fmt.Fprintf(c.stdout, "started inspection with checklist %s (%d items)\n", cl.Version, len(cl.Items))
+	}
+	if in.RecheckOf != "" {
+		if f, err := d.Finding(c.ctx, in.RecheckOf); err == nil {
+			fmt.Fprintf(c.stdout, "re-checks finding %s: %s %s (answer it with a photo)\n", f.ID, f.ItemID, clean(f.TitleZH))
+		}
 	}
 	if slices.Contains(schema.InspectionFlags(&in), schema.FlagSingleInspector) {
 		fmt.Fprintln(c.stdout, "note: the law wants two inspectors on site; name one with --co-inspector")
@@ -203,8 +211,14 @@ func cmdInspectShow(c *cli, args []string) error {
 	if in.FinishedAt != nil {
 		fmt.Fprintf(c.stdout, "finished    %s\n", in.FinishedAt.Local().Format("2006-01-02 15:04:05"))
 	}
+	if in.Version > 0 {
+		fmt.Fprintf(c.stdout, "version     %d\n", in.Version)
+	}
+	if in.RecheckOf != "" {
+		fmt.Fprintf(c.stdout, "re-checks   finding %s\n", in.RecheckOf)
+	}
 	if in.Review != nil {
-		fmt.Fprintf(c.stdout, "review      %s by %s: %s\n", in.Review.Decision, in.Review.ReviewedBy, in.Review.Note)
+		fmt.Fprintf(c.stdout, "review      %s by %s: %s\n", in.Review.Decision, clean(in.Review.ReviewedBy), clean(in.Review.Note))
 	}
 	answered := map[string]schema.ItemResult{}
 	for _, it := range in.Items {

@@ -1,0 +1,226 @@
+package mobilesync
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// Task kinds: what the squad leader's decisions leave for the inspector
+// to do in the field.
+const (
+	// TaskAmend: an inspection of this device was returned with a comment;
+	// reopen it (AmendInspection), correct it and submit it again.
+	TaskAmend = "amend"
+	// TaskRecheck: a venue was ordered to correct a finding by a deadline;
+	// go back and inspect it again (StartInspectionWith, RecheckOf).
+	TaskRecheck = "recheck"
+)
+
+// Task is one piece of work waiting for the inspector. The JSON names are
+// a contract of `patrol tasks --json`: kind, inspection_id (amend) or
+// finding_id (recheck), venue_id, item_id (recheck), due, overdue.
+type Task struct {
+	Kind         string `json:"kind"`
+	InspectionID string `json:"inspection_id,omitempty"`
+	FindingID    string `json:"finding_id,omitempty"`
+	VenueID      string `json:"venue_id"`
+	VenueName    string `json:"venue_name,omitempty"`
+	ItemID       string `json:"item_id,omitempty"`
+	// TitleZH is the checklist item's title in Chinese, as on the form.
+	TitleZH string `json:"title_zh,omitempty"`
+	// Due is the order's deadline of a re-check; nil for an amendment,
+	// which has none.
+	Due     *time.Time `json:"due"`
+	Overdue bool       `json:"overdue"`
+	// Comment is the leader's return comment (amend).
+	Comment    string     `json:"comment,omitempty"`
+	ReturnedBy string     `json:"returned_by,omitempty"`
+	ReturnedAt *time.Time `json:"returned_at,omitempty"`
+	// Amending says the returned inspection is reopened here already and
+	// waits to be submitted again.
+	Amending bool `json:"amending,omitempty"`
+	// OrderNumber and OrderAction are the order to correct (recheck).
+	OrderNumber string `json:"order_number,omitempty"`
+	OrderAction string `json:"order_action,omitempty"`
+	// DraftID is a re-check inspection started here and not submitted yet.
+	DraftID string `json:"draft_id,omitempty"`
+}
+
+// Tasks lists what waits for the inspector, from the device's own copy so
+// that it works offline: returned inspections to amend first (longest
+// returned first), then re-checks of ordered findings of the venues this
+// device sees, soonest deadline first, overdue ones marked by the device's
+// clock. A finding that a submitted (or returned) inspection of this
+// device re-checks already is not listed: the leader has it.
+func (d *Device) Tasks(ctx context.Context) ([]Task, error) {
+	amend, err := d.amendTasks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mobilesync: tasks: %w", err)
+	}
+	recheck, err := d.recheckTasks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mobilesync: tasks: %w", err)
+	}
+	return append(amend, recheck...), nil
+}
+
+func (d *Device) amendTasks(ctx context.Context) ([]Task, error) {
+	rows, err := d.db.R.QueryContext(ctx, `SELECT `+inspectionColumns+` FROM inspections
+		WHERE status = ? OR (status = ? AND server_status = ?)`, schema.StatusReturned, schema.StatusDraft, schema.StatusReturned)
+	if err != nil {
+		return nil, fmt.Errorf("read returned inspections: %w", err)
+	}
+	var list []localInspection
+	for rows.Next() {
+		li, err := scanInspection(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		list = append(list, li)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	names, err := d.venueNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Task, 0, len(list))
+	for _, li := range list {
+		t := Task{Kind: TaskAmend, InspectionID: li.ID, VenueID: li.VenueID, VenueName: names[li.VenueID],
+			Amending: li.Status == schema.StatusDraft}
+		if rv := li.Review; rv != nil {
+			at := rv.ReviewedAt
+			t.Comment, t.ReturnedBy, t.ReturnedAt = rv.Note, rv.ReviewedBy, &at
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b Task) int {
+		return cmp.Or(compareTimes(a.ReturnedAt, b.ReturnedAt), cmp.Compare(a.InspectionID, b.InspectionID))
+	})
+	return out, nil
+}
+
+// recheckTasks lists ordered findings of visible venues that no inspection
+// of this device re-checks already. A draft re-check still leaves the task
+// standing (it is not done until submitted) and is named in DraftID.
+func (d *Device) recheckTasks(ctx context.Context) ([]Task, error) {
+	rows, err := d.db.R.QueryContext(ctx, `SELECT f.body, v.name,
+			COALESCE((SELECT i.id FROM inspections i WHERE i.recheck_of = f.id AND i.status = ? AND i.server_status = ''
+				ORDER BY i.started_at DESC LIMIT 1), '')
+		FROM findings f JOIN venues v ON v.id = f.venue_id
+		WHERE f.status = ? AND NOT EXISTS (SELECT 1 FROM inspections i WHERE i.recheck_of = f.id
+			AND (i.status IN (?, ?) OR (i.status = ? AND i.server_status <> '')))`,
+		schema.StatusDraft, schema.FindingOrdered, schema.StatusSubmitted, schema.StatusReturned, schema.StatusDraft)
+	if err != nil {
+		return nil, fmt.Errorf("read findings due: %w", err)
+	}
+	defer rows.Close()
+	titles, err := itemTitles(ctx, d.db.R)
+	if err != nil {
+		return nil, err
+	}
+	now := d.Clock().Physical()
+	out := []Task{}
+	for rows.Next() {
+		var f schema.Finding
+		var t Task
+		var body string
+		if err := rows.Scan(&body, &t.VenueName, &t.DraftID); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(body), &f); err != nil {
+			return nil, fmt.Errorf("finding body: %w", err)
+		}
+		t.Kind, t.FindingID, t.VenueID, t.ItemID = TaskRecheck, f.ID, f.VenueID, f.ItemID
+		t.TitleZH = cmp.Or(f.TitleZH, titles[f.ItemID])
+		t.Due = findingDeadline(f)
+		t.Overdue = schema.IsOverdue(f, now)
+		if f.Order != nil {
+			t.OrderNumber, t.OrderAction = f.Order.Number, f.Order.Action
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Task) int {
+		return cmp.Or(compareTimes(a.Due, b.Due), cmp.Compare(a.VenueName, b.VenueName), cmp.Compare(a.ItemID, b.ItemID), cmp.Compare(a.FindingID, b.FindingID))
+	})
+	return out, nil
+}
+
+func (d *Device) venueNames(ctx context.Context) (map[string]string, error) {
+	rows, err := d.db.R.QueryContext(ctx, `SELECT id, name FROM venues`)
+	if err != nil {
+		return nil, fmt.Errorf("read venue names: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]string{}
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		m[id] = name
+	}
+	return m, rows.Err()
+}
+
+// compareTimes orders earlier first and a missing time last.
+func compareTimes(a, b *time.Time) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return a.Compare(*b)
+}
+
+// itemTitles maps checklist item ids to their Chinese titles, from the
+// checklists built in and those the server sent (a later version's title
+// wins), for findings a server sent without one.
+func itemTitles(ctx context.Context, q queryer) (map[string]string, error) {
+	cls := schema.Checklists()
+	rows, err := q.QueryContext(ctx, `SELECT body FROM checklists`)
+	if err != nil {
+		return nil, fmt.Errorf("read checklists: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var body string
+		var c schema.Checklist
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		if json.Unmarshal([]byte(body), &c) == nil {
+			cls = append(cls, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(cls, func(a, b schema.Checklist) int {
+		return cmp.Or(a.EffectiveFrom.Compare(b.EffectiveFrom), cmp.Compare(a.Version, b.Version))
+	})
+	m := map[string]string{}
+	for _, c := range cls {
+		for _, it := range c.Items {
+			if it.TitleZH != "" {
+				m[it.ID] = it.TitleZH
+			}
+		}
+	}
+	return m, nil
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -161,4 +162,27 @@ func SealAudit(prev string, e AuditEntry) AuditEntry {
 	e.PrevHash = prev
 	e.Hash = AuditHash(prev, e)
 	return e
+}
+
+// AuditCSVHeader is the header row of an audit export as CSV.
+var AuditCSVHeader = []string{"seq", "at", "actor", "address", "entity_kind", "entity_id", "squad_id", "action", "from", "to", "reason", "prev_hash", "hash"}
+
+// AuditCSVRecord is one entry as a CSV row under AuditCSVHeader. Text a
+// device or a person wrote is hostile: a cell that a spreadsheet would run
+// as a formula (starting with = + - @, a tab or a carriage return) is
+// prefixed with a single quote.
+func AuditCSVRecord(e AuditEntry) []string {
+	squad := ""
+	if e.SquadID != nil {
+		squad = strconv.FormatInt(*e.SquadID, 10)
+	}
+	return []string{strconv.FormatInt(e.Seq, 10), e.At.UTC().Format(time.RFC3339Nano), csvCell(e.Actor), csvCell(e.Address),
+		csvCell(e.EntityKind), csvCell(e.EntityID), squad, csvCell(e.Action), csvCell(e.From), csvCell(e.To), csvCell(e.Reason), e.PrevHash, e.Hash}
+}
+
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -94,3 +94,15 @@ func TestVerifyChain(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditCSVRecord_DefusesFormulas(t *testing.T) {
+	e := auditChain(1)[0]
+	e.Reason, e.Actor = "=HYPERLINK(\"http://x\")", "@admin"
+	rec := schema.AuditCSVRecord(e)
+	if len(rec) != len(schema.AuditCSVHeader) {
+		t.Fatalf("%d cells; header has %d", len(rec), len(schema.AuditCSVHeader))
+	}
+	if rec[10] != "'=HYPERLINK(\"http://x\")" || rec[2] != "'@admin" || rec[6] != "1" || rec[12] != e.Hash {
+		t.Fatalf("record %q", rec)
+	}
+}

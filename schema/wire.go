@@ -19,6 +19,7 @@ const (
 	PathInspections  = APIPrefix + "/inspections"
 	PathConflicts    = APIPrefix + "/conflicts"
 	PathVenues       = APIPrefix + "/venues"
+	PathAudit        = APIPrefix + "/audit"   // GET: the audit log, newest first (leaders: their squad's)
 	PathSquads       = APIPrefix + "/squads"  // POST /squads/{id}/co-inspectors, DELETE /squads/{id}/co-inspectors/{username}
 	PathPhotos       = APIPrefix + "/photos"  // HEAD/GET /photos/{sha256}, GET /photos/{sha256}/thumb
 	PathUploads      = APIPrefix + "/uploads" // HEAD/PATCH /uploads/{sha256}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // loginQueueWait is how long a login waits in the short queue for a
@@ -288,7 +289,9 @@ func (s *Server) enrollDevice(c echo.Context) error {
 	}
 	now := s.cfg.Now()
 	exp := now.Add(s.cfg.DeviceTokenTTL).UTC()
-	d, err := s.store.EnrollDevice(c.Request().Context(), auth.HashEnrollmentCode(req.Code), req.DeviceName, auth.HashToken(tok), exp)
+	// No one is authenticated yet: the store names the code's owner, from this address.
+	ctx := store.WithAuditor(c.Request().Context(), "", c.RealIP())
+	d, err := s.store.EnrollDevice(ctx, auth.HashEnrollmentCode(req.Code), req.DeviceName, auth.HashToken(tok), exp)
 	if err != nil {
 		failed = schema.ErrorCode(err) == schema.CodeUnauthorized // a wrong, used or expired code
 		return err

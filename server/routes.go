@@ -71,6 +71,7 @@ func (s *Server) routes() {
 	api.DELETE(rel(schema.PathVenues)+"/:id", s.deleteVenue, u)
 	api.POST(rel(schema.PathSquads)+"/:id/co-inspectors", s.addCoInspector, u)
 	api.DELETE(rel(schema.PathSquads)+"/:id/co-inspectors/:username", s.removeCoInspector, u)
+	api.GET(rel(schema.PathAudit), s.listAudit, u)
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)
@@ -141,6 +142,7 @@ func (s *Server) resolveToken(c echo.Context) (*auth.Principal, error) {
 		return nil, schema.Errorf(schema.CodeUnauthorized, "a device token is never accepted from a cookie; send it as Authorization: Bearer")
 	}
 	c.Set(auth.ContextKey, p)
+	auditor(c, p)
 	// Every request's log line names who made it.
 	attrs := []slog.Attr{slog.String("user", p.Username)}
 	if p.DeviceID != "" {

@@ -56,6 +56,8 @@ const usage = `usage:
                  [--database postgres://USER@HOST/DB]
   patrold enroll --data DIR [--database postgres://…] --inspector USERNAME
   patrold migrate-store --from DIR --to postgres://USER@HOST/DB
+  patrold audit verify [--data DIR | --database postgres://…]
+  patrold audit export [--data DIR | --database postgres://…] [--format csv|json] [--entity KIND [--id ID]]
 
 Every flag falls back to its PATROL_* variable (PATROL_ADDR, PATROL_DATA, PATROL_DEMO,
 PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY,
@@ -67,7 +69,7 @@ PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE).`
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
-		return errors.New("no command given: serve, enroll or migrate-store")
+		return errors.New("no command given: serve, enroll, migrate-store or audit")
 	}
 	switch args[0] {
 	case "serve":
@@ -90,6 +92,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return migrateStore(ctx, opts, stdout)
+	case "audit":
+		opts, err := parseAudit(args[1:], os.Getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, opts, stdout)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -86,7 +86,11 @@ func (s *Store) ResolveConflict(ctx context.Context, id, by string, scope schema
 		if c.ResolvedAt != nil {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `UPDATE conflicts SET resolved_at = $1, resolved_by = $2 WHERE id = $3`, schema.FormatTime(s.now()), by, id)
+		now := s.now()
+		if _, err = tx.Exec(ctx, `UPDATE conflicts SET resolved_at = $1, resolved_by = $2 WHERE id = $3`, schema.FormatTime(now), by, id); err != nil {
+			return err
+		}
+		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditConflict, id, &c.SquadID, "resolve", "open", "resolved", "resolved by "+by))
 		return err
 	})
 	if err != nil {

@@ -22,13 +22,16 @@ var copyOrder = []string{
 	"counters", "squads", "users", "squad_co_inspectors", "devices", "tokens", "enrollment_codes", "device_clock_samples",
 	"venues", "venue_squad_history", "schools", "zone_rules", "checklists",
 	"inspections", "inspection_items", "inspection_photos", "applied_mutations", "conflicts", "photos", "photo_receipts", "hlc_restamps",
+	"audit_log",
 }
 
 // notCopied are the tables of state a moved deployment does without: the
 // partial uploads (their pieces are on the old server's disk; the devices
 // resume them from byte 0), and the failed-login counts and known login
 // addresses a lone SQLite server keeps in memory rather than in its tables.
-var notCopied = []string{"photo_uploads", "attempt_failures", "known_logins"}
+// audit_head has no SQLite counterpart: the copy sets it to the last entry
+// of the audit log it copied (hashes kept), so appends chain on.
+var notCopied = []string{"photo_uploads", "attempt_failures", "known_logins", "audit_head"}
 
 // TableCopy is what the copy of one table wrote and verified.
 type TableCopy struct {
@@ -83,7 +86,9 @@ func CopyFromSQLite(ctx context.Context, src *schema.DB, dsn string) ([]TableCop
 			}
 			out = append(out, tc)
 		}
-		return nil
+		_, err = tx.Exec(ctx, `UPDATE audit_head SET seq = l.seq, hash = l.hash
+			FROM (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) l WHERE audit_head.id = 1`)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: copy to %s: %w", redactDSN(dsn), translate(err))

@@ -125,6 +125,21 @@ func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 			t.Errorf("claim to photo %s on PostgreSQL: %q (%v); want %q", sha[:8], claim, err, want)
 		}
 	}
+	// The audit log came along with its hashes, and appends chain on.
+	if rows["audit_log"] != 2 {
+		t.Errorf("copied %d audit entries; want the co-inspector's and the move's", rows["audit_log"])
+	}
+	pg, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if next, err := pg.AppendAudit(ctx, schema.AuditEntry{EntityKind: schema.AuditUser, EntityID: "u", Action: "login"}); err != nil || next.Seq != 3 {
+		t.Errorf("append after the copy: %+v %v; want seq 3", next, err)
+	}
+	if n, brk, err := store.VerifyAudit(ctx, pg); n != 3 || brk != nil || err != nil {
+		t.Errorf("audit chain on PostgreSQL: %d entries, %v, %v; want 3 intact", n, brk, err)
+	}
 	// The moved venue's copy as squad 1 saw it came along.
 	var seen string
 	if err := pool.QueryRow(ctx, `SELECT venue FROM venue_squad_history WHERE squad_id = 1 AND to_at IS NOT NULL`).Scan(&seen); err != nil ||

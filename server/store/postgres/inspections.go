@@ -505,7 +505,8 @@ func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Revie
 	}
 	err := s.writeTx(ctx, func(w *writer) error {
 		var squad int64
-		err := w.tx.QueryRow(ctx, `SELECT squad_id FROM inspections WHERE id = $1 FOR UPDATE`, id).Scan(&squad)
+		var status string
+		err := w.tx.QueryRow(ctx, `SELECT squad_id, status FROM inspections WHERE id = $1 FOR UPDATE`, id).Scan(&squad, &status)
 		if errors.Is(err, pgx.ErrNoRows) || err == nil && !scope.Covers(squad) {
 			return notFound("inspection", id)
 		}
@@ -517,9 +518,11 @@ func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Revie
 		if err != nil {
 			return err
 		}
-		_, err = w.tx.Exec(ctx, `UPDATE inspections SET status = $1, review = $2, updated_at = $3, seq = $4 WHERE id = $5`,
-			schema.StatusReviewed, string(body), w.nowText(), w.nextSeq(), id)
-		return err
+		if _, err = w.tx.Exec(ctx, `UPDATE inspections SET status = $1, review = $2, updated_at = $3, seq = $4 WHERE id = $5`,
+			schema.StatusReviewed, string(body), w.nowText(), w.nextSeq(), id); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditInspection, id, &squad, "review", status, schema.StatusReviewed, reviewReason(rv))
 	})
 	if err != nil {
 		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)

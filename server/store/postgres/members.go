@@ -85,7 +85,11 @@ func (s *Store) AddCoInspector(ctx context.Context, squadID int64, username, by 
 		_, err = w.tx.Exec(ctx, `INSERT INTO squad_co_inspectors (squad_id, user_id, added_by, added_at, removed_at, seq) VALUES ($1, $2, $3, $4, NULL, $5)
 			ON CONFLICT (squad_id, user_id) DO UPDATE SET added_by = excluded.added_by, added_at = excluded.added_at, removed_at = NULL,
 				seq = excluded.seq`, squadID, id, by, w.nowText(), w.nextSeq())
-		return err
+		if err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditUser, id, &squadID, "co_inspector_add", "", fmt.Sprintf("co-inspector of squad %d", squadID),
+			username+" allowed by "+by)
 	})
 	if err != nil {
 		return schema.Member{}, fmt.Errorf("store: add co-inspector %s to squad %d: %w", username, squadID, err)
@@ -110,7 +114,12 @@ func (s *Store) RemoveCoInspector(ctx context.Context, squadID int64, username s
 		if tag.RowsAffected() == 0 {
 			return schema.Errorf(schema.CodeNotFound, "%s is not a co-inspector of squad %d", username, squadID)
 		}
-		return nil
+		var id string
+		if err := w.tx.QueryRow(ctx, `SELECT id FROM users WHERE username = $1`, username).Scan(&id); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditUser, id, &squadID, "co_inspector_remove", fmt.Sprintf("co-inspector of squad %d", squadID), "",
+			username+" no longer allowed")
 	})
 	if err != nil {
 		return fmt.Errorf("store: remove co-inspector %s from squad %d: %w", username, squadID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,7 +45,13 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 		u.ID = uuid.NewString()
 	}
 	u.Username = auth.CanonicalUsername(u.Username)
-	if err := s.writeTx(ctx, func(w *writer) error { return w.insertUser(ctx, u) }); err != nil {
+	err := s.writeTx(ctx, func(w *writer) error {
+		if err := w.insertUser(ctx, u); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditUser, u.ID, u.SquadID, "create", "", userState(u), "user "+u.Username+", role "+u.Role)
+	})
+	if err != nil {
 		return store.User{}, fmt.Errorf("store: create user %s: %w", u.Username, err)
 	}
 	return u, nil
@@ -138,8 +145,20 @@ func (s *Store) Authenticate(ctx context.Context, tokenHash string) (*auth.Princ
 
 // CreateEnrollmentCode stores a one-time code (hashed) for an inspector.
 func (s *Store) CreateEnrollmentCode(ctx context.Context, codeHash, userID, createdBy string, expires time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO enrollment_codes (code_hash, user_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		codeHash, userID, createdBy, schema.FormatTime(s.now()), schema.FormatTime(expires))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		now := s.now()
+		if _, err := tx.Exec(ctx, `INSERT INTO enrollment_codes (code_hash, user_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			codeHash, userID, createdBy, schema.FormatTime(now), schema.FormatTime(expires)); err != nil {
+			return err
+		}
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, userID))
+		if err != nil {
+			return fmt.Errorf("user %s: %w", userID, err)
+		}
+		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditEnrollmentCode, store.EnrollmentCodeID(codeHash), u.SquadID, "create", "", "pending",
+			"for "+u.Username+" by "+createdBy+", until "+schema.FormatTime(expires)))
+		return err
+	})
 	return wrap("create enrollment code", err)
 }
 
@@ -191,7 +210,16 @@ func (s *Store) EnrollDevice(ctx context.Context, codeHash, deviceName, tokenHas
 			return err
 		}
 		out = store.EnrolledDevice{DeviceID: id.String(), User: u}
-		return nil
+		e := auditOf(ctx, now, schema.AuditDevice, id.String(), u.SquadID, "enroll", "", "active", "device "+strconv.Quote(deviceName)+" of "+u.Username)
+		if e.Actor == schema.AuditSystem {
+			e.Actor = u.Username // the code's owner is who enrols
+		}
+		if _, err := appendAudit(ctx, tx, e); err != nil {
+			return err
+		}
+		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditEnrollmentCode, store.EnrollmentCodeID(codeHash), u.SquadID, "use", "pending", "used",
+			"enrolled device "+id.String()))
+		return err
 	})
 	if err != nil {
 		return store.EnrolledDevice{}, wrap("enroll device", err)
@@ -215,15 +243,28 @@ func (s *Store) DeviceOwner(ctx context.Context, deviceID string) (store.User, e
 // RevokeDevice revokes a device and every token it holds.
 func (s *Store) RevokeDevice(ctx context.Context, deviceID string) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		ts := schema.FormatTime(s.now())
-		tag, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, ts, deviceID)
+		now := s.now()
+		ts := schema.FormatTime(now)
+		var revoked *string
+		var squad *int64
+		err := tx.QueryRow(ctx, `SELECT d.revoked_at, u.squad_id FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = $1 FOR UPDATE OF d`, deviceID).
+			Scan(&revoked, &squad)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("device", deviceID)
+		}
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return notFound("device", deviceID)
+		if _, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, ts, deviceID); err != nil {
+			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL`, ts, deviceID)
+		if _, err = tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL`, ts, deviceID); err != nil {
+			return err
+		}
+		if revoked != nil {
+			return nil // revoked already: nothing changed
+		}
+		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditDevice, deviceID, squad, "revoke", "active", "revoked", ""))
 		return err
 	})
 	return wrap("revoke device "+deviceID, err)

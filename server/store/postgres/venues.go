@@ -208,9 +208,10 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
+		from := v.SquadID
 		v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
 		out = v.Venue
-		return nil
+		return w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), "")
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: move venue %s: %w", id, err)
@@ -229,8 +230,10 @@ func (s *Store) DeleteVenue(ctx context.Context, id string) error {
 		if v.Deleted {
 			return nil
 		}
-		_, err = w.tx.Exec(ctx, `UPDATE venues SET deleted = true, updated_at = $1, seq = $2 WHERE id = $3`, w.nowText(), w.nextSeq(), id)
-		return err
+		if _, err = w.tx.Exec(ctx, `UPDATE venues SET deleted = true, updated_at = $1, seq = $2 WHERE id = $3`, w.nowText(), w.nextSeq(), id); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditVenue, id, &v.SquadID, "delete", "active", "deleted", "")
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete venue %s: %w", id, err)

@@ -82,8 +82,10 @@ func (s *Store) ResolveConflict(ctx context.Context, id, by string, scope schema
 		if c.ResolvedAt != nil {
 			return nil
 		}
-		_, err = w.exec(ctx, `UPDATE conflicts SET resolved_at = ?, resolved_by = ? WHERE id = ?`, schema.FormatTime(w.now), by, id)
-		return err
+		if _, err = w.exec(ctx, `UPDATE conflicts SET resolved_at = ?, resolved_by = ? WHERE id = ?`, schema.FormatTime(w.now), by, id); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditConflict, id, &c.SquadID, "resolve", "open", "resolved", "resolved by "+by)
 	})
 	if err != nil {
 		return schema.Conflict{}, fmt.Errorf("store: resolve conflict %s: %w", id, err)

@@ -553,9 +553,11 @@ func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Revie
 		if err != nil {
 			return err
 		}
-		_, err = w.exec(ctx, `UPDATE inspections SET status = ?, review = ?, updated_at = ?, seq = ? WHERE id = ?`,
-			schema.StatusReviewed, string(body), schema.FormatTime(w.now), seq, id)
-		return err
+		if _, err = w.exec(ctx, `UPDATE inspections SET status = ?, review = ?, updated_at = ?, seq = ? WHERE id = ?`,
+			schema.StatusReviewed, string(body), schema.FormatTime(w.now), seq, id); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditInspection, id, &r.SquadID, "review", r.Status, schema.StatusReviewed, reviewReason(rv))
 	})
 	if err != nil {
 		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 const userCols = `id, username, display_name, badge_no, role, squad_id, password_hash, disabled`
@@ -48,7 +50,13 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 		u.ID = uuid.NewString()
 	}
 	u.Username = auth.CanonicalUsername(u.Username)
-	if err := s.writeTx(ctx, func(w *writer) error { return w.insertUser(ctx, u) }); err != nil {
+	err := s.writeTx(ctx, func(w *writer) error {
+		if err := w.insertUser(ctx, u); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditUser, u.ID, u.SquadID, "create", "", userState(u), "user "+u.Username+", role "+u.Role)
+	})
+	if err != nil {
 		return User{}, fmt.Errorf("store: create user %s: %w", u.Username, err)
 	}
 	return u, nil
@@ -135,8 +143,17 @@ func (s *Store) Authenticate(ctx context.Context, tokenHash string) (*auth.Princ
 // CreateEnrollmentCode stores a one-time code (hashed) for an inspector.
 func (s *Store) CreateEnrollmentCode(ctx context.Context, codeHash, userID, createdBy string, expires time.Time) error {
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO enrollment_codes (code_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			codeHash, userID, createdBy, schema.FormatTime(s.now()), schema.FormatTime(expires))
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO enrollment_codes (code_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			codeHash, userID, createdBy, schema.FormatTime(now), schema.FormatTime(expires)); err != nil {
+			return err
+		}
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, userID))
+		if err != nil {
+			return fmt.Errorf("user %s: %w", userID, err)
+		}
+		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditEnrollmentCode, store.EnrollmentCodeID(codeHash), u.SquadID, "create", "", "pending",
+			"for "+u.Username+" by "+createdBy+", until "+schema.FormatTime(expires)))
 		return err
 	})
 	if err != nil {
@@ -193,7 +210,16 @@ func (s *Store) EnrollDevice(ctx context.Context, codeHash, deviceName, tokenHas
 			return err
 		}
 		out = EnrolledDevice{DeviceID: id.String(), User: u}
-		return nil
+		e := auditOf(ctx, now, schema.AuditDevice, id.String(), u.SquadID, "enroll", "", "active", "device "+strconv.Quote(deviceName)+" of "+u.Username)
+		if e.Actor == schema.AuditSystem {
+			e.Actor = u.Username // the code's owner is who enrols
+		}
+		if _, err := appendAudit(ctx, tx, e); err != nil {
+			return err
+		}
+		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditEnrollmentCode, store.EnrollmentCodeID(codeHash), u.SquadID, "use", "pending", "used",
+			"enrolled device "+id.String()))
+		return err
 	})
 	if err != nil {
 		return EnrolledDevice{}, fmt.Errorf("store: enroll device: %w", err)
@@ -217,15 +243,32 @@ func (s *Store) DeviceOwner(ctx context.Context, deviceID string) (User, error) 
 // RevokeDevice revokes a device and every token it holds.
 func (s *Store) RevokeDevice(ctx context.Context, deviceID string) error {
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		ts := schema.FormatTime(s.now())
-		res, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, ts, deviceID)
+		now := s.now()
+		ts := schema.FormatTime(now)
+		var revoked sql.NullString
+		var squad sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT d.revoked_at, u.squad_id FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?`, deviceID).
+			Scan(&revoked, &squad)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("device", deviceID)
+		}
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("device", deviceID)
+		if _, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, ts, deviceID); err != nil {
+			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL`, ts, deviceID)
+		if _, err = tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL`, ts, deviceID); err != nil {
+			return err
+		}
+		if revoked.Valid {
+			return nil // revoked already: nothing changed
+		}
+		var sq *int64
+		if squad.Valid {
+			sq = &squad.Int64
+		}
+		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditDevice, deviceID, sq, "revoke", "active", "revoked", ""))
 		return err
 	})
 	if err != nil {

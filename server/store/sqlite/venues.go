@@ -351,9 +351,10 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		if _, err := w.exec(ctx, `UPDATE venues SET squad_id = ?, updated_at = ?, seq = ? WHERE id = ?`, squadID, ts, seq, id); err != nil {
 			return err
 		}
+		from := v.SquadID
 		v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
 		out = v.Venue
-		return nil
+		return w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), "")
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: move venue %s: %w", id, err)
@@ -376,8 +377,10 @@ func (s *Store) DeleteVenue(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		_, err = w.exec(ctx, `UPDATE venues SET deleted = 1, updated_at = ?, seq = ? WHERE id = ?`, schema.FormatTime(w.now), seq, id)
-		return err
+		if _, err = w.exec(ctx, `UPDATE venues SET deleted = 1, updated_at = ?, seq = ? WHERE id = ?`, schema.FormatTime(w.now), seq, id); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditVenue, id, &v.SquadID, "delete", "active", "deleted", "")
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete venue %s: %w", id, err)

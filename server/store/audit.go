@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// Audit is the log of state changes (schema.AuditEntry). Adapters append
+// to it inside the transaction of every change they audit, naming the
+// actor and address that WithAuditor put in the call's context; these
+// methods read it, and append entries for events that write nothing else.
+type Audit interface {
+	// AppendAudit appends e (its Seq, PrevHash and Hash are assigned; a
+	// zero At is the store's now; an empty Actor and Address come from the
+	// context) in a transaction of its own and returns it as stored.
+	AppendAudit(ctx context.Context, e schema.AuditEntry) (schema.AuditEntry, error)
+	// AuditEntries lists entries that match f, newest first.
+	AuditEntries(ctx context.Context, f AuditFilter) ([]schema.AuditEntry, error)
+	// ScanAudit calls fn with every entry after afterSeq, ascending, read
+	// in batches so that memory stays bounded however long the log; an
+	// error from fn stops the scan and is returned.
+	ScanAudit(ctx context.Context, afterSeq int64, fn func(schema.AuditEntry) error) error
+	// CountAudit counts the entries.
+	CountAudit(ctx context.Context) (int64, error)
+}
+
+// AuditFilter selects audit entries. Empty fields select everything;
+// EntityID needs EntityKind.
+type AuditFilter struct {
+	EntityKind string
+	EntityID   string
+	Actor      string
+	SquadID    *int64
+	BeforeSeq  int64 // keyset paging: only entries below it; 0 = from the newest
+	Limit      int   // 0: DefaultAuditLimit; at most MaxAuditLimit
+}
+
+// Page sizes of AuditEntries.
+const (
+	DefaultAuditLimit = 100
+	MaxAuditLimit     = 1000
+)
+
+// AuditBatch is how many entries ScanAudit reads at once.
+const AuditBatch = 1000
+
+type auditorKey struct{}
+
+type auditor struct{ actor, address string }
+
+// WithAuditor names who makes the changes of the store calls made with the
+// returned context, and from which address: a username, "device:<id>" or
+// schema.AuditSystem. The server sets it once per authenticated request,
+// so that store methods need no extra parameters to write their audit
+// entries.
+func WithAuditor(ctx context.Context, actor, address string) context.Context {
+	return context.WithValue(ctx, auditorKey{}, auditor{actor, address})
+}
+
+// Auditor returns the actor and address of WithAuditor; without them the
+// actor is schema.AuditSystem and the address empty.
+func Auditor(ctx context.Context) (actor, address string) {
+	a, _ := ctx.Value(auditorKey{}).(auditor)
+	if a.actor == "" {
+		a.actor = schema.AuditSystem
+	}
+	return a.actor, a.address
+}
+
+// AuditLimit is f.Limit clamped to the page sizes.
+func (f AuditFilter) AuditLimit() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultAuditLimit
+	case f.Limit > MaxAuditLimit:
+		return MaxAuditLimit
+	}
+	return f.Limit
+}
+
+// EnrollmentCodeID names an enrollment code in the audit log: the first
+// 16 hex digits of its hash, enough to tell codes apart, too few to stand
+// for the hash a code is checked against.
+func EnrollmentCodeID(codeHash string) string {
+	if len(codeHash) > 16 {
+		return codeHash[:16]
+	}
+	return codeHash
+}
+
+// errChainBroken stops a scan at the first break.
+var errChainBroken = errors.New("audit chain broken")
+
+// VerifyAudit streams the whole log through a schema.ChainVerifier and
+// returns how many entries held and the first break (nil when the chain
+// holds); err is a failure to read.
+func VerifyAudit(ctx context.Context, a Audit) (int64, *schema.ChainBreak, error) {
+	var v schema.ChainVerifier
+	var brk *schema.ChainBreak
+	err := a.ScanAudit(ctx, 0, func(e schema.AuditEntry) error {
+		if brk = v.Check(e); brk != nil {
+			return errChainBroken
+		}
+		return nil
+	})
+	if brk != nil {
+		return v.Count(), brk, nil
+	}
+	return v.Count(), nil, err
+}

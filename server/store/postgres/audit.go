@@ -1,0 +1,206 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+const auditCols = `seq, at, actor, address, entity_kind, entity_id, squad_id, action, from_state, to_state, reason, prev_hash, hash`
+
+// auditOf is an entry of a change made now by the actor and from the
+// address the context names (store.WithAuditor).
+func auditOf(ctx context.Context, now time.Time, kind, id string, squad *int64, action, from, to, reason string) schema.AuditEntry {
+	actor, addr := store.Auditor(ctx)
+	return schema.AuditEntry{At: now, Actor: actor, Address: addr, EntityKind: kind, EntityID: id, SquadID: squad,
+		Action: action, From: from, To: to, Reason: reason}
+}
+
+// appendAudit appends e to the log inside tx, the transaction of the
+// change it records. The chain head, the one audit_head row, is locked
+// FOR UPDATE: appends of every replica follow one another in commit order
+// and a rolled-back append leaves no gap. It must be the last lock the
+// transaction takes (the counter row, when taken, comes first; rows of
+// the change come before), so that no transaction waits for another
+// lock while holding the head. An empty Actor (and Address) comes from the
+// context; At must be set.
+func appendAudit(ctx context.Context, tx pgx.Tx, e schema.AuditEntry) (schema.AuditEntry, error) {
+	if e.Actor == "" {
+		e.Actor, e.Address = store.Auditor(ctx)
+	}
+	if e.At.IsZero() {
+		return schema.AuditEntry{}, errors.New("audit: entry without a time")
+	}
+	var last int64
+	var prev string
+	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).Scan(&last, &prev); err != nil {
+		return schema.AuditEntry{}, fmt.Errorf("audit: head: %w", err)
+	}
+	e.Seq = last + 1
+	e.At = e.At.UTC()
+	e = schema.SealAudit(prev, e)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO audit_log (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action, e.From, e.To, e.Reason,
+		e.PrevHash, e.Hash)
+	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, e.Seq, e.Hash)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return schema.AuditEntry{}, fmt.Errorf("audit: append: %w", err)
+	}
+	return e, nil
+}
+
+// audit appends an entry of a change of the writer's transaction.
+func (w *writer) audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error {
+	_, err := appendAudit(ctx, w.tx, auditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
+	return err
+}
+
+func scanAudit(row pgx.Row) (schema.AuditEntry, error) {
+	var e schema.AuditEntry
+	var at string
+	if err := row.Scan(&e.Seq, &at, &e.Actor, &e.Address, &e.EntityKind, &e.EntityID, &e.SquadID, &e.Action, &e.From, &e.To, &e.Reason,
+		&e.PrevHash, &e.Hash); err != nil {
+		return schema.AuditEntry{}, err
+	}
+	t, err := schema.ParseTime(at)
+	if err != nil {
+		return schema.AuditEntry{}, fmt.Errorf("audit entry %d: time %q: %w", e.Seq, at, err)
+	}
+	e.At = t.UTC()
+	return e, nil
+}
+
+// AppendAudit appends an entry of an event that writes nothing else, in a
+// transaction that takes the chain head only (not the change counter).
+func (s *Store) AppendAudit(ctx context.Context, e schema.AuditEntry) (schema.AuditEntry, error) {
+	if e.EntityKind == "" || e.Action == "" {
+		return schema.AuditEntry{}, schema.Errorf(schema.CodeInvalid, "an audit entry needs an entity kind and an action")
+	}
+	var out schema.AuditEntry
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if e.At.IsZero() {
+			e.At = s.now()
+		}
+		var err error
+		out, err = appendAudit(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return schema.AuditEntry{}, wrap("append audit", err)
+	}
+	return out, nil
+}
+
+// AuditEntries lists entries that match f, newest first.
+func (s *Store) AuditEntries(ctx context.Context, f store.AuditFilter) ([]schema.AuditEntry, error) {
+	var where []string
+	var args []any
+	arg := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.EntityKind != "" {
+		arg("entity_kind = $%d", f.EntityKind)
+		if f.EntityID != "" {
+			arg("entity_id = $%d", f.EntityID)
+		}
+	}
+	if f.Actor != "" {
+		arg("actor = $%d", f.Actor)
+	}
+	if f.SquadID != nil {
+		arg("squad_id = $%d", *f.SquadID)
+	}
+	if f.BeforeSeq > 0 {
+		arg("seq < $%d", f.BeforeSeq)
+	}
+	q := `SELECT ` + auditCols + ` FROM audit_log`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, f.AuditLimit())
+	q += fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("audit entries", err)
+	}
+	defer rows.Close()
+	out := []schema.AuditEntry{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, wrap("audit entries", err)
+		}
+		out = append(out, e)
+	}
+	return out, wrap("audit entries", rows.Err())
+}
+
+// ScanAudit calls fn with every entry after afterSeq in seq order, a batch
+// of store.AuditBatch entries read at a time. Entries appear in the log in
+// seq order (the head lock), so a batch never skips one committed late.
+func (s *Store) ScanAudit(ctx context.Context, afterSeq int64, fn func(schema.AuditEntry) error) error {
+	batch := make([]schema.AuditEntry, 0, store.AuditBatch)
+	for {
+		batch = batch[:0]
+		rows, err := s.pool.Query(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, store.AuditBatch)
+		if err != nil {
+			return wrap("scan audit", err)
+		}
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return wrap("scan audit", err)
+			}
+			batch = append(batch, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return wrap("scan audit", err)
+		}
+		for _, e := range batch {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(batch) < store.AuditBatch {
+			return nil
+		}
+		afterSeq = batch[len(batch)-1].Seq
+	}
+}
+
+// CountAudit counts the entries.
+func (s *Store) CountAudit(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
+		return 0, wrap("count audit", err)
+	}
+	return n, nil
+}
+
+// userState is a user's state as the audit log names it.
+func userState(u store.User) string {
+	if u.Disabled {
+		return "disabled"
+	}
+	return "active"
+}
+
+// reviewReason is the decision and note of a review, as the audit log
+// keeps it.
+func reviewReason(rv schema.Review) string {
+	if rv.Note == "" {
+		return rv.Decision
+	}
+	return rv.Decision + ": " + rv.Note
+}

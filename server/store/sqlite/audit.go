@@ -1,0 +1,200 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+const auditCols = `seq, at, actor, address, entity_kind, entity_id, squad_id, action, from_state, to_state, reason, prev_hash, hash`
+
+// auditOf is an entry of a change made now by the actor and from the
+// address the context names (store.WithAuditor).
+func auditOf(ctx context.Context, now time.Time, kind, id string, squad *int64, action, from, to, reason string) schema.AuditEntry {
+	actor, addr := store.Auditor(ctx)
+	return schema.AuditEntry{At: now, Actor: actor, Address: addr, EntityKind: kind, EntityID: id, SquadID: squad,
+		Action: action, From: from, To: to, Reason: reason}
+}
+
+// appendAudit appends e to the log inside tx, the transaction of the
+// change it records: the one writer connection serialises the chain, so
+// reading the last entry in tx and appending the next seq chained to its
+// hash cannot race another append. An empty Actor (and Address) comes
+// from the context, a zero At is now.
+func appendAudit(ctx context.Context, tx *sql.Tx, e schema.AuditEntry) (schema.AuditEntry, error) {
+	if e.Actor == "" {
+		e.Actor, e.Address = store.Auditor(ctx)
+	}
+	if e.At.IsZero() {
+		return schema.AuditEntry{}, errors.New("audit: entry without a time")
+	}
+	var last int64
+	var prev string
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return schema.AuditEntry{}, fmt.Errorf("audit: head: %w", err)
+	}
+	e.Seq = last + 1
+	e.At = e.At.UTC()
+	e = schema.SealAudit(prev, e)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action, e.From, e.To, e.Reason,
+		e.PrevHash, e.Hash); err != nil {
+		return schema.AuditEntry{}, fmt.Errorf("audit: append: %w", err)
+	}
+	return e, nil
+}
+
+// audit appends an entry of a change of the writer's transaction.
+func (w *writer) audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error {
+	_, err := appendAudit(ctx, w.tx, auditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
+	return err
+}
+
+func scanAudit(row interface{ Scan(...any) error }) (schema.AuditEntry, error) {
+	var e schema.AuditEntry
+	var at string
+	var squad sql.NullInt64
+	if err := row.Scan(&e.Seq, &at, &e.Actor, &e.Address, &e.EntityKind, &e.EntityID, &squad, &e.Action, &e.From, &e.To, &e.Reason,
+		&e.PrevHash, &e.Hash); err != nil {
+		return schema.AuditEntry{}, err
+	}
+	t, err := schema.ParseTime(at)
+	if err != nil {
+		return schema.AuditEntry{}, fmt.Errorf("audit entry %d: time %q: %w", e.Seq, at, err)
+	}
+	e.At = t.UTC()
+	if squad.Valid {
+		v := squad.Int64
+		e.SquadID = &v
+	}
+	return e, nil
+}
+
+// AppendAudit appends an entry of an event that writes nothing else.
+func (s *Store) AppendAudit(ctx context.Context, e schema.AuditEntry) (schema.AuditEntry, error) {
+	if e.EntityKind == "" || e.Action == "" {
+		return schema.AuditEntry{}, schema.Errorf(schema.CodeInvalid, "an audit entry needs an entity kind and an action")
+	}
+	var out schema.AuditEntry
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		if e.At.IsZero() {
+			e.At = s.now()
+		}
+		var err error
+		out, err = appendAudit(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return schema.AuditEntry{}, wrap("append audit", err)
+	}
+	return out, nil
+}
+
+// AuditEntries lists entries that match f, newest first.
+func (s *Store) AuditEntries(ctx context.Context, f store.AuditFilter) ([]schema.AuditEntry, error) {
+	var where []string
+	var args []any
+	if f.EntityKind != "" {
+		where, args = append(where, "entity_kind = ?"), append(args, f.EntityKind)
+		if f.EntityID != "" {
+			where, args = append(where, "entity_id = ?"), append(args, f.EntityID)
+		}
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	}
+	if f.SquadID != nil {
+		where, args = append(where, "squad_id = ?"), append(args, *f.SquadID)
+	}
+	if f.BeforeSeq > 0 {
+		where, args = append(where, "seq < ?"), append(args, f.BeforeSeq)
+	}
+	q := `SELECT ` + auditCols + ` FROM audit_log`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY seq DESC LIMIT ?`
+	args = append(args, f.AuditLimit())
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("audit entries", err)
+	}
+	defer rows.Close()
+	out := []schema.AuditEntry{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, wrap("audit entries", err)
+		}
+		out = append(out, e)
+	}
+	return out, wrap("audit entries", rows.Err())
+}
+
+// ScanAudit calls fn with every entry after afterSeq in seq order, a batch
+// of store.AuditBatch entries read at a time (each batch its own read, so
+// no read transaction stays open for the whole log).
+func (s *Store) ScanAudit(ctx context.Context, afterSeq int64, fn func(schema.AuditEntry) error) error {
+	batch := make([]schema.AuditEntry, 0, store.AuditBatch)
+	for {
+		batch = batch[:0]
+		rows, err := s.db.R.QueryContext(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, store.AuditBatch)
+		if err != nil {
+			return wrap("scan audit", err)
+		}
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return wrap("scan audit", err)
+			}
+			batch = append(batch, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return wrap("scan audit", err)
+		}
+		for _, e := range batch {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(batch) < store.AuditBatch {
+			return nil
+		}
+		afterSeq = batch[len(batch)-1].Seq
+	}
+}
+
+// CountAudit counts the entries.
+func (s *Store) CountAudit(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
+		return 0, wrap("count audit", err)
+	}
+	return n, nil
+}
+
+// userState is a user's state as the audit log names it.
+func userState(u User) string {
+	if u.Disabled {
+		return "disabled"
+	}
+	return "active"
+}
+
+// reviewReason is the decision and note of a review, as the audit log
+// keeps it.
+func reviewReason(rv schema.Review) string {
+	if rv.Note == "" {
+		return rv.Decision
+	}
+	return rv.Decision + ": " + rv.Note
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"Uploads", uploadCases},
 		{"Attempts", attemptCases},
 		{"Jobs", jobCases},
+		{"Admin", adminCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
@@ -24,6 +25,7 @@ func (w *Web) funcs() template.FuncMap {
 		"result": resultName,
 		"squad":  squadName,
 		"offset": offsetText,
+		"shown":  shown,
 		"deref": func(p *int64) int64 {
 			if p == nil {
 				return 0
@@ -32,11 +34,34 @@ func (w *Web) funcs() template.FuncMap {
 		},
 		"inspector": func(in schema.Inspector) string {
 			if in.Name == "" {
-				return in.Username
+				return shown(in.Username)
 			}
-			return in.Name
+			return shown(in.Name)
 		},
 	}
+}
+
+// shown is device text as a page shows it: every character kept, but the
+// invisible controls that change the direction of text (an RTL override
+// makes "gnp.exe" read "exe.png") written as a visible [U+202E], so that
+// what a leader reads is what was sent. Escaping is still the template's.
+func shown(s string) string {
+	if !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isBidiControl(r) {
+			fmt.Fprintf(&b, "[U+%04X]", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isBidiControl(r rune) bool {
+	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // when is t in the bureau's zone, as Chinese pages write it:

@@ -200,6 +200,7 @@ func (w *Web) action(h handler, who access) echo.HandlerFunc {
 		if err != nil {
 			return w.fail(c, err)
 		}
+		c.Set(auth.ContextKey, p) // the refusal page still shows who is signed in
 		ck, _ := c.Cookie(SessionCookie)
 		if err := w.checkForm(c, ck.Value); err != nil {
 			return w.fail(c, err)

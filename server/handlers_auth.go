@@ -162,18 +162,43 @@ func (s *Server) login(c echo.Context) error {
 			return err
 		}
 	}
-	username := auth.CanonicalUsername(req.Username)
-	if username == "" || req.Password == "" {
-		return schema.Errorf(schema.CodeInvalid, "username and password are required")
+	u, err := s.CheckLogin(c, req.Username, req.Password)
+	if err != nil {
+		return err
 	}
-	if len(username) > schema.MaxTextLen || len(req.Password) > auth.MaxPasswordLen {
-		return schema.Errorf(schema.CodeInvalid, "username or password is too long")
+	tok, exp, err := s.StartSession(c.Request().Context(), u)
+	if err != nil {
+		return err
+	}
+	answer := schema.LoginResponse{Token: tok, Role: u.Role, SquadID: u.SquadID, Username: u.Username, ExpiresAt: exp}
+	if wantCookie {
+		c.SetCookie(newSessionCookie(c, tok, int(s.cfg.TokenTTL/time.Second)))
+		answer.Token = "" // the session lives in the HttpOnly cookie only
+	}
+	return writeJSON(c, http.StatusOK, answer)
+}
+
+// CheckLogin checks a username and password as POST /login does, with
+// its limits: failed attempts are counted per account and address, and
+// refused with rate_limited (Retry-After set on the response) while held
+// back; the password check runs on the bounded pool. It returns the user
+// of a right password for an enabled account, or a *schema.Error: invalid,
+// unauthorized ("wrong username or password", whatever was wrong),
+// rate_limited or unavailable. The workbench's login form calls it too,
+// so that a browser gets no more guesses than an API client.
+func (s *Server) CheckLogin(c echo.Context, username, password string) (store.User, error) {
+	username = auth.CanonicalUsername(username)
+	if username == "" || password == "" {
+		return store.User{}, schema.Errorf(schema.CodeInvalid, "username and password are required")
+	}
+	if len(username) > schema.MaxTextLen || len(password) > auth.MaxPasswordLen {
+		return store.User{}, schema.Errorf(schema.CodeInvalid, "username or password is too long")
 	}
 	addr := c.RealIP()
 	ctx := c.Request().Context()
 	res, err := s.reserveAttempt(c, "too many failed logins for this account or from this address", s.loginKeys(ctx, username, addr)...)
 	if err != nil {
-		return err
+		return store.User{}, err
 	}
 	failed := false
 	defer func() {
@@ -183,36 +208,37 @@ func (s *Server) login(c echo.Context) error {
 	}()
 	u, err := s.store.UserByUsername(ctx, username)
 	if err != nil && schema.ErrorCode(err) != schema.CodeNotFound {
-		return err
+		return store.User{}, err
 	}
-	ok, verr := s.checkPassword(c, u.PasswordHash, req.Password)
+	ok, verr := s.checkPassword(c, u.PasswordHash, password)
 	switch {
 	case errors.Is(verr, auth.ErrMalformedHash):
 		s.log.Error("stored password hash is unusable", "user", username, "err", verr)
 	case verr != nil:
-		return verr // busy or cancelled: nothing was checked
+		return store.User{}, verr // busy or cancelled: nothing was checked
 	}
 	if err != nil || !ok || u.Disabled {
 		failed = true
-		return schema.Errorf(schema.CodeUnauthorized, "wrong username or password")
+		return store.User{}, schema.Errorf(schema.CodeUnauthorized, "wrong username or password")
 	}
 	if err := s.failures.remember(ctx, username, addr); err != nil {
 		s.log.Warn("login address not remembered", "user", username, "err", err)
 	}
+	return u, nil
+}
+
+// StartSession opens a user session of TokenTTL for u: a fresh token,
+// stored hashed, and when it expires.
+func (s *Server) StartSession(ctx context.Context, u store.User) (string, time.Time, error) {
 	tok, err := auth.NewToken(auth.PrefixUser)
 	if err != nil {
-		return err
+		return "", time.Time{}, err
 	}
 	exp := s.cfg.Now().Add(s.cfg.TokenTTL).UTC()
 	if err := s.store.CreateSession(ctx, u.ID, auth.HashToken(tok), exp); err != nil {
-		return err
+		return "", time.Time{}, err
 	}
-	answer := schema.LoginResponse{Token: tok, Role: u.Role, SquadID: u.SquadID, Username: u.Username, ExpiresAt: exp}
-	if wantCookie {
-		c.SetCookie(newSessionCookie(c, tok, int(s.cfg.TokenTTL/time.Second)))
-		answer.Token = "" // the session lives in the HttpOnly cookie only
-	}
-	return writeJSON(c, http.StatusOK, answer)
+	return tok, exp, nil
 }
 
 func (s *Server) logout(c echo.Context) error {

@@ -1,18 +1,21 @@
 package server
 
 import (
+	"context"
 	_ "embed"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/observe"
+	"github.com/patrolhq/patrol/server/web"
 )
 
 //go:embed openapi.json
@@ -77,6 +80,29 @@ func (s *Server) routes() {
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)
 
 	s.api = api
+	s.mountWeb(e)
+}
+
+// mountWeb serves the leaders' workbench beside the API. Its login goes
+// through CheckLogin, so a browser meets the same limits as an API client.
+func (s *Server) mountWeb(e *echo.Echo) {
+	w, err := web.New(web.Config{
+		Store:        s.store,
+		CheckLogin:   s.CheckLogin,
+		StartSession: s.StartSession,
+		EnrollmentCode: func(ctx context.Context, username, by string) (string, time.Time, error) {
+			return s.enrollmentCode(ctx, username, by)
+		},
+		Now:        s.cfg.Now,
+		Zone:       s.cfg.Zone,
+		SessionTTL: s.cfg.TokenTTL,
+		Secure:     strings.HasPrefix(strings.ToLower(s.cfg.PublicURL), "https://"),
+		Logger:     s.log,
+	})
+	if err != nil {
+		panic("server: workbench: " + err.Error()) // the embedded templates do not parse: a build fault
+	}
+	w.Mount(e)
 }
 
 // authenticate resolves the bearer token to a principal and checks that it
@@ -102,7 +128,7 @@ func (s *Server) authenticate(kind tokenKind) echo.MiddlewareFunc {
 // sessionCookie carries a user session for a browser: HttpOnly (page
 // scripts never see it), SameSite=Strict (other sites' pages never send
 // it), Secure over TLS, Path=/.
-const sessionCookie = "patrol_session"
+const sessionCookie = web.SessionCookie
 
 // resolveToken authenticates the request by its bearer token or, without an
 // Authorization header, by the session cookie, and stores the principal in

@@ -140,6 +140,13 @@ type Config struct {
 	// memory), with a queue of four per worker.
 	MaxConcurrentLogins int
 	LoginQueue          int
+	// Zone is the bureau's time zone, in which the workbench shows times;
+	// nil is Asia/Shanghai.
+	Zone *time.Location
+	// PublicURL is the address people open the workbench at; when it is
+	// https (TLS ends at a proxy in front), session cookies are Secure on
+	// every request, not only on requests that arrive over TLS.
+	PublicURL string
 }
 
 func (c *Config) defaults() {

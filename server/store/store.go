@@ -65,6 +65,49 @@ type Accounts interface {
 	DeviceOwner(ctx context.Context, deviceID string) (User, error)
 	// RevokeDevice revokes a device and every token it holds.
 	RevokeDevice(ctx context.Context, deviceID string) error
+	// ListUsers lists users by squad (admins without one first), then
+	// username.
+	ListUsers(ctx context.Context, f UserFilter) ([]User, error)
+	// UserByID looks a user up by id (the administration pages name users
+	// by id, which never changes).
+	UserByID(ctx context.Context, id string) (User, error)
+	// SetUserDisabled disables or re-enables a user. Disabling revokes the
+	// user's sessions in the same transaction (device tokens already stop
+	// working with the account, and work again with it).
+	SetUserDisabled(ctx context.Context, userID string, disabled bool) (User, error)
+	// SetPassword stores a new password hash and revokes every session of
+	// the user in the same transaction, so that a password changed because
+	// it leaked locks out whoever holds a session made with it.
+	SetPassword(ctx context.Context, userID, hash string) error
+	// ListDevices lists enrolled devices (revoked ones included), newest
+	// enrollment first, with their owner and clock.
+	ListDevices(ctx context.Context, f DeviceFilter) ([]Device, error)
+}
+
+// UserFilter selects users for the administration pages.
+type UserFilter struct {
+	SquadID *int64 // nil: every user
+	Limit   int
+}
+
+// DeviceFilter selects devices for the administration pages.
+type DeviceFilter struct {
+	SquadID *int64 // nil: every device; else the devices of the squad's users
+	Limit   int
+}
+
+// Device is an enrolled device as the administration pages show it.
+type Device struct {
+	ID          string
+	Name        string
+	UserID      string
+	Username    string
+	DisplayName string
+	SquadID     *int64
+	CreatedAt   time.Time
+	RevokedAt   *time.Time
+	LastSyncAt  *time.Time // nil until its first sync
+	ClockOffset *int64     // milliseconds, device minus server; nil until measured
 }
 
 // Sync is what devices do: push mutations, pull their visible set, and
@@ -99,6 +142,16 @@ type Supervision interface {
 	Conflict(ctx context.Context, id string) (schema.Conflict, error)
 	// ResolveConflict marks a conflict the scope covers as handled.
 	ResolveConflict(ctx context.Context, id, by string, scope schema.Scope) (schema.Conflict, error)
+	// DecideConflict marks a conflict the scope covers as handled with the
+	// value that stands: winner schema.WinnerServer or WinnerDevice. When
+	// the winner differs from the one the merge kept (a venue field's
+	// concurrent edit), the chosen value is applied through the venue
+	// field merge (EditVenue, as actor) in the same transaction, and the
+	// conflict records the new winner. The field must still hold the value
+	// the merge kept (else conflict: it changed since); other kinds of
+	// conflict can keep only the value that stands (else invalid). A
+	// conflict resolved already is answered as it is.
+	DecideConflict(ctx context.Context, id, winner string, actor Actor, by string, scope schema.Scope) (schema.Conflict, error)
 }
 
 // Squads are who may stand on a squad's records besides its own

@@ -36,6 +36,7 @@ import (
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
+	"github.com/patrolhq/patrol/server/web"
 	"github.com/patrolhq/patrol/storage"
 	"github.com/patrolhq/patrol/storage/s3store"
 )
@@ -64,7 +65,7 @@ PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY
 PATROL_S3_REGION, PATROL_S3_TLS, PATROL_MAX_PHOTO_MB, PATROL_MAX_SYNCS,
 PATROL_LOG_FORMAT, PATROL_LOG_LEVEL, PATROL_MAX_SYNCS_PER_DEVICE, PATROL_MAX_SYNCS_PER_USER,
 PATROL_MAX_UPLOADS_PER_DEVICE, PATROL_MAX_UPLOADS_PER_USER, PATROL_SYNC_BODY_TIMEOUT,
-PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE).`
+PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE, PATROL_ZONE, PATROL_PUBLIC_URL).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -124,6 +125,10 @@ type serveOptions struct {
 	SyncBodyTimeout                  time.Duration
 	UploadMinRate                    int64 // bytes per second
 	MetricsToken                     string
+	// Zone is the bureau's time zone (workbench times); PublicURL the
+	// address people open the workbench at.
+	Zone      string
+	PublicURL string
 }
 
 // envOr returns the environment value of key, or def when unset.
@@ -178,6 +183,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	// does not print it as a default.
 	fs.StringVar(&o.MetricsToken, "metrics-token", "",
 		"bearer token /metrics requires; empty serves /metrics to loopback clients only (PATROL_METRICS_TOKEN; prefer the variable, flags show in ps)")
+	fs.StringVar(&o.Zone, "zone", envOr(getenv, "PATROL_ZONE", web.DefaultZone), "time zone of the bureau, in which the workbench shows times (PATROL_ZONE)")
+	fs.StringVar(&o.PublicURL, "public-url", getenv("PATROL_PUBLIC_URL"),
+		"address people open the workbench at; https makes session cookies Secure behind a TLS proxy (PATROL_PUBLIC_URL)")
 	fs.StringVar(&o.LogFormat, "log-format", envOr(getenv, "PATROL_LOG_FORMAT", "text"), "text or json (PATROL_LOG_FORMAT)")
 	fs.StringVar(&o.LogLevel, "log-level", envOr(getenv, "PATROL_LOG_LEVEL", "info"), "debug, info, warn or error (PATROL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -185,6 +193,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if o.Zone == "" {
+		o.Zone = web.DefaultZone
 	}
 	if o.MetricsToken == "" {
 		o.MetricsToken = getenv("PATROL_METRICS_TOKEN")
@@ -296,11 +307,17 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	if o.Database != "" && o.S3.Endpoint == "" {
 		logger.Warn("photos are kept on this replica's local disk: other replicas of the same database cannot serve them; set --s3-endpoint when running several")
 	}
+	zone, err := time.LoadLocation(o.Zone)
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("serve: --zone %q: %w (an IANA name such as Asia/Shanghai)", o.Zone, err)
+	}
 	srv, err := server.New(ctx, server.Config{Store: st, DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs, Staging: staging,
 		MaxPhotoBytes: int64(o.MaxPhotoMB) << 20, MaxConcurrentSyncs: o.MaxSyncs,
 		MaxSyncsPerDevice: o.SyncsPerDevice, MaxSyncsPerUser: o.SyncsPerUser,
 		MaxUploadsPerDevice: o.UploadsPerDevice, MaxUploadsPerUser: o.UploadsPerUser,
-		SyncBodyTimeout: o.SyncBodyTimeout, UploadMinRate: o.UploadMinRate, MetricsToken: o.MetricsToken})
+		SyncBodyTimeout: o.SyncBodyTimeout, UploadMinRate: o.UploadMinRate, MetricsToken: o.MetricsToken,
+		Zone: zone, PublicURL: o.PublicURL})
 	if err != nil {
 		if st != nil {
 			st.Close()

@@ -250,55 +250,64 @@ func (s *Store) EditVenue(ctx context.Context, id string, fields map[string]sche
 	var out schema.Venue
 	var conflicts []string
 	err := s.writeTx(ctx, func(w *writer) error {
-		v, err := w.loadVenue(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !scope.Covers(v.SquadID) {
-			return notFound("venue", id)
-		}
-		if v.Deleted {
-			return schema.Errorf(schema.CodeGone, "venue %s was deleted", id)
-		}
-		edits := make(map[string]schema.FieldEdit, len(fields))
-		var bases []string
-		for f, e := range fields {
-			if !explicitBase[f] {
-				e.Base = v.Clocks[f]
-			}
-			if c, err := schema.ParseHLC(v.Clocks[f]); err == nil {
-				// Another replica may have stamped it: stay ahead of it.
-				s.clock.Observe(c)
-			}
-			edits[f] = e
-			if e.Base != "" {
-				bases = append(bases, e.Base)
-			}
-		}
-		if err := schema.ValidateVenueUpdate(&schema.VenueUpdate{VenueID: id, Fields: edits}); err != nil {
-			return err
-		}
-		restamps := map[string]string{}
-		if err := restampsOf(ctx, w.tx, bases, restamps); err != nil {
-			return err
-		}
-		fm := schema.MergeFields(v.Venue, edits, s.clock.Tick().String(), schema.Restamps(restamps).Lookup)
-		if conflicts, err = w.writeConflicts(ctx, fm.Conflicts, actor); err != nil {
-			return err
-		}
-		v.Venue = fm.Venue
-		if fm.Changed {
-			if err := w.saveVenueFields(ctx, v); err != nil {
-				return err
-			}
-		}
-		out = v.Venue
-		return nil
+		var err error
+		out, conflicts, err = s.editVenue(ctx, w, id, fields, explicitBase, actor, scope)
+		return err
 	})
 	if err != nil {
 		return schema.Venue{}, nil, fmt.Errorf("store: edit venue %s: %w", id, err)
 	}
 	return out, conflicts, nil
+}
+
+// editVenue is EditVenue inside a write transaction (a leader's choice of
+// a conflict's value goes through it too).
+func (s *Store) editVenue(ctx context.Context, w *writer, id string, fields map[string]schema.FieldEdit, explicitBase map[string]bool,
+	actor store.Actor, scope schema.Scope) (schema.Venue, []string, error) {
+	v, err := w.loadVenue(ctx, id)
+	if err != nil {
+		return schema.Venue{}, nil, err
+	}
+	if !scope.Covers(v.SquadID) {
+		return schema.Venue{}, nil, notFound("venue", id)
+	}
+	if v.Deleted {
+		return schema.Venue{}, nil, schema.Errorf(schema.CodeGone, "venue %s was deleted", id)
+	}
+	edits := make(map[string]schema.FieldEdit, len(fields))
+	var bases []string
+	for f, e := range fields {
+		if !explicitBase[f] {
+			e.Base = v.Clocks[f]
+		}
+		if c, err := schema.ParseHLC(v.Clocks[f]); err == nil {
+			// Another replica may have stamped it: stay ahead of it.
+			s.clock.Observe(c)
+		}
+		edits[f] = e
+		if e.Base != "" {
+			bases = append(bases, e.Base)
+		}
+	}
+	if err := schema.ValidateVenueUpdate(&schema.VenueUpdate{VenueID: id, Fields: edits}); err != nil {
+		return schema.Venue{}, nil, err
+	}
+	restamps := map[string]string{}
+	if err := restampsOf(ctx, w.tx, bases, restamps); err != nil {
+		return schema.Venue{}, nil, err
+	}
+	fm := schema.MergeFields(v.Venue, edits, s.clock.Tick().String(), schema.Restamps(restamps).Lookup)
+	conflicts, err := w.writeConflicts(ctx, fm.Conflicts, actor)
+	if err != nil {
+		return schema.Venue{}, nil, err
+	}
+	v.Venue = fm.Venue
+	if fm.Changed {
+		if err := w.saveVenueFields(ctx, v); err != nil {
+			return schema.Venue{}, nil, err
+		}
+	}
+	return v.Venue, conflicts, nil
 }
 
 // restampQuery finds the replacements of HLCs the server restamped.

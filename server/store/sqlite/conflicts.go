@@ -92,3 +92,46 @@ func (s *Store) ResolveConflict(ctx context.Context, id, by string, scope schema
 	}
 	return s.Conflict(ctx, id)
 }
+
+// DecideConflict resolves a conflict with the value that stands; a value
+// other than the one the merge kept goes through the venue field merge in
+// the same transaction (see store.Supervision).
+func (s *Store) DecideConflict(ctx context.Context, id, winner string, actor Actor, by string, scope schema.Scope) (schema.Conflict, error) {
+	if err := schema.CheckConflictWinner(winner); err != nil {
+		return schema.Conflict{}, err
+	}
+	err := s.writeTx(ctx, func(w *writer) error {
+		c, err := scanConflict(w.tx.QueryRowContext(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !scope.Covers(c.SquadID)) {
+			return notFound("conflict", id)
+		}
+		if err != nil {
+			return err
+		}
+		if c.ResolvedAt != nil {
+			return nil
+		}
+		if winner != c.Winner {
+			if err := schema.CanOverturn(c); err != nil {
+				return err
+			}
+			v, err := w.loadVenue(ctx, c.EntityID)
+			if err != nil {
+				return err
+			}
+			if err := schema.StillKept(c, &v.Venue); err != nil {
+				return err
+			}
+			edit := map[string]schema.FieldEdit{c.Field: {Value: c.ValueOf(winner)}}
+			if _, _, err := s.editVenue(ctx, w, c.EntityID, edit, nil, actor, scope); err != nil {
+				return err
+			}
+		}
+		_, err = w.exec(ctx, `UPDATE conflicts SET resolved_at = ?, resolved_by = ?, winner = ? WHERE id = ?`, w.nowText(), by, winner, id)
+		return err
+	})
+	if err != nil {
+		return schema.Conflict{}, fmt.Errorf("store: decide conflict %s: %w", id, err)
+	}
+	return s.Conflict(ctx, id)
+}

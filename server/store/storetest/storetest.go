@@ -54,6 +54,7 @@ func Run(t *testing.T, open Open) {
 		{"Attempts", attemptCases},
 		{"Jobs", jobCases},
 		{"Audit", auditCases},
+		{"Admin", adminCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,211 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patrolhq/patrol/schema"
+)
+
+// funcs are the template helpers: Chinese names for the wire's words and
+// times in the bureau's zone. None returns template.HTML.
+func (w *Web) funcs() template.FuncMap {
+	return template.FuncMap{
+		"when":   w.when,
+		"whenp":  func(t *time.Time) string { return w.whenPtr(t, "—") },
+		"role":   roleName,
+		"status": statusName,
+		"flag":   flagName,
+		"kind":   conflictKindName,
+		"field":  fieldName,
+		"winner": winnerName,
+		"result": resultName,
+		"squad":  squadName,
+		"offset": offsetText,
+		"shown":  shown,
+		"deref": func(p *int64) int64 {
+			if p == nil {
+				return 0
+			}
+			return *p
+		},
+		"inspector": func(in schema.Inspector) string {
+			if in.Name == "" {
+				return shown(in.Username)
+			}
+			return shown(in.Name)
+		},
+	}
+}
+
+// shown is device text as a page shows it: every character kept, but the
+// invisible controls that change the direction of text (an RTL override
+// makes "gnp.exe" read "exe.png") written as a visible [U+202E], so that
+// what a leader reads is what was sent. Escaping is still the template's.
+func shown(s string) string {
+	if !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isBidiControl(r) {
+			fmt.Fprintf(&b, "[U+%04X]", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isBidiControl(r rune) bool {
+	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// when is t in the bureau's zone, as Chinese pages write it:
+// 2026年12月2日 14:05.
+func (w *Web) when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	l := t.In(w.cfg.Zone)
+	return fmt.Sprintf("%d年%d月%d日 %02d:%02d", l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute())
+}
+
+func (w *Web) whenPtr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return w.when(*t)
+}
+
+func roleName(r string) string {
+	switch r {
+	case schema.RoleAdmin:
+		return "局管理员"
+	case schema.RoleLeader:
+		return "中队长"
+	case schema.RoleInspector:
+		return "检查员"
+	}
+	return r
+}
+
+func statusName(s string) string {
+	switch s {
+	case schema.StatusDraft:
+		return "草稿"
+	case schema.StatusSubmitted:
+		return "待审核"
+	case "approved":
+		return "已通过"
+	case "returned":
+		return "已退回"
+	case "reviewed":
+		return "已审核"
+	}
+	return s
+}
+
+func flagName(f string) string {
+	switch f {
+	case schema.FlagSingleInspector:
+		return "单人检查"
+	case schema.FlagTimeSuspect:
+		return "时间存疑"
+	case schema.FlagPhotosMissing:
+		return "照片缺失"
+	}
+	return f
+}
+
+func conflictKindName(k string) string {
+	switch k {
+	case schema.ConflictConcurrentEdit:
+		return "同时修改"
+	case schema.ConflictEditOfDeleted:
+		return "修改了已删除的场所"
+	case schema.ConflictEditAfterReview:
+		return "审核后又修改"
+	}
+	return k
+}
+
+func fieldName(f string) string {
+	switch f {
+	case schema.FieldName:
+		return "名称"
+	case schema.FieldAddress:
+		return "地址"
+	case schema.FieldLicenceNo:
+		return "许可证号"
+	case schema.FieldLicensed:
+		return "是否持证"
+	case schema.FieldPhone:
+		return "电话"
+	case schema.FieldOpenState:
+		return "营业状态"
+	case "":
+		return "整条记录"
+	}
+	return f
+}
+
+func winnerName(w string) string {
+	switch w {
+	case schema.WinnerServer:
+		return "服务器"
+	case schema.WinnerDevice:
+		return "设备"
+	}
+	return w
+}
+
+func resultName(r string) string {
+	switch r {
+	case schema.ResultPass:
+		return "合格"
+	case schema.ResultFail:
+		return "不合格"
+	case schema.ResultNA:
+		return "不适用"
+	}
+	return r
+}
+
+func squadName(id *int64) string {
+	if id == nil {
+		return "—"
+	}
+	return "第" + strconv.FormatInt(*id, 10) + "中队"
+}
+
+// offsetText says how far a device's clock is off, in words.
+func offsetText(ms *int64) string {
+	if ms == nil {
+		return "未测量"
+	}
+	d := time.Duration(*ms) * time.Millisecond
+	switch {
+	case d > -time.Second && d < time.Second:
+		return "准确（相差不到 1 秒）"
+	case d > 0:
+		return "快 " + durationText(d)
+	default:
+		return "慢 " + durationText(-d)
+	}
+}
+
+func durationText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + " 秒"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " 分钟"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + " 小时"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + " 天"
+}

@@ -113,3 +113,23 @@ func reverse(list []schema.AuditEntry) []schema.AuditEntry {
 	}
 	return out
 }
+
+// TestAudit_SignInAndOutAreRecorded: a login and a logout each leave an
+// entry naming the user and the address they came from.
+func TestAudit_SignInAndOutAreRecorded(t *testing.T) {
+	e := newEnv(t)
+	leader := e.login("leader1")
+	leader.must(204, "POST", schema.PathLogout, nil, nil)
+	var list []schema.AuditEntry
+	e.login("admin").must(200, "GET", schema.PathAudit+"?entity=user&actor=leader1", nil, &list)
+	var actions []string
+	for _, a := range list {
+		if a.Address == "" {
+			t.Errorf("entry %d names no address", a.Seq)
+		}
+		actions = append(actions, a.Action)
+	}
+	if len(actions) != 2 || actions[0] != "logout" || actions[1] != "login" {
+		t.Fatalf("leader1's sign-in entries, newest first: %v; want logout, login", actions)
+	}
+}

@@ -166,7 +166,7 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tok, exp, err := s.StartSession(c.Request().Context(), u)
+	tok, exp, err := s.StartSession(store.WithAuditor(c.Request().Context(), u.Username, c.RealIP()), u)
 	if err != nil {
 		return err
 	}
@@ -238,11 +238,34 @@ func (s *Server) StartSession(ctx context.Context, u store.User) (string, time.T
 	if err := s.store.CreateSession(ctx, u.ID, auth.HashToken(tok), exp); err != nil {
 		return "", time.Time{}, err
 	}
+	s.auditSession(ctx, u.ID, u.Username, u.SquadID, "login")
 	return tok, exp, nil
 }
 
+// EndSession revokes the session a principal signed in with (API logout
+// and the workbench's alike) and records the sign-out.
+func (s *Server) EndSession(ctx context.Context, p *auth.Principal) error {
+	if err := s.store.RevokeToken(ctx, p.TokenHash); err != nil {
+		return err
+	}
+	s.auditSession(ctx, p.UserID, p.Username, p.SquadID, "logout")
+	return nil
+}
+
+// auditSession records a sign-in or sign-out. The session itself is
+// committed already, so a failure to record it is logged, not answered.
+func (s *Server) auditSession(ctx context.Context, userID, username string, squad *int64, action string) {
+	if actor, addr := store.Auditor(ctx); actor == schema.AuditSystem {
+		ctx = store.WithAuditor(ctx, username, addr)
+	}
+	if _, err := s.store.AppendAudit(ctx, schema.AuditEntry{EntityKind: schema.AuditUser, EntityID: userID, SquadID: squad,
+		Action: action}); err != nil {
+		s.log.Warn("session not audited", "user", username, "action", action, "err", err)
+	}
+}
+
 func (s *Server) logout(c echo.Context) error {
-	if err := s.store.RevokeToken(c.Request().Context(), principal(c).TokenHash); err != nil {
+	if err := s.EndSession(c.Request().Context(), principal(c)); err != nil {
 		return err
 	}
 	c.SetCookie(newSessionCookie(c, "", -1))

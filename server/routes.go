@@ -90,6 +90,7 @@ func (s *Server) mountWeb(e *echo.Echo) {
 		Store:        s.store,
 		CheckLogin:   s.CheckLogin,
 		StartSession: s.StartSession,
+		EndSession:   s.EndSession,
 		EnrollmentCode: func(ctx context.Context, username, by string) (string, time.Time, error) {
 			return s.enrollmentCode(ctx, username, by)
 		},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // loginData is what the login form shows again after a failure.
@@ -73,7 +74,7 @@ func (w *Web) loginSubmit(c echo.Context) error {
 		d.Error = inspectorRefusal
 		return w.showLogin(c, http.StatusForbidden, d)
 	}
-	tok, _, err := w.cfg.StartSession(c.Request().Context(), u)
+	tok, _, err := w.cfg.StartSession(store.WithAuditor(c.Request().Context(), u.Username, c.RealIP()), u)
 	if err != nil {
 		return w.fail(c, err)
 	}
@@ -85,7 +86,7 @@ func (w *Web) loginSubmit(c echo.Context) error {
 // logout revokes the session on the server, so that a copy of the cookie
 // is useless too, and clears it.
 func (w *Web) logout(c echo.Context, p *auth.Principal) error {
-	if err := w.st.RevokeToken(c.Request().Context(), p.TokenHash); err != nil {
+	if err := w.cfg.EndSession(c.Request().Context(), p); err != nil {
 		return err
 	}
 	w.setCookie(c, SessionCookie, "", -1)

@@ -72,14 +72,16 @@ type Store interface {
 	store.Venues
 }
 
-// Config wires the workbench to the server. Store, CheckLogin and
-// StartSession are required.
+// Config wires the workbench to the server. Store, CheckLogin,
+// StartSession and EndSession are required.
 type Config struct {
 	Store Store
 	// CheckLogin checks a username and password with the API login's
 	// limits (server.CheckLogin); StartSession opens a session for a user.
 	CheckLogin   func(c echo.Context, username, password string) (store.User, error)
 	StartSession func(ctx context.Context, u store.User) (token string, expires time.Time, err error)
+	// EndSession revokes a principal's session and records the sign-out.
+	EndSession func(ctx context.Context, p *auth.Principal) error
 	// EnrollmentCode issues a device enrollment code for username; nil
 	// leaves the enrollment form out.
 	EnrollmentCode func(ctx context.Context, username, createdBy string) (code string, expires time.Time, err error)
@@ -108,8 +110,8 @@ type Web struct {
 
 // New checks the configuration and parses the templates.
 func New(cfg Config) (*Web, error) {
-	if cfg.Store == nil || cfg.CheckLogin == nil || cfg.StartSession == nil {
-		return nil, errors.New("web: Store, CheckLogin and StartSession are required")
+	if cfg.Store == nil || cfg.CheckLogin == nil || cfg.StartSession == nil || cfg.EndSession == nil {
+		return nil, errors.New("web: Store, CheckLogin, StartSession and EndSession are required")
 	}
 	if cfg.HashPassword == nil {
 		cfg.HashPassword = auth.HashPassword
@@ -211,6 +213,8 @@ func (w *Web) action(h handler, who access) echo.HandlerFunc {
 
 func (w *Web) run(c echo.Context, p *auth.Principal, h handler, who access) error {
 	c.Set(auth.ContextKey, p)
+	req := c.Request() // the store names who made each change in the audit log
+	c.SetRequest(req.WithContext(store.WithAuditor(req.Context(), p.Username, c.RealIP())))
 	if who == adminOnly && !p.IsAdmin() {
 		return w.fail(c, Fail(schema.CodeForbidden, "只有局管理员可以打开此页面。", "admins only"))
 	}

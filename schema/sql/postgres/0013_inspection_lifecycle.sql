@@ -56,7 +56,7 @@ CREATE INDEX findings_inspection ON findings (inspection_id);
 
 CREATE TABLE order_numbers (
     year INTEGER PRIMARY KEY,
-    last INTEGER NOT NULL
+    last_n INTEGER NOT NULL
 );
 
 INSERT INTO findings (id, inspection_id, venue_id, squad_id, item_id, title_zh, severity, critical, status, note, opened_at,
@@ -94,7 +94,7 @@ FROM (
     WHERE i.status = 'reviewed' AND i.review::jsonb ->> 'decision' IN ('correction_ordered', 'case_opened')
 ) x;
 
-INSERT INTO order_numbers (year, last)
+INSERT INTO order_numbers (year, last_n)
 SELECT extract(year FROM (ordered_at::timestamptz AT TIME ZONE 'Asia/Shanghai'))::integer, count(*)
 FROM findings WHERE order_number IS NOT NULL GROUP BY 1;
 

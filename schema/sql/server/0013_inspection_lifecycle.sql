@@ -66,7 +66,7 @@ CREATE INDEX findings_inspection ON findings (inspection_id);
 -- The last number given to an order to correct in each year (Asia/Shanghai).
 CREATE TABLE order_numbers (
     year INTEGER PRIMARY KEY,
-    last INTEGER NOT NULL
+    last_n INTEGER NOT NULL
 );
 
 -- Findings of the reviews that ordered a correction or opened a case.
@@ -108,7 +108,7 @@ FROM (
     WHERE i.status = 'reviewed' AND json_extract(i.review, '$.decision') IN ('correction_ordered', 'case_opened')
 ) x;
 
-INSERT INTO order_numbers (year, last)
+INSERT INTO order_numbers (year, last_n)
 SELECT CAST(strftime('%Y', ordered_at, '+8 hours') AS INTEGER), count(*) FROM findings WHERE order_number IS NOT NULL GROUP BY 1;
 
 -- The migrated findings and inspections take one new change seq, so that

@@ -78,7 +78,9 @@ SELECT gen_random_uuid()::text, x.inspection_id, x.venue_id, x.squad_id, x.item_
        to_char(x.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS".000000000Z"'),
        (SELECT value + 1 FROM counters WHERE name = 'seq')
 FROM (
-    SELECT i.id AS inspection_id, i.venue_id, v.squad_id, it.item_id, it.position, it.note, it.severity,
+    SELECT i.id AS inspection_id, i.venue_id, v.squad_id, it.item_id, it.position, it.note,
+           coalesce(nullif(it.severity, ''), (SELECT ci ->> 'severity' FROM checklists c, jsonb_array_elements(c.body::jsonb -> 'items') ci
+                     WHERE c.version = i.checklist_version AND ci ->> 'id' = it.item_id LIMIT 1), '') AS severity,
            i.review::jsonb ->> 'decision' AS decision,
            coalesce(i.review::jsonb ->> 'reviewed_by', '') AS reviewed_by,
            coalesce(i.review::jsonb ->> 'note', '') AS review_note,

@@ -92,7 +92,9 @@ SELECT lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || 
        CASE x.decision WHEN 'case_opened' THEN coalesce(nullif(x.review_note, ''), 'case opened at review') ELSE '' END,
        x.at, (SELECT value + 1 FROM counters WHERE name = 'seq')
 FROM (
-    SELECT i.id AS inspection_id, i.venue_id, v.squad_id, it.item_id, it.position, it.note, it.severity,
+    SELECT i.id AS inspection_id, i.venue_id, v.squad_id, it.item_id, it.position, it.note,
+           coalesce(nullif(it.severity, ''), (SELECT json_extract(ci.value, '$.severity') FROM checklists c, json_each(c.body, '$.items') ci
+                     WHERE c.version = i.checklist_version AND json_extract(ci.value, '$.id') = it.item_id), '') AS severity,
            json_extract(i.review, '$.decision') AS decision,
            coalesce(json_extract(i.review, '$.reviewed_by'), '') AS reviewed_by,
            coalesce(json_extract(i.review, '$.note'), '') AS review_note,

@@ -22,6 +22,7 @@ var copyOrder = []string{
 	"counters", "squads", "users", "squad_co_inspectors", "devices", "tokens", "enrollment_codes", "device_clock_samples",
 	"venues", "venue_squad_history", "schools", "zone_rules", "checklists",
 	"inspections", "inspection_items", "inspection_photos", "applied_mutations", "conflicts", "photos", "photo_receipts", "hlc_restamps",
+	"inspection_versions", "findings", "order_numbers",
 }
 
 // notCopied are the tables of state a moved deployment does without: the

@@ -55,6 +55,7 @@ func sqliteDeployment(t *testing.T) *sqlite.Store {
 		in.Items = append(in.Items, schema.ItemResult{ItemID: it.ID, Result: schema.ResultPass})
 	}
 	device := uuid.NewString()
+	in.Items[3].Result = schema.ResultFail
 	in.Items[0].Photos = []schema.PhotoRef{
 		{SHA256: sentPhoto, Size: 2048, MediaType: "image/jpeg", CapturedAt: start, DeviceID: device},
 		{SHA256: awaitedPhoto, Size: 4096, MediaType: "image/jpeg", CapturedAt: start, DeviceID: device},
@@ -67,6 +68,19 @@ func sqliteDeployment(t *testing.T) *sqlite.Store {
 	}
 	if err := s.RecordPhoto(ctx, store.Photo{SHA256: sentPhoto, Size: 2048, MediaType: "image/jpeg", ReceivedAt: time.Now()},
 		store.Uploader{DeviceID: device, UserID: u.ID, SquadID: squad}); err != nil {
+		t.Fatal(err)
+	}
+	// Approved, its failed item is a finding ordered corrected: the ledger
+	// and the year's order number move with the deployment.
+	if _, err := s.ReviewInspection(ctx, in.ID, store.ReviewInput{Action: schema.ReviewApprove, By: "leader"}, schema.AllSquads()); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.Findings(ctx, store.FindingFilter{})
+	if err != nil || len(page.Findings) != 1 {
+		t.Fatalf("findings %+v, %v", page.Findings, err)
+	}
+	if _, err := s.ActOnFinding(ctx, page.Findings[0].ID, schema.FindingAction{Action: schema.FindingActOrder, By: "leader",
+		Deadline: time.Now().Add(24 * time.Hour), Text: "register every user"}, schema.AllSquads()); err != nil {
 		t.Fatal(err)
 	}
 	return s

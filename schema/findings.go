@@ -255,3 +255,13 @@ func RecheckTarget(in Inspection, f Finding) error {
 func OrderNumber(year, n int) string {
 	return fmt.Sprintf("责改〔%d〕%d号", year, n)
 }
+
+// ParseOrderNumber reads the year and sequence back from a number that
+// OrderNumber made; ok is false for any other text.
+func ParseOrderNumber(s string) (year, n int, ok bool) {
+	var rest string
+	if _, err := fmt.Sscanf(s, "责改〔%d〕%d%s", &year, &n, &rest); err != nil || rest != "号" || n <= 0 {
+		return 0, 0, false
+	}
+	return year, n, OrderNumber(year, n) == s
+}

@@ -180,3 +180,17 @@ func TestRecheckTarget(t *testing.T) {
 		t.Error("a closed finding is accepted")
 	}
 }
+
+func TestParseOrderNumber_RoundTrips(t *testing.T) {
+	for _, c := range []struct{ year, n int }{{2026, 1}, {2026, 417}, {2031, 10000}} {
+		y, n, ok := schema.ParseOrderNumber(schema.OrderNumber(c.year, c.n))
+		if !ok || y != c.year || n != c.n {
+			t.Errorf("ParseOrderNumber(OrderNumber(%d, %d)) = %d, %d, %v", c.year, c.n, y, n, ok)
+		}
+	}
+	for _, s := range []string{"", "责改〔2026〕号", "责改〔2026〕0号", "责改〔2026〕12", "责改〔2026〕12号x", "2026-12"} {
+		if _, _, ok := schema.ParseOrderNumber(s); ok {
+			t.Errorf("ParseOrderNumber(%q) is ok", s)
+		}
+	}
+}

@@ -220,3 +220,19 @@ func OrderYear(t time.Time) int {
 // ChinaTime is Asia/Shanghai without the time zone database: UTC+8 all
 // year, as it has been since 1991.
 var ChinaTime = time.FixedZone("CST", 8*3600)
+
+// OrderNumbersUsed is, per year, the highest order number the findings
+// carry (schema.ParseOrderNumber), so that an import can move each year's
+// sequence past them and the next order made never repeats a number.
+func OrderNumbersUsed(list []schema.Finding) map[int]int {
+	used := map[int]int{}
+	for _, f := range list {
+		if f.Order == nil {
+			continue
+		}
+		if y, n, ok := schema.ParseOrderNumber(f.Order.Number); ok && n > used[y] {
+			used[y] = n
+		}
+	}
+	return used
+}

@@ -136,5 +136,11 @@ func (w *writer) importFindings(ctx context.Context, list []schema.Finding) erro
 			return err
 		}
 	}
+	for year, n := range store.OrderNumbersUsed(list) {
+		if _, err := w.tx.Exec(ctx, `INSERT INTO order_numbers (year, last_n) VALUES ($1, $2)
+			ON CONFLICT (year) DO UPDATE SET last_n = GREATEST(order_numbers.last_n, excluded.last_n)`, int32(year), int32(n)); err != nil {
+			return fmt.Errorf("order numbers of %d: %w", year, err)
+		}
+	}
 	return nil
 }

@@ -184,6 +184,12 @@ func (w *writer) importFindings(ctx context.Context, list []schema.Finding) erro
 			return err
 		}
 	}
+	for year, n := range store.OrderNumbersUsed(list) {
+		if _, err := w.exec(ctx, `INSERT INTO order_numbers (year, last_n) VALUES (?, ?)
+			ON CONFLICT (year) DO UPDATE SET last_n = max(last_n, excluded.last_n)`, year, n); err != nil {
+			return fmt.Errorf("order numbers of %d: %w", year, err)
+		}
+	}
 	return nil
 }
 

@@ -1,12 +1,15 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store"
@@ -23,6 +26,7 @@ var ledgerCases = []contractCase{
 	withEnv("ConcurrentActionsOnOneFinding", testLedgerConcurrentAct),
 	withEnv("TwoApprovalsRecheckOneFinding", testLedgerConcurrentRecheck),
 	withEnv("FindingsFollowTheirVenue", testLedgerFindingsFollowVenue),
+	{name: "ImportedOrderNumbersAreNotReused", run: testLedgerImportedOrderNumbers},
 }
 
 // failing answers item ids with fail (and a note), the rest with pass.
@@ -83,6 +87,30 @@ func (e *env) act(id string, a schema.FindingAction) (schema.Finding, error) {
 		a.By = "leader1"
 	}
 	return e.s.ActOnFinding(e.ctx, id, a, schema.SquadScope(1))
+}
+
+// testLedgerImportedOrderNumbers: a district imported with numbered
+// orders moves the year's sequence past them, so that the next order a
+// leader makes gets a number no document carries yet.
+func testLedgerImportedOrderNumbers(t *testing.T, open Open) {
+	clock := &fakeClock{t: start}
+	e := &env{t: t, ctx: context.Background(), clock: clock, s: openStore(t, open, clock)}
+	d := e.district()
+	year := store.OrderYear(start)
+	deadline := start.AddDate(0, 0, 10)
+	ordered := schema.Finding{ID: uuid.NewString(), InspectionID: e.past.ID, VenueID: e.past.VenueID, SquadID: 1, ItemID: "NC01",
+		Status: schema.FindingOrdered, OpenedAt: start.Add(-48 * time.Hour), Deadline: &deadline, UpdatedAt: start,
+		Order: &schema.Order{Number: schema.OrderNumber(year, 41), Deadline: deadline, Action: "亮证", OrderedBy: "leader1", OrderedAt: start}}
+	open2 := schema.Finding{ID: uuid.NewString(), InspectionID: e.past.ID, VenueID: e.past.VenueID, SquadID: 1, ItemID: "NC02",
+		Status: schema.FindingOpen, OpenedAt: start.Add(-48 * time.Hour), UpdatedAt: start}
+	d.Findings = append(d.Findings, ordered, open2)
+	if err := e.s.Import(e.ctx, d); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	f, err := e.s.ActOnFinding(e.ctx, open2.ID, order(start.AddDate(0, 0, 15)), schema.SquadScope(1))
+	if err != nil || f.Order == nil || f.Order.Number != schema.OrderNumber(year, 42) {
+		t.Fatalf("order after the import: %+v, %v; want number %s", f.Order, err, schema.OrderNumber(year, 42))
+	}
 }
 
 func order(deadline time.Time) schema.FindingAction {

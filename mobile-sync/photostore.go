@@ -255,16 +255,19 @@ const AnswerPhotoRefused = "refused"
 const answerKindPhoto = "photo.upload"
 
 // refusedForGood tells the server's answers that no retry changes: the
-// bytes are not an image it takes, too large, or do not hash to their
-// name. Not found and forbidden are not among them: the record naming the
-// photo may simply not have reached the server yet.
+// bytes are not an image it takes, or too large. Not found and forbidden
+// are not among them: the record naming the photo may simply not have
+// reached the server yet. Nor is a checksum mismatch: the bytes were
+// hashed when attached and the store refuses a file that changed since,
+// so a mismatch at the server is bytes damaged on the way, and the next
+// sync sends them again.
 func refusedForGood(err error) bool {
 	var ae *photo.AnswerError
 	if !errors.As(err, &ae) {
 		return false
 	}
 	switch ae.Err.Code {
-	case schema.CodeUnsupportedMedia, schema.CodeTooLarge, schema.CodeChecksumMismatch:
+	case schema.CodeUnsupportedMedia, schema.CodeTooLarge:
 		return true
 	}
 	return false

@@ -39,11 +39,12 @@ func (w *Web) funcs() template.FuncMap {
 		},
 		"coord": coordText,
 		"short": func(s string) string {
-			if len(s) > 12 {
-				return s[:12]
+			if len(s) > 8 {
+				return s[:8]
 			}
 			return s
 		},
+		"state": stateName,
 		"add":         func(a, b int) int { return a + b },
 		"exportLinks": exportLinks,
 		"deref": func(p *int64) int64 {
@@ -190,6 +191,8 @@ func auditActionName(a string) string {
 		return "处理冲突"
 	case "submit", "push":
 		return "提交"
+	case "resubmitted":
+		return "重新提交"
 	}
 	return a
 }
@@ -368,4 +371,13 @@ func exportLinks(query string) auditLinks {
 		l.Page = "/audit?" + query
 	}
 	return l
+}
+
+// stateName is a state an audit entry records: an inspection's or a
+// finding's in Chinese, anything else as recorded.
+func stateName(s string) string {
+	if n := statusName(s); n != s {
+		return n
+	}
+	return shown(findingStatusName(s))
 }

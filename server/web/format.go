@@ -14,18 +14,18 @@ import (
 // times in the bureau's zone. None returns template.HTML.
 func (w *Web) funcs() template.FuncMap {
 	return template.FuncMap{
-		"when":   w.when,
-		"whenp":  func(t *time.Time) string { return w.whenPtr(t, "—") },
-		"role":   roleName,
-		"status": statusName,
-		"flag":   flagName,
-		"kind":   conflictKindName,
-		"field":  fieldName,
-		"winner": winnerName,
-		"result": resultName,
-		"squad":  squadName,
-		"offset": offsetText,
-		"shown":  shown,
+		"when":    w.when,
+		"whenp":   func(t *time.Time) string { return w.whenPtr(t, "—") },
+		"role":    roleName,
+		"status":  statusName,
+		"flag":    flagName,
+		"kind":    conflictKindName,
+		"field":   fieldName,
+		"winner":  winnerName,
+		"result":  resultName,
+		"squad":   squadName,
+		"offset":  offsetText,
+		"shown":   shown,
 		"fstatus": findingStatusName,
 		"action":  auditActionName,
 		"entity":  entityKindName,
@@ -44,7 +44,7 @@ func (w *Web) funcs() template.FuncMap {
 			}
 			return s
 		},
-		"state": stateName,
+		"state":       stateName,
 		"add":         func(a, b int) int { return a + b },
 		"exportLinks": exportLinks,
 		"deref": func(p *int64) int64 {

@@ -376,7 +376,7 @@ func TestPull_ReviewedInspectionConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSync(t, e.dev)
-	if _, err := e.srv.Leader(1).Review(id, "accepted", ""); err != nil {
+	if _, err := e.srv.Leader(1).Review(id, schema.ReviewApprove, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.dev.SetItem(ctx, id, "NC03", schema.ResultFail, "minor at PC 12"); err != nil {
@@ -387,7 +387,7 @@ func TestPull_ReviewedInspectionConflict(t *testing.T) {
 		t.Fatalf("report %+v: an amendment of a reviewed inspection must be a conflict", rep)
 	}
 	in, _ := e.dev.Inspection(ctx, id)
-	if in.Status != schema.StatusReviewed || in.Review == nil {
+	if in.Status != schema.StatusApproved || in.Review == nil {
 		t.Fatalf("inspection %+v: the device must show the server's reviewed record", in)
 	}
 	answers, _ := e.dev.Answers(ctx)

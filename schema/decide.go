@@ -182,9 +182,11 @@ type StoredInspection struct {
 // written with their names and badge numbers as the server holds them. A
 // new inspection is written as the server stores it (see
 // InspectionRecord). A version of an existing one replaces it when it is
-// newer by clock and by the same inspector; an older or equal version is a
-// late copy, answered applied without a change. An amendment of an
-// inspection a leader reviewed already is kept as a conflict instead.
+// newer by clock and by the same inspector, as its next Version, submitted
+// again (a returned one so goes back to its leader); an older or equal
+// version is a late copy, answered applied without a change. An amendment
+// of an inspection a leader approved already is kept as a conflict
+// instead.
 func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredInspection, hlc string, restamped bool) Decision {
 	in := m.Inspection
 	if !venue.Known || venue.Squad != p.Squad && venue.LeftAt.IsZero() {
@@ -210,21 +212,26 @@ func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredIns
 	if stored == nil {
 		rec := InspectionRecord(in, p, hlc, restamped)
 		rec.Inspectors = named
+		rec.Version = 1
 		return Decision{Result: applied(m.ID), Effect: EffectInsert, Inspection: &rec}
 	}
-	if stored.Review != nil {
+	if stored.Status != StatusSubmitted && stored.Status != StatusReturned {
 		sv, _ := json.Marshal(stored.Inspection)
 		dv, _ := json.Marshal(in)
 		si := stored.Inspection
 		return Decision{
 			Result: MutationResult{ID: m.ID, Outcome: OutcomeConflict, Code: CodeConflict, ServerInspection: &si,
-				Reason: fmt.Sprintf("inspection %s was already reviewed (%s); the edit was kept as a conflict for your squad leader", in.ID, stored.Review.Decision)},
+				Reason: fmt.Sprintf("inspection %s was already reviewed (%s); the edit was kept as a conflict for your squad leader", in.ID, reviewDecision(stored))},
 			Conflicts: []ConflictDecision{{SquadID: stored.SquadID, Kind: ConflictEditAfterReview, EntityKind: "inspection", EntityID: in.ID,
 				ServerValue: string(sv), DeviceValue: string(dv), Winner: WinnerServer}},
 		}
 	}
+	// A submitted one not yet reviewed, or a returned one amended by its
+	// author: the next version, submitted for review.
 	rec := InspectionRecord(in, p, hlc, restamped)
 	rec.Inspectors = named
+	rec.Status = StatusSubmitted
+	rec.Version = max(stored.Version, 1) + 1
 	return Decision{Result: applied(m.ID), Effect: EffectReplace, Inspection: &rec}
 }
 
@@ -284,4 +291,13 @@ func DecideMutation(m *Mutation, p Pusher, f Facts, hlc string, restamped bool) 
 		return Decision{Result: Reject(m.ID, refusal.Code, refusal.Message)}, nil
 	}
 	return d, claims
+}
+
+// reviewDecision names the decision that closed a stored inspection to
+// amendments.
+func reviewDecision(stored *StoredInspection) string {
+	if stored.Review != nil && stored.Review.Decision != "" {
+		return stored.Review.Decision
+	}
+	return stored.Status
 }

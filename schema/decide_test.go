@@ -199,8 +199,15 @@ func TestDecideInspection_Table(t *testing.T) {
 	m.Inspection.FinishedAt = &fin
 	in := m.Inspection
 	ours := schema.VenueSquad{Known: true, Squad: 1}
+	// stored is the server's copy; its status is the review's decision
+	// (submitted without one).
 	stored := func(author, hlc string, review *schema.Review) *schema.StoredInspection {
-		return &schema.StoredInspection{Inspection: schema.Inspection{ID: in.ID, SquadID: 1, HLC: hlc, Review: review}, AuthorID: author}
+		status := schema.StatusSubmitted
+		if review != nil {
+			status = review.Decision
+		}
+		return &schema.StoredInspection{Inspection: schema.Inspection{ID: in.ID, SquadID: 1, HLC: hlc, Review: review, Status: status, Version: 2},
+			AuthorID: author}
 	}
 	older, newer := hlcAt(decideNow.UnixMilli()-60_000, "dev-1"), hlcAt(decideNow.UnixMilli()+1, "dev-1")
 	cases := []struct {
@@ -225,9 +232,15 @@ func TestDecideInspection_Table(t *testing.T) {
 		{"the same version again: applied, nothing written", ours, stored("u1", hlc, nil), hlc, decided{outcome: schema.OutcomeApplied}},
 		{"an older version: applied, nothing written", ours, stored("u1", newer, nil), hlc, decided{outcome: schema.OutcomeApplied}},
 		{"a newer version: replaces", ours, stored("u1", older, nil), hlc, decided{outcome: schema.OutcomeApplied, effect: schema.EffectReplace}},
-		{"a newer version of a reviewed one: a conflict", ours, stored("u1", older, &schema.Review{Decision: "accepted"}), hlc,
-			decided{outcome: schema.OutcomeConflict, code: schema.CodeConflict, reason: "already reviewed (accepted)", conflict: schema.ConflictEditAfterReview}},
-		{"an older version of a reviewed one: applied, no conflict", ours, stored("u1", newer, &schema.Review{Decision: "accepted"}), hlc,
+		{"a newer version of an approved one: a conflict", ours, stored("u1", older, &schema.Review{Decision: schema.StatusApproved}), hlc,
+			decided{outcome: schema.OutcomeConflict, code: schema.CodeConflict, reason: "already reviewed (approved)", conflict: schema.ConflictEditAfterReview}},
+		{"a newer version of a legacy reviewed one: a conflict", ours, stored("u1", older, &schema.Review{Decision: schema.StatusReviewed}), hlc,
+			decided{outcome: schema.OutcomeConflict, code: schema.CodeConflict, reason: "already reviewed (reviewed)", conflict: schema.ConflictEditAfterReview}},
+		{"an older version of an approved one: applied, no conflict", ours, stored("u1", newer, &schema.Review{Decision: schema.StatusApproved}), hlc,
+			decided{outcome: schema.OutcomeApplied}},
+		{"a newer version of a returned one: the amendment replaces it", ours, stored("u1", older, &schema.Review{Decision: schema.StatusReturned}), hlc,
+			decided{outcome: schema.OutcomeApplied, effect: schema.EffectReplace}},
+		{"an older version of a returned one: applied, nothing written", ours, stored("u1", newer, &schema.Review{Decision: schema.StatusReturned}), hlc,
 			decided{outcome: schema.OutcomeApplied}},
 	}
 	forged := *m
@@ -242,7 +255,7 @@ func TestDecideInspection_Table(t *testing.T) {
 		{"new, naming the leader", nil, decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
 		{"a newer version naming the leader", stored("u1", older, nil),
 			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
-		{"a newer version of a reviewed one naming the leader: refused, no conflict", stored("u1", older, &schema.Review{Decision: "accepted"}),
+		{"a newer version of a reviewed one naming the leader: refused, no conflict", stored("u1", older, &schema.Review{Decision: schema.StatusApproved}),
 			decided{outcome: schema.OutcomeRejected, code: schema.CodeForbidden, reason: "leader1 is not an active inspector of squad 1"}},
 		{"a late copy naming the leader: applied, nothing written", stored("u1", newer, nil), decided{outcome: schema.OutcomeApplied}},
 	}
@@ -264,6 +277,14 @@ func TestDecideInspection_Table(t *testing.T) {
 			r := d.Inspection
 			if r.ID != in.ID || r.SquadID != 1 || r.DeviceID != "dev-1" || r.HLC != c.hlc || r.Review != nil || r.TimeSuspect || len(r.Items) != len(in.Items) {
 				t.Errorf("record to write %+v", r)
+			}
+			// A first version is 1; each replacement is the next, submitted for review again.
+			wantVersion := 1
+			if c.stored != nil {
+				wantVersion = c.stored.Version + 1
+			}
+			if r.Version != wantVersion || r.Status != schema.StatusSubmitted {
+				t.Errorf("record to write is version %d %s; want %d submitted", r.Version, r.Status, wantVersion)
 			}
 			// The officers as the server's members list them, not as pushed.
 			want := []schema.Inspector{{Username: "inspector1", Name: "Li Wei", BadgeNo: "JX-0001"}, {Username: "inspector2", Name: "Wang Fang", BadgeNo: "JX-0002"}}
@@ -296,7 +317,7 @@ func TestInspectionRecord_TimeSuspect(t *testing.T) {
 			in.StartedAt = c.start
 			end := c.start.Add(c.end)
 			in.FinishedAt = &end
-			in.Review = &schema.Review{Decision: "accepted"}
+			in.Review = &schema.Review{Decision: schema.StatusApproved}
 			rec := schema.InspectionRecord(&in, pusher(), "h", c.restamped)
 			if rec.TimeSuspect != c.want {
 				t.Fatalf("time suspect %v; want %v", rec.TimeSuspect, c.want)

@@ -237,6 +237,11 @@ func ValidateInspection(in *Inspection, checklists ChecklistLookup) error {
 	if in.Status != StatusSubmitted {
 		return Errorf(CodeInvalid, "inspection %s has status %q; devices push only submitted inspections", in.ID, truncate(in.Status, 20))
 	}
+	if in.RecheckOf != "" {
+		if err := ValidUUID(in.RecheckOf); err != nil {
+			return Errorf(CodeInvalid, "inspection %s recheck_of: %v", in.ID, err)
+		}
+	}
 	cl, ok := checklists(in.ChecklistVersion)
 	if !ok {
 		return Errorf(CodeInvalid, "inspection %s uses unknown checklist version %q", in.ID, truncate(in.ChecklistVersion, 40))
@@ -319,18 +324,6 @@ func ValidatePhotoRef(p *PhotoRef) error {
 		}
 	}
 	return nil
-}
-
-// ReviewDecisions are the decisions a leader may take on an inspection.
-var ReviewDecisions = []string{"accepted", "correction_ordered", "case_opened"}
-
-// ValidateReview checks a leader's decision before a store records it: a
-// known decision and a note that is text (CheckText).
-func ValidateReview(rv Review) error {
-	if !contains(ReviewDecisions, rv.Decision) {
-		return Errorf(CodeInvalid, "decision %q is not one of %s", truncate(rv.Decision, 40), strings.Join(ReviewDecisions, ", "))
-	}
-	return CheckText("note", rv.Note, MaxNoteLen)
 }
 
 // ValidSHA256 reports whether s is a lowercase hex SHA-256 digest.

@@ -18,6 +18,7 @@ const (
 	PathPush         = APIPrefix + "/sync/push"
 	PathInspections  = APIPrefix + "/inspections"
 	PathConflicts    = APIPrefix + "/conflicts"
+	PathFindings     = APIPrefix + "/findings" // GET list, GET /{id}, POST /{id}/order|close|escalate
 	PathVenues       = APIPrefix + "/venues"
 	PathAudit        = APIPrefix + "/audit"   // GET: the audit log, newest first (leaders: their squad's)
 	PathSquads       = APIPrefix + "/squads"  // POST /squads/{id}/co-inspectors, DELETE /squads/{id}/co-inspectors/{username}

@@ -17,7 +17,7 @@ func TestAudit_LeadersSeeOnlyTheirSquad(t *testing.T) {
 	admin.must(204, "DELETE", schema.PathVenues+"/"+v1.ID, nil, nil)
 	admin.must(204, "DELETE", schema.PathVenues+"/"+v2.ID, nil, nil)
 	leader1, leader2 := e.login("leader1"), e.login("leader2")
-	leader1.must(200, "POST", schema.PathInspections+"/"+in1.ID+"/review", map[string]string{"decision": "accepted"}, nil)
+	leader1.must(200, "POST", schema.PathInspections+"/"+in1.ID+"/review", map[string]string{"action": "approve"}, nil)
 
 	read := func(c *client, query string) []schema.AuditEntry {
 		t.Helper()
@@ -38,8 +38,8 @@ func TestAudit_LeadersSeeOnlyTheirSquad(t *testing.T) {
 	if squad1 < 4 {
 		t.Fatalf("%d entries of squad 1 in %+v; want the code, the enrollment, the deletion and the review", squad1, all)
 	}
-	review := read(leader1, "?entity=inspection&id="+in1.ID)
-	if len(review) != 1 || review[0].Actor != "leader1" || review[0].Address != "127.0.0.1" || review[0].To != schema.StatusReviewed {
+	review := read(leader1, "?entity=inspection&id="+in1.ID+"&actor=leader1")
+	if len(review) != 1 || review[0].Actor != "leader1" || review[0].Address != "127.0.0.1" || review[0].To != schema.StatusApproved {
 		t.Fatalf("leader1's review: %+v; want one entry by leader1 from 127.0.0.1", review)
 	}
 	if got := read(leader1, "?entity=device&id="+d1.id); len(got) != 1 || got[0].Actor != "inspector1" || got[0].Action != "enroll" {

@@ -12,8 +12,19 @@ func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
 	d1, d2 := e.enroll("inspector1"), e.enroll("inspector3")
 	v2 := e.venues(2)[0]
 	in2 := d2.inspection(v2.ID)
+	in2.Items[5].Result = schema.ResultFail
 	d2.push(d2.upsert(in2))
 	leader1 := e.login("leader1")
+	// Squad 2's leader approves it: the failed item opens a finding of squad 2.
+	leader2 := e.login("leader2")
+	leader2.must(200, "POST", schema.PathInspections+"/"+in2.ID+"/review", map[string]string{"action": "approve"}, nil)
+	var page struct{ Findings []schema.Finding }
+	leader2.must(200, "GET", schema.PathFindings+"?venue="+v2.ID+"&item="+in2.Items[5].ItemID+"&status=open", nil, &page)
+	if len(page.Findings) == 0 {
+		t.Fatal("approval opened no finding in squad 2")
+	}
+	f2 := schema.PathFindings + "/" + page.Findings[0].ID
+	inspector1 := e.login("inspector1")
 
 	cases := []struct {
 		name   string
@@ -25,7 +36,7 @@ func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
 	}{
 		{"list inspections of squad 2", leader1, "GET", schema.PathInspections + "?squad=2", nil, 403},
 		{"read inspection of squad 2", leader1, "GET", schema.PathInspections + "/" + in2.ID, nil, 404},
-		{"review inspection of squad 2", leader1, "POST", schema.PathInspections + "/" + in2.ID + "/review", map[string]string{"decision": "accepted"}, 404},
+		{"review inspection of squad 2", leader1, "POST", schema.PathInspections + "/" + in2.ID + "/review", map[string]string{"action": "approve"}, 404},
 		{"list venues of squad 2", leader1, "GET", schema.PathVenues + "?squad=2", nil, 403},
 		{"read venue of squad 2", leader1, "GET", schema.PathVenues + "/" + v2.ID, nil, 404},
 		{"edit venue of squad 2", leader1, "PATCH", schema.PathVenues + "/" + v2.ID, map[string]any{"fields": map[string]string{"name": "x"}}, 404},
@@ -34,7 +45,22 @@ func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
 		{"conflicts of squad 2", leader1, "GET", schema.PathConflicts + "?squad=2", nil, 403},
 		{"enrollment code for squad 2", leader1, "POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: "inspector3"}, 404},
 		{"revoke a squad 2 device", leader1, "POST", "/api/v1/devices/" + d2.id + "/revoke", nil, 404},
-		{"inspector on leader pages", e.login("inspector1"), "GET", schema.PathInspections, nil, 403},
+		{"versions of a squad 2 inspection", leader1, "GET", schema.PathInspections + "/" + in2.ID + "/versions", nil, 404},
+		{"findings of squad 2", leader1, "GET", schema.PathFindings + "?squad=2", nil, 403},
+		{"read a squad 2 finding", leader1, "GET", f2, nil, 404},
+		{"order a squad 2 finding", leader1, "POST", f2 + "/order", map[string]string{"deadline": "2026-03-20", "action": "fix"}, 404},
+		{"close a squad 2 finding", leader1, "POST", f2 + "/close", map[string]string{"note": "x"}, 404},
+		{"escalate a squad 2 finding", leader1, "POST", f2 + "/escalate", map[string]string{"reason": "x"}, 404},
+		{"ledger of a squad 2 venue", leader1, "GET", schema.PathVenues + "/" + v2.ID + "/ledger", nil, 404},
+		{"inspector on leader pages", inspector1, "GET", schema.PathInspections, nil, 403},
+		{"inspector reviews", inspector1, "POST", schema.PathInspections + "/" + in2.ID + "/review", map[string]string{"action": "approve"}, 403},
+		{"inspector reads versions", inspector1, "GET", schema.PathInspections + "/" + in2.ID + "/versions", nil, 403},
+		{"inspector lists findings", inspector1, "GET", schema.PathFindings, nil, 403},
+		{"inspector reads a finding", inspector1, "GET", f2, nil, 403},
+		{"inspector orders", inspector1, "POST", f2 + "/order", map[string]string{"deadline": "2026-03-20", "action": "fix"}, 403},
+		{"inspector closes", inspector1, "POST", f2 + "/close", map[string]string{"note": "x"}, 403},
+		{"inspector escalates", inspector1, "POST", f2 + "/escalate", map[string]string{"reason": "x"}, 403},
+		{"inspector reads a ledger", inspector1, "GET", schema.PathVenues + "/" + v2.ID + "/ledger", nil, 403},
 		{"device reads inspection", d1.client, "GET", schema.PathInspections + "/" + in2.ID, nil, 403},
 		{"unknown inspection", leader1, "GET", schema.PathInspections + "/" + newID(t), nil, 404},
 	}
@@ -63,7 +89,7 @@ func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
 		}
 	}
 	var got schema.Venue
-	e.login("leader2").must(200, "GET", schema.PathVenues+"/"+v2.ID, nil, &got)
+	leader2.must(200, "GET", schema.PathVenues+"/"+v2.ID, nil, &got)
 	if got.Name != v2.Name {
 		t.Fatalf("squad 2 venue renamed to %q", got.Name)
 	}

@@ -55,7 +55,14 @@ func TestBadInput_AnswersWithActionable4xx(t *testing.T) {
 		{"wrong method", e.anon(), "GET", schema.PathLogin, nil, nil, 405, "not allowed"},
 		{"bad squad param", e.login("admin"), "GET", schema.PathInspections + "?squad=one", nil, nil, 400, "squad"},
 		{"bad since param", e.login("admin"), "GET", schema.PathInspections + "?since=yesterday", nil, nil, 400, "since"},
-		{"bad review decision", e.login("admin"), "POST", schema.PathInspections + "/" + newID(t) + "/review", []byte(`{"decision":"shrug"}`), nil, 400, "decision"},
+		{"bad review action", e.login("admin"), "POST", schema.PathInspections + "/" + newID(t) + "/review", []byte(`{"action":"shrug"}`), nil, 404, "not found"},
+		{"bad finding deadline", e.login("admin"), "POST", schema.PathFindings + "/" + newID(t) + "/order", []byte(`{"deadline":"soon","action":"fix"}`), nil, 400, "deadline"},
+		{"bad findings sort", e.login("admin"), "GET", schema.PathFindings + "?sort=name", nil, nil, 400, "sort"},
+		{"bad findings cursor", e.login("admin"), "GET", schema.PathFindings + "?after=xyz", nil, nil, 400, "after"},
+		{"bad findings status", e.login("admin"), "GET", schema.PathFindings + "?status=lost", nil, nil, 400, "status"},
+		{"bad findings overdue", e.login("admin"), "GET", schema.PathFindings + "?overdue=maybe", nil, nil, 400, "overdue"},
+		{"bad findings from", e.login("admin"), "GET", schema.PathFindings + "?from=yesterday", nil, nil, 400, "from"},
+		{"bad inspection status", e.login("admin"), "GET", schema.PathInspections + "?status=reviewed", nil, nil, 400, "status"},
 		{"bad move squad", e.login("admin"), "POST", schema.PathVenues + "/" + e.venues(1)[0].ID + "/move", []byte(`{"squad_id":99}`), nil, 400, "squad 99"},
 	}
 	for _, tc := range cases {

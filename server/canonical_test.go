@@ -73,9 +73,9 @@ func TestText_ControlCharactersRefused(t *testing.T) {
 	}
 	leader := e.login("leader1")
 	for _, note := range []string{"fine\x00", "bell\a", "escape \x1b[31m", "return\r", "del\x7f", "c1 \u0085"} {
-		r := leader.call("POST", schema.PathInspections+"/"+in.ID+"/review", map[string]string{"decision": "accepted", "note": note}, nil)
+		r := leader.call("POST", schema.PathInspections+"/"+in.ID+"/review", map[string]string{"action": "return", "comment": note}, nil)
 		if r.status != 400 || r.err.Code != schema.CodeInvalid || !strings.Contains(r.err.Message, "control character") {
-			t.Errorf("review note %q: %d %s %q; want 400 invalid naming the control character", note, r.status, r.err.Code, r.err.Message)
+			t.Errorf("review comment %q: %d %s %q; want 400 invalid naming the control character", note, r.status, r.err.Code, r.err.Message)
 		}
 	}
 	noted := d.inspection(v.ID)
@@ -101,8 +101,8 @@ func TestText_ControlCharactersRefused(t *testing.T) {
 	if r := d.push(d.upsert(fine))[0]; r.Outcome != schema.OutcomeApplied {
 		t.Fatalf("a note with a tab and a newline: %+v", r)
 	}
-	if r := leader.call("POST", schema.PathInspections+"/"+in.ID+"/review", map[string]string{"decision": "accepted", "note": "ok\n\tfine"}, nil); r.status != 200 {
-		t.Fatalf("review note with tab and newline: %d %q", r.status, r.err.Message)
+	if r := leader.call("POST", schema.PathInspections+"/"+in.ID+"/review", map[string]string{"action": "return", "comment": "ok\n\tfine"}, nil); r.status != 200 {
+		t.Fatalf("review comment with tab and newline: %d %q", r.status, r.err.Message)
 	}
 	var code schema.EnrollmentCodeResponse
 	e.login("admin").must(201, "POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: "inspector2"}, &code)

@@ -57,9 +57,9 @@ func (s *Server) listInspections(c echo.Context) error {
 	}
 	f := store.InspectionFilter{SquadID: sq, Status: c.QueryParam("status"), DeviceID: c.QueryParam("device")}
 	switch f.Status {
-	case "", schema.StatusDraft, schema.StatusSubmitted, schema.StatusReviewed:
+	case "", schema.StatusSubmitted, schema.StatusApproved, schema.StatusReturned:
 	default:
-		return schema.Errorf(schema.CodeInvalid, "status %q is not draft, submitted or reviewed", truncate(f.Status, 20))
+		return schema.Errorf(schema.CodeInvalid, "status %q is not submitted, approved or returned", truncate(f.Status, 20))
 	}
 	if q := c.QueryParam("since"); q != "" {
 		t, err := time.Parse(time.RFC3339, q)
@@ -96,14 +96,29 @@ func (s *Server) getInspection(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, in)
 }
 
-// ReviewRequest is the body of POST /api/v1/inspections/{id}/review.
+// ReviewRequest is the body of POST /api/v1/inspections/{id}/review: approve,
+// or return with the comment the inspector amends by; version is the one
+// the leader looked at (0: whatever is stored).
 type ReviewRequest struct {
-	Decision string `json:"decision"`
-	Note     string `json:"note"`
+	Action  string `json:"action"`
+	Comment string `json:"comment"`
+	Version int    `json:"version"`
+}
+
+// supervisor refuses a caller who may not take a leader's decisions: only
+// squad leaders and admins on a user session may.
+func supervisor(p *auth.Principal) error {
+	if p.IsDevice() || !(p.IsAdmin() || p.Role == schema.RoleLeader && p.SquadID != nil) {
+		return schema.Errorf(schema.CodeForbidden, "only squad leaders and admins may do this")
+	}
+	return nil
 }
 
 func (s *Server) reviewInspection(c echo.Context) error {
 	p := principal(c)
+	if err := supervisor(p); err != nil {
+		return err
+	}
 	id, err := idParam(c, "inspection")
 	if err != nil {
 		return err
@@ -112,8 +127,11 @@ func (s *Server) reviewInspection(c echo.Context) error {
 	if err := bindJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
 		return err
 	}
-	in, err := s.store.ReviewInspection(c.Request().Context(), id, schema.Review{ReviewedBy: p.Username, Decision: req.Decision, Note: req.Note},
-		p.Scope())
+	if req.Version < 0 {
+		return schema.Errorf(schema.CodeInvalid, "version %d is not a version number", req.Version)
+	}
+	in, err := s.store.ReviewInspection(c.Request().Context(), id,
+		store.ReviewInput{Action: req.Action, Comment: req.Comment, By: p.Username, Version: req.Version}, p.Scope())
 	if err != nil {
 		return err
 	}

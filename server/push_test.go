@@ -225,8 +225,8 @@ func TestConflict_EditAfterReview(t *testing.T) {
 	}
 	leader := e.login("leader1")
 	var reviewed schema.Inspection
-	leader.must(200, "POST", schema.PathInspections+"/"+in.ID+"/review", map[string]string{"decision": "correction_ordered", "note": "NC11 fails"}, &reviewed)
-	if reviewed.Status != schema.StatusReviewed || reviewed.Review == nil {
+	leader.must(200, "POST", schema.PathInspections+"/"+in.ID+"/review", map[string]any{"action": "approve", "comment": "NC11 fails", "version": 1}, &reviewed)
+	if reviewed.Status != schema.StatusApproved || reviewed.Review == nil || reviewed.Version != 1 {
 		t.Fatalf("reviewed: %+v", reviewed)
 	}
 	in.Items[10].Result = schema.ResultFail
@@ -236,11 +236,11 @@ func TestConflict_EditAfterReview(t *testing.T) {
 	}
 	var got schema.Inspection
 	leader.must(200, "GET", schema.PathInspections+"/"+in.ID, nil, &got)
-	if got.Items[10].Result != schema.ResultPass || got.Status != schema.StatusReviewed {
+	if got.Items[10].Result != schema.ResultPass || got.Status != schema.StatusApproved {
 		t.Fatalf("reviewed inspection changed: %+v", got.Items[10])
 	}
 	changes, _ := d.pullAll(0)
-	if c := byID(changes, schema.ChangeInspection, in.ID); len(c) != 1 || c[0].Inspection.Review == nil || c[0].Inspection.Review.Decision != "correction_ordered" {
+	if c := byID(changes, schema.ChangeInspection, in.ID); len(c) != 1 || c[0].Inspection.Review == nil || c[0].Inspection.Review.Decision != schema.StatusApproved || c[0].Inspection.Review.Note != "NC11 fails" {
 		t.Fatalf("device did not receive the review: %+v", c)
 	}
 }

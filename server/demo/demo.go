@@ -92,6 +92,8 @@ type gen struct {
 	users_  map[int64][]user // inspectors by squad
 	leaders map[int64]string
 	venues_ []venue
+	// findingAt is where each finding sits in data.Findings.
+	findingAt map[string]int
 }
 
 type squad struct {
@@ -254,6 +256,28 @@ func rectangle(lat, lng, w, h, angle float64) [][2]float64 {
 
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
+// ledger applies the approval of in to the demo's findings, as the store
+// would have when a leader approved it at.
+func (g *gen) ledger(in schema.Inspection, cl schema.Checklist, at time.Time) {
+	if g.findingAt == nil {
+		g.findingAt = map[string]int{}
+	}
+	var standing []schema.Finding
+	for _, f := range g.data.Findings {
+		if f.VenueID == in.VenueID && f.Unresolved() {
+			standing = append(standing, f)
+		}
+	}
+	created, changed := schema.FindingsOnApproval(in, cl, standing, at, g.uuid)
+	for _, c := range changed {
+		g.data.Findings[g.findingAt[c.After.ID]] = c.After
+	}
+	for _, f := range created {
+		g.findingAt[f.ID] = len(g.data.Findings)
+		g.data.Findings = append(g.data.Findings, f)
+	}
+}
+
 // history writes past café inspections: each café about once a month, by
 // two inspectors of its squad, mostly passing, with the older ones reviewed.
 func (g *gen) history(months int, sum *Summary) error {
@@ -294,16 +318,19 @@ func (g *gen) history(months int, sum *Summary) error {
 			status := schema.StatusSubmitted
 			var review *schema.Review
 			if m > 1 || g.rnd.Float64() < 0.5 {
-				status = schema.StatusReviewed
-				review = &schema.Review{ReviewedBy: fmt.Sprintf("leader%d", v.squad), ReviewedAt: finish.Add(26 * time.Hour), Decision: "accepted"}
+				status = schema.StatusApproved
+				review = &schema.Review{ReviewedBy: fmt.Sprintf("leader%d", v.squad), ReviewedAt: finish.Add(26 * time.Hour),
+					Decision: schema.StatusApproved, Version: 1}
 			}
 			hlc := schema.HLC{WallMS: finish.UnixMilli(), Node: "demo"}.String()
-			g.data.Inspections = append(g.data.Inspections, store.ImportedInspection{
-				Inspection: schema.Inspection{ID: g.uuid(), VenueID: v.id, SquadID: v.squad, DeviceID: "demo-device", Status: status,
-					ChecklistVersion: cl.Version, Inspectors: inspectors, StartedAt: start, FinishedAt: &finish, Items: items, HLC: hlc,
-					Review: review},
-				AuthorID: author.id, ReceivedAt: finish})
+			in := schema.Inspection{ID: g.uuid(), VenueID: v.id, SquadID: v.squad, DeviceID: "demo-device", Status: status,
+				ChecklistVersion: cl.Version, Inspectors: inspectors, StartedAt: start, FinishedAt: &finish, Items: items, HLC: hlc,
+				Review: review, Version: 1}
+			g.data.Inspections = append(g.data.Inspections, store.ImportedInspection{Inspection: in, AuthorID: author.id, ReceivedAt: finish})
 			sum.Inspections++
+			if review != nil {
+				g.ledger(in, cl, review.ReviewedAt)
+			}
 		}
 	}
 	return nil

@@ -41,7 +41,14 @@ func TestSeed_DemoDistrict(t *testing.T) {
 		{`SELECT count(*) FROM inspections i JOIN venues v ON v.id = i.venue_id WHERE i.squad_id <> v.squad_id`, func(n int) bool { return n == 0 }},
 		{`SELECT count(*) FROM inspections i WHERE (SELECT count(*) FROM inspection_items it WHERE it.inspection_id = i.id) <> 16`, func(n int) bool { return n == 0 }},
 		{`SELECT count(DISTINCT seq) - count(*) FROM venues`, func(n int) bool { return n == 0 }},
-		{`SELECT (SELECT value FROM counters WHERE name='seq') - (SELECT max(seq) FROM inspections)`, func(n int) bool { return n == 0 }},
+		{`SELECT (SELECT value FROM counters WHERE name='seq') - (SELECT max(seq) FROM findings)`, func(n int) bool { return n == 0 }},
+		{`SELECT count(*) FROM inspections WHERE status NOT IN ('submitted', 'approved')`, func(n int) bool { return n == 0 }},
+		// Every failed item of an approved inspection stands in the ledger.
+		{`SELECT count(*) FROM inspections i JOIN inspection_items it ON it.inspection_id = i.id AND it.result = 'fail'
+			WHERE i.status = 'approved' AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.venue_id = i.venue_id AND f.item_id = it.item_id)`,
+			func(n int) bool { return n == 0 }},
+		{`SELECT count(*) FROM findings`, func(n int) bool { return n > 0 }},
+		{`SELECT count(*) FROM inspection_versions`, func(n int) bool { return n == sum.Inspections }},
 		{`SELECT count(*) FROM schools WHERE json_array_length(polygon) <> 5`, func(n int) bool { return n == 0 }},
 	} {
 		if err := db.R.QueryRow(tc.q).Scan(&n); err != nil {

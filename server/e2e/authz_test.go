@@ -83,7 +83,7 @@ func TestAuth_SquadOneCannotReachSquadTwo(t *testing.T) {
 	}{
 		{"list squad 2 inspections", "GET", schema.PathInspections + "?squad=2", nil, []int{403, 404}},
 		{"read squad 2 inspection", "GET", schema.PathInspections + "/" + in2ID, nil, []int{403, 404}},
-		{"review squad 2 inspection", "POST", schema.PathInspections + "/" + in2ID + "/review", map[string]string{"decision": "accepted"}, []int{403, 404}},
+		{"review squad 2 inspection", "POST", schema.PathInspections + "/" + in2ID + "/review", map[string]string{"action": "approve"}, []int{403, 404}},
 		{"list squad 2 venues", "GET", schema.PathVenues + "?squad=2", nil, []int{403, 404}},
 		{"read squad 2 venue", "GET", schema.PathVenues + "/" + v2.ID, nil, []int{403, 404}},
 		{"edit squad 2 venue", "PATCH", schema.PathVenues + "/" + v2.ID, map[string]any{"fields": map[string]string{"name": "x"}}, []int{403, 404}},

@@ -272,7 +272,7 @@ func TestReplicas_NoChangeLost(t *testing.T) {
 	var (
 		adminMu    sync.Mutex
 		adminEdits []fieldEdit
-		reviews    = map[string]string{} // inspection id → decision
+		reviews    = map[string]string{} // inspection id → decision (approved or returned)
 		adminWG    sync.WaitGroup
 		adminErrs  = make(chan error, len(admins))
 	)
@@ -310,13 +310,14 @@ func TestReplicas_NoChangeLost(t *testing.T) {
 					continue
 				}
 				in := list[rnd.IntN(len(list))]
-				decision := schema.ReviewDecisions[rnd.IntN(2)] // accepted or correction_ordered
-				if _, err := a.Review(in.ID, decision, "checked"); err != nil {
+				decision := []string{schema.ReviewApprove, schema.ReviewReturn}[rnd.IntN(2)]
+				got, err := a.Review(in.ID, decision, "checked")
+				if err != nil {
 					adminErrs <- fmt.Errorf("review of %s: %w", in.ID, err)
 					return
 				}
 				adminMu.Lock()
-				reviews[in.ID] = decision
+				reviews[in.ID] = got.Review.Decision
 				adminMu.Unlock()
 			}
 		}(k, a)

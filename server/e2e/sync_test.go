@@ -595,7 +595,7 @@ func TestSync_AmendAfterReview(t *testing.T) {
 	mustSync(t, a)
 	leader := e.login("leader1")
 	var reviewed schema.Inspection
-	if st := leader.call("POST", schema.PathInspections+"/"+id+"/review", map[string]string{"decision": "accepted", "note": "ok"}, &reviewed); st != 200 {
+	if st := leader.call("POST", schema.PathInspections+"/"+id+"/review", map[string]string{"action": "approve", "comment": "ok"}, &reviewed); st != 200 {
 		t.Fatalf("review: HTTP %d", st)
 	}
 	// The device has not pulled the review when the inspector amends.
@@ -611,7 +611,7 @@ func TestSync_AmendAfterReview(t *testing.T) {
 		t.Fatalf("leader sees no edit_after_review conflict for %s", id)
 	}
 	got := getInspection(t, leader, id)
-	if got.Status != schema.StatusReviewed || got.Review == nil || got.Items[0].Result != schema.ResultPass {
+	if got.Status != schema.StatusApproved || got.Review == nil || got.Items[0].Result != schema.ResultPass {
 		t.Fatalf("reviewed inspection after the amendment: status %s review %v NC01 %s", got.Status, got.Review, got.Items[0].Result)
 	}
 	local, err := a.Inspection(context.Background(), id)

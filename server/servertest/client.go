@@ -173,12 +173,12 @@ func (c *Client) Inspections(query url.Values) ([]schema.Inspection, error) {
 	return out, err
 }
 
-// Review records a leader's decision (accepted, correction_ordered,
-// case_opened) on an inspection; later edits of it from the field become
-// conflicts.
-func (c *Client) Review(id, decision, note string) (schema.Inspection, error) {
+// Review records a leader's decision (schema.ReviewApprove, or
+// schema.ReviewReturn with a comment) on an inspection; later edits of an
+// approved one from the field become conflicts.
+func (c *Client) Review(id, action, comment string) (schema.Inspection, error) {
 	var out schema.Inspection
-	err := c.Do("POST", schema.PathInspections+"/"+url.PathEscape(id)+"/review", server.ReviewRequest{Decision: decision, Note: note}, &out)
+	err := c.Do("POST", schema.PathInspections+"/"+url.PathEscape(id)+"/review", server.ReviewRequest{Action: action, Comment: comment}, &out)
 	return out, err
 }
 

@@ -26,6 +26,7 @@ type Store interface {
 	Accounts
 	Sync
 	Supervision
+	Ledger
 	Squads
 	Venues
 	Photos
@@ -133,9 +134,6 @@ type Supervision interface {
 	ListInspections(ctx context.Context, f InspectionFilter) ([]schema.Inspection, error)
 	// Inspection returns one inspection as ListInspections shows it.
 	Inspection(ctx context.Context, id string) (schema.Inspection, error)
-	// ReviewInspection records a decision on an inspection the scope covers;
-	// one it does not cover is not found.
-	ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error)
 	// ListConflicts lists recorded conflicts, newest first.
 	ListConflicts(ctx context.Context, f ConflictFilter) ([]schema.Conflict, error)
 	// Conflict returns one conflict.
@@ -315,6 +313,7 @@ type InspectionFilter struct {
 	Status   string
 	Since    time.Time // started at or after
 	DeviceID string    // only what this device sent
+	VenueID  string    // only of this venue
 	Limit    int
 }
 
@@ -376,6 +375,9 @@ type Dataset struct {
 	Venues      []schema.Venue
 	Schools     []schema.School
 	Inspections []ImportedInspection
+	// Findings are ledger rows of the imported inspections, written as
+	// they are (their seqs are the store's).
+	Findings []schema.Finding
 }
 
 // Squad is a team of inspectors with the area it patrols.
@@ -391,4 +393,8 @@ type ImportedInspection struct {
 	schema.Inspection
 	AuthorID   string
 	ReceivedAt time.Time
+	// Versions are the earlier versions of the inspection (Version of
+	// each below the inspection's). Without them, or when the inspection's
+	// own Version is 0, it is imported as version 1 with itself as record.
+	Versions []schema.Inspection
 }

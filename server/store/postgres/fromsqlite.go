@@ -23,6 +23,7 @@ var copyOrder = []string{
 	"venues", "venue_squad_history", "schools", "zone_rules", "checklists",
 	"inspections", "inspection_items", "inspection_photos", "applied_mutations", "conflicts", "photos", "photo_receipts", "hlc_restamps",
 	"audit_log",
+	"inspection_versions", "findings", "order_numbers",
 }
 
 // notCopied are the tables of state a moved deployment does without: the

@@ -55,6 +55,7 @@ func sqliteDeployment(t *testing.T) *sqlite.Store {
 		in.Items = append(in.Items, schema.ItemResult{ItemID: it.ID, Result: schema.ResultPass})
 	}
 	device := uuid.NewString()
+	in.Items[3].Result = schema.ResultFail
 	in.Items[0].Photos = []schema.PhotoRef{
 		{SHA256: sentPhoto, Size: 2048, MediaType: "image/jpeg", CapturedAt: start, DeviceID: device},
 		{SHA256: awaitedPhoto, Size: 4096, MediaType: "image/jpeg", CapturedAt: start, DeviceID: device},
@@ -67,6 +68,19 @@ func sqliteDeployment(t *testing.T) *sqlite.Store {
 	}
 	if err := s.RecordPhoto(ctx, store.Photo{SHA256: sentPhoto, Size: 2048, MediaType: "image/jpeg", ReceivedAt: time.Now()},
 		store.Uploader{DeviceID: device, UserID: u.ID, SquadID: squad}); err != nil {
+		t.Fatal(err)
+	}
+	// Approved, its failed item is a finding ordered corrected: the ledger
+	// and the year's order number move with the deployment.
+	if _, err := s.ReviewInspection(ctx, in.ID, store.ReviewInput{Action: schema.ReviewApprove, By: "leader"}, schema.AllSquads()); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.Findings(ctx, store.FindingFilter{})
+	if err != nil || len(page.Findings) != 1 {
+		t.Fatalf("findings %+v, %v", page.Findings, err)
+	}
+	if _, err := s.ActOnFinding(ctx, page.Findings[0].ID, schema.FindingAction{Action: schema.FindingActOrder, By: "leader",
+		Deadline: time.Now().Add(24 * time.Hour), Text: "register every user"}, schema.AllSquads()); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -126,19 +140,20 @@ func TestCopyFromSQLite_CopiesEveryRow(t *testing.T) {
 		}
 	}
 	// The audit log came along with its hashes, and appends chain on.
-	if rows["audit_log"] != 2 {
-		t.Errorf("copied %d audit entries; want the co-inspector's and the move's", rows["audit_log"])
+	nAudit := rows["audit_log"]
+	if nAudit != 6 {
+		t.Errorf("copied %d audit entries; want the enrollment's three, the pushed inspection's, the co-inspector's and the move's", nAudit)
 	}
 	pg, err := postgres.Open(ctx, dsn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	if next, err := pg.AppendAudit(ctx, schema.AuditEntry{EntityKind: schema.AuditUser, EntityID: "u", Action: "login"}); err != nil || next.Seq != 3 {
-		t.Errorf("append after the copy: %+v %v; want seq 3", next, err)
+	if next, err := pg.AppendAudit(ctx, schema.AuditEntry{EntityKind: schema.AuditUser, EntityID: "u", Action: "login"}); err != nil || next.Seq != int64(nAudit)+1 {
+		t.Errorf("append after the copy: %+v %v; want seq %d", next, err, nAudit+1)
 	}
-	if n, brk, err := store.VerifyAudit(ctx, pg); n != 3 || brk != nil || err != nil {
-		t.Errorf("audit chain on PostgreSQL: %d entries, %v, %v; want 3 intact", n, brk, err)
+	if n, brk, err := store.VerifyAudit(ctx, pg); n != int64(nAudit)+1 || brk != nil || err != nil {
+		t.Errorf("audit chain on PostgreSQL: %d entries, %v, %v; want %d intact", n, brk, err, nAudit+1)
 	}
 	// The moved venue's copy as squad 1 saw it came along.
 	var seen string

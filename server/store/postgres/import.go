@@ -53,7 +53,10 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 		if err != nil {
 			return err
 		}
-		return w.importInspections(ctx, d.Inspections, checklists)
+		if err := w.importInspections(ctx, d.Inspections, checklists); err != nil {
+			return err
+		}
+		return w.importFindings(ctx, d.Findings)
 	})
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
@@ -105,10 +108,33 @@ func (w *writer) importInspections(ctx context.Context, list []store.ImportedIns
 				return err
 			}
 			reviews.Queue(`UPDATE inspections SET review = $1 WHERE id = $2`, string(body), r.ID)
+			reviews.Queue(`UPDATE inspection_versions SET review = $1 WHERE inspection_id = $2 AND version = $3`,
+				string(body), r.ID, int32(max(r.Version, 1)))
+		}
+		// Earlier versions, as they were received.
+		for _, v := range in.Versions {
+			vr := &inspectionRow{Inspection: v}
+			if vr.ID == "" {
+				vr.ID = in.ID
+			}
+			if vr.DeviceID == "" {
+				vr.DeviceID = in.DeviceID
+			}
+			reviews.Queue(versionInsert, versionValues(vr, at)...)
 		}
 	}
 	if err := writeQueued(ctx, w.tx, q.tables()); err != nil {
 		return err
 	}
 	return w.tx.SendBatch(ctx, reviews).Close()
+}
+
+// importFindings writes ledger rows as they come, each with a seq.
+func (w *writer) importFindings(ctx context.Context, list []schema.Finding) error {
+	for i := range list {
+		if err := w.writeFinding(ctx, &list[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -18,7 +18,7 @@ import (
 // inspectionCols is the column list every inspection read uses, in
 // scanInspection order. The answers are rows of their own (fillItems).
 const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, review, seq`
+	hlc, time_suspect, review, seq, version, recheck_of`
 
 // inspectionRow is an inspection with the server-only columns.
 type inspectionRow struct {
@@ -36,7 +36,7 @@ func scanInspection(row pgx.Row) (*inspectionRow, error) {
 	var inspectors, started string
 	var finished, review *string
 	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
-		&started, &finished, &r.HLC, &r.TimeSuspect, &review, &r.Seq); err != nil {
+		&started, &finished, &r.HLC, &r.TimeSuspect, &review, &r.Seq, &r.Version, &r.RecheckOf); err != nil {
 		return nil, err
 	}
 	r.StartedAt = parseTime(started)
@@ -61,7 +61,7 @@ var (
 	// inspectionInsertCols are the columns a device-authored record sets,
 	// in inspectionValues order; review stays NULL until a leader decides.
 	inspectionInsertCols = []string{"id", "venue_id", "squad_id", "device_id", "author_id", "checklist_version", "status", "inspectors",
-		"started_at", "finished_at", "hlc", "time_suspect", "received_at", "updated_at", "seq"}
+		"started_at", "finished_at", "hlc", "time_suspect", "received_at", "updated_at", "seq", "version", "recheck_of"}
 	itemInsertCols  = []string{"inspection_id", "item_id", "position", "result", "note", "severity"}
 	photoInsertCols = []string{"inspection_id", "item_id", "position", "sha256", "size", "media_type", "captured_at", "lat", "lng",
 		"captured_by", "time_suspect", "squad_id", "device_id", "claim"}
@@ -72,6 +72,9 @@ var (
 	inspectionReplace = inspectionInsert + ` ON CONFLICT (id) DO UPDATE SET ` + excludedSet(inspectionInsertCols, "id", "author_id", "received_at")
 	itemInsert        = insertStatement("inspection_items", itemInsertCols)
 	photoInsert       = insertStatement("inspection_photos", photoInsertCols)
+	// versionInsertCols record each accepted version (versionValues).
+	versionInsertCols = []string{"inspection_id", "version", "hlc", "record", "device_id", "received_at"}
+	versionInsert     = insertStatement("inspection_versions", versionInsertCols)
 )
 
 // insertStatement is the INSERT of one row of cols into table.
@@ -105,7 +108,22 @@ func excludedSet(cols []string, keep ...string) string {
 func inspectionValues(r *inspectionRow, now string) []any {
 	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
 	return []any{r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
-		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, r.TimeSuspect, now, now, r.Seq}
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, r.TimeSuspect, now, now, r.Seq, int32(max(r.Version, 1)), r.RecheckOf}
+}
+
+// versionValues are r's values of versionInsertCols: the record as stored,
+// received at now.
+func versionValues(r *inspectionRow, now string) []any {
+	return []any{r.ID, int32(max(r.Version, 1)), r.HLC, versionRecord(r.Inspection), r.DeviceID, now}
+}
+
+// versionRecord is the JSON of a version as the device made it and the
+// server stored it, without review or read-side decorations.
+func versionRecord(in schema.Inspection) string {
+	in.Review, in.Venue, in.MissingPhotos, in.PhotosComplete, in.Flags = nil, nil, nil, nil, nil
+	in.Version = max(in.Version, 1)
+	b, _ := json.Marshal(in) // plain data: never fails
+	return string(b)
 }
 
 // itemValues are the inspection_items rows of r, each with the severity
@@ -156,13 +174,14 @@ func finishedArg(t *time.Time) *string {
 // written together, each table after the one its rows refer to: with COPY
 // when there are many, as one batch of INSERTs when few.
 type inspectionQueues struct {
-	insp, items, photos [][]any
+	insp, items, photos, versions [][]any
 }
 
 // add queues the rows of the new inspection r (of checklist cl), received
 // at now.
 func (q *inspectionQueues) add(r *inspectionRow, cl *schema.Checklist, now string) {
 	q.insp = append(q.insp, inspectionValues(r, now))
+	q.versions = append(q.versions, versionValues(r, now))
 	q.addAnswers(r, cl)
 }
 
@@ -175,7 +194,8 @@ func (q *inspectionQueues) addAnswers(r *inspectionRow, cl *schema.Checklist) {
 // tables are the queues with where their rows go, in insertion order.
 func (q *inspectionQueues) tables() []queuedTable {
 	return []queuedTable{{"inspections", inspectionInsertCols, inspectionInsert, &q.insp},
-		{"inspection_items", itemInsertCols, itemInsert, &q.items}, {"inspection_photos", photoInsertCols, photoInsert, &q.photos}}
+		{"inspection_items", itemInsertCols, itemInsert, &q.items}, {"inspection_photos", photoInsertCols, photoInsert, &q.photos},
+		{"inspection_versions", versionInsertCols, versionInsert, &q.versions}}
 }
 
 // queuedTable is rows waiting for table, with its columns and the INSERT
@@ -240,6 +260,7 @@ func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("replace inspection %s: %w", r.ID, err)
 	}
+	q.versions = append(q.versions, versionValues(r, w.nowText()))
 	q.addAnswers(r, cl)
 	return nil
 }
@@ -332,6 +353,9 @@ func (s *Store) ListInspections(ctx context.Context, f store.InspectionFilter) (
 	}
 	if f.DeviceID != "" {
 		add(` AND device_id = $%d`, f.DeviceID)
+	}
+	if f.VenueID != "" {
+		add(` AND venue_id = $%d`, f.VenueID)
 	}
 	add(` ORDER BY started_at DESC, id LIMIT $%d`, clampLimit(f.Limit, 500, 5000))
 	var out []schema.Inspection
@@ -494,38 +518,4 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 type venueSquadKey struct {
 	venue string
 	squad int64
-}
-
-// ReviewInspection records a leader's decision: the inspection becomes
-// reviewed and its seq is bumped so the author's device receives the state.
-// An inspection the scope does not cover is not found.
-func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error) {
-	if err := schema.ValidateReview(rv); err != nil {
-		return schema.Inspection{}, err
-	}
-	err := s.writeTx(ctx, func(w *writer) error {
-		var squad int64
-		var status string
-		err := w.tx.QueryRow(ctx, `SELECT squad_id, status FROM inspections WHERE id = $1 FOR UPDATE`, id).Scan(&squad, &status)
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && !scope.Covers(squad) {
-			return notFound("inspection", id)
-		}
-		if err != nil {
-			return err
-		}
-		rv.ReviewedAt = w.now
-		body, err := json.Marshal(rv)
-		if err != nil {
-			return err
-		}
-		if _, err = w.tx.Exec(ctx, `UPDATE inspections SET status = $1, review = $2, updated_at = $3, seq = $4 WHERE id = $5`,
-			schema.StatusReviewed, string(body), w.nowText(), w.nextSeq(), id); err != nil {
-			return err
-		}
-		return w.audit(ctx, schema.AuditInspection, id, &squad, "review", status, schema.StatusReviewed, reviewReason(rv))
-	})
-	if err != nil {
-		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
-	}
-	return s.Inspection(ctx, id)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store/postgres"
 	"github.com/patrolhq/patrol/server/store/postgres/pgtest"
+	"github.com/patrolhq/patrol/server/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -315,4 +316,46 @@ func TestMigration0009_ExistingReferencesBecomeProven(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT claim FROM inspection_photos WHERE device_id = 'dev-9'`).Scan(&claim); err != nil || claim != schema.ClaimPending {
 		t.Fatalf("claim of a reference written without one: %q, %v; want pending", claim, err)
 	}
+}
+
+// TestMigration0013_ReviewsBecomeApprovalsAndFindings: the single review
+// state of before becomes approved, its correction orders and cases
+// findings, numbered per year in China, every inspection version 1.
+func TestMigration0013_ReviewsBecomeApprovalsAndFindings(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	migs, err := schema.Migrations(schema.MigrationsPostgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := 0
+	for before < len(migs) && migs[before].Version < 13 {
+		before++
+	}
+	migrateTo(t, pool, before)
+	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(cl)
+	for _, q := range storetest.ReviewedRows(string(body)) {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	st, err := postgres.Open(ctx, dsn, func() time.Time { return storetest.MigratedNow })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM findings WHERE seq = 11`).Scan(&n); err != nil || n != 4 {
+		t.Errorf("findings at seq 11: %d, %v", n, err)
+	}
+	storetest.CheckReviewMigrated(t, st, storetest.MigratedNow)
 }

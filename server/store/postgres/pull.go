@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -275,6 +276,32 @@ func (p *puller) reads() []pullRead {
 				}
 				in := r.Inspection
 				return schema.Change{Seq: r.Seq, Kind: schema.ChangeInspection, ID: in.ID, Inspection: &in}, nil
+			}},
+		// The findings of the squad's venues (findings.squad_id follows the
+		// venue: MoveVenue), every state, re-sent on every transition.
+		{`SELECT ` + strings.Join(findingCols, ", ") + ` FROM findings WHERE squad_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4`,
+			squadRange,
+			func(rows pgx.Rows) (schema.Change, error) {
+				r, err := scanFinding(rows)
+				if err != nil {
+					return schema.Change{}, fmt.Errorf("findings: %w", err)
+				}
+				// Overdue is left to the device (schema.IsOverdue on its
+				// own clock): a pulled row is the same whenever it is pulled.
+				f := r.Finding
+				return schema.Change{Seq: r.Seq, Kind: schema.ChangeFinding, ID: f.ID, Finding: &f}, nil
+			}},
+		// The findings of venues that left the squad after lo, removed at
+		// the seq the venue left.
+		{`SELECT f.id, h.left_seq FROM venue_squad_history h JOIN findings f ON f.venue_id = h.venue_id
+			WHERE h.squad_id = $1 AND h.left_seq > $2 AND h.left_seq <= $3 AND f.squad_id <> h.squad_id
+			ORDER BY h.left_seq LIMIT $4`, squadRange,
+			func(rows pgx.Rows) (schema.Change, error) {
+				c := schema.Change{Kind: schema.ChangeFinding, Removed: true}
+				if err := rows.Scan(&c.ID, &c.Seq); err != nil {
+					return c, fmt.Errorf("moved findings: %w", err)
+				}
+				return c, nil
 			}},
 	}
 }

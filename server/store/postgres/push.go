@@ -238,11 +238,35 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 	cl, _ := b.checklists(row.ChecklistVersion)
 	if d.Effect == schema.EffectInsert {
 		err = b.queueNewInspection(ctx, row, cl)
+		if err == nil {
+			squad := row.SquadID
+			err = recordChange(ctx, b.tx, b.now, change{Actor: b.pusher.Username, EntityKind: schema.AuditInspection, EntityID: row.ID, SquadID: &squad,
+				Action: "submit", To: row.Status, Reason: fmt.Sprintf("version %d from device %s", row.Version, b.in.DeviceID)})
+		}
 	} else {
 		err = b.replaceInspection(ctx, &b.queued, row, cl)
+		if err == nil {
+			err = b.recordResubmission(ctx, row)
+		}
 	}
 	b.stored[row.ID] = row
 	return res, err
+}
+
+// recordResubmission passes the replacement of a stored inspection by its
+// next version through recordChange: a resubmission when a leader had
+// returned it, an amendment when it still waited for review.
+func (b *pushBatch) recordResubmission(ctx context.Context, row *inspectionRow) error {
+	from, action := schema.StatusSubmitted, "amended"
+	if prev := b.stored[row.ID]; prev != nil {
+		from = prev.Status
+	}
+	if from == schema.StatusReturned {
+		action = "resubmitted"
+	}
+	squad := row.SquadID
+	return recordChange(ctx, b.tx, b.now, change{Actor: b.pusher.Username, EntityKind: "inspection", EntityID: row.ID, SquadID: &squad,
+		Action: action, From: from, To: row.Status, Reason: fmt.Sprintf("version %d from device %s", row.Version, b.in.DeviceID)})
 }
 
 // queueNewInspection gives a new inspection its seq and queues its rows.

@@ -205,6 +205,9 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		}
 		b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES ($1, $2, $3)`, id, squadID, ts)
 		b.Queue(`UPDATE venues SET squad_id = $1, updated_at = $2, seq = $3 WHERE id = $4`, squadID, ts, seq, id)
+		// The venue's findings go with it into the new squad's ledger and
+		// to its devices (the old squad's devices purge them: pull.go).
+		b.Queue(`UPDATE findings SET squad_id = $1, seq = $2 WHERE venue_id = $3`, squadID, seq, id)
 		if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

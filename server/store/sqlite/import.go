@@ -52,7 +52,10 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 		if err != nil {
 			return err
 		}
-		return w.importInspections(ctx, d.Inspections, checklists)
+		if err := w.importInspections(ctx, d.Inspections, checklists); err != nil {
+			return err
+		}
+		return w.importFindings(ctx, d.Findings)
 	})
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
@@ -148,6 +151,37 @@ func (w *writer) importInspections(ctx context.Context, list []store.ImportedIns
 		}
 		if _, err := w.exec(ctx, `UPDATE inspections SET review = ? WHERE id = ?`, string(b), in.ID); err != nil {
 			return fmt.Errorf("review of inspection %s: %w", in.ID, err)
+		}
+		if _, err := w.exec(ctx, `UPDATE inspection_versions SET review = ? WHERE inspection_id = ? AND version = ?`,
+			string(b), in.ID, max(in.Version, 1)); err != nil {
+			return fmt.Errorf("review of inspection %s: %w", in.ID, err)
+		}
+	}
+	// Earlier versions, as they were received.
+	for i := range list {
+		in := &list[i]
+		for _, v := range in.Versions {
+			r := &inspectionRow{Inspection: v}
+			if r.ID == "" {
+				r.ID = in.ID
+			}
+			if r.DeviceID == "" {
+				r.DeviceID = in.DeviceID
+			}
+			at := schema.FormatTime(in.ReceivedAt)
+			if _, err := w.exec(ctx, versionInsertHead+versionInsertRow, appendVersionValues(nil, r, at)...); err != nil {
+				return fmt.Errorf("version %d of inspection %s: %w", v.Version, in.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// importFindings writes ledger rows as they come, each with a seq.
+func (w *writer) importFindings(ctx context.Context, list []schema.Finding) error {
+	for i := range list {
+		if err := w.writeFinding(ctx, &list[i]); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 // inspectionCols is the column list every inspection read uses, in
 // scanInspection order. The answers are rows of their own (fillItems).
 const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, review, seq`
+	hlc, time_suspect, review, seq, version, recheck_of`
 
 // inspectionRow is an inspection with the server-only columns.
 type inspectionRow struct {
@@ -34,7 +34,7 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 	var finished, review sql.NullString
 	var suspect int
 	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
-		&started, &finished, &r.HLC, &suspect, &review, &r.Seq); err != nil {
+		&started, &finished, &r.HLC, &suspect, &review, &r.Seq, &r.Version, &r.RecheckOf); err != nil {
 		return nil, err
 	}
 	r.StartedAt = parseTime(started)
@@ -63,7 +63,7 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 // inspectionInsertCols are the columns a device-authored record sets;
 // review stays NULL until a leader decides.
 const inspectionInsertCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, received_at, updated_at, seq`
+	hlc, time_suspect, received_at, updated_at, seq, version, recheck_of`
 
 var (
 	// inspectionInsertHead and inspectionInsertRow make the statement that
@@ -85,6 +85,9 @@ const (
 	photoInsertHead = `INSERT OR FAIL INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at,
 		lat, lng, captured_by, time_suspect, squad_id, device_id, claim) VALUES `
 	photoInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// versionInsertHead and versionInsertRow record each accepted version.
+	versionInsertHead = `INSERT OR FAIL INTO inspection_versions (inspection_id, version, hlc, record, device_id, received_at) VALUES `
+	versionInsertRow  = `(?, ?, ?, ?, ?, ?)`
 )
 
 // appendInspectionValues appends the values of r's inspectionInsertRow,
@@ -92,7 +95,22 @@ const (
 func appendInspectionValues(args []any, r *inspectionRow, now string) []any {
 	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
 	return append(args, r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
-		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq)
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq, max(r.Version, 1), r.RecheckOf)
+}
+
+// appendVersionValues appends the values of r's versionInsertRow: the
+// record as stored, received at now.
+func appendVersionValues(args []any, r *inspectionRow, now string) []any {
+	return append(args, r.ID, max(r.Version, 1), r.HLC, versionRecord(r.Inspection), r.DeviceID, now)
+}
+
+// versionRecord is the JSON of a version as the device made it and the
+// server stored it, without review or read-side decorations.
+func versionRecord(in schema.Inspection) string {
+	in.Review, in.Venue, in.MissingPhotos, in.PhotosComplete, in.Flags = nil, nil, nil, nil, nil
+	in.Version = max(in.Version, 1)
+	b, _ := json.Marshal(in) // plain data: never fails
+	return string(b)
 }
 
 // appendItemValues appends one itemInsertRow per answer of r, each with
@@ -141,7 +159,7 @@ func finishedArg(t *time.Time) any {
 // inspectionQueues hold the rows of new inspections until they are
 // inserted many to a statement, each table after the one its rows refer to.
 type inspectionQueues struct {
-	insp, items, photos *rowQueue
+	insp, items, photos, versions *rowQueue
 }
 
 // inspectionGroup is how many inspections one INSERT statement writes;
@@ -150,13 +168,15 @@ const inspectionGroup = 16
 
 func newInspectionQueues() inspectionQueues {
 	return inspectionQueues{insp: newRowQueue(inspectionInsertHead, inspectionInsertRow, inspectionGroup),
-		items: newRowQueue(itemInsertHead, itemInsertRow, 4*inspectionGroup), photos: newRowQueue(photoInsertHead, photoInsertRow, 4*inspectionGroup)}
+		items: newRowQueue(itemInsertHead, itemInsertRow, 4*inspectionGroup), photos: newRowQueue(photoInsertHead, photoInsertRow, 4*inspectionGroup),
+		versions: newRowQueue(versionInsertHead, versionInsertRow, inspectionGroup)}
 }
 
 // add queues the rows of the new inspection r (of checklist cl), received
 // at now, and reports whether the queues should be flushed.
 func (q *inspectionQueues) add(r *inspectionRow, cl *schema.Checklist, now string) bool {
 	q.insp.args = appendInspectionValues(q.insp.args, r, now)
+	q.versions.args = appendVersionValues(q.versions.args, r, now)
 	q.addAnswers(r, cl)
 	return q.insp.full()
 }
@@ -178,6 +198,9 @@ func (q *inspectionQueues) flush(ctx context.Context, w *writer) error {
 	}
 	if err := q.photos.flush(ctx, w); err != nil {
 		return fmt.Errorf("insert inspection photos: %w", err)
+	}
+	if err := q.versions.flush(ctx, w); err != nil {
+		return fmt.Errorf("insert inspection versions: %w", err)
 	}
 	return nil
 }
@@ -203,6 +226,7 @@ func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *
 	if _, err := w.exec(ctx, inspectionReplace, appendInspectionValues(nil, r, w.nowText())...); err != nil {
 		return fmt.Errorf("replace inspection %s: %w", r.ID, err)
 	}
+	q.versions.args = appendVersionValues(q.versions.args, r, w.nowText())
 	q.addAnswers(r, cl)
 	return nil
 }
@@ -338,6 +362,10 @@ func (s *Store) ListInspections(ctx context.Context, f InspectionFilter) ([]sche
 	if f.DeviceID != "" {
 		q += ` AND device_id = ?`
 		args = append(args, f.DeviceID)
+	}
+	if f.VenueID != "" {
+		q += ` AND venue_id = ?`
+		args = append(args, f.VenueID)
 	}
 	q += ` ORDER BY started_at DESC, id LIMIT ?`
 	args = append(args, clampLimit(f.Limit, 500, 5000))
@@ -524,43 +552,4 @@ func receivedPhotos(ctx context.Context, q queryer, hashes []string) (map[string
 		return rows.Err()
 	})
 	return got, err
-}
-
-// ReviewInspection records a leader's decision: the inspection becomes
-// reviewed and its seq is bumped so the author's device receives the state.
-// An inspection the scope does not cover is not found.
-func (s *Store) ReviewInspection(ctx context.Context, id string, rv schema.Review, scope schema.Scope) (schema.Inspection, error) {
-	if err := schema.ValidateReview(rv); err != nil {
-		return schema.Inspection{}, err
-	}
-	err := s.writeTx(ctx, func(w *writer) error {
-		r, err := scanInspection(w.tx.QueryRowContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("inspection", id)
-		}
-		if err != nil {
-			return err
-		}
-		if !scope.Covers(r.SquadID) {
-			return notFound("inspection", id)
-		}
-		rv.ReviewedAt = w.now
-		body, err := json.Marshal(rv)
-		if err != nil {
-			return err
-		}
-		seq, err := w.seq.nextSeq(ctx)
-		if err != nil {
-			return err
-		}
-		if _, err = w.exec(ctx, `UPDATE inspections SET status = ?, review = ?, updated_at = ?, seq = ? WHERE id = ?`,
-			schema.StatusReviewed, string(body), schema.FormatTime(w.now), seq, id); err != nil {
-			return err
-		}
-		return w.audit(ctx, schema.AuditInspection, id, &r.SquadID, "review", r.Status, schema.StatusReviewed, reviewReason(rv))
-	})
-	if err != nil {
-		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
-	}
-	return s.Inspection(ctx, id)
 }

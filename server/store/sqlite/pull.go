@@ -102,6 +102,7 @@ func (p *puller) fetch(lo, hi int64, limit int) ([]schema.Change, error) {
 	var all []schema.Change
 	for _, f := range []func(lo, hi int64, limit int) ([]schema.Change, error){
 		p.venues, p.movedOut, p.schools, p.zoneRules, p.checklists, p.members, p.coInspectors, p.inspections,
+		p.findings, p.findingsMovedOut,
 	} {
 		c, err := f(lo, hi, limit)
 		if err != nil {

@@ -100,3 +100,64 @@ func BenchmarkPullInspections(b *testing.B) {
 	}
 	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "inspections/s")
 }
+
+// BenchmarkApproveInspection approves submitted inspections of four failed
+// answers each, in one write transaction apiece: the review, the version
+// row and the ledger (new findings, or repeats on the venue's standing
+// ones).
+func BenchmarkApproveInspection(b *testing.B) {
+	st := readBenchStore(b, b.N)
+	list, err := st.ListInspections(context.Background(), store.InspectionFilter{Limit: 5000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for len(list) < b.N { // the list stops at 5,000
+		more, err := st.ListInspections(context.Background(), store.InspectionFilter{Status: schema.StatusSubmitted, Limit: 5000})
+		if err != nil || len(more) == 0 {
+			b.Fatalf("%d more, %v", len(more), err)
+		}
+		list = append(list, more...)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := st.ReviewInspection(context.Background(), list[i].ID, store.ReviewInput{Action: schema.ReviewApprove, By: "leader1"},
+			schema.AllSquads()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "approvals/s")
+}
+
+// BenchmarkFindingsPages reads the whole ledger of 400 findings (100
+// venues × 4 items, each repeated 4 times) in keyset pages of 50.
+func BenchmarkFindingsPages(b *testing.B) {
+	st := readBenchStore(b, 500)
+	list, err := st.ListInspections(context.Background(), store.InspectionFilter{Limit: 500})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range list {
+		if _, err := st.ReviewInspection(context.Background(), in.ID, store.ReviewInput{Action: schema.ReviewApprove, By: "l"}, schema.AllSquads()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	squad := int64(1)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		after, got := "", 0
+		for {
+			p, err := st.Findings(context.Background(), store.FindingFilter{SquadID: &squad, Sort: store.SortDeadline, After: after, Limit: 50})
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(p.Findings)
+			if after = p.Next; after == "" {
+				break
+			}
+		}
+		if got != 400 {
+			b.Fatalf("%d findings", got)
+		}
+	}
+	b.ReportMetric(float64(400*b.N)/b.Elapsed().Seconds(), "findings/s")
+}

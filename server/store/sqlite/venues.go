@@ -361,6 +361,11 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 			return err
 		}
 		from := v.SquadID
+		// The venue's findings go with it into the new squad's ledger, and
+		// to its devices (the old squad's devices purge them: pull.go).
+		if _, err := w.exec(ctx, `UPDATE findings SET squad_id = ?, seq = ? WHERE venue_id = ?`, squadID, seq, id); err != nil {
+			return err
+		}
 		v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
 		out = v.Venue
 		return w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), "")

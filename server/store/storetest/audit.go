@@ -103,7 +103,7 @@ func testAuditStateChanges(t *testing.T, e *env) {
 	if err := e.s.RemoveCoInspector(lctx(), 1, "insp2", schema.SquadScope(1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s.ReviewInspection(lctx(), e.past.ID, schema.Review{ReviewedBy: "leader1", Decision: "accepted", Note: "fine"}, schema.SquadScope(1)); err != nil {
+	if _, err := e.s.ReviewInspection(lctx(), e.past.ID, store.ReviewInput{Action: schema.ReviewApprove, Comment: "fine", By: "leader1"}, schema.SquadScope(1)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.s.MoveVenue(lctx(), e.venues["v1b"].ID, 2); err != nil {
@@ -156,7 +156,7 @@ func testAuditStateChanges(t *testing.T, e *env) {
 		{"leader1", "192.0.2.7", schema.AuditUser, u.ID, 1, "create", "", "active"},
 		{"leader1", "192.0.2.7", schema.AuditUser, e.users["insp2"].ID, 1, "co_inspector_add", "", c},
 		{"leader1", "192.0.2.7", schema.AuditUser, e.users["insp2"].ID, 1, "co_inspector_remove", c, ""},
-		{"leader1", "192.0.2.7", schema.AuditInspection, e.past.ID, 1, "review", schema.StatusSubmitted, schema.StatusReviewed},
+		{"leader1", "192.0.2.7", schema.AuditInspection, e.past.ID, 1, schema.ReviewApprove, schema.StatusSubmitted, schema.StatusApproved},
 		{"leader1", "192.0.2.7", schema.AuditVenue, e.venues["v1b"].ID, 1, "move", "squad 1", "squad 2"},
 		{"leader1", "192.0.2.7", schema.AuditVenue, e.venues["v1a"].ID, 1, "delete", "active", "deleted"},
 		{"system", "", schema.AuditEnrollmentCode, "", 2, "create", "", "pending"},
@@ -177,7 +177,7 @@ func testAuditRefused(t *testing.T, e *env) {
 	wantCode(t, "move into its own squad", err, schema.CodeInvalid)
 	_, err = e.s.ResolveConflict(ctx, newID(), "leader2", schema.SquadScope(2))
 	wantCode(t, "resolve a missing conflict", err, schema.CodeNotFound)
-	_, err = e.s.ReviewInspection(ctx, e.past.ID, schema.Review{ReviewedBy: "leader2", Decision: "accepted"}, schema.SquadScope(2))
+	_, err = e.s.ReviewInspection(ctx, e.past.ID, store.ReviewInput{Action: schema.ReviewApprove, By: "leader2"}, schema.SquadScope(2))
 	wantCode(t, "review another squad's inspection", err, schema.CodeNotFound)
 	_, err = e.s.CreateUser(ctx, store.User{Username: "leader1", Role: schema.RoleLeader, PasswordHash: "x"})
 	wantCode(t, "create a taken username", err, schema.CodeConflict)

@@ -261,13 +261,13 @@ func testMergeAmendmentAfterReview(t *testing.T, e *env) {
 	}
 
 	// Another squad's leader cannot review it; its own can.
-	_, err := e.s.ReviewInspection(e.ctx, in.ID, schema.Review{ReviewedBy: "leader2", Decision: "accepted"}, schema.SquadScope(2))
+	_, err := e.s.ReviewInspection(e.ctx, in.ID, store.ReviewInput{Action: schema.ReviewApprove, By: "leader2"}, schema.SquadScope(2))
 	wantCode(t, "review by another squad's leader", err, schema.CodeNotFound)
-	_, err = e.s.ReviewInspection(e.ctx, in.ID, schema.Review{ReviewedBy: "leader1", Decision: "looks fine"}, schema.SquadScope(1))
+	_, err = e.s.ReviewInspection(e.ctx, in.ID, store.ReviewInput{Action: "looks fine", By: "leader1"}, schema.SquadScope(1))
 	wantCode(t, "review with an unknown decision", err, schema.CodeInvalid)
 	e.clock.Advance(time.Minute)
-	rv, err := e.s.ReviewInspection(e.ctx, in.ID, schema.Review{ReviewedBy: "leader1", Decision: "correction_ordered", Note: "fix NC04"}, schema.SquadScope(1))
-	if err != nil || rv.Status != schema.StatusReviewed || rv.Review == nil || rv.Review.Decision != "correction_ordered" || !rv.Review.ReviewedAt.Equal(e.clock.Now()) {
+	rv, err := e.s.ReviewInspection(e.ctx, in.ID, store.ReviewInput{Action: schema.ReviewApprove, Comment: "fix NC04", By: "leader1"}, schema.SquadScope(1))
+	if err != nil || rv.Status != schema.StatusApproved || rv.Review == nil || rv.Review.Decision != schema.StatusApproved || !rv.Review.ReviewedAt.Equal(e.clock.Now()) {
 		t.Fatalf("review: %+v, %v", rv, err)
 	}
 
@@ -285,13 +285,13 @@ func testMergeAmendmentAfterReview(t *testing.T, e *env) {
 		t.Fatalf("conflict %+v; want edit_after_review of %s", c, in.ID)
 	}
 	got := e.inspection(in.ID)
-	if got.Status != schema.StatusReviewed || got.Items[3].Result != schema.ResultFail || got.Review == nil {
+	if got.Status != schema.StatusApproved || got.Items[3].Result != schema.ResultFail || got.Review == nil {
 		t.Fatalf("reviewed inspection changed: %+v", got)
 	}
 	// The device receives the review with its own inspection.
 	changes, _ := d.sync(0)
-	if pc := change(t, changes, schema.ChangeInspection, in.ID); pc.Inspection.Review == nil || pc.Inspection.Review.Decision != "correction_ordered" ||
-		pc.Inspection.Status != schema.StatusReviewed {
+	if pc := change(t, changes, schema.ChangeInspection, in.ID); pc.Inspection.Review == nil || pc.Inspection.Review.Decision != schema.StatusApproved ||
+		pc.Inspection.Status != schema.StatusApproved || pc.Inspection.Review.Note != "fix NC04" {
 		t.Fatalf("device pulled %+v", pc.Inspection)
 	}
 }

@@ -19,7 +19,7 @@ func testNotFound(t *testing.T, e *env) {
 	d := e.enroll("insp1a")
 	in := d.inspection(e.venues["v1a"].ID)
 	d.mustApply(d.upsert(in))
-	review := schema.Review{ReviewedBy: "leader1", Decision: "accepted"}
+	review := store.ReviewInput{Action: schema.ReviewApprove, By: "leader1"}
 	for _, c := range []struct {
 		name string
 		call func() error

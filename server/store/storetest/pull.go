@@ -283,14 +283,14 @@ func testPullMemberAndReview(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s.ReviewInspection(e.ctx, in.ID, schema.Review{ReviewedBy: "leader1", Decision: "accepted"}, schema.SquadScope(1)); err != nil {
+	if _, err := e.s.ReviewInspection(e.ctx, in.ID, store.ReviewInput{Action: schema.ReviewApprove, By: "leader1"}, schema.SquadScope(1)); err != nil {
 		t.Fatal(err)
 	}
 	changes, _ := a.sync(0)
 	if m := change(t, changes, schema.ChangeMember, "insp1c").Member; m.Name != nu.DisplayName || m.BadgeNo != "B-77" || m.SquadID != 1 {
 		t.Fatalf("new member pulled as %+v", m)
 	}
-	if c := change(t, changes, schema.ChangeInspection, in.ID); c.Inspection.Review == nil || c.Inspection.Review.Decision != "accepted" {
+	if c := change(t, changes, schema.ChangeInspection, in.ID); c.Inspection.Review == nil || c.Inspection.Review.Decision != schema.StatusApproved || c.Inspection.Status != schema.StatusApproved {
 		t.Fatalf("reviewed inspection pulled as %+v", c.Inspection)
 	}
 	if again, _ := b.sync(0); len(again) != 0 {

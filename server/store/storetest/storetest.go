@@ -34,7 +34,7 @@ type Open func(t *testing.T, now func() time.Time) store.Store
 
 // Run runs the store contract against stores made by open, one subtest
 // per promise of the interface, grouped by what they exercise (Push,
-// Inspectors, Merge, Pull, Cursor, Photos, Accounts, Supervision, NotFound, and
+// Inspectors, Merge, Pull, Cursor, Photos, Accounts, Supervision, Ledger, NotFound, and
 // the state replicas share: Uploads, Attempts, Jobs).
 func Run(t *testing.T, open Open) {
 	for _, g := range []struct {
@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"Photos", photoCases},
 		{"Accounts", accountCases},
 		{"Supervision", supervisionCases},
+		{"Ledger", ledgerCases},
 		{"NotFound", notFoundCases},
 		{"Uploads", uploadCases},
 		{"Attempts", attemptCases},

@@ -120,7 +120,7 @@ func testSupervisionInspections(t *testing.T, e *env) {
 	single.ID = inb.ID
 	single.Inspectors = single.Inspectors[:1]
 	b.mustApply(b.upsert(single))
-	if _, err := e.s.ReviewInspection(e.ctx, ids[1], schema.Review{ReviewedBy: "leader1", Decision: "accepted"}, schema.SquadScope(1)); err != nil {
+	if _, err := e.s.ReviewInspection(e.ctx, ids[1], store.ReviewInput{Action: schema.ReviewApprove, By: "leader1"}, schema.SquadScope(1)); err != nil {
 		t.Fatal(err)
 	}
 	newest := func(list ...string) []string { out := slices.Clone(list); slices.Reverse(out); return out }
@@ -132,7 +132,7 @@ func testSupervisionInspections(t *testing.T, e *env) {
 		{"every squad", store.InspectionFilter{}, append([]string{inb.ID}, append(newest(ids...), e.past.ID)...)},
 		{"squad 1", store.InspectionFilter{SquadID: ptr(int64(1))}, append(newest(ids...), e.past.ID)},
 		{"squad 2", store.InspectionFilter{SquadID: ptr(int64(2))}, []string{inb.ID}},
-		{"reviewed", store.InspectionFilter{Status: schema.StatusReviewed}, []string{ids[1]}},
+		{"approved", store.InspectionFilter{Status: schema.StatusApproved}, []string{ids[1]}},
 		{"submitted in squad 1", store.InspectionFilter{SquadID: ptr(int64(1)), Status: schema.StatusSubmitted}, []string{ids[2], ids[0], e.past.ID}},
 		{"since the second", store.InspectionFilter{Since: e.inspection(ids[1]).StartedAt}, []string{inb.ID, ids[2], ids[1]}},
 		{"one device's", store.InspectionFilter{DeviceID: a.id}, newest(ids...)},

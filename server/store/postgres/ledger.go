@@ -1,0 +1,504 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+// change is one state change of the lifecycle or the ledger, as the
+// audit log will record it: recordChange is called with each, inside the
+// transaction that makes it.
+type change struct {
+	Actor, EntityKind, EntityID string
+	SquadID                     *int64
+	Action, From, To, Reason    string
+}
+
+// recordChange appends the audit entry of one lifecycle or ledger change
+// inside its transaction. The actor and address are the request's
+// (store.WithAuditor): the leader whose approval opened a finding, the
+// device that pushed a version; c.Actor names who acted only when the
+// request names no one.
+func recordChange(ctx context.Context, tx pgx.Tx, now time.Time, c change) error {
+	e := auditOf(ctx, now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
+	if e.Actor == schema.AuditSystem && c.Actor != "" {
+		e.Actor = c.Actor
+	}
+	_, err := appendAudit(ctx, tx, e)
+	return err
+}
+
+// findingCols is the column list every finding read uses, in scanFinding
+// order; findingWrite writes the same columns.
+var findingCols = []string{"id", "inspection_id", "venue_id", "squad_id", "item_id", "title_zh", "severity", "critical", "status", "note",
+	"opened_at", "deadline", "repeat", "order_number", "order_action", "order_legal_basis", "order_comment", "ordered_by", "ordered_at",
+	"recheck_inspection_id", "rechecked_at", "closed_at", "closed_by", "close_note", "escalated_at", "escalated_by", "escalation_reason",
+	"case_id", "updated_at", "seq"}
+
+var (
+	findingSelect = `SELECT ` + strings.Join(findingCols, ", ") + ` FROM findings`
+	// findingWrite inserts a finding or overwrites every column of it.
+	findingWrite = insertStatement("findings", findingCols) + ` ON CONFLICT (id) DO UPDATE SET ` + excludedSet(findingCols, "id")
+)
+
+// findingRow is a finding with its change seq.
+type findingRow struct {
+	schema.Finding
+	Seq int64
+}
+
+func scanFinding(row pgx.Row) (*findingRow, error) {
+	var r findingRow
+	var opened, updated string
+	var deadline, number, orderedAt, recheckedAt, closedAt, escalatedAt *string
+	var action, basis, comment, orderedBy string
+	if err := row.Scan(&r.ID, &r.InspectionID, &r.VenueID, &r.SquadID, &r.ItemID, &r.TitleZH, &r.Severity, &r.Critical, &r.Status, &r.Note,
+		&opened, &deadline, &r.Repeat, &number, &action, &basis, &comment, &orderedBy, &orderedAt,
+		&r.RecheckInspectionID, &recheckedAt, &closedAt, &r.ClosedBy, &r.CloseNote, &escalatedAt, &r.EscalatedBy, &r.EscalationReason, &r.CaseID,
+		&updated, &r.Seq); err != nil {
+		return nil, err
+	}
+	r.OpenedAt, r.UpdatedAt = parseTime(opened), parseTime(updated)
+	r.Deadline = nullTime(deadline)
+	r.RecheckedAt, r.ClosedAt, r.EscalatedAt = nullTime(recheckedAt), nullTime(closedAt), nullTime(escalatedAt)
+	if number != nil || orderedAt != nil {
+		o := &schema.Order{Action: action, LegalBasis: basis, Comment: comment, OrderedBy: orderedBy}
+		if number != nil {
+			o.Number = *number
+		}
+		if t := nullTime(orderedAt); t != nil {
+			o.OrderedAt = *t
+		}
+		if r.Deadline != nil {
+			o.Deadline = *r.Deadline
+		}
+		r.Order = o
+	}
+	return &r, nil
+}
+
+// findingArgs are the values of findingCols for f at seq.
+func findingArgs(f *schema.Finding, seq int64) []any {
+	var number, orderedAt *string
+	var action, basis, comment, orderedBy string
+	if o := f.Order; o != nil {
+		if o.Number != "" {
+			number = &o.Number
+		}
+		t := schema.FormatTime(o.OrderedAt)
+		orderedAt = &t
+		action, basis, comment, orderedBy = o.Action, o.LegalBasis, o.Comment, o.OrderedBy
+	}
+	return []any{f.ID, f.InspectionID, f.VenueID, f.SquadID, f.ItemID, f.TitleZH, f.Severity, f.Critical, f.Status, f.Note,
+		schema.FormatTime(f.OpenedAt), finishedArg(f.Deadline), int32(f.Repeat), number, action, basis, comment, orderedBy, orderedAt,
+		f.RecheckInspectionID, finishedArg(f.RecheckedAt), finishedArg(f.ClosedAt), f.ClosedBy, f.CloseNote, finishedArg(f.EscalatedAt),
+		f.EscalatedBy, f.EscalationReason, f.CaseID, schema.FormatTime(f.UpdatedAt), seq}
+}
+
+// writeFinding writes f with the next change seq, so that the devices of
+// its squad receive it.
+func (w *writer) writeFinding(ctx context.Context, f *schema.Finding) error {
+	if _, err := w.tx.Exec(ctx, findingWrite, findingArgs(f, w.nextSeq())...); err != nil {
+		if isUnique(err, "") {
+			return schema.Errorf(schema.CodeConflict, "finding %s could not be written: it repeats a unique value", f.ID)
+		}
+		return fmt.Errorf("write finding %s: %w", f.ID, err)
+	}
+	return nil
+}
+
+// loadFinding reads a finding in the transaction, locking its row.
+func (w *writer) loadFinding(ctx context.Context, id string) (*findingRow, error) {
+	r, err := scanFinding(w.tx.QueryRow(ctx, findingSelect+` WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("finding", id)
+	}
+	return r, err
+}
+
+// ReviewInspection approves or returns a submitted inspection
+// (schema.DecideReview) and bumps its seq so the author's device receives
+// the decision. An approval applies schema.FindingsOnApproval to the
+// venue's standing findings in the same transaction.
+func (s *Store) ReviewInspection(ctx context.Context, id string, in store.ReviewInput, scope schema.Scope) (schema.Inspection, error) {
+	err := s.writeTx(ctx, func(w *writer) error {
+		r, err := scanInspection(w.tx.QueryRow(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && !scope.Covers(r.SquadID) {
+			return notFound("inspection", id)
+		}
+		if err != nil {
+			return err
+		}
+		status := r.Status
+		if status == schema.StatusReviewed {
+			status = schema.StatusApproved
+		}
+		to, err := schema.DecideReview(status, r.Version, in.Action, in.Comment, in.Version)
+		if err != nil {
+			return err
+		}
+		rv := schema.Review{ReviewedBy: in.By, ReviewedAt: w.now, Decision: to, Note: in.Comment, Version: r.Version}
+		body, err := json.Marshal(rv)
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE inspections SET status = $1, review = $2, updated_at = $3, seq = $4 WHERE id = $5`,
+			to, string(body), w.nowText(), w.nextSeq(), id)
+		b.Queue(`UPDATE inspection_versions SET review = $1 WHERE inspection_id = $2 AND version = $3`, string(body), id, int32(r.Version))
+		if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		squad := r.SquadID
+		if err := recordChange(ctx, w.tx, w.now, change{Actor: in.By, EntityKind: "inspection", EntityID: id, SquadID: &squad,
+			Action: in.Action, From: r.Status, To: to, Reason: in.Comment}); err != nil {
+			return err
+		}
+		if to != schema.StatusApproved {
+			return nil
+		}
+		if err := fillItems(ctx, w.tx, []*inspectionRow{r}); err != nil {
+			return err
+		}
+		r.Status = to
+		return w.applyApproval(ctx, s, r)
+	})
+	if err != nil {
+		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
+	}
+	return s.Inspection(ctx, id)
+}
+
+// queryFindings collects the findings a query returns.
+func queryFindings(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]*findingRow, error) {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*findingRow
+	for rows.Next() {
+		f, err := scanFinding(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// applyApproval writes what approving r does to the ledger.
+func (w *writer) applyApproval(ctx context.Context, s *Store, r *inspectionRow) error {
+	checklists, err := s.checklistSet(ctx, w.tx)
+	if err != nil {
+		return err
+	}
+	var cl schema.Checklist
+	if c, ok := checklists(r.ChecklistVersion); ok {
+		cl = *c
+	}
+	rows, err := queryFindings(ctx, w.tx, findingSelect+` WHERE venue_id = $1 AND status IN ($2, $3) ORDER BY opened_at, id FOR UPDATE`,
+		r.VenueID, schema.FindingOpen, schema.FindingOrdered)
+	if err != nil {
+		return err
+	}
+	var unresolved []schema.Finding
+	for _, f := range rows {
+		unresolved = append(unresolved, f.Finding)
+	}
+	if r.RecheckOf != "" {
+		// The finding the inspector set out to re-check is linked when it
+		// is one the inspection can re-check; a stale or foreign one is
+		// ignored, never a reason to refuse the approval.
+		if f, err := w.loadFinding(ctx, r.RecheckOf); err == nil && schema.RecheckTarget(r.Inspection, f.Finding) == nil {
+			known := false
+			for _, u := range unresolved {
+				known = known || u.ID == f.ID
+			}
+			if !known {
+				unresolved = append(unresolved, f.Finding)
+			}
+		}
+	}
+	created, changed := schema.FindingsOnApproval(r.Inspection, cl, unresolved, w.now, uuid.NewString)
+	for i := range created {
+		f := &created[i]
+		if err := w.writeFinding(ctx, f); err != nil {
+			return err
+		}
+		if err := recordChange(ctx, w.tx, w.now, change{Actor: "system", EntityKind: "finding", EntityID: f.ID, SquadID: &f.SquadID,
+			Action: "created", To: f.Status, Reason: "inspection " + r.ID + " failed " + f.ItemID}); err != nil {
+			return err
+		}
+	}
+	for i := range changed {
+		c := &changed[i]
+		if err := w.writeFinding(ctx, &c.After); err != nil {
+			return err
+		}
+		action := "rechecked"
+		if c.Action == schema.FindingActRecheckFail {
+			action = "repeat"
+		}
+		if err := recordChange(ctx, w.tx, w.now, change{Actor: "system", EntityKind: "finding", EntityID: c.After.ID, SquadID: &c.After.SquadID,
+			Action: action, From: c.Before.Status, To: c.After.Status, Reason: "inspection " + r.ID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readTx runs fn in a REPEATABLE READ, READ ONLY transaction.
+func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+// InspectionVersions lists the accepted versions of an inspection, oldest
+// first.
+func (s *Store) InspectionVersions(ctx context.Context, id string) ([]store.InspectionVersion, error) {
+	rows, err := s.pool.Query(ctx, `SELECT version, hlc, record, device_id, received_at, review FROM inspection_versions
+		WHERE inspection_id = $1 ORDER BY version`, id)
+	if err != nil {
+		return nil, wrap("inspection versions", err)
+	}
+	defer rows.Close()
+	var out []store.InspectionVersion
+	for rows.Next() {
+		v := store.InspectionVersion{InspectionID: id}
+		var record, received string
+		var review *string
+		if err := rows.Scan(&v.Version, &v.HLC, &record, &v.DeviceID, &received, &review); err != nil {
+			return nil, wrap("inspection versions", err)
+		}
+		v.ReceivedAt = parseTime(received)
+		if err := json.Unmarshal([]byte(record), &v.Record); err != nil {
+			return nil, wrap("inspection versions", fmt.Errorf("version %d of %s: %w", v.Version, id, err))
+		}
+		if review != nil && *review != "" {
+			v.Review = new(schema.Review)
+			if err := json.Unmarshal([]byte(*review), v.Review); err != nil {
+				return nil, wrap("inspection versions", fmt.Errorf("review of version %d of %s: %w", v.Version, id, err))
+			}
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("inspection versions", err)
+	}
+	if len(out) == 0 {
+		return nil, notFound("inspection", id)
+	}
+	return out, nil
+}
+
+// Findings lists one page of the ledger, keyset by the sort key and id.
+func (s *Store) Findings(ctx context.Context, f store.FindingFilter) (store.FindingPage, error) {
+	if err := store.CheckFindingFilter(&f); err != nil {
+		return store.FindingPage{}, err
+	}
+	now := s.now()
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.SquadID != nil {
+		where = append(where, `squad_id = `+arg(*f.SquadID))
+	}
+	if f.Status != "" {
+		where = append(where, `status = `+arg(f.Status))
+	}
+	if f.ItemID != "" {
+		where = append(where, `item_id = `+arg(f.ItemID))
+	}
+	if f.VenueID != "" {
+		where = append(where, `venue_id = `+arg(f.VenueID))
+	}
+	if f.Overdue {
+		where = append(where, `status = `+arg(schema.FindingOrdered)+` AND deadline < `+arg(schema.FormatTime(now)))
+	}
+	if !f.From.IsZero() {
+		where = append(where, `opened_at >= `+arg(schema.FormatTime(f.From)))
+	}
+	if !f.To.IsZero() {
+		where = append(where, `opened_at < `+arg(schema.FormatTime(f.To)))
+	}
+	key, order, cmp := `opened_at`, `opened_at DESC, id DESC`, `<`
+	if f.Sort == store.SortDeadline {
+		key = `coalesce(deadline, '` + store.NoDeadlineKey + `')`
+		order, cmp = key+`, id`, `>`
+	}
+	if f.After != "" {
+		c, _ := store.DecodeFindingCursor(f.After, f.Sort)
+		where = append(where, `(`+key+`, id) `+cmp+` (`+arg(c.Key)+`::text COLLATE "C", `+arg(c.ID)+`::text COLLATE "C")`)
+	}
+	q := findingSelect
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY ` + order + ` LIMIT ` + arg(f.Limit+1)
+	page := store.FindingPage{Findings: []schema.Finding{}}
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		list, err := queryFindings(ctx, tx, q, args...)
+		for _, r := range list {
+			r.Overdue = schema.IsOverdue(r.Finding, now)
+			page.Findings = append(page.Findings, r.Finding)
+		}
+		return err
+	})
+	if err != nil {
+		return store.FindingPage{}, wrap("findings", err)
+	}
+	if len(page.Findings) > f.Limit {
+		page.Findings = page.Findings[:f.Limit]
+		last := page.Findings[f.Limit-1]
+		c := store.FindingCursor{Sort: f.Sort, Key: schema.FormatTime(last.OpenedAt), ID: last.ID}
+		if f.Sort == store.SortDeadline {
+			c.Key = store.NoDeadlineKey
+			if last.Deadline != nil {
+				c.Key = schema.FormatTime(*last.Deadline)
+			}
+		}
+		page.Next = c.Encode()
+	}
+	return page, nil
+}
+
+// Finding returns one finding, its overdue mark as of now.
+func (s *Store) Finding(ctx context.Context, id string) (schema.Finding, error) {
+	r, err := scanFinding(s.pool.QueryRow(ctx, findingSelect+` WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return schema.Finding{}, notFound("finding", id)
+	}
+	if err != nil {
+		return schema.Finding{}, wrap("finding "+id, err)
+	}
+	r.Overdue = schema.IsOverdue(r.Finding, s.now())
+	return r.Finding, nil
+}
+
+// ActOnFinding orders, closes or escalates a finding by schema.DecideFinding.
+func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAction, scope schema.Scope) (schema.Finding, error) {
+	switch a.Action {
+	case schema.FindingActOrder, schema.FindingActClose, schema.FindingActEscalate:
+	default:
+		return schema.Finding{}, schema.Errorf(schema.CodeInvalid, "action %q is not order, close or escalate", a.Action)
+	}
+	var out schema.Finding
+	err := s.writeTx(ctx, func(w *writer) error {
+		r, err := w.loadFinding(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !scope.Covers(r.SquadID) {
+			return notFound("finding", id)
+		}
+		a.Number, a.LegalBasis = "", ""
+		if a.Action == schema.FindingActOrder {
+			// Check first, so that a refused order uses no number.
+			if _, err := schema.DecideFinding(r.Finding, a, w.now); err != nil {
+				return err
+			}
+			if a.LegalBasis, err = w.legalBasis(ctx, s, r.InspectionID, r.ItemID); err != nil {
+				return err
+			}
+			year := store.OrderYear(w.now)
+			var n int
+			if err := w.tx.QueryRow(ctx, `INSERT INTO order_numbers (year, last_n) VALUES ($1, 1)
+				ON CONFLICT (year) DO UPDATE SET last_n = order_numbers.last_n + 1 RETURNING last_n`, int32(year)).Scan(&n); err != nil {
+				return fmt.Errorf("order number: %w", err)
+			}
+			a.Number = schema.OrderNumber(year, n)
+		}
+		f, err := schema.DecideFinding(r.Finding, a, w.now)
+		if err != nil {
+			return err
+		}
+		if err := w.writeFinding(ctx, &f); err != nil {
+			return err
+		}
+		reason := a.Text
+		if f.Order != nil && a.Action == schema.FindingActOrder {
+			reason = f.Order.Number + ": " + a.Text
+		}
+		if err := recordChange(ctx, w.tx, w.now, change{Actor: a.By, EntityKind: "finding", EntityID: id, SquadID: &f.SquadID,
+			Action: findingChangeAction(a.Action), From: r.Status, To: f.Status, Reason: reason}); err != nil {
+			return err
+		}
+		out = f
+		return nil
+	})
+	if err != nil {
+		return schema.Finding{}, fmt.Errorf("store: %s finding %s: %w", a.Action, id, err)
+	}
+	return out, nil
+}
+
+// findingChangeAction names a leader's action on a finding as the audit
+// log does.
+func findingChangeAction(act string) string {
+	switch act {
+	case schema.FindingActOrder:
+		return "ordered"
+	case schema.FindingActClose:
+		return "closed"
+	case schema.FindingActEscalate:
+		return "escalated"
+	}
+	return act
+}
+
+// legalBasis is the legal basis of item in the checklist of inspection.
+func (w *writer) legalBasis(ctx context.Context, s *Store, inspectionID, item string) (string, error) {
+	var version string
+	if err := w.tx.QueryRow(ctx, `SELECT checklist_version FROM inspections WHERE id = $1`, inspectionID).Scan(&version); err != nil {
+		return "", fmt.Errorf("checklist of inspection %s: %w", inspectionID, err)
+	}
+	checklists, err := s.checklistSet(ctx, w.tx)
+	if err != nil {
+		return "", err
+	}
+	if cl, ok := checklists(version); ok {
+		if it, ok := cl.Item(item); ok {
+			return it.LegalBasis, nil
+		}
+	}
+	return "", nil
+}
+
+// VenueLedger is a venue's inspections and findings over time.
+func (s *Store) VenueLedger(ctx context.Context, venueID string) (store.VenueLedger, error) {
+	v, err := s.Venue(ctx, venueID)
+	if err != nil {
+		return store.VenueLedger{}, err
+	}
+	out := store.VenueLedger{Venue: v, Findings: []schema.Finding{}}
+	if out.Inspections, err = s.ListInspections(ctx, store.InspectionFilter{VenueID: venueID, Limit: 5000}); err != nil {
+		return store.VenueLedger{}, err
+	}
+	now := s.now()
+	err = s.readTx(ctx, func(tx pgx.Tx) error {
+		list, err := queryFindings(ctx, tx, findingSelect+` WHERE venue_id = $1 ORDER BY opened_at, id`, venueID)
+		for _, r := range list {
+			r.Overdue = schema.IsOverdue(r.Finding, now)
+			out.Findings = append(out.Findings, r.Finding)
+		}
+		return err
+	})
+	if err != nil {
+		return store.VenueLedger{}, wrap("venue ledger", err)
+	}
+	out.Items = store.ItemRecords(out.Findings)
+	return out, nil
+}

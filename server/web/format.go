@@ -14,18 +14,39 @@ import (
 // times in the bureau's zone. None returns template.HTML.
 func (w *Web) funcs() template.FuncMap {
 	return template.FuncMap{
-		"when":   w.when,
-		"whenp":  func(t *time.Time) string { return w.whenPtr(t, "—") },
-		"role":   roleName,
-		"status": statusName,
-		"flag":   flagName,
-		"kind":   conflictKindName,
-		"field":  fieldName,
-		"winner": winnerName,
-		"result": resultName,
-		"squad":  squadName,
-		"offset": offsetText,
-		"shown":  shown,
+		"when":    w.when,
+		"whenp":   func(t *time.Time) string { return w.whenPtr(t, "—") },
+		"role":    roleName,
+		"status":  statusName,
+		"flag":    flagName,
+		"kind":    conflictKindName,
+		"field":   fieldName,
+		"winner":  winnerName,
+		"result":  resultName,
+		"squad":   squadName,
+		"offset":  offsetText,
+		"shown":   shown,
+		"fstatus": findingStatusName,
+		"action":  auditActionName,
+		"entity":  entityKindName,
+		"change":  changeFieldName,
+		"day":     w.day,
+		"dayp": func(t *time.Time) string {
+			if t == nil {
+				return "—"
+			}
+			return w.day(*t)
+		},
+		"coord": coordText,
+		"short": func(s string) string {
+			if len(s) > 8 {
+				return s[:8]
+			}
+			return s
+		},
+		"state":       stateName,
+		"add":         func(a, b int) int { return a + b },
+		"exportLinks": exportLinks,
 		"deref": func(p *int64) int64 {
 			if p == nil {
 				return 0
@@ -107,6 +128,129 @@ func statusName(s string) string {
 		return "已审核"
 	}
 	return s
+}
+
+// findingStatusName is a finding's state as the ledger (台账) says it.
+func findingStatusName(s string) string {
+	switch s {
+	case schema.FindingOpen:
+		return "待整改"
+	case schema.FindingOrdered:
+		return "已责令整改"
+	case schema.FindingRechecked:
+		return "复查合格"
+	case schema.FindingClosed:
+		return "已销号"
+	case schema.FindingEscalated:
+		return "已立案"
+	case schema.FindingOverdueTag:
+		return "已逾期"
+	}
+	return s
+}
+
+// auditActionName is an audit entry's action in Chinese; an action this
+// build does not know is shown as recorded.
+func auditActionName(a string) string {
+	switch a {
+	case schema.ReviewApprove:
+		return "审核通过"
+	case schema.ReviewReturn:
+		return "退回修改"
+	case "review":
+		return "审核"
+	case "created", "create":
+		return "创建"
+	case "ordered":
+		return "责令整改"
+	case "closed":
+		return "销号"
+	case "escalated":
+		return "立案"
+	case "rechecked":
+		return "复查合格"
+	case "repeat":
+		return "复查仍不合格"
+	case "use":
+		return "使用"
+	case "revoke":
+		return "注销"
+	case "delete":
+		return "删除"
+	case "login":
+		return "登录"
+	case "logout":
+		return "退出登录"
+	case "disable":
+		return "停用"
+	case "enable":
+		return "启用"
+	case "password":
+		return "重置密码"
+	case "decide", "resolve":
+		return "处理冲突"
+	case "submit", "push":
+		return "提交"
+	case "resubmitted":
+		return "重新提交"
+	}
+	return a
+}
+
+func entityKindName(k string) string {
+	switch k {
+	case schema.AuditInspection:
+		return "检查记录"
+	case schema.AuditFinding:
+		return "问题"
+	case schema.AuditConflict:
+		return "冲突"
+	case schema.AuditUser:
+		return "用户"
+	case schema.AuditDevice:
+		return "设备"
+	case schema.AuditEnrollmentCode:
+		return "注册码"
+	case schema.AuditVenue:
+		return "场所"
+	}
+	return k
+}
+
+// changeFieldName names a field of schema.VersionChange.
+func changeFieldName(f string) string {
+	switch f {
+	case "result":
+		return "结果"
+	case "note":
+		return "备注"
+	case "photos":
+		return "照片"
+	case "inspectors":
+		return "检查人员"
+	case "finished_at":
+		return "结束时间"
+	case "checklist_version":
+		return "检查表版本"
+	}
+	return f
+}
+
+// day is t's date in the bureau's zone: 2026年12月2日.
+func (w *Web) day(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	l := t.In(w.cfg.Zone)
+	return fmt.Sprintf("%d年%d月%d日", l.Year(), l.Month(), l.Day())
+}
+
+// coordText is a photo's position, or that the device gave none.
+func coordText(lat, lng *float64) string {
+	if lat == nil || lng == nil {
+		return "无定位"
+	}
+	return fmt.Sprintf("%.6f, %.6f", *lat, *lng)
 }
 
 func flagName(f string) string {
@@ -208,4 +352,32 @@ func durationText(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Hour)) + " 小时"
 	}
 	return strconv.Itoa(int(d/(24*time.Hour))) + " 天"
+}
+
+// auditLinks are the export links of an audit list: the API's own CSV
+// and JSON answers (GET /api/v1/audit takes the session cookie), and the
+// full list on the audit page.
+type auditLinks struct{ CSV, JSON, Page string }
+
+// exportLinks makes the links of an audit filter's query (url.Values
+// encoded, so nothing in it needs escaping again).
+func exportLinks(query string) auditLinks {
+	sep := ""
+	if query != "" {
+		sep = "&"
+	}
+	l := auditLinks{CSV: schema.PathAudit + "?" + query + sep + "format=csv&limit=1000", JSON: schema.PathAudit + "?" + query + sep + "format=json&limit=1000"}
+	if query != "" {
+		l.Page = "/audit?" + query
+	}
+	return l
+}
+
+// stateName is a state an audit entry records: an inspection's or a
+// finding's in Chinese, anything else as recorded.
+func stateName(s string) string {
+	if n := statusName(s); n != s {
+		return n
+	}
+	return shown(findingStatusName(s))
 }

@@ -22,6 +22,8 @@ const queueLimit = 200
 type queueData struct {
 	Squad       *int64 // nil: every squad
 	Squads      []int64
+	Status      string // the inspections shown: submitted (the default), returned or approved
+	Statuses    []string
 	Admin       bool
 	Inspections []queueItem
 	Conflicts   []schema.Conflict
@@ -63,8 +65,15 @@ func (w *Web) queue(c echo.Context, p *auth.Principal) error {
 	if err != nil {
 		return err
 	}
+	status := c.QueryParam("status")
+	if status == "" {
+		status = schema.StatusSubmitted
+	}
+	if !slices.Contains(schema.Statuses, status) {
+		return Fail(schema.CodeInvalid, "请选择待审核、已退回或已通过。", "status not a status")
+	}
 	ctx := c.Request().Context()
-	ins, err := w.st.ListInspections(ctx, store.InspectionFilter{SquadID: sq, Status: schema.StatusSubmitted, Limit: queueLimit})
+	ins, err := w.st.ListInspections(ctx, store.InspectionFilter{SquadID: sq, Status: status, Limit: queueLimit})
 	if err != nil {
 		return err
 	}
@@ -72,7 +81,7 @@ func (w *Web) queue(c echo.Context, p *auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	d := queueData{Squad: sq, Admin: p.IsAdmin(), Conflicts: cfs}
+	d := queueData{Squad: sq, Admin: p.IsAdmin(), Conflicts: cfs, Status: status, Statuses: schema.Statuses}
 	for _, in := range ins {
 		d.Inspections = append(d.Inspections, withNotes(in))
 	}

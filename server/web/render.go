@@ -27,9 +27,10 @@ type view struct {
 	Data  any
 }
 
-// parse builds one template per page: layout.html with the page's file.
+// parse builds one template per page: layout.html and the parts that
+// several pages share (templates/_*.html) with the page's file.
 func (w *Web) parse() error {
-	base, err := template.New("layout.html").Funcs(w.funcs()).ParseFS(templateFS, "templates/layout.html")
+	base, err := template.New("layout.html").Funcs(w.funcs()).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return fmt.Errorf("web: layout: %w", err)
 	}
@@ -40,7 +41,7 @@ func (w *Web) parse() error {
 	w.pages = map[string]*pageTemplate{}
 	for _, f := range files {
 		name := strings.TrimSuffix(f.Name(), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+f.Name())
@@ -87,11 +88,16 @@ func (w *Web) render(c echo.Context, status int, name, title string, data any) e
 const loginCSRFKey = "patrol.web.login_csrf"
 
 // PageError is a failure with a message in Chinese for the page; Detail
-// is the English detail for the log and the page's small print.
+// is the English detail for the log. Title, when set, replaces the code's
+// headline, and Reason is shown as the page's small print: the domain
+// rule's own words when it refused a step (Refused).
 type PageError struct {
 	Code    schema.Code
 	Message string
 	Detail  string
+	Title   string
+	Reason  string
+	Back    string // the page to go back to; default the queue
 }
 
 func (e *PageError) Error() string { return string(e.Code) + ": " + e.Detail }
@@ -104,6 +110,17 @@ func (e *PageError) Unwrap() error { return &schema.Error{Code: e.Code, Message:
 // message (Chinese) says what to do.
 func Fail(code schema.Code, message, detail string) error {
 	return &PageError{Code: code, Message: message, Detail: detail}
+}
+
+// Refused shows a step the domain rules refused (a *schema.Error of
+// DecideReview or DecideFinding, through the store) under a Chinese
+// heading, with the rule's reason; any other error passes unchanged.
+func Refused(err error, title, message, back string) error {
+	var se *schema.Error
+	if !errors.As(err, &se) || (se.Code != schema.CodeConflict && se.Code != schema.CodeInvalid) {
+		return err
+	}
+	return &PageError{Code: se.Code, Title: title, Message: message, Detail: se.Message, Reason: se.Message, Back: back}
 }
 
 // headline is the Chinese title and default hint of each error code.
@@ -140,7 +157,10 @@ func (w *Web) fail(c echo.Context, err error) error {
 	d := errorData{RequestID: c.Response().Header().Get(schema.HeaderRequestID), Back: "/"}
 	switch {
 	case errors.As(err, &pe):
-		d.Code, d.Hint, d.Detail = pe.Code, pe.Message, ""
+		d.Code, d.Hint, d.Detail = pe.Code, pe.Message, pe.Reason
+		if pe.Back != "" {
+			d.Back = pe.Back
+		}
 	case errors.As(err, &se):
 		d.Code, d.Detail = se.Code, se.Message
 	default:
@@ -151,6 +171,9 @@ func (w *Web) fail(c echo.Context, err error) error {
 	text, ok := headline[d.Code]
 	if !ok {
 		text = headline[schema.CodeInternal]
+	}
+	if pe != nil && pe.Title != "" {
+		text[0] = pe.Title
 	}
 	if d.Hint == "" {
 		d.Hint = text[1]

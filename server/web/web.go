@@ -65,11 +65,17 @@ const DefaultZone = "Asia/Shanghai"
 const maxFormBytes = 64 << 10
 
 // Store is what the workbench reads and changes: accounts, the leaders'
-// supervision, venues.
+// supervision, venues, the lifecycle and findings ledger, the audit log,
+// and the clocks of devices.
 type Store interface {
 	store.Accounts
 	store.Supervision
 	store.Venues
+	store.Ledger
+	store.Audit
+	// DeviceClock is how far a device's clock was off when it last synced
+	// (store.Sync): the inspection page shows it beside the device's times.
+	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
 }
 
 // Config wires the workbench to the server. Store, CheckLogin,
@@ -150,6 +156,14 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.GET("/", w.page(w.queue, anyLeader))
 	e.GET("/conflicts/:id", w.page(w.conflictPage, anyLeader))
 	e.POST("/conflicts/:id/decide", w.action(w.decideConflict, anyLeader))
+
+	e.GET("/inspections/:id", w.page(w.inspectionPage, anyLeader))
+	e.POST("/inspections/:id/review", w.action(w.reviewInspection, anyLeader))
+	e.GET("/findings", w.page(w.ledgerPage, anyLeader))
+	e.GET("/findings/:id", w.page(w.findingPage, anyLeader))
+	e.POST("/findings/:id/:act", w.action(w.actOnFinding, anyLeader))
+	e.GET("/venues/:id", w.page(w.venuePage, anyLeader))
+	e.GET("/audit", w.page(w.auditPage, anyLeader))
 
 	e.GET("/admin/users", w.page(w.usersPage, adminOnly))
 	e.POST("/admin/users", w.action(w.createUser, adminOnly))

@@ -14,12 +14,19 @@ package webtest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -324,4 +331,54 @@ func postJSON(url, token string, in, out any) error {
 		return fmt.Errorf("POST %s: %w", url, schema.ResponseError(resp.StatusCode, buf.Bytes()))
 	}
 	return json.Unmarshal(buf.Bytes(), out)
+}
+
+// UploadPhoto sends the bytes of a photo that one of the device's pushed
+// inspections names, in one PATCH from offset 0, as the field app's photo
+// queue does for a small photo.
+func (d *Device) UploadPhoto(t testing.TB, data []byte) {
+	t.Helper()
+	sum := sha256.Sum256(data)
+	req, err := http.NewRequest(http.MethodPatch, d.base+schema.PathUploads+"/"+hex.EncodeToString(sum[:]), bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+d.Token)
+	req.Header.Set("Content-Type", schema.ContentTypeUpload)
+	req.Header.Set(schema.HeaderUploadOffset, "0")
+	req.Header.Set(schema.HeaderUploadLength, strconv.Itoa(len(data)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("webtest: upload photo: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("webtest: upload photo: %v", schema.ResponseError(resp.StatusCode, body))
+	}
+}
+
+// JPEG is a real small JPEG photo (w×h, a gradient tinted by seed, so that
+// photos of one test differ), and the PhotoRef a device would send for it.
+func JPEG(t testing.TB, w, h int, seed uint8, captured time.Time, lat, lng float64) ([]byte, schema.PhotoRef) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{R: uint8(x * 255 / w), G: uint8(y * 255 / h), B: seed, A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return buf.Bytes(), schema.PhotoRef{SHA256: hex.EncodeToString(sum[:]), Size: int64(buf.Len()), MediaType: "image/jpeg",
+		CapturedAt: captured, Lat: &lat, Lng: &lng}
+}
+
+// Status is the HTTP status of the page the tab shows.
+func (e *Env) Status() int {
+	e.t.Helper()
+	return Eval[int](e, `performance.getEntriesByType("navigation")[0].responseStatus`)
 }

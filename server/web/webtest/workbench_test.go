@@ -243,13 +243,11 @@ func TestWorkbench_LeaderSeesOnlyOwnSquad(t *testing.T) {
 func TestWorkbench_HostileTextRendersInert(t *testing.T) {
 	e := webtest.Start(t, servertest.Options{})
 	d := e.Enroll("inspector1")
-	// A note is at most schema.MaxNoteLen (2000) bytes: 10,000 characters
-	// of unbroken text arrive as five notes of 2000 beside the markup.
+	// Beside the markup, one note of 10,000 characters of unbroken text
+	// (a note may hold schema.MaxNoteLen bytes).
 	notes := append([]string{}, hostile...)
-	long := strings.Repeat("W", schema.MaxNoteLen)
-	for range 5 {
-		notes = append(notes, long)
-	}
+	long := strings.Repeat("W", 10000)
+	notes = append(notes, long)
 	pushInspection(t, e, d, inspection(t, starNetCafe, []string{"inspector1", "inspector2"}, notes))
 	cf := conflictOn(t, e, d, starNetCafe, `"><img src=x onerror=alert(1)><script>alert(1)</script>`+"\u202E"+strings.Repeat("长", 40))
 
@@ -259,8 +257,8 @@ func TestWorkbench_HostileTextRendersInert(t *testing.T) {
 	wantIn(t, "the queue", text, hostile[1])
 	// The override is shown as what it is instead of turning the text round.
 	wantIn(t, "the queue", text, "[U+202E]gnp.exe 反转的文字")
-	if n := strings.Count(text, long); n != 5 {
-		t.Fatalf("the queue shows %d of the 5 long notes whole", n)
+	if n := strings.Count(text, long); n != 1 {
+		t.Fatalf("the queue shows the long note whole %d times; want once", n)
 	}
 	check := func(page string) {
 		t.Helper()

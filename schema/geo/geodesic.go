@@ -21,10 +21,9 @@ const deg = math.Pi / 180
 // It uses Vincenty's iteration (1975), accurate to a fraction of a
 // millimetre for every pair that is not nearly antipodal — far more than a
 // 200 m fence needs. Vincenty's iteration does not converge for nearly
-// antipodal points (more than about 19,000 km apart); for them Inverse
-// falls back to Lambert's formula, good to some tens of metres, rather than
-// failing: such pairs never occur in a zone check, and a finite, sensible
-// answer is better than a NaN reaching a rule.
+// antipodal points (more than about 19,000 km apart); for them Inverse falls
+// back to a slower shooting method (antipodalInverse) rather than failing:
+// such pairs never occur in a zone check, but a NaN must never reach a rule.
 func Inverse(p1, p2 Point) (s12, azi1, azi2 float64) {
 	lat1, lat2 := p1[1]*deg, p2[1]*deg
 	L := remainder(p2[0]-p1[0]) * deg
@@ -62,7 +61,7 @@ func Inverse(p1, p2 Point) (s12, azi1, azi2 float64) {
 		}
 	}
 	if !converged {
-		return lambertDistance(p1, p2), math.NaN(), math.NaN()
+		return antipodalInverse(p1, p2)
 	}
 	uSq := cos2Alpha * (EarthA*EarthA - earthB*earthB) / (earthB * earthB)
 	A, B := vincentyAB(uSq)
@@ -140,26 +139,28 @@ func remainder(x float64) float64 {
 	return y - 180
 }
 
-// lambertDistance is Lambert's long-line formula: the great-circle
-// distance between the parametric latitudes, corrected for flattening. It
-// is the fallback of Inverse for nearly antipodal points.
-func lambertDistance(p1, p2 Point) float64 {
-	b1 := math.Atan((1 - EarthF) * math.Tan(p1[1]*deg))
-	b2 := math.Atan((1 - EarthF) * math.Tan(p2[1]*deg))
-	dl := remainder(p2[0]-p1[0]) * deg
-	cs := math.Sin(b1)*math.Sin(b2) + math.Cos(b1)*math.Cos(b2)*math.Cos(dl)
-	sigma := math.Acos(math.Max(-1, math.Min(1, cs)))
-	if sigma == 0 {
-		return 0
+// antipodalInverse solves the inverse problem where Vincenty's iteration
+// fails, by shooting: for a trial azimuth az at p1, walk half-way (10,000
+// km) along the geodesic with Direct, then measure the rest with Inverse
+// (both legs are far from antipodal, so Vincenty converges on them). By the
+// triangle inequality the sum is at least the shortest distance, with
+// equality exactly when the walk lies on a shortest geodesic, so the
+// minimum over az is the answer. A scan at 1° finds the valley and a
+// golden-section search narrows it to 1e-9°; slow (about 400 solutions),
+// but only points 19,000 km apart ever come here.
+func antipodalInverse(p1, p2 Point) (s12, azi1, azi2 float64) {
+	const half = 10_000_000.0
+	g := func(az float64) float64 {
+		d, _, _ := Inverse(Direct(p1, az, half), p2)
+		return half + d
 	}
-	P, Q := (b1+b2)/2, (b2-b1)/2
-	sP, cP := math.Sincos(P)
-	sQ, cQ := math.Sincos(Q)
-	s2, c2 := math.Sin(sigma/2), math.Cos(sigma/2)
-	X := (sigma - math.Sin(sigma)) * sP * sP * cQ * cQ / (c2 * c2)
-	Y := (sigma + math.Sin(sigma)) * cP * cP * sQ * sQ / (s2 * s2)
-	if c2 == 0 {
-		X = 0
+	bestAz, best := 0.0, math.Inf(1)
+	for az := -180.0; az < 180; az++ {
+		if v := g(az); v < best {
+			bestAz, best = az, v
+		}
 	}
-	return EarthA * (sigma - EarthF/2*(X+Y))
+	az, v := golden(g, bestAz-1, bestAz+1, 1e-9)
+	_, _, azi2 = Inverse(Direct(p1, az, half), p2)
+	return v, remainder(az), azi2
 }

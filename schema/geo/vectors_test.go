@@ -33,6 +33,17 @@ type vectors struct {
 			Dist  float64          `json:"dist"`
 		} `json:"venues"`
 	} `json:"polygons"`
+	Segments []struct {
+		A, B   geo.Point
+		Points []struct {
+			P    geo.Point `json:"p"`
+			Dist float64   `json:"dist"`
+		} `json:"points"`
+	} `json:"segments"`
+	Antipodal []struct {
+		P1, P2 geo.Point
+		S12    float64
+	} `json:"antipodal"`
 }
 
 func loadVectors(t testing.TB) vectors {
@@ -116,4 +127,38 @@ func TestDistance_FootprintVectors(t *testing.T) {
 		}
 	}
 	t.Logf("%d footprint vectors, worst difference %.2e m", n, worst)
+}
+
+// TestSegmentDistance_GeographicLibVectors checks single edges of 0.5–5 km
+// at latitudes 20–45°, with points before, along and past them.
+func TestSegmentDistance_GeographicLibVectors(t *testing.T) {
+	n, worst := 0, 0.0
+	for _, sg := range loadVectors(t).Segments {
+		for _, c := range sg.Points {
+			got := geo.SegmentDistance(c.P, sg.A, sg.B)
+			worst = math.Max(worst, math.Abs(got-c.Dist))
+			if math.Abs(got-c.Dist) > 0.5 {
+				t.Errorf("SegmentDistance(%v, %v→%v) = %.4f m, GeographicLib %.4f m", c.P, sg.A, sg.B, got, c.Dist)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no segment vectors")
+	}
+	t.Logf("%d segment vectors, worst difference %.2e m", n, worst)
+}
+
+// TestInverse_NearlyAntipodalFallsBack: Vincenty's iteration fails for these;
+// the fallback must still agree with GeographicLib to a centimetre.
+func TestInverse_NearlyAntipodalFallsBack(t *testing.T) {
+	worst := 0.0
+	for _, c := range loadVectors(t).Antipodal {
+		s, _, _ := geo.Inverse(c.P1, c.P2)
+		if math.IsNaN(s) || math.IsInf(s, 0) || math.Abs(s-c.S12) > 0.01 {
+			t.Errorf("Inverse(%v, %v) = %.1f m, GeographicLib %.1f m", c.P1, c.P2, s, c.S12)
+		}
+		worst = math.Max(worst, math.Abs(s-c.S12))
+	}
+	t.Logf("worst difference %.2e m", worst)
 }

@@ -168,7 +168,7 @@ for (const c of cities) {
     if (kind === 'star_km' && c.name === 'guangzhou') continue;
     const points = [], venues = [];
     const addP = (p, why) => points.push({ p, why, dist: pointDist(p, mp), inside: inside(p, mp) });
-    for (let b = 0; b < 360; b += 30) {
+    for (let b = 0; b < 360; b += 45) {
       const rs = kind === 'star_km' ? [300, 1500, 2600, 4000] : [10, 60, 140, 230, 420, 900, 3000];
       for (const r of rs) addP(at(o, b + 7, r).map(r7), 'bearing');
     }
@@ -188,6 +188,7 @@ for (const c of cities) {
         for (const d of [0, 150, 205, 207.5, 600]) {
           const v = footprint(at(m, fa, d), mid.azi2);
           venues.push({ venue: v, why: 'footprint_' + d, dist: polyDist(v, mp) });
+          if (d > 150) continue; // deeper inside is 0 again, or across the campus
           const w = footprint(at(m, fa - 180, d), mid.azi2);
           venues.push({ venue: w, why: 'footprint_in_' + d, dist: polyDist(w, mp) });
         }
@@ -196,8 +197,44 @@ for (const c of cities) {
     polygons.push({ city: c.name, kind, school: mp, points, venues });
   }
 }
+// (c) point-to-segment distances for single geodesic edges of 0.5–5 km at
+// latitudes 20–45°, the points at several offsets and along-track positions
+// (before the start, along the edge, past the end).
+const segments = [];
+for (let k = 0; k < 40; k++) {
+  const a = [r7(100 + rand() * 30), r7(20 + rand() * 25)];
+  const len = 500 + rand() * 4500;
+  const b = at(a, rand() * 360, len).map(r7);
+  const line = geod.InverseLine(a[1], a[0], b[1], b[0]);
+  const points = [];
+  segments.push({ a, b, points });
+  for (const u of [-0.1, 0, 0.13, 0.5, 0.77, 1, 1.05]) {
+    const q = line.Position(line.s13 * Math.min(1, Math.max(0, u)));
+    let foot = [q.lon2, q.lat2];
+    if (u < 0) foot = at(a, line.azi1 + 180, -u * line.s13);
+    if (u > 1) foot = at(b, q.azi2, (u - 1) * line.s13);
+    for (const off of [0.3, 12, 199, 201, 800]) {
+      const side = rand() < 0.5 ? 90 : -90;
+      const p = at(foot, q.azi2 + side, off).map(r7);
+      points.push({ p, dist: edgeMin(p, a, b) });
+    }
+  }
+}
+
+// (d) nearly antipodal pairs, where Vincenty's iteration fails and the Go
+// code falls back to an approximation: checked only loosely.
+const antipodal = [];
+for (const c of cities) {
+  for (const [dl, dp] of [[0, 0], [0.3, -0.2], [-0.5, 0.4], [0.05, 0.01]]) {
+    const p1 = [c.lng, c.lat], p2 = [r7(c.lng - 180 + dl), r7(-c.lat + dp)];
+    antipodal.push({ p1, p2, s12: inv(p1, p2).s12 });
+  }
+}
+const p1eq = [0, 0], p2eq = [179.7, 0.2];
+antipodal.push({ p1: p1eq, p2: p2eq, s12: inv(p1eq, p2eq).s12 });
+
 const round = (k, v) => (typeof v === 'number' ? Math.round(v * 1e8) / 1e8 : v);
 process.stdout.write(JSON.stringify({
   source: 'geographiclib-geodesic ' + require('geographiclib-geodesic/package.json').version + ' (C. F. F. Karney), testdata/gen/gen.mjs',
-  inverse, polygons,
+  inverse, polygons, segments, antipodal,
 }, round) + '\n');

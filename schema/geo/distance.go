@@ -68,7 +68,9 @@ func golden(f func(float64) float64, lo, hi, tol float64) (t, v float64) {
 // to any part of school: 0 when they touch, overlap, or one holds the other
 // (a point in a hole is outside), else the minimum over their boundaries.
 // This is the State Council reading of the 200 m rule: from any point of the
-// campus wall to any part of the premises.
+// campus wall to any part of the premises. A geometry with a non-finite
+// coordinate gives NaN (Validate rejects such input where it enters), and an
+// empty one +Inf.
 func Distance(venue, school Geometry) float64 {
 	return distance(venue, school, math.Inf(1))
 }
@@ -81,6 +83,11 @@ func distance(venue, school Geometry, cutoff float64) float64 {
 	vv, sv := venue.vertices(), school.vertices()
 	if len(vv) == 0 || len(sv) == 0 {
 		return math.Inf(1)
+	}
+	for _, p := range append(vv[:len(vv):len(vv)], sv...) {
+		if !finite(p) {
+			return math.NaN() // see Validate
+		}
 	}
 	for _, p := range vv {
 		if containsAny(sp, p) {

@@ -25,6 +25,9 @@ const deg = math.Pi / 180
 // back to a slower shooting method (antipodalInverse) rather than failing:
 // such pairs never occur in a zone check, but a NaN must never reach a rule.
 func Inverse(p1, p2 Point) (s12, azi1, azi2 float64) {
+	if !finite(p1) || !finite(p2) {
+		return math.NaN(), math.NaN(), math.NaN() // see Validate
+	}
 	lat1, lat2 := p1[1]*deg, p2[1]*deg
 	L := remainder(p2[0]-p1[0]) * deg
 	sinU1, cosU1 := reducedLat(lat1)
@@ -163,4 +166,8 @@ func antipodalInverse(p1, p2 Point) (s12, azi1, azi2 float64) {
 	az, v := golden(g, bestAz-1, bestAz+1, 1e-9)
 	_, _, azi2 = Inverse(Direct(p1, az, half), p2)
 	return v, remainder(az), azi2
+}
+
+func finite(p Point) bool {
+	return !math.IsNaN(p[0]) && !math.IsNaN(p[1]) && !math.IsInf(p[0], 0) && !math.IsInf(p[1], 0)
 }

@@ -78,7 +78,8 @@ func (ix *Index) Len() int { return len(ix.schools) }
 // Evaluate lists the schools whose zone, under the rule in force on day for
 // the venue's and the school's kinds, the venue enters, nearest first. A
 // school without an applicable rule is skipped; so is a venue kind no rule
-// names.
+// names. Geometries are assumed valid (Validate, where they enter the
+// system); an invalid venue finds no zone.
 func Evaluate(v Venue, schools *Index, rules []Rule, day time.Time) []Violation {
 	if v.Geom == nil {
 		return nil

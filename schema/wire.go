@@ -2,6 +2,8 @@ package schema
 
 import (
 	"time"
+
+	"github.com/patrolhq/patrol/schema/geo"
 )
 
 // APIPrefix is the path prefix of every versioned API route.
@@ -235,17 +237,11 @@ type School struct {
 }
 
 // ZoneRule is a distance rule around schools, kept as data with an effective
-// date because provinces differ and rules change.
-type ZoneRule struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	DistanceM     float64   `json:"distance_m"`
-	Method        string    `json:"method"` // "boundary_straight_line" or "door_walking"
-	SchoolKinds   []string  `json:"school_kinds"`
-	VenueKinds    []string  `json:"venue_kinds"`
-	EffectiveFrom time.Time `json:"effective_from"`
-	LegalBasis    string    `json:"legal_basis"`
-}
+// date because provinces differ and rules change. It is defined, with the
+// choice and evaluation of rules, in schema/geo, which the device uses
+// offline and which depends on nothing but the standard library and an
+// R-tree; the wire form is the same type.
+type ZoneRule = geo.Rule
 
 // Member is a user of the device's squad, so that a device can name a
 // co-inspector while offline. CoInspector marks an inspector of another

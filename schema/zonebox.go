@@ -1,6 +1,10 @@
 package schema
 
-import "math"
+import (
+	"math"
+
+	"github.com/patrolhq/patrol/schema/geo"
+)
 
 // metresPerDegree is the length of one degree of latitude (and of
 // longitude at the equator) on the WGS-84 sphere approximation used for
@@ -9,22 +13,11 @@ const metresPerDegree = 111_320.0
 
 // DefaultZoneDistanceM is the zone distance assumed while no rule names
 // one: the national rule's 200 m.
-const DefaultZoneDistanceM = 200
+const DefaultZoneDistanceM = geo.DefaultDistanceM
 
 // MaxZoneDistance is the largest distance of the rules, or
-// DefaultZoneDistanceM when none has one.
-func MaxZoneDistance(rules []ZoneRule) float64 {
-	max := 0.0
-	for _, r := range rules {
-		if r.DistanceM > max {
-			max = r.DistanceM
-		}
-	}
-	if max == 0 {
-		return DefaultZoneDistanceM
-	}
-	return max
-}
+// DefaultZoneDistanceM when none has one (geo.MaxDistance).
+func MaxZoneDistance(rules []ZoneRule) float64 { return geo.MaxDistance(rules) }
 
 // ZoneSearchBox grows a squad's area (min lat, min lng, max lat, max lng)
 // by distM metres on every side: a school whose bounding box touches it

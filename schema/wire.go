@@ -223,6 +223,14 @@ type Venue struct {
 	Clocks    map[string]string `json:"clocks,omitempty"`
 	CreatedBy string            `json:"created_by,omitempty"` // device id of a field-discovered venue
 	UpdatedAt time.Time         `json:"updated_at"`
+	// Footprint is the premises' outline in WGS-84 when known; the zone
+	// rule measures any part of the premises, so it wins over the point.
+	Footprint geo.Polygon `json:"footprint,omitempty"`
+	// ExternalID is the id of the bureau's licence register; imports match on it.
+	ExternalID string `json:"external_id,omitempty"`
+	// FoundInZone is the school zone a device found itself in when it
+	// recorded the venue in the field (venue.create), as it measured it offline.
+	FoundInZone *ZoneHit `json:"found_in_zone,omitempty"`
 }
 
 // School is a primary or secondary school (or kindergarten) whose campus
@@ -234,6 +242,13 @@ type School struct {
 	Kind    string       `json:"kind"`    // primary, secondary, kindergarten
 	Polygon [][2]float64 `json:"polygon"` // closed ring of [lng, lat]
 	Address string       `json:"address,omitempty"`
+	// Geometry is the whole campus in WGS-84 (several parts, holes); the
+	// zone is measured from it. Polygon repeats its first outer ring for
+	// readers that know only one ring.
+	Geometry geo.MultiPolygon `json:"geometry,omitempty"`
+	// ExternalID is the id the bureau's own data gives the school; imports
+	// match on it, so importing a file twice changes nothing.
+	ExternalID string `json:"external_id,omitempty"`
 }
 
 // ZoneRule is a distance rule around schools, kept as data with an effective

@@ -29,6 +29,11 @@ type Options struct {
 	Schools       int // default 100
 	MonthsHistory int // default 3
 	Seed          uint64
+	// PutPhoto, when set, stores the bytes of one evidence photo (the
+	// server's photos.Service.Ingest); the past inspections then carry
+	// photos of failed items and of re-checks, and re-checks can pass.
+	// Without it they name no photos.
+	PutPhoto func(ctx context.Context, data []byte) error
 }
 
 // Summary says what Seed wrote.
@@ -67,7 +72,8 @@ func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, erro
 	if opts.Seed == 0 {
 		opts.Seed = 20180301
 	}
-	g := &gen{rnd: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), now: opts.Now().UTC()}
+	g := &gen{rnd: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), now: opts.Now().UTC(),
+		orders: map[int]int{}, photos: opts.PutPhoto != nil}
 	var sum Summary
 	g.squads(&sum)
 	if err := g.users(opts.HashPassword, &sum); err != nil {
@@ -80,6 +86,13 @@ func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, erro
 	}
 	if err := st.Import(ctx, g.data); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
+	}
+	if opts.PutPhoto != nil {
+		for _, p := range demoPhotos() {
+			if err := opts.PutPhoto(ctx, p.data); err != nil {
+				return Summary{}, fmt.Errorf("demo: seed: photo %s: %w", p.sha[:12], err)
+			}
+		}
 	}
 	return sum, nil
 }
@@ -94,6 +107,8 @@ type gen struct {
 	venues_ []venue
 	// findingAt is where each finding sits in data.Findings.
 	findingAt map[string]int
+	orders    map[int]int // the last order number of each year
+	photos    bool        // evidence photos are named (Options.PutPhoto is set)
 }
 
 type squad struct {
@@ -107,6 +122,7 @@ type venue struct {
 	id, kind string
 	squad    int64
 	licensed bool
+	lat, lng float64
 }
 
 func (g *gen) uuid() string {
@@ -208,6 +224,7 @@ func (g *gen) venues(n int, sum *Summary) {
 		g.data.Venues = append(g.data.Venues, schema.Venue{ID: v.id, SquadID: v.squad, Kind: v.kind, Name: name, Address: addr,
 			LicenceNo: licence, Licensed: v.licensed, Phone: phone, OpenState: schema.OpenStateOpen, Lat: round6(lat), Lng: round6(lng),
 			Clocks: clocks, UpdatedAt: created})
+		v.lat, v.lng = round6(lat), round6(lng)
 		g.venues_ = append(g.venues_, v)
 		sum.Venues++
 	}
@@ -256,9 +273,158 @@ func rectangle(lat, lng, w, h, angle float64) [][2]float64 {
 
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
-// ledger applies the approval of in to the demo's findings, as the store
-// would have when a leader approved it at.
-func (g *gen) ledger(in schema.Inspection, cl schema.Checklist, at time.Time) {
+// history writes past café inspections: each café about once a month, by
+// two inspectors of its squad, and the squad leaders' work on them, as the
+// store would have recorded it had it happened through the workbench:
+// most approved, some returned with a comment (and some of those amended
+// and submitted again as version 2), the recent ones still waiting; every
+// failed item of an approved inspection in the ledger, ordered to be
+// corrected, escalated, re-checked by the next month's visit, closed, or
+// failed again (a repeat, and overdue once its deadline passed). A few
+// cafés with a poor record fail more often and keep failing.
+func (g *gen) history(months int, sum *Summary) error {
+	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
+	if err != nil {
+		return err
+	}
+	for m := months; m >= 0; m-- {
+		monthStart := time.Date(g.now.Year(), g.now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -m, 0)
+		days := 26
+		if m == 0 { // this month so far: the visits made until yesterday
+			days = int(g.now.Sub(monthStart).Hours()/24) - 1
+			if days < 1 {
+				continue
+			}
+		}
+		for vi, v := range g.venues_ {
+			if v.kind != schema.KindNetCafe || !v.licensed || g.rnd.Float64() < 0.06 { // a few missed: at risk in reports
+				continue
+			}
+			if m == 0 && g.rnd.Float64() > float64(days)/30 {
+				continue
+			}
+			start := monthStart.Add(time.Duration(g.rnd.IntN(days*24))*time.Hour + 2*time.Hour) // 10:00–… Beijing time
+			if !start.Add(2 * time.Hour).Before(g.now) {
+				continue
+			}
+			g.visit(v, vi%9 == 0, start, cl, sum)
+		}
+	}
+	return nil
+}
+
+// Comments and notes the demo's people write.
+var (
+	failNotes = []string{
+		"现场发现问题，已当场指出 (found on site and pointed out)",
+		"经营者称正在整改 (the operator says it is being fixed)",
+		"拍照取证 (photographed as evidence)",
+	}
+	returnComments = []string{
+		"NC04 缺少登记记录照片，请补拍后重新提交 (add the photo of the register and submit again)",
+		"检查人员只签了一人，请补充第二名执法人员 (name the second officer)",
+		"不合格项备注不清，请写明具体问题 (say what exactly failed)",
+	}
+	orderActions = map[string]string{
+		schema.SeverityCritical: "立即停止违法行为，按规定整改并接受复查 (stop at once, correct and await re-check)",
+		schema.SeverityMajor:    "限期整改到位 (correct by the deadline)",
+		schema.SeverityMinor:    "补齐张贴、保持整洁 (post the notices, keep the premises clean)",
+	}
+	orderDays = map[string]int{schema.SeverityCritical: 10, schema.SeverityMajor: 15, schema.SeverityMinor: 7}
+)
+
+// visit records one inspection of v started at start and what the squad
+// leader did with it by now.
+func (g *gen) visit(v venue, poor bool, start time.Time, cl schema.Checklist, sum *Summary) {
+	team := g.users_[v.squad]
+	finish := start.Add(time.Duration(20+g.rnd.IntN(40)) * time.Minute)
+	standing := map[string]bool{}
+	for _, f := range g.data.Findings {
+		if f.VenueID == v.id && f.Unresolved() {
+			standing[f.ItemID] = true
+		}
+	}
+	items := make([]schema.ItemResult, 0, len(cl.Items))
+	for _, it := range cl.Items {
+		p := 0.04
+		if it.Severity == schema.SeverityMinor {
+			p = 0.10
+		}
+		switch {
+		case standing[it.ID] && poor:
+			p = 0.6
+		case standing[it.ID]:
+			p = 0.3
+		case poor:
+			p *= 3
+		}
+		r := schema.ItemResult{ItemID: it.ID, Result: schema.ResultPass}
+		if g.rnd.Float64() < p {
+			r.Result, r.Note = schema.ResultFail, failNotes[g.rnd.IntN(len(failNotes))]
+		}
+		if g.photos && (r.Result == schema.ResultFail || standing[it.ID]) {
+			r.Photos = []schema.PhotoRef{g.photoRef(finish, v)}
+			if standing[it.ID] && r.Result == schema.ResultPass {
+				r.Note = "复查：已整改 (re-check: corrected)"
+			}
+		}
+		items = append(items, r)
+	}
+	inspectors := []schema.Inspector{
+		{Username: team[0].username, Name: team[0].name, BadgeNo: team[0].badge},
+		{Username: team[1].username, Name: team[1].name, BadgeNo: team[1].badge},
+	}
+	author := team[g.rnd.IntN(2)]
+	leader := fmt.Sprintf("leader%d", v.squad)
+	in := schema.Inspection{ID: g.uuid(), VenueID: v.id, SquadID: v.squad, DeviceID: "demo-device", Status: schema.StatusSubmitted,
+		ChecklistVersion: cl.Version, Inspectors: inspectors, StartedAt: start, FinishedAt: &finish, Items: items,
+		HLC: schema.HLC{WallMS: finish.UnixMilli(), Node: "demo"}.String(), Version: 1}
+	imp := store.ImportedInspection{Inspection: in, AuthorID: author.id, ReceivedAt: finish}
+	reviewAt := finish.Add(time.Duration(20+g.rnd.IntN(30)) * time.Hour)
+	recent := g.now.Sub(finish) < 10*24*time.Hour
+	roll := g.rnd.Float64()
+	switch {
+	case !reviewAt.Before(g.now) || recent && roll < 0.35: // not looked at yet
+	case roll < 0.45 || recent && roll < 0.55: // returned; some amended since
+		comment := returnComments[g.rnd.IntN(len(returnComments))]
+		imp.Status = schema.StatusReturned
+		imp.Review = &schema.Review{ReviewedBy: leader, ReviewedAt: reviewAt, Decision: schema.StatusReturned, Note: comment, Version: 1}
+		amendAt := reviewAt.Add(time.Duration(4+g.rnd.IntN(40)) * time.Hour)
+		if amendAt.Before(g.now) && g.rnd.Float64() < 0.6 {
+			v1 := imp.Inspection
+			v2 := imp.Inspection
+			v2.Items = append([]schema.ItemResult(nil), items...)
+			for i := range v2.Items {
+				if v2.Items[i].Result == schema.ResultFail {
+					v2.Items[i].Note += "；补充说明：已核实 (amended: checked again)"
+				}
+			}
+			v2.Version, v2.Status, v2.Review = 2, schema.StatusSubmitted, nil
+			v2.HLC = schema.HLC{WallMS: amendAt.UnixMilli(), Node: "demo"}.String()
+			imp.Versions = []schema.Inspection{v1}
+			imp.Inspection, imp.ReceivedAt = v2, amendAt
+			approveAt := amendAt.Add(time.Duration(4+g.rnd.IntN(30)) * time.Hour)
+			if approveAt.Before(g.now) && !recent {
+				imp.Status = schema.StatusApproved
+				imp.Review = &schema.Review{ReviewedBy: leader, ReviewedAt: approveAt, Decision: schema.StatusApproved, Version: 2}
+			}
+		}
+	default:
+		imp.Status = schema.StatusApproved
+		imp.Review = &schema.Review{ReviewedBy: leader, ReviewedAt: reviewAt, Decision: schema.StatusApproved, Version: 1}
+	}
+	g.data.Inspections = append(g.data.Inspections, imp)
+	sum.Inspections++
+	if imp.Status == schema.StatusApproved {
+		g.ledger(imp.Inspection, cl, imp.Review.ReviewedAt, leader)
+	}
+}
+
+// ledger applies the approval of in, made at, to the demo's findings as the
+// store would have (schema.FindingsOnApproval), then what the leader did
+// in the days after: ordered or escalated what it opened, closed what it
+// re-checked. Nothing happens after now.
+func (g *gen) ledger(in schema.Inspection, cl schema.Checklist, at time.Time, leader string) {
 	if g.findingAt == nil {
 		g.findingAt = map[string]int{}
 	}
@@ -269,69 +435,47 @@ func (g *gen) ledger(in schema.Inspection, cl schema.Checklist, at time.Time) {
 		}
 	}
 	created, changed := schema.FindingsOnApproval(in, cl, standing, at, g.uuid)
-	for _, c := range changed {
-		g.data.Findings[g.findingAt[c.After.ID]] = c.After
-	}
 	for _, f := range created {
 		g.findingAt[f.ID] = len(g.data.Findings)
 		g.data.Findings = append(g.data.Findings, f)
 	}
-}
-
-// history writes past café inspections: each café about once a month, by
-// two inspectors of its squad, mostly passing, with the older ones reviewed.
-func (g *gen) history(months int, sum *Summary) error {
-	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
-	if err != nil {
-		return err
-	}
-	for m := months; m >= 1; m-- {
-		monthStart := time.Date(g.now.Year(), g.now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -m, 0)
-		for _, v := range g.venues_ {
-			if v.kind != schema.KindNetCafe || !v.licensed || g.rnd.Float64() < 0.06 { // a few missed: overdue in reports
-				continue
-			}
-			team := g.users_[v.squad]
-			start := monthStart.Add(time.Duration(g.rnd.IntN(26*24))*time.Hour + 2*time.Hour) // 10:00–… Beijing time
-			finish := start.Add(time.Duration(20+g.rnd.IntN(40)) * time.Minute)
-			items := make([]schema.ItemResult, 0, len(cl.Items))
-			for _, it := range cl.Items {
-				res := schema.ResultPass
-				p := 0.04
-				if it.Severity == schema.SeverityMinor {
-					p = 0.10
-				}
-				if g.rnd.Float64() < p {
-					res = schema.ResultFail
-				}
-				note := ""
-				if res == schema.ResultFail {
-					note = "现场发现问题，已责令改正 (found on site, correction ordered)"
-				}
-				items = append(items, schema.ItemResult{ItemID: it.ID, Result: res, Note: note})
-			}
-			inspectors := []schema.Inspector{
-				{Username: team[0].username, Name: team[0].name, BadgeNo: team[0].badge},
-				{Username: team[1].username, Name: team[1].name, BadgeNo: team[1].badge},
-			}
-			author := team[g.rnd.IntN(2)]
-			status := schema.StatusSubmitted
-			var review *schema.Review
-			if m > 1 || g.rnd.Float64() < 0.5 {
-				status = schema.StatusApproved
-				review = &schema.Review{ReviewedBy: fmt.Sprintf("leader%d", v.squad), ReviewedAt: finish.Add(26 * time.Hour),
-					Decision: schema.StatusApproved, Version: 1}
-			}
-			hlc := schema.HLC{WallMS: finish.UnixMilli(), Node: "demo"}.String()
-			in := schema.Inspection{ID: g.uuid(), VenueID: v.id, SquadID: v.squad, DeviceID: "demo-device", Status: status,
-				ChecklistVersion: cl.Version, Inspectors: inspectors, StartedAt: start, FinishedAt: &finish, Items: items, HLC: hlc,
-				Review: review, Version: 1}
-			g.data.Inspections = append(g.data.Inspections, store.ImportedInspection{Inspection: in, AuthorID: author.id, ReceivedAt: finish})
-			sum.Inspections++
-			if review != nil {
-				g.ledger(in, cl, review.ReviewedAt)
-			}
+	act := func(id string, a schema.FindingAction, when time.Time) {
+		if !when.Before(g.now) {
+			return
+		}
+		i := g.findingAt[id]
+		if f, err := schema.DecideFinding(g.data.Findings[i], a, when); err == nil {
+			g.data.Findings[i] = f
 		}
 	}
-	return nil
+	for _, c := range changed {
+		g.data.Findings[g.findingAt[c.After.ID]] = c.After
+		if c.Action == schema.FindingActRecheckPass && g.rnd.Float64() < 0.85 {
+			act(c.After.ID, schema.FindingAction{Action: schema.FindingActClose, By: leader, Text: "复查合格，予以销号 (re-check passed, struck off)"},
+				at.Add(time.Duration(20+g.rnd.IntN(50))*time.Hour))
+		}
+	}
+	for _, f := range created {
+		when := at.Add(time.Duration(2+g.rnd.IntN(20)) * time.Hour)
+		it, _ := cl.Item(f.ItemID)
+		switch roll := g.rnd.Float64(); {
+		case f.Critical && roll < 0.3:
+			act(f.ID, schema.FindingAction{Action: schema.FindingActEscalate, By: leader, Text: "情节严重，移送立案 (serious: referred for a case)"}, when)
+		case roll < 0.88:
+			year := store.OrderYear(when)
+			g.orders[year]++
+			act(f.ID, schema.FindingAction{Action: schema.FindingActOrder, By: leader, Deadline: when.AddDate(0, 0, orderDays[f.Severity]),
+				Text: orderActions[f.Severity], LegalBasis: it.LegalBasis, Number: schema.OrderNumber(year, g.orders[year])}, when)
+		}
+	}
+}
+
+// photoRef names one of the demo's evidence photos as taken at the venue
+// at t; the bytes are the demo's, stored by Options.PutPhoto. Without it
+// the demo names no photos.
+func (g *gen) photoRef(t time.Time, v venue) schema.PhotoRef {
+	ph := demoPhotos()[g.rnd.IntN(len(demoPhotos()))]
+	lat, lng := v.lat+(g.rnd.Float64()-0.5)*0.0002, v.lng+(g.rnd.Float64()-0.5)*0.0002
+	return schema.PhotoRef{SHA256: ph.sha, Size: int64(len(ph.data)), MediaType: "image/jpeg", CapturedAt: t.Add(-10 * time.Minute),
+		Lat: &lat, Lng: &lng, DeviceID: "demo-device"}
 }

@@ -2,6 +2,8 @@ package demo_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +24,13 @@ func TestSeed_DemoDistrict(t *testing.T) {
 	db := st.DB()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	hash := func(pw string) (string, error) { return "test$" + pw, nil }
-	sum, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash})
+	photos := map[string]bool{}
+	put := func(_ context.Context, data []byte) error {
+		sum := sha256.Sum256(data)
+		photos[hex.EncodeToString(sum[:])] = true
+		return nil
+	}
+	sum, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash, PutPhoto: put})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,13 +50,23 @@ func TestSeed_DemoDistrict(t *testing.T) {
 		{`SELECT count(*) FROM inspections i WHERE (SELECT count(*) FROM inspection_items it WHERE it.inspection_id = i.id) <> 16`, func(n int) bool { return n == 0 }},
 		{`SELECT count(DISTINCT seq) - count(*) FROM venues`, func(n int) bool { return n == 0 }},
 		{`SELECT (SELECT value FROM counters WHERE name='seq') - (SELECT max(seq) FROM findings)`, func(n int) bool { return n == 0 }},
-		{`SELECT count(*) FROM inspections WHERE status NOT IN ('submitted', 'approved')`, func(n int) bool { return n == 0 }},
+		{`SELECT count(*) FROM inspections WHERE status NOT IN ('submitted', 'approved', 'returned')`, func(n int) bool { return n == 0 }},
+		// A living ledger: inspections in every state, amended ones, and
+		// findings in every state, some overdue, some repeated.
+		{`SELECT count(DISTINCT status) FROM inspections`, func(n int) bool { return n == 3 }},
+		{`SELECT count(*) FROM inspections WHERE version = 2`, func(n int) bool { return n > 0 }},
+		{`SELECT count(*) FROM inspections WHERE version = 2 AND status = 'approved'`, func(n int) bool { return n > 0 }},
+		{`SELECT count(DISTINCT status) FROM findings`, func(n int) bool { return n == 5 }},
+		{`SELECT count(*) FROM findings WHERE status = 'ordered' AND deadline < '2026-11-27'`, func(n int) bool { return n > 0 }},
+		{`SELECT count(*) FROM findings WHERE repeat > 0`, func(n int) bool { return n > 0 }},
+		{`SELECT count(*) FROM findings WHERE critical = 1`, func(n int) bool { return n > 0 }},
+		{`SELECT count(DISTINCT order_number) - count(order_number) FROM findings`, func(n int) bool { return n == 0 }},
 		// Every failed item of an approved inspection stands in the ledger.
 		{`SELECT count(*) FROM inspections i JOIN inspection_items it ON it.inspection_id = i.id AND it.result = 'fail'
 			WHERE i.status = 'approved' AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.venue_id = i.venue_id AND f.item_id = it.item_id)`,
 			func(n int) bool { return n == 0 }},
 		{`SELECT count(*) FROM findings`, func(n int) bool { return n > 0 }},
-		{`SELECT count(*) FROM inspection_versions`, func(n int) bool { return n == sum.Inspections }},
+		{`SELECT count(*) FROM inspection_versions`, func(n int) bool { return n > sum.Inspections }},
 		{`SELECT count(*) FROM schools WHERE json_array_length(polygon) <> 5`, func(n int) bool { return n == 0 }},
 	} {
 		if err := db.R.QueryRow(tc.q).Scan(&n); err != nil {
@@ -58,6 +76,41 @@ func TestSeed_DemoDistrict(t *testing.T) {
 			t.Errorf("%s = %d", tc.q, n)
 		}
 	}
+	// Every photo the inspections name was handed to PutPhoto.
+	rows, err := db.R.Query(`SELECT DISTINCT sha256 FROM inspection_photos`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	named := 0
+	for rows.Next() {
+		var sha string
+		if err := rows.Scan(&sha); err != nil {
+			t.Fatal(err)
+		}
+		named++
+		if !photos[sha] {
+			t.Errorf("photo %s is named but was never stored", sha)
+		}
+	}
+	if named == 0 {
+		t.Error("the demo's inspections name no photos")
+	}
+	byStatus := map[string]int{}
+	srows, err := db.R.Query(`SELECT status, count(*) FROM findings GROUP BY status`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var st string
+		var n int
+		if err := srows.Scan(&st, &n); err != nil {
+			t.Fatal(err)
+		}
+		byStatus[st] = n
+	}
+	t.Logf("findings by status: %v", byStatus)
 	if _, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash}); err == nil {
 		t.Fatal("second seed into a database with users succeeded")
 	}

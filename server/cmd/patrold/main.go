@@ -348,7 +348,8 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 			return err
 		}
 		if n == 0 {
-			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword})
+			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword,
+				PutPhoto: func(ctx context.Context, data []byte) error { _, err := srv.Photos().Ingest(ctx, data); return err }})
 			if err != nil {
 				return err
 			}

@@ -242,6 +242,12 @@ func TestVenuesInZonesNear_DemoVenues(t *testing.T) {
 	if err != nil || far.FoundInZone != nil {
 		t.Fatalf("bookshop: %+v, %v", far.FoundInZone, err)
 	}
+	// The server's answer to venue.create does not erase the device's
+	// record of the warning it gave.
+	mustSync(t, e.dev)
+	if got, err := e.dev.Venue(ctx, v.ID); err != nil || got.FoundInZone == nil || *got.FoundInZone != *v.FoundInZone {
+		t.Fatalf("after sync: %+v, %v", got.FoundInZone, err)
+	}
 }
 
 // BenchmarkZonesAtPoint_Device measures zone checks at random positions

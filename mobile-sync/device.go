@@ -83,6 +83,11 @@ type Device struct {
 	log    *slog.Logger
 	syncMu sync.Mutex    // one sync or enrolment at a time
 	photos PhotoUploader // guarded by syncMu
+	// zones caches the school index of zone checks; zoneGen counts the
+	// pulls that changed schools or rules, and a cache of an older
+	// generation is rebuilt.
+	zones   atomic.Pointer[zoneData]
+	zoneGen atomic.Uint64
 }
 
 // Identity is who this device is to the server.

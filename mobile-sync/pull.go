@@ -39,6 +39,12 @@ func (d *Device) pull(ctx context.Context, c creds, rep *SyncReport) error {
 			return pg.err
 		}
 		resp := &pg.resp
+		zonesChanged := resp.Reset
+		for i := range resp.Changes {
+			if k := resp.Changes[i].Kind; k == schema.ChangeSchool || k == schema.ChangeZoneRule {
+				zonesChanged = true
+			}
+		}
 		err := d.db.WriteTx(ctx, func(tx *sql.Tx) error {
 			if resp.Reset {
 				if err := dropServerRows(ctx, tx); err != nil {
@@ -63,6 +69,11 @@ func (d *Device) pull(ctx context.Context, c creds, rep *SyncReport) error {
 			}
 			return putMeta(ctx, tx, metaHLC, d.Clock().Last().String())
 		})
+		if zonesChanged {
+			// Also after a failed page: a rebuild costs a little, a stale
+			// campus misleads an inspector.
+			d.invalidateZones()
+		}
 		if err != nil {
 			return fmt.Errorf("pull: apply page: %w", err)
 		}

@@ -25,19 +25,30 @@ type NewVenue struct {
 	Lng       float64
 }
 
-const venueColumns = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, clocks, local_only, updated_at`
+const venueColumns = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, clocks, local_only, updated_at, footprint, found_in_zone`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanVenue(s scanner) (schema.Venue, bool, error) {
 	var v schema.Venue
 	var licensed, localOnly int
-	var clocks, updated string
+	var clocks, updated, footprint, zone string
 	if err := s.Scan(&v.ID, &v.SquadID, &v.Kind, &v.Name, &v.Address, &v.LicenceNo, &licensed, &v.Phone,
-		&v.OpenState, &v.Lat, &v.Lng, &clocks, &localOnly, &updated); err != nil {
+		&v.OpenState, &v.Lat, &v.Lng, &clocks, &localOnly, &updated, &footprint, &zone); err != nil {
 		return v, false, err
 	}
 	v.Licensed = licensed != 0
+	if footprint != "" {
+		if err := json.Unmarshal([]byte(footprint), &v.Footprint); err != nil {
+			return v, false, fmt.Errorf("venue %s footprint: %w", v.ID, err)
+		}
+	}
+	if zone != "" {
+		v.FoundInZone = new(schema.ZoneHit)
+		if err := json.Unmarshal([]byte(zone), v.FoundInZone); err != nil {
+			return v, false, fmt.Errorf("venue %s zone: %w", v.ID, err)
+		}
+	}
 	if clocks != "" && clocks != "{}" {
 		if err := json.Unmarshal([]byte(clocks), &v.Clocks); err != nil {
 			return v, false, fmt.Errorf("venue %s clocks: %w", v.ID, err)
@@ -88,6 +99,8 @@ func getVenue(ctx context.Context, q queryer, id string) (schema.Venue, bool, er
 
 // AddVenue records a venue found in the field, in one local transaction
 // with its venue.create mutation. It can be inspected at once, offline.
+// When the position lies inside a school zone for the venue's kind, the
+// returned venue (and the mutation) carry FoundInZone.
 func (d *Device) AddVenue(ctx context.Context, nv NewVenue) (schema.Venue, error) {
 	v := schema.Venue{
 		ID: newID(), Kind: strings.TrimSpace(nv.Kind), Name: strings.TrimSpace(nv.Name),
@@ -98,7 +111,16 @@ func (d *Device) AddVenue(ctx context.Context, nv NewVenue) (schema.Venue, error
 	if err := schema.ValidateVenue(&v); err != nil {
 		return schema.Venue{}, fmt.Errorf("mobilesync: add venue: %w", err)
 	}
-	err := d.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	// Measured offline before the write: the inspector is warned at the
+	// door, and the bureau sees with the record that he was.
+	zone, inZone, err := d.foundInZone(ctx, v.Lat, v.Lng, v.Kind)
+	if err != nil {
+		return schema.Venue{}, fmt.Errorf("mobilesync: add venue: %w", err)
+	}
+	if inZone {
+		v.FoundInZone = &zone
+	}
+	err = d.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		id, err := enrolled(ctx, tx)
 		if err != nil {
 			return err
@@ -181,11 +203,15 @@ func (d *Device) EditVenue(ctx context.Context, id string, fields map[string]str
 }
 
 // upsertVenueSQL writes a venue row as given (server values or a new local one).
-const upsertVenueSQL = `INSERT INTO venues (` + venueColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+// The zone a venue was found in is this device's record of its own
+// warning: a server that does not echo it does not erase it.
+const upsertVenueSQL = `INSERT INTO venues (` + venueColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET squad_id = excluded.squad_id, kind = excluded.kind, name = excluded.name,
 		address = excluded.address, licence_no = excluded.licence_no, licensed = excluded.licensed,
 		phone = excluded.phone, open_state = excluded.open_state, lat = excluded.lat, lng = excluded.lng,
-		clocks = excluded.clocks, local_only = excluded.local_only, updated_at = excluded.updated_at`
+		clocks = excluded.clocks, local_only = excluded.local_only, updated_at = excluded.updated_at,
+		footprint = excluded.footprint,
+		found_in_zone = CASE WHEN excluded.found_in_zone <> '' THEN excluded.found_in_zone ELSE venues.found_in_zone END`
 
 // venueArgs are the arguments of upsertVenueSQL for v.
 func venueArgs(v *schema.Venue, localOnly bool) ([]any, error) {
@@ -200,8 +226,23 @@ func venueArgs(v *schema.Venue, localOnly bool) ([]any, error) {
 	if openState == "" {
 		openState = schema.OpenStateUnknown
 	}
+	var footprint, zone string
+	if len(v.Footprint) > 0 {
+		b, err := json.Marshal(v.Footprint)
+		if err != nil {
+			return nil, err
+		}
+		footprint = string(b)
+	}
+	if v.FoundInZone != nil {
+		b, err := json.Marshal(v.FoundInZone)
+		if err != nil {
+			return nil, err
+		}
+		zone = string(b)
+	}
 	return []any{v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, boolInt(v.Licensed), v.Phone, openState,
-		v.Lat, v.Lng, string(clocks), boolInt(localOnly), schema.FormatTime(v.UpdatedAt)}, nil
+		v.Lat, v.Lng, string(clocks), boolInt(localOnly), schema.FormatTime(v.UpdatedAt), footprint, zone}, nil
 }
 
 // upsertVenue writes a venue row as given (server values or a new local one).

@@ -35,6 +35,8 @@ Commands:
   venues [--json] [--kind KIND]
   venue add --name NAME --kind KIND --lat LAT --lng LNG [--address A] [--licence NO] [--phone P] [--unlicensed]
   venue edit ID [--name N] [--phone P] [--address A] [--licence NO] [--licensed true|false] [--open-state S]
+  zones --at LAT,LNG [--kind KIND] [--json]
+                                      school zones this position lies in or near (offline)
   inspect start --venue ID [--co-inspector USERNAME]... [--recheck FINDING_ID]
   inspect item INSPECTION_ID ITEM_ID pass|fail|na [--note TEXT] [--photo FILE]...
   inspect photo INSPECTION_ID ITEM_ID FILE...
@@ -73,6 +75,7 @@ var commands = map[string]func(c *cli, args []string) error{
 	"status":      cmdStatus,
 	"venues":      cmdVenues,
 	"venue":       cmdVenue,
+	"zones":       cmdZones,
 	"inspect":     cmdInspect,
 	"inspections": cmdInspections,
 	"tasks":       cmdTasks,

@@ -96,8 +96,26 @@ func cmdVenueAdd(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if z := v.FoundInZone; z != nil {
+		warnZone(c, d, z)
+	}
 	fmt.Fprintln(c.stdout, v.ID)
 	return nil
+}
+
+// warnZone tells the inspector at once, on stderr so that scripts reading
+// the new id still can, that the venue he just recorded stands in a school
+// zone; the record carries the same finding up to the bureau.
+func warnZone(c *cli, d *mobilesync.Device, z *schema.ZoneHit) {
+	rule := "禁设区"
+	ruleEn := "school zone"
+	if r, err := d.ZoneRule(c.ctx, z.RuleID); err == nil {
+		rule = fmt.Sprintf("%.0f 米禁设区", r.DistanceM)
+		ruleEn = fmt.Sprintf("%.0f m school zone", r.DistanceM)
+	}
+	name := oneLine(z.SchoolName)
+	fmt.Fprintf(c.stderr, "警告：该位置位于 %s 学校 %s内 (%.0f m)\n", name, rule, z.DistanceM)
+	fmt.Fprintf(c.stderr, "WARNING: this position lies inside the %s of %s (%.0f m from the campus); the record notes it\n", ruleEn, name, z.DistanceM)
 }
 
 func cmdVenueEdit(c *cli, args []string) error {

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +59,7 @@ func TestMain(m *testing.M) {
 }
 
 // benchSetup builds the squad once and returns it.
-func benchSetup(b *testing.B) *benchEnv {
+func benchSetup(b testing.TB) *benchEnv {
 	b.Helper()
 	benchOnce.Do(func() { bench, benchErr = buildBench() })
 	if benchErr != nil {
@@ -222,4 +224,55 @@ func BenchmarkPageInspection(b *testing.B) {
 func BenchmarkPageVenue(b *testing.B) {
 	env := benchSetup(b)
 	benchPage(b, env, "/venues/"+env.venueID)
+}
+
+// TestQueue_NextLinkWalksTheQueue: the queue shows a page of the waiting
+// inspections with the cards' failed and noted answers, and its next
+// links lead through every one of them exactly once.
+func TestQueue_NextLinkWalksTheQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports the benchmark's squad")
+	}
+	env := benchSetup(t)
+	card := regexp.MustCompile(`id="inspection-([0-9a-f-]{36})"`)
+	next := regexp.MustCompile(`<a class="button" href="(/\?[^"]+)">下一页</a>`)
+	seen := map[string]bool{}
+	path, pages := "/", 0
+	for path != "" {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: env.token})
+		rec := httptest.NewRecorder()
+		env.e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: HTTP %d: %.300s", path, rec.Code, rec.Body.String())
+		}
+		body := rec.Body.String()
+		cards := card.FindAllStringSubmatch(body, -1)
+		if len(cards) == 0 || len(cards) > 50 {
+			t.Fatalf("GET %s: %d cards; want 1 to 50", path, len(cards))
+		}
+		for _, m := range cards {
+			if seen[m[1]] {
+				t.Fatalf("GET %s: inspection %s shown again", path, m[1])
+			}
+			seen[m[1]] = true
+		}
+		path = ""
+		if m := next.FindStringSubmatch(body); m != nil {
+			path = strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+		if pages++; pages > benchSubmitted {
+			t.Fatal("the next links never end")
+		}
+	}
+	if len(seen) != benchSubmitted {
+		t.Errorf("the queue's pages show %d inspections; %d are waiting", len(seen), benchSubmitted)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/?after=not-a-cursor", nil)
+	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: env.token})
+	rec := httptest.NewRecorder()
+	env.e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("GET /?after=not-a-cursor: HTTP %d; want 400", rec.Code)
+	}
 }

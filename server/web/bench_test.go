@@ -19,6 +19,8 @@ import (
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/store"
+	"github.com/patrolhq/patrol/server/store/postgres"
+	"github.com/patrolhq/patrol/server/store/postgres/pgtest"
 	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/server/web"
 )
@@ -51,7 +53,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
 	}
@@ -83,6 +85,14 @@ func buildBench() (*benchEnv, error) {
 	if err != nil {
 		return nil, err
 	}
+	return benchOn(st)
+}
+
+// benchOn imports the benchmark's squad into the empty store st and
+// mounts a workbench on it.
+func benchOn(st store.Store) (*benchEnv, error) {
+	ctx := context.Background()
+	now := func() time.Time { return benchNow }
 	d, env := benchDataset()
 	if err := st.Import(ctx, d); err != nil {
 		return nil, err
@@ -214,6 +224,30 @@ func BenchmarkPageLedger(b *testing.B) {
 		benchPage(b, env, "/findings?status=ordered&item="+env.item+"&venue="+env.venueID+"&from=2025-01-01&to=2026-11-30")
 	})
 	b.Run("item_deadline", func(b *testing.B) { benchPage(b, env, "/findings?item="+env.item+"&sort=deadline") })
+}
+
+// BenchmarkPageLedgerPostgres is BenchmarkPageLedger on PostgreSQL (a
+// throw-away cluster of pgtest, or PATROL_TEST_POSTGRES), analyzed after
+// the import as Import does.
+func BenchmarkPageLedgerPostgres(b *testing.B) {
+	st, err := postgres.Open(context.Background(), pgtest.DSN(b), func() time.Time { return benchNow })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	env, err := benchOn(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("unfiltered", func(b *testing.B) { benchPage(b, env, "/findings") })
+	b.Run("overdue", func(b *testing.B) { benchPage(b, env, "/findings?status=overdue&sort=deadline") })
+	b.Run("item_venue_dates", func(b *testing.B) {
+		benchPage(b, env, "/findings?status=ordered&item="+env.item+"&venue="+env.venueID+"&from=2025-01-01&to=2026-11-30")
+	})
+	b.Run("item_deadline", func(b *testing.B) { benchPage(b, env, "/findings?item="+env.item+"&sort=deadline") })
+	b.Run("queue", func(b *testing.B) { benchPage(b, env, "/") })
+	b.Run("inspection", func(b *testing.B) { benchPage(b, env, "/inspections/"+env.inspection) })
+	b.Run("venue", func(b *testing.B) { benchPage(b, env, "/venues/"+env.venueID) })
 }
 
 func BenchmarkPageInspection(b *testing.B) {

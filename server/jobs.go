@@ -58,7 +58,8 @@ func (s *Server) HourlyCleanup(ctx context.Context) (c Cleanup, ran bool, err er
 				return err
 			}
 		}
-		return nil
+		// The planner's statistics follow the tables as they grow.
+		return s.store.Optimize(ctx)
 	})
 	return c, ran, err
 }

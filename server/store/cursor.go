@@ -78,3 +78,31 @@ func CutPage(changes []schema.Change, limit int) (page []schema.Change, more, wh
 	}
 	return changes[:limit], true, false
 }
+
+// InspectionCursor is the keyset position of an inspection listing: the
+// started_at (as stored) and id of the last inspection delivered. Every
+// adapter encodes it the same way.
+type InspectionCursor struct {
+	Key string `json:"k"`
+	ID  string `json:"i"`
+}
+
+// InspectionCursorOf is the After that continues a listing past in.
+func InspectionCursorOf(in schema.Inspection) string {
+	b, _ := json.Marshal(InspectionCursor{Key: schema.FormatTime(in.StartedAt), ID: in.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeInspectionCursor decodes the After of an inspection filter; one
+// that is not a cursor (a client may send any text) is invalid.
+func DecodeInspectionCursor(s string) (InspectionCursor, error) {
+	var c InspectionCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(s) > 512 || json.Unmarshal(b, &c) != nil || c.ID == "" {
+		return c, schema.Errorf(schema.CodeInvalid, "after is not a cursor of this inspection listing; start again without it")
+	}
+	if _, err := schema.ParseTime(c.Key); err != nil || c.Key == "" {
+		return c, schema.Errorf(schema.CodeInvalid, "after is not a cursor of this inspection listing; start again without it")
+	}
+	return c, nil
+}

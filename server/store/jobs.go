@@ -15,4 +15,8 @@ type Jobs interface {
 	// at once, so that what a lone server keeps in its memory (failed
 	// login counts) must be kept in the store instead.
 	Shared() bool
+	// Optimize refreshes the statistics the store's query planner chooses
+	// indexes by, where the store does not keep them fresh itself; the
+	// hourly clean-up runs it.
+	Optimize(ctx context.Context) error
 }

@@ -314,7 +314,15 @@ type InspectionFilter struct {
 	Since    time.Time // started at or after
 	DeviceID string    // only what this device sent
 	VenueID  string    // only of this venue
-	Limit    int
+	// After continues the listing past the inspection of the cursor
+	// (InspectionCursorOf the last one of the previous page).
+	After string
+	// Brief reads only the answers a summary shows: Items hold the
+	// answers that failed or carry a note (with their photos), while
+	// MissingPhotos (in no set order), PhotosComplete and Flags still
+	// count every photo.
+	Brief bool
+	Limit int
 }
 
 // ConflictFilter selects conflicts for the leader pages.

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,8 @@ import (
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/store"
+	"github.com/patrolhq/patrol/server/store/postgres"
+	"github.com/patrolhq/patrol/server/store/postgres/pgtest"
 	"github.com/patrolhq/patrol/server/store/sqlite"
 	"github.com/patrolhq/patrol/server/web"
 )
@@ -49,7 +53,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
 	}
@@ -57,7 +61,7 @@ func TestMain(m *testing.M) {
 }
 
 // benchSetup builds the squad once and returns it.
-func benchSetup(b *testing.B) *benchEnv {
+func benchSetup(b testing.TB) *benchEnv {
 	b.Helper()
 	benchOnce.Do(func() { bench, benchErr = buildBench() })
 	if benchErr != nil {
@@ -81,6 +85,14 @@ func buildBench() (*benchEnv, error) {
 	if err != nil {
 		return nil, err
 	}
+	return benchOn(st)
+}
+
+// benchOn imports the benchmark's squad into the empty store st and
+// mounts a workbench on it.
+func benchOn(st store.Store) (*benchEnv, error) {
+	ctx := context.Background()
+	now := func() time.Time { return benchNow }
 	d, env := benchDataset()
 	if err := st.Import(ctx, d); err != nil {
 		return nil, err
@@ -214,6 +226,30 @@ func BenchmarkPageLedger(b *testing.B) {
 	b.Run("item_deadline", func(b *testing.B) { benchPage(b, env, "/findings?item="+env.item+"&sort=deadline") })
 }
 
+// BenchmarkPageLedgerPostgres is BenchmarkPageLedger on PostgreSQL (a
+// throw-away cluster of pgtest, or PATROL_TEST_POSTGRES), analyzed after
+// the import as Import does.
+func BenchmarkPageLedgerPostgres(b *testing.B) {
+	st, err := postgres.Open(context.Background(), pgtest.DSN(b), func() time.Time { return benchNow })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	env, err := benchOn(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("unfiltered", func(b *testing.B) { benchPage(b, env, "/findings") })
+	b.Run("overdue", func(b *testing.B) { benchPage(b, env, "/findings?status=overdue&sort=deadline") })
+	b.Run("item_venue_dates", func(b *testing.B) {
+		benchPage(b, env, "/findings?status=ordered&item="+env.item+"&venue="+env.venueID+"&from=2025-01-01&to=2026-11-30")
+	})
+	b.Run("item_deadline", func(b *testing.B) { benchPage(b, env, "/findings?item="+env.item+"&sort=deadline") })
+	b.Run("queue", func(b *testing.B) { benchPage(b, env, "/") })
+	b.Run("inspection", func(b *testing.B) { benchPage(b, env, "/inspections/"+env.inspection) })
+	b.Run("venue", func(b *testing.B) { benchPage(b, env, "/venues/"+env.venueID) })
+}
+
 func BenchmarkPageInspection(b *testing.B) {
 	env := benchSetup(b)
 	benchPage(b, env, "/inspections/"+env.inspection)
@@ -222,4 +258,55 @@ func BenchmarkPageInspection(b *testing.B) {
 func BenchmarkPageVenue(b *testing.B) {
 	env := benchSetup(b)
 	benchPage(b, env, "/venues/"+env.venueID)
+}
+
+// TestQueue_NextLinkWalksTheQueue: the queue shows a page of the waiting
+// inspections with the cards' failed and noted answers, and its next
+// links lead through every one of them exactly once.
+func TestQueue_NextLinkWalksTheQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports the benchmark's squad")
+	}
+	env := benchSetup(t)
+	card := regexp.MustCompile(`id="inspection-([0-9a-f-]{36})"`)
+	next := regexp.MustCompile(`<a class="button" href="(/\?[^"]+)">下一页</a>`)
+	seen := map[string]bool{}
+	path, pages := "/", 0
+	for path != "" {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: env.token})
+		rec := httptest.NewRecorder()
+		env.e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: HTTP %d: %.300s", path, rec.Code, rec.Body.String())
+		}
+		body := rec.Body.String()
+		cards := card.FindAllStringSubmatch(body, -1)
+		if len(cards) == 0 || len(cards) > 50 {
+			t.Fatalf("GET %s: %d cards; want 1 to 50", path, len(cards))
+		}
+		for _, m := range cards {
+			if seen[m[1]] {
+				t.Fatalf("GET %s: inspection %s shown again", path, m[1])
+			}
+			seen[m[1]] = true
+		}
+		path = ""
+		if m := next.FindStringSubmatch(body); m != nil {
+			path = strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+		if pages++; pages > benchSubmitted {
+			t.Fatal("the next links never end")
+		}
+	}
+	if len(seen) != benchSubmitted {
+		t.Errorf("the queue's pages show %d inspections; %d are waiting", len(seen), benchSubmitted)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/?after=not-a-cursor", nil)
+	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: env.token})
+	rec := httptest.NewRecorder()
+	env.e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("GET /?after=not-a-cursor: HTTP %d; want 400", rec.Code)
+	}
 }

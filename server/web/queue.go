@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 
@@ -13,9 +14,12 @@ import (
 	"github.com/patrolhq/patrol/server/store"
 )
 
-// queueLimit bounds the queue page; older work is reached by filters of
-// later pages.
-const queueLimit = 200
+// queueLimit is how many inspections a queue page shows: a screenful or
+// two; older work is on the pages the "next" link leads to.
+const queueLimit = 50
+
+// conflictLimit bounds the open conflicts the queue lists.
+const conflictLimit = 200
 
 // queueData is the leader's queue: inspections waiting for review and
 // open conflicts, of one squad or (admins) all.
@@ -26,6 +30,7 @@ type queueData struct {
 	Statuses    []string
 	Admin       bool
 	Inspections []queueItem
+	Next        string // the next page's URL, "" on the last
 	Conflicts   []schema.Conflict
 }
 
@@ -73,15 +78,29 @@ func (w *Web) queue(c echo.Context, p *auth.Principal) error {
 		return Fail(schema.CodeInvalid, "请选择待审核、已退回或已通过。", "status not a status")
 	}
 	ctx := c.Request().Context()
-	ins, err := w.st.ListInspections(ctx, store.InspectionFilter{SquadID: sq, Status: status, Limit: queueLimit})
+	after := c.QueryParam("after")
+	ins, err := w.st.ListInspections(ctx, store.InspectionFilter{SquadID: sq, Status: status, After: after, Brief: true, Limit: queueLimit + 1})
 	if err != nil {
+		if schema.ErrorCode(err) == schema.CodeInvalid {
+			return Refused(err, "翻页链接已失效", "请从第一页重新开始。", "/")
+		}
 		return err
 	}
-	cfs, err := w.st.ListConflicts(ctx, store.ConflictFilter{SquadID: sq, OpenOnly: true, Limit: queueLimit})
+	cfs, err := w.st.ListConflicts(ctx, store.ConflictFilter{SquadID: sq, OpenOnly: true, Limit: conflictLimit})
 	if err != nil {
 		return err
 	}
 	d := queueData{Squad: sq, Admin: p.IsAdmin(), Conflicts: cfs, Status: status, Statuses: schema.Statuses}
+	if len(ins) > queueLimit {
+		ins = ins[:queueLimit]
+		next := url.Values{}
+		if sq != nil && p.IsAdmin() {
+			next.Set("squad", strconv.FormatInt(*sq, 10))
+		}
+		next.Set("status", status)
+		next.Set("after", store.InspectionCursorOf(ins[queueLimit-1]))
+		d.Next = "/?" + next.Encode()
+	}
 	for _, in := range ins {
 		d.Inspections = append(d.Inspections, withNotes(in))
 	}

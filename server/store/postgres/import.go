@@ -61,6 +61,11 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
+	// Autovacuum analyzes the tables later; the first pages after a bulk
+	// load would be planned for the empty store.
+	if _, err := s.pool.Exec(ctx, `ANALYZE`); err != nil {
+		return fmt.Errorf("store: import: analyze: %w", err)
+	}
 	return nil
 }
 

@@ -29,6 +29,9 @@ type inspectionRow struct {
 	// (schema.ClaimPhotos): what a write stores, what fillItems read. A
 	// hash without one is written pending.
 	Claims map[string]string
+	// Unshown are the photo references of answers a brief read left out,
+	// counted by decorate all the same.
+	Unshown []schema.PhotoRef
 }
 
 func scanInspection(row pgx.Row) (*inspectionRow, error) {
@@ -268,6 +271,16 @@ func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *
 // fillItems reads the answers and photo references of the inspections in
 // list from their rows, both tables in one batch.
 func fillItems(ctx context.Context, tx pgx.Tx, list []*inspectionRow) error {
+	return fillAnswers(ctx, tx, list, false)
+}
+
+// briefAnswers is the condition on inspection_items of a brief read
+// (store.InspectionFilter.Brief).
+const briefAnswers = ` AND (result = '` + schema.ResultFail + `' OR note <> '')`
+
+// fillAnswers is fillItems, of only the answers that failed or carry a
+// note when brief; the photos of the other answers go to Unshown.
+func fillAnswers(ctx context.Context, tx pgx.Tx, list []*inspectionRow, brief bool) error {
 	if len(list) == 0 {
 		return nil
 	}
@@ -278,13 +291,17 @@ func fillItems(ctx context.Context, tx pgx.Tx, list []*inspectionRow) error {
 			byID[r.ID] = r
 			ids = append(ids, r.ID)
 		}
-		r.Items, r.Claims = nil, nil
+		r.Items, r.Claims, r.Unshown = nil, nil, nil
+	}
+	itemWhere := ``
+	if brief {
+		itemWhere = briefAnswers
 	}
 	type photoKey struct{ inspection, item string }
 	photos := map[photoKey][]schema.PhotoRef{}
 	b := &pgx.Batch{}
 	// Ordered by position: the rows come back as the device sent them.
-	b.Queue(`SELECT inspection_id, item_id, result, note FROM inspection_items WHERE inspection_id = ANY($1)
+	b.Queue(`SELECT inspection_id, item_id, result, note FROM inspection_items WHERE inspection_id = ANY($1)`+itemWhere+`
 		ORDER BY inspection_id, position`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id string
@@ -324,10 +341,14 @@ func fillItems(ctx context.Context, tx pgx.Tx, list []*inspectionRow) error {
 	}
 	for k, ps := range photos {
 		r := byID[k.inspection]
+		shown := false
 		for i := range r.Items {
 			if it := &r.Items[i]; it.ItemID == k.item {
-				it.Photos = ps
+				it.Photos, shown = ps, true
 			}
+		}
+		if !shown {
+			r.Unshown = append(r.Unshown, ps...)
 		}
 	}
 	return nil
@@ -357,6 +378,14 @@ func (s *Store) ListInspections(ctx context.Context, f store.InspectionFilter) (
 	if f.VenueID != "" {
 		add(` AND venue_id = $%d`, f.VenueID)
 	}
+	if f.After != "" {
+		c, err := store.DecodeInspectionCursor(f.After)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, c.Key, c.ID)
+		q += fmt.Sprintf(` AND (started_at < $%[1]d OR started_at = $%[1]d AND id > $%[2]d)`, len(args)-1, len(args))
+	}
 	add(` ORDER BY started_at DESC, id LIMIT $%d`, clampLimit(f.Limit, 500, 5000))
 	var out []schema.Inspection
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -377,7 +406,7 @@ func (s *Store) ListInspections(ctx context.Context, f store.InspectionFilter) (
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		out, err = decorate(ctx, tx, list)
+		out, err = decorateAnswers(ctx, tx, list, f.Brief)
 		return err
 	})
 	if err != nil {
@@ -413,7 +442,13 @@ func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, e
 // bytes arrived and the record's claim to them is proven: a pending claim
 // is missing evidence.
 func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.Inspection, error) {
-	if err := fillItems(ctx, tx, list); err != nil {
+	return decorateAnswers(ctx, tx, list, false)
+}
+
+// decorateAnswers is decorate of a brief read when brief: the photos of
+// the answers left out count towards completeness all the same.
+func decorateAnswers(ctx context.Context, tx pgx.Tx, list []*inspectionRow, brief bool) ([]schema.Inspection, error) {
+	if err := fillAnswers(ctx, tx, list, brief); err != nil {
 		return nil, err
 	}
 	var venueIDs, hashes []string
@@ -432,6 +467,9 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 			for _, p := range it.Photos {
 				hashes = append(hashes, p.SHA256)
 			}
+		}
+		for _, p := range r.Unshown {
+			hashes = append(hashes, p.SHA256)
 		}
 	}
 	venues := map[string]*venueRow{}
@@ -504,6 +542,13 @@ func decorate(ctx context.Context, tx pgx.Tx, list []*inspectionRow) ([]schema.I
 					missing = append(missing, p.SHA256)
 					complete = false
 				}
+			}
+		}
+		for _, p := range r.Unshown {
+			if !(received[p.SHA256] && r.Claims[p.SHA256] == schema.ClaimProven) && !seen[p.SHA256] {
+				seen[p.SHA256] = true
+				missing = append(missing, p.SHA256)
+				complete = false
 			}
 		}
 		in.MissingPhotos = missing

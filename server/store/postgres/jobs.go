@@ -40,3 +40,7 @@ func (s *Store) TryJobLock(ctx context.Context, name string) (release func(), ok
 
 // Shared is true: any number of replicas may open one database.
 func (s *Store) Shared() bool { return true }
+
+// Optimize does nothing: autovacuum analyzes every table as it changes,
+// on every replica's behalf. (Import analyzes at once.)
+func (s *Store) Optimize(ctx context.Context) error { return nil }

@@ -337,6 +337,11 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) (store.Find
 	key, order, cmp := `opened_at`, `opened_at DESC, id DESC`, `<`
 	if f.Sort == store.SortDeadline {
 		key = `coalesce(deadline, '` + store.NoDeadlineKey + `')`
+		if f.Overdue {
+			// Every overdue finding has a deadline: sort by the column, so
+			// the page is a range of findings_squad_status_deadline.
+			key = `deadline`
+		}
 		order, cmp = key+`, id`, `>`
 	}
 	if f.After != "" {

@@ -60,6 +60,10 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
+	// The planner's statistics still describe the empty store.
+	if err := s.db.Optimize(ctx); err != nil {
+		return fmt.Errorf("store: import: %w", err)
+	}
 	return nil
 }
 

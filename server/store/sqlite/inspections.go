@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // inspectionCols is the column list every inspection read uses, in
@@ -26,6 +27,9 @@ type inspectionRow struct {
 	// (schema.ClaimPhotos): what a write stores, what fillItems read. A
 	// hash without one is written pending.
 	Claims map[string]string
+	// Unshown are the photo references of answers a brief read left out,
+	// counted by decorate all the same.
+	Unshown []schema.PhotoRef
 }
 
 func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error) {
@@ -240,6 +244,16 @@ const (
 // fillItems reads the answers and photo references of the inspections in
 // list from their rows, one query per table for the whole list.
 func fillItems(ctx context.Context, q queryer, list []*inspectionRow) error {
+	return fillAnswers(ctx, q, list, false)
+}
+
+// briefAnswers is the condition on inspection_items of a brief read
+// (store.InspectionFilter.Brief).
+const briefAnswers = ` AND (result = '` + schema.ResultFail + `' OR note <> '')`
+
+// fillAnswers is fillItems, of only the answers that failed or carry a
+// note when brief; the photos of the other answers go to Unshown.
+func fillAnswers(ctx context.Context, q queryer, list []*inspectionRow, brief bool) error {
 	if len(list) == 0 {
 		return nil
 	}
@@ -250,7 +264,11 @@ func fillItems(ctx context.Context, q queryer, list []*inspectionRow) error {
 			byID[r.ID] = r
 			ids = append(ids, r.ID)
 		}
-		r.Items, r.Claims = nil, nil
+		r.Items, r.Claims, r.Unshown = nil, nil, nil
+	}
+	itemQuery := `SELECT ` + itemCols + ` FROM inspection_items WHERE inspection_id IN (SELECT value FROM json_each(?))`
+	if brief {
+		itemQuery += briefAnswers
 	}
 	idList, err := jsonList(ids)
 	if err != nil {
@@ -261,7 +279,7 @@ func fillItems(ctx context.Context, q queryer, list []*inspectionRow) error {
 		it  schema.ItemResult
 	}
 	answers := make(map[string][]placed, len(ids))
-	err = queryEach(ctx, q, `SELECT `+itemCols+` FROM inspection_items WHERE inspection_id IN (SELECT value FROM json_each(?))`, idList,
+	err = queryEach(ctx, q, itemQuery, idList,
 		func(rows *sql.Rows) error {
 			var id string
 			var p placed
@@ -315,12 +333,19 @@ func fillItems(ctx context.Context, q queryer, list []*inspectionRow) error {
 	for k, ps := range photos {
 		slices.SortFunc(ps, func(a, b photo) int { return a.pos - b.pos })
 		r := byID[k[0]]
+		shown := false
 		for i := range r.Items {
 			if it := &r.Items[i]; it.ItemID == k[1] {
+				shown = true
 				it.Photos = make([]schema.PhotoRef, len(ps))
 				for j := range ps {
 					it.Photos[j] = ps[j].ref
 				}
+			}
+		}
+		if !shown {
+			for j := range ps {
+				r.Unshown = append(r.Unshown, ps[j].ref)
 			}
 		}
 	}
@@ -367,6 +392,14 @@ func (s *Store) ListInspections(ctx context.Context, f InspectionFilter) ([]sche
 		q += ` AND venue_id = ?`
 		args = append(args, f.VenueID)
 	}
+	if f.After != "" {
+		c, err := store.DecodeInspectionCursor(f.After)
+		if err != nil {
+			return nil, err
+		}
+		q += ` AND (started_at < ? OR started_at = ? AND id > ?)`
+		args = append(args, c.Key, c.Key, c.ID)
+	}
 	q += ` ORDER BY started_at DESC, id LIMIT ?`
 	args = append(args, clampLimit(f.Limit, 500, 5000))
 	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -391,7 +424,7 @@ func (s *Store) ListInspections(ctx context.Context, f InspectionFilter) ([]sche
 	if err := rows.Err(); err != nil {
 		return nil, wrap("list inspections", err)
 	}
-	out, err := s.decorate(ctx, tx, list)
+	out, err := s.decorateAnswers(ctx, tx, list, f.Brief)
 	return out, wrap("list inspections", err)
 }
 
@@ -421,7 +454,13 @@ func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, e
 // A photo counts as received when its bytes arrived and the record's claim
 // to them is proven: a pending claim is missing evidence.
 func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) ([]schema.Inspection, error) {
-	if err := fillItems(ctx, q, list); err != nil {
+	return s.decorateAnswers(ctx, q, list, false)
+}
+
+// decorateAnswers is decorate of a brief read when brief: the photos of
+// the answers left out count towards completeness all the same.
+func (s *Store) decorateAnswers(ctx context.Context, q queryer, list []*inspectionRow, brief bool) ([]schema.Inspection, error) {
+	if err := fillAnswers(ctx, q, list, brief); err != nil {
 		return nil, err
 	}
 	var venueIDs, hashes []string
@@ -431,6 +470,9 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 			for _, p := range it.Photos {
 				hashes = append(hashes, p.SHA256)
 			}
+		}
+		for _, p := range r.Unshown {
+			hashes = append(hashes, p.SHA256)
 		}
 	}
 	venues := map[string]*venueRow{}
@@ -485,6 +527,13 @@ func (s *Store) decorate(ctx context.Context, q queryer, list []*inspectionRow) 
 					missing = append(missing, p.SHA256)
 					complete = false
 				}
+			}
+		}
+		for _, p := range r.Unshown {
+			if !(received[p.SHA256] && r.Claims[p.SHA256] == schema.ClaimProven) && !seen[p.SHA256] {
+				seen[p.SHA256] = true
+				missing = append(missing, p.SHA256)
+				complete = false
 			}
 		}
 		in.MissingPhotos = missing

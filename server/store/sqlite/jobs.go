@@ -36,3 +36,12 @@ func (s *Store) TryJobLock(ctx context.Context, name string) (release func(), ok
 
 // Shared is false: one SQLite file serves one server.
 func (s *Store) Shared() bool { return false }
+
+// Optimize refreshes the planner's statistics of the tables that grew or
+// shrank a lot since they were last analyzed (schema.DB.Optimize).
+func (s *Store) Optimize(ctx context.Context) error {
+	if err := s.db.Optimize(ctx); err != nil {
+		return wrap("optimize", err)
+	}
+	return nil
+}

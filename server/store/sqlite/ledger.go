@@ -301,45 +301,7 @@ func (s *Store) Findings(ctx context.Context, f store.FindingFilter) (store.Find
 		return store.FindingPage{}, err
 	}
 	now := s.now()
-	var where []string
-	var args []any
-	if f.SquadID != nil {
-		where, args = append(where, `squad_id = ?`), append(args, *f.SquadID)
-	}
-	if f.Status != "" {
-		where, args = append(where, `status = ?`), append(args, f.Status)
-	}
-	if f.ItemID != "" {
-		where, args = append(where, `item_id = ?`), append(args, f.ItemID)
-	}
-	if f.VenueID != "" {
-		where, args = append(where, `venue_id = ?`), append(args, f.VenueID)
-	}
-	if f.Overdue {
-		where, args = append(where, `status = ? AND deadline < ?`), append(args, schema.FindingOrdered, schema.FormatTime(now))
-	}
-	if !f.From.IsZero() {
-		where, args = append(where, `opened_at >= ?`), append(args, schema.FormatTime(f.From))
-	}
-	if !f.To.IsZero() {
-		where, args = append(where, `opened_at < ?`), append(args, schema.FormatTime(f.To))
-	}
-	key, order := `opened_at`, `opened_at DESC, id DESC`
-	cmp := `<`
-	if f.Sort == store.SortDeadline {
-		key, order, cmp = `coalesce(deadline, '`+store.NoDeadlineKey+`')`, `coalesce(deadline, '`+store.NoDeadlineKey+`'), id`, `>`
-	}
-	if f.After != "" {
-		c, _ := store.DecodeFindingCursor(f.After, f.Sort)
-		where = append(where, `(`+key+` `+cmp+` ? OR `+key+` = ? AND id `+cmp+` ?)`)
-		args = append(args, c.Key, c.Key, c.ID)
-	}
-	q := `SELECT ` + findingCols + ` FROM findings`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += ` ORDER BY ` + order + ` LIMIT ?`
-	args = append(args, f.Limit+1)
+	q, args := findingsQuery(f, now)
 	rows, err := s.db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return store.FindingPage{}, wrap("findings", err)
@@ -546,4 +508,53 @@ func (p *puller) findingsMovedOut(lo, hi int64, limit int) ([]schema.Change, err
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// findingsQuery is the statement of a ledger page of the checked filter f
+// (one row more than the page, to tell whether another follows) as of now.
+func findingsQuery(f store.FindingFilter, now time.Time) (string, []any) {
+	var where []string
+	var args []any
+	if f.SquadID != nil {
+		where, args = append(where, `squad_id = ?`), append(args, *f.SquadID)
+	}
+	if f.Status != "" {
+		where, args = append(where, `status = ?`), append(args, f.Status)
+	}
+	if f.ItemID != "" {
+		where, args = append(where, `item_id = ?`), append(args, f.ItemID)
+	}
+	if f.VenueID != "" {
+		where, args = append(where, `venue_id = ?`), append(args, f.VenueID)
+	}
+	if f.Overdue {
+		where, args = append(where, `status = ? AND deadline < ?`), append(args, schema.FindingOrdered, schema.FormatTime(now))
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, `opened_at >= ?`), append(args, schema.FormatTime(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, `opened_at < ?`), append(args, schema.FormatTime(f.To))
+	}
+	key, order := `opened_at`, `opened_at DESC, id DESC`
+	cmp := `<`
+	if f.Sort == store.SortDeadline {
+		key, order, cmp = `coalesce(deadline, '`+store.NoDeadlineKey+`')`, `coalesce(deadline, '`+store.NoDeadlineKey+`'), id`, `>`
+		if f.Overdue {
+			// Every overdue finding has a deadline: sort by the column, so
+			// the page is a range of findings_squad_status_deadline.
+			key, order = `deadline`, `deadline, id`
+		}
+	}
+	if f.After != "" {
+		c, _ := store.DecodeFindingCursor(f.After, f.Sort)
+		where = append(where, `(`+key+` `+cmp+` ? OR `+key+` = ? AND id `+cmp+` ?)`)
+		args = append(args, c.Key, c.Key, c.ID)
+	}
+	q := `SELECT ` + findingCols + ` FROM findings`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY ` + order + ` LIMIT ?`
+	return q, append(args, f.Limit+1)
 }

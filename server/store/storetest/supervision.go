@@ -12,6 +12,7 @@ import (
 
 var supervisionCases = []contractCase{
 	withEnv("ListInspectionsFilters", testSupervisionInspections),
+	withEnv("ListInspectionsBrief", testSupervisionBrief),
 	withEnv("ListVenuesFilters", testSupervisionVenues),
 	withEnv("ListConflictsNewestFirst", testSupervisionConflicts),
 	withEnv("EditVenueWithinScope", testSupervisionEditScope),
@@ -140,6 +141,34 @@ func testSupervisionInspections(t *testing.T, e *env) {
 	} {
 		if got := inspectionIDs(t, e, c.f); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("ListInspections %s: %v; want %v", c.name, got, c.want)
+		}
+	}
+	// Pages follow each other by the cursor of the last one shown.
+	all := inspectionIDs(t, e, store.InspectionFilter{})
+	var paged []string
+	after := ""
+	for range len(all) {
+		list, err := e.s.ListInspections(e.ctx, store.InspectionFilter{After: after, Limit: 2})
+		if err != nil {
+			t.Fatalf("ListInspections after %q: %v", after, err)
+		}
+		if len(list) == 0 {
+			break
+		}
+		for _, in := range list {
+			paged = append(paged, in.ID)
+		}
+		after = store.InspectionCursorOf(list[len(list)-1])
+	}
+	if !reflect.DeepEqual(paged, all) {
+		t.Errorf("ListInspections by pages of 2: %v; want %v", paged, all)
+	}
+	if got := inspectionIDs(t, e, store.InspectionFilter{SquadID: ptr(int64(1)), After: store.InspectionCursorOf(e.inspection(ids[2]))}); !reflect.DeepEqual(got, append(newest(ids[:2]...), e.past.ID)) {
+		t.Errorf("ListInspections of squad 1 after the newest: %v", got)
+	}
+	for _, bad := range []string{"not a cursor", store.FindingCursor{Sort: store.SortOpened, Key: "x", ID: "y"}.Encode()} {
+		if _, err := e.s.ListInspections(e.ctx, store.InspectionFilter{After: bad}); schema.ErrorCode(err) != schema.CodeInvalid {
+			t.Errorf("ListInspections after %q: %v; want %s", bad, err, schema.CodeInvalid)
 		}
 	}
 	if got := e.inspection(inb.ID); !slices.Contains(got.Flags, schema.FlagSingleInspector) {
@@ -273,5 +302,47 @@ func testSupervisionEditScope(t *testing.T, e *env) {
 	}
 	if h, err := schema.ParseHLC(got.Clocks[schema.FieldLicensed]); err != nil || h.Node != "server" || got.Clocks[schema.FieldName] != v.Clocks[schema.FieldName] {
 		t.Fatalf("clocks after a server edit of one field: %v", got.Clocks)
+	}
+}
+
+// testSupervisionBrief: a brief listing holds the answers a queue card
+// shows, yet flags the photos of the answers it leaves out.
+func testSupervisionBrief(t *testing.T, e *env) {
+	a := e.enroll("insp1a")
+	e.clock.Advance(time.Hour)
+	in := a.inspection(e.venues["v1a"].ID)
+	in.Items[1].Result, in.Items[1].Note = schema.ResultFail, "fire exit blocked"
+	in.Items[1].Photos = []schema.PhotoRef{photoRef(sha("brief shown "+in.ID), a.id, a.now())}
+	in.Items[3].Note = "passed, with a remark"
+	in.Items[4].Result = schema.ResultFail
+	in.Items[6].Photos = []schema.PhotoRef{photoRef(sha("brief unshown "+in.ID), a.id, a.now())}
+	a.mustApply(a.upsert(in))
+	list := func(brief bool) schema.Inspection {
+		t.Helper()
+		got, err := e.s.ListInspections(e.ctx, store.InspectionFilter{DeviceID: a.id, Brief: brief, Limit: 1})
+		if err != nil || len(got) != 1 || got[0].ID != in.ID {
+			t.Fatalf("ListInspections brief=%v: %v, %v", brief, got, err)
+		}
+		return got[0]
+	}
+	full, brief := list(false), list(true)
+	var want []schema.ItemResult
+	for _, it := range full.Items {
+		if it.Result == schema.ResultFail || it.Note != "" {
+			want = append(want, it)
+		}
+	}
+	if len(want) != 3 || !reflect.DeepEqual(brief.Items, want) {
+		t.Errorf("brief items %+v; want the failed and noted %+v", brief.Items, want)
+	}
+	missing := func(in schema.Inspection) []string {
+		out := slices.Clone(in.MissingPhotos)
+		slices.Sort(out)
+		return out
+	}
+	if len(full.MissingPhotos) != 2 || !reflect.DeepEqual(missing(brief), missing(full)) || *brief.PhotosComplete ||
+		!reflect.DeepEqual(brief.Flags, full.Flags) || !slices.Contains(brief.Flags, schema.FlagPhotosMissing) {
+		t.Errorf("brief missing %v complete %v flags %v; want those of the full read: %v %v %v", brief.MissingPhotos, *brief.PhotosComplete,
+			brief.Flags, full.MissingPhotos, *full.PhotosComplete, full.Flags)
 	}
 }

@@ -10,7 +10,10 @@ import (
 
 	mobilesync "github.com/patrolhq/patrol/mobile-sync"
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/demo"
 	"github.com/patrolhq/patrol/server/store"
+	"github.com/patrolhq/patrol/server/store/postgres/pgtest"
+	"github.com/patrolhq/patrol/storage"
 )
 
 // ledgerFindings lists the findings of a venue's item that the leader sees.
@@ -70,11 +73,35 @@ func recheckOf(d *mobilesync.Device, f schema.Finding, co, photo string) (string
 // with the server's copy.
 func TestLedger_TwoDevicesRecheckOneFindingOffline(t *testing.T) {
 	e := newEnv(t)
+	twoDevicesRecheck(t, e, e, e.srv.Store())
+}
+
+// TestLedger_TwoDevicesRecheckOneFindingOffline_Replicas is the same on
+// PostgreSQL behind two replicas: each device syncs with its own, and
+// each replica takes one of the two approvals at the same time.
+func TestLedger_TwoDevicesRecheckOneFindingOffline_Replicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	blobs, err := storage.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps := startReplicas(t, 2, dsn, blobs)
+	if _, err := demo.Seed(context.Background(), reps[0].Store, demo.Options{Venues: 36, Schools: 6, MonthsHistory: 1, HashPassword: cheapHash}); err != nil {
+		t.Fatal(err)
+	}
+	twoDevicesRecheck(t, &env{t: t, URL: reps[0].URL}, &env{t: t, URL: reps[1].URL}, reps[0].Store)
+}
+
+// twoDevicesRecheck runs the scenario with device a and the first
+// approval on server ea, device b and the second approval on eb (the same
+// server, or two replicas of one database); audit is the log to verify.
+func twoDevicesRecheck(t *testing.T, ea, eb *env, audit store.Audit) {
 	ctx := context.Background()
-	admin, leader := e.login("admin"), e.login("leader1")
+	admin, leader := ea.login("admin"), ea.login("leader1")
+	leaders := []*client{leader, eb.login("leader1")}
 	netA, netB := newFaultNet(t), newFaultNet(t)
-	a := e.newDevice(admin, "inspector1", netA.opts())
-	b := e.newDevice(admin, "inspector2", netB.opts())
+	a := ea.newDevice(admin, "inspector1", netA.opts())
+	b := eb.newDevice(eb.login("admin"), "inspector2", netB.opts())
 	mustSync(t, a)
 	mustSync(t, b)
 
@@ -171,7 +198,7 @@ func TestLedger_TwoDevicesRecheckOneFindingOffline(t *testing.T) {
 	approved := make([]schema.Inspection, len(sides))
 	for i, s := range sides {
 		wg.Go(func() {
-			status[i] = leader.Call("POST", schema.PathInspections+"/"+s.id+"/review", map[string]any{"action": schema.ReviewApprove}, &approved[i])
+			status[i] = leaders[i].Call("POST", schema.PathInspections+"/"+s.id+"/review", map[string]any{"action": schema.ReviewApprove}, &approved[i])
 		})
 	}
 	wg.Wait()
@@ -205,7 +232,7 @@ func TestLedger_TwoDevicesRecheckOneFindingOffline(t *testing.T) {
 		trail[0].Reason != "inspection "+got.RecheckInspectionID {
 		t.Fatalf("audit of the finding %v (last: %q); want created, ordered and one rechecked by %s", actions, trail[0].Reason, got.RecheckInspectionID)
 	}
-	if n, brk, err := store.VerifyAudit(ctx, e.srv.Store()); err != nil || brk != nil || n == 0 {
+	if n, brk, err := store.VerifyAudit(ctx, audit); err != nil || brk != nil || n == 0 {
 		t.Fatalf("audit chain: %d entries, break %+v, %v", n, brk, err)
 	}
 

@@ -123,6 +123,19 @@ func photoFile(t *testing.T, seed uint8) string {
 	return p
 }
 
+// shot saves a screenshot of a step after checking that the page was
+// answered 200 and fits the tablet's width.
+func shot(t *testing.T, e *webtest.Env, name string) {
+	t.Helper()
+	if st := e.Status(); st != http.StatusOK {
+		t.Fatalf("%s: HTTP %d\n%.2000s", name, st, e.Text("body"))
+	}
+	if px := e.Overflow(); px != 0 {
+		t.Fatalf("%s is %d px wider than the %d px viewport", name, px, webtest.ViewportWidth)
+	}
+	e.Screenshot(name)
+}
+
 // answerAll answers every item of the checklist pass on a draft.
 func answerAll(t *testing.T, d *mobilesync.Device, id string) {
 	t.Helper()
@@ -170,7 +183,7 @@ func TestWorkbench_FullLifecycle(t *testing.T) {
 	// The leader finds it in the queue and returns it with a comment.
 	e.Login("leader1")
 	wantIn(t, "the queue", e.Text("main"), "Star Net Café")
-	e.Screenshot("queue")
+	shot(t, e, "queue")
 	e.Click("a[href='/inspections/" + in + "']")
 	waitThumbnails(t, e, 2)
 	wantIn(t, "the inspection page", e.Text("main"), "营业执照未悬挂")
@@ -179,7 +192,7 @@ func TestWorkbench_FullLifecycle(t *testing.T) {
 	text := e.Text("main")
 	wantIn(t, "the returned inspection", text, "已退回")
 	wantIn(t, "the returned inspection", text, comment)
-	e.Screenshot("inspection-returned")
+	shot(t, e, "inspection-returned")
 
 	// The device learns of it: a task to amend, with the comment.
 	syncDevice(t, dev)
@@ -214,7 +227,7 @@ func TestWorkbench_FullLifecycle(t *testing.T) {
 	if strings.Contains(diff, "NC01") {
 		t.Fatalf("the difference lists NC01, which did not change:\n%s", diff)
 	}
-	e.Screenshot("version-diff")
+	shot(t, e, "version-diff")
 	e.Submit("form[action$='/review']:not(.return)", nil)
 	wantIn(t, "the approved inspection", e.Text("main"), "已审核通过")
 
@@ -227,7 +240,7 @@ func TestWorkbench_FullLifecycle(t *testing.T) {
 	wantIn(t, "after the order", e.Text("#finding-"+nc01), "责改〔")
 	e.Open("/findings")
 	wantIn(t, "the ledger", e.Text("main"), "已责令整改")
-	e.Screenshot("ledger")
+	shot(t, e, "ledger")
 
 	api := e.Server.Login("leader1")
 	var ordered schema.Finding
@@ -275,6 +288,14 @@ func TestWorkbench_FullLifecycle(t *testing.T) {
 
 	e.Open("/inspections/" + re)
 	waitThumbnails(t, e, 1)
+	recheck := e.Text("dd.recheck")
+	for _, want := range []string{"NC01", "亮证经营", "已责令整改", ordered.Order.Number} {
+		wantIn(t, "the re-check's link to its finding", recheck, want)
+	}
+	if href := webtest.Eval[string](e, `document.querySelector("dd.recheck a").getAttribute("href")`); href != "/findings/"+nc01 {
+		t.Fatalf("the re-check links %q; want its finding", href)
+	}
+	shot(t, e, "recheck-submitted")
 	e.Submit("form[action$='/review']:not(.return)", nil)
 	wantIn(t, "the approved re-check", e.Text("main"), "已审核通过")
 	e.Open("/findings/" + nc01)
@@ -289,10 +310,10 @@ func TestWorkbench_FullLifecycle(t *testing.T) {
 	for _, want := range []string{"创建", "责令整改", "复查合格", "销号", "leader1", "责改〔"} {
 		wantIn(t, "the finding's audit trail", trail, want)
 	}
-	e.Screenshot("finding-closed")
+	shot(t, e, "finding-closed")
 	e.Open("/venues/" + starNetCafe)
 	wantIn(t, "the venue page", e.Text("main"), "NC01")
-	e.Screenshot("venue")
+	shot(t, e, "venue")
 
 	// The finding's history through the API, oldest first: every step and
 	// who took it (the system's steps are recorded as the leader whose
@@ -354,8 +375,10 @@ func TestWorkbench_DemoQueue(t *testing.T) {
 	if n := webtest.Eval[int](e, `document.querySelectorAll("main a[href^='/inspections/']").length`); n == 0 {
 		t.Fatalf("the demo queue lists no inspection:\n%.2000s", e.Text("main"))
 	}
-	if px := e.Overflow(); px != 0 {
-		t.Fatalf("the demo queue is %d px wider than the viewport", px)
+	shot(t, e, "demo-queue")
+	e.Click("main a[href^='/inspections/']")
+	if st := e.Status(); st != http.StatusOK {
+		t.Fatalf("a demo inspection: HTTP %d\n%.2000s", st, e.Text("body"))
 	}
-	e.Screenshot("demo-queue")
+	wantIn(t, "a demo inspection", e.Text("main"), "检查项目")
 }

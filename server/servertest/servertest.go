@@ -117,6 +117,10 @@ func Start(t testing.TB, opts Options) *Server {
 // photo service, the effective configuration, the store).
 func (s *Server) Server() *server.Server { return s.srv }
 
+// Password is the password every seeded user logs in with: Password for
+// the small district, demo.Password for the demo district.
+func (s *Server) Password() string { return s.password }
+
 // Login opens a session for username through the login route and fails
 // the test if that does not work. Call it from the test goroutine.
 func (s *Server) Login(username string) *Client {

@@ -18,10 +18,14 @@ import (
 // its device, every version with what changed, its findings and history.
 type inspectionData struct {
 	schema.Inspection
-	Items      []itemView
-	Device     deviceView
-	Versions   []versionView
-	Findings   []schema.Finding
+	Items    []itemView
+	Device   deviceView
+	Versions []versionView
+	Findings []schema.Finding
+	// Recheck is the finding the inspection set out to re-check
+	// (RecheckOf), when the leader may see it: whoever approves a
+	// re-check must know which order it answers.
+	Recheck    *schema.Finding
 	Audit      []schema.AuditEntry
 	AuditLink  string
 	CanReview  bool
@@ -99,6 +103,15 @@ func (w *Web) inspectionPage(c echo.Context, p *auth.Principal) error {
 			vv.Changes = schema.DiffVersions(versions[i-1].Record, v.Record)
 		}
 		d.Versions = append(d.Versions, vv)
+	}
+	if in.RecheckOf != "" {
+		f, err := w.st.Finding(ctx, in.RecheckOf)
+		switch {
+		case err == nil && p.CanSupervise(f.SquadID):
+			d.Recheck = &f
+		case err != nil && schema.ErrorCode(err) != schema.CodeNotFound:
+			return err
+		}
 	}
 	if in.Status == schema.StatusApproved {
 		if d.Findings, err = w.findingsOf(c, in); err != nil {

@@ -217,11 +217,12 @@ func (e *Env) clickAndWait(css string) {
 	e.Do(chromedp.WaitReady(chromedp.CSS("body")))
 }
 
-// Login signs username in through the login form.
+// Login signs username in through the login form, with the password of
+// the district the server was seeded with (small or demo).
 func (e *Env) Login(username string) {
 	e.t.Helper()
 	e.Open("/login")
-	e.Submit("form[action='/login']", map[string]string{"input[name=username]": username, "input[name=password]": servertest.Password})
+	e.Submit("form[action='/login']", map[string]string{"input[name=username]": username, "input[name=password]": e.Server.Password()})
 }
 
 // Overflow is how many CSS pixels the document is wider than the

@@ -303,7 +303,9 @@ func (g *gen) history(months int, sum *Summary) error {
 			if m == 0 && g.rnd.Float64() > float64(days)/30 {
 				continue
 			}
-			start := monthStart.Add(time.Duration(g.rnd.IntN(days*24))*time.Hour + 2*time.Hour) // 10:00–… Beijing time
+			// A visit by day or in the evening, 09:00–22:59 Beijing time (UTC+8).
+			start := monthStart.Add(time.Duration(g.rnd.IntN(days))*24*time.Hour + time.Duration(1+g.rnd.IntN(14))*time.Hour +
+				time.Duration(g.rnd.IntN(4))*15*time.Minute)
 			if !start.Add(2 * time.Hour).Before(g.now) {
 				continue
 			}

@@ -19,6 +19,7 @@ const (
 	AuditDevice         = "device"
 	AuditEnrollmentCode = "enrollment_code"
 	AuditVenue          = "venue"
+	AuditZoneRule       = "zone_rule"
 )
 
 // AuditSystem is the actor of changes no request asked for (rollups,

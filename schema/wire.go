@@ -12,25 +12,27 @@ const APIPrefix = "/api/v1"
 // Route paths of the API, shared so that the server registers and the device
 // calls the same strings.
 const (
-	PathLogin        = APIPrefix + "/login"
-	PathLogout       = APIPrefix + "/logout"
-	PathEnroll       = APIPrefix + "/devices/enroll"
-	PathEnrollCodes  = APIPrefix + "/enrollment-codes"
-	PathPull         = APIPrefix + "/sync/pull"
-	PathPush         = APIPrefix + "/sync/push"
-	PathInspections  = APIPrefix + "/inspections"
-	PathConflicts    = APIPrefix + "/conflicts"
-	PathFindings     = APIPrefix + "/findings" // GET list, GET /{id}, POST /{id}/order|close|escalate
-	PathVenues       = APIPrefix + "/venues"
-	PathAudit        = APIPrefix + "/audit"   // GET: the audit log, newest first (leaders: their squad's)
-	PathSquads       = APIPrefix + "/squads"  // POST /squads/{id}/co-inspectors, DELETE /squads/{id}/co-inspectors/{username}
-	PathPhotos       = APIPrefix + "/photos"  // HEAD/GET /photos/{sha256}, GET /photos/{sha256}/thumb
-	PathUploads      = APIPrefix + "/uploads" // HEAD/PATCH /uploads/{sha256}
-	PathOpenAPI      = APIPrefix + "/openapi.json"
-	PathHealthz      = "/healthz"
-	PathReadyz       = "/readyz"
-	HeaderRequestID  = "X-Request-Id"
-	HeaderClientTime = "Patrol-Client-Time" // RFC 3339 device wall time when a request was sent
+	PathLogin          = APIPrefix + "/login"
+	PathLogout         = APIPrefix + "/logout"
+	PathEnroll         = APIPrefix + "/devices/enroll"
+	PathEnrollCodes    = APIPrefix + "/enrollment-codes"
+	PathPull           = APIPrefix + "/sync/pull"
+	PathPush           = APIPrefix + "/sync/push"
+	PathInspections    = APIPrefix + "/inspections"
+	PathConflicts      = APIPrefix + "/conflicts"
+	PathFindings       = APIPrefix + "/findings" // GET list, GET /{id}, POST /{id}/order|close|escalate
+	PathVenues         = APIPrefix + "/venues"
+	PathAudit          = APIPrefix + "/audit"   // GET: the audit log, newest first (leaders: their squad's)
+	PathSquads         = APIPrefix + "/squads"  // POST /squads/{id}/co-inspectors, DELETE /squads/{id}/co-inspectors/{username}
+	PathPhotos         = APIPrefix + "/photos"  // HEAD/GET /photos/{sha256}, GET /photos/{sha256}/thumb
+	PathUploads        = APIPrefix + "/uploads" // HEAD/PATCH /uploads/{sha256}
+	PathOpenAPI        = APIPrefix + "/openapi.json"
+	PathZoneViolations = APIPrefix + "/zone-violations" // GET: school-zone violations (leaders: their squad's)
+	PathZoneRules      = APIPrefix + "/zone-rules"      // GET list, PUT /{id}: publish a rule (admins)
+	PathHealthz        = "/healthz"
+	PathReadyz         = "/readyz"
+	HeaderRequestID    = "X-Request-Id"
+	HeaderClientTime   = "Patrol-Client-Time" // RFC 3339 device wall time when a request was sent
 )
 
 // Headers of the resumable photo upload (a small subset of tus 1.0).

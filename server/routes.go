@@ -82,6 +82,10 @@ func (s *Server) routes() {
 	api.POST(rel(schema.PathSquads)+"/:id/co-inspectors", s.addCoInspector, u)
 	api.DELETE(rel(schema.PathSquads)+"/:id/co-inspectors/:username", s.removeCoInspector, u)
 	api.GET(rel(schema.PathAudit), s.listAudit, u)
+	api.PUT(rel(schema.PathVenues)+"/:id/position", s.relocateVenue, u)
+	api.GET(rel(schema.PathZoneViolations), s.listZoneViolations, u)
+	api.GET(rel(schema.PathZoneRules), s.listZoneRules, u)
+	api.PUT(rel(schema.PathZoneRules)+"/:id", s.putZoneRule, u)
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)

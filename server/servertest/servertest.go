@@ -49,6 +49,9 @@ type Options struct {
 	// Demo, when set, seeds the demo district (six squads, hundreds of
 	// venues, schools and past inspections) instead of the small one.
 	Demo *demo.Options
+	// Schools are added to the small district (which has none), for
+	// tests of the school zones.
+	Schools []schema.School
 }
 
 // Server is a running server with its seeded district. It is closed when
@@ -107,7 +110,7 @@ func Start(t testing.TB, opts Options) *Server {
 		return s
 	}
 	s.District = SmallDistrict()
-	if err := s.seed(ctx, s.District); err != nil {
+	if err := s.seed(ctx, s.District, opts.Schools); err != nil {
 		t.Fatalf("servertest: seed: %v", err)
 	}
 	return s
@@ -160,7 +163,7 @@ var testParams = auth.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, Ke
 
 // seed writes the small district: squads and users through the store's
 // Import (no route creates them) and venues through the admin API.
-func (s *Server) seed(ctx context.Context, d District) error {
+func (s *Server) seed(ctx context.Context, d District, schools []schema.School) error {
 	hash, err := auth.HashPasswordParams(Password, testParams)
 	if err != nil {
 		return err
@@ -176,6 +179,7 @@ func (s *Server) seed(ctx context.Context, d District) error {
 				Role: schema.RoleInspector, SquadID: &sq.ID, PasswordHash: hash})
 		}
 	}
+	data.Schools = schools
 	if err := s.srv.Store().Import(ctx, data); err != nil {
 		return err
 	}

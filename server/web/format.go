@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ func (w *Web) funcs() template.FuncMap {
 			return s
 		},
 		"state":       stateName,
+		"add2":        func(a, b float64) float64 { return a + b },
+		"metres":      func(m float64) string { return strconv.FormatFloat(math.Round(m), 'f', 0, 64) },
+		"zoneReason":  zoneReasonName,
 		"add":         func(a, b int) int { return a + b },
 		"exportLinks": exportLinks,
 		"deref": func(p *int64) int64 {
@@ -177,6 +181,14 @@ func auditActionName(a string) string {
 		return "注销"
 	case "delete":
 		return "删除"
+	case "zone_flag":
+		return "进入校园周边禁设区域"
+	case "zone_clear":
+		return "解除校园周边禁设区域"
+	case "relocate":
+		return "更正位置"
+	case "publish":
+		return "发布规则"
 	case "login":
 		return "登录"
 	case "logout":
@@ -213,6 +225,8 @@ func entityKindName(k string) string {
 		return "注册码"
 	case schema.AuditVenue:
 		return "场所"
+	case schema.AuditZoneRule:
+		return "禁设区域规则"
 	}
 	return k
 }
@@ -380,4 +394,21 @@ func stateName(s string) string {
 		return n
 	}
 	return shown(findingStatusName(s))
+}
+
+// zoneReasonName says in Chinese why a school-zone violation was cleared.
+func zoneReasonName(r string) string {
+	switch r {
+	case schema.ZoneClearClosed:
+		return "场所已关闭"
+	case schema.ZoneClearDeleted:
+		return "场所已删除"
+	case schema.ZoneClearMovedOut:
+		return "已迁出禁设区域"
+	case schema.ZoneClearRule:
+		return "规则变更"
+	case schema.ZoneClearSchool:
+		return "学校范围变更"
+	}
+	return r
 }

@@ -18,6 +18,7 @@ type venueData struct {
 	Items       []venueItem
 	Inspections []queueItem
 	AuditLink   string
+	Zones       *venueZones
 }
 
 // venueItem is how often one checklist item failed at the venue.
@@ -57,6 +58,9 @@ func (w *Web) venuePage(c echo.Context, p *auth.Principal) error {
 	}
 	for _, in := range vl.Inspections {
 		d.Inspections = append(d.Inspections, withNotes(in))
+	}
+	if d.Zones, err = w.venueZones(ctx, v); err != nil {
+		return err
 	}
 	return w.render(c, http.StatusOK, "venue", "场所 · "+shown(v.Name), d)
 }

@@ -73,6 +73,7 @@ type Store interface {
 	store.Venues
 	store.Ledger
 	store.Audit
+	store.Zones
 	// DeviceClock is how far a device's clock was off when it last synced
 	// (store.Sync): the inspection page shows it beside the device's times.
 	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
@@ -164,6 +165,7 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.POST("/findings/:id/:act", w.action(w.actOnFinding, anyLeader))
 	e.GET("/venues/:id", w.page(w.venuePage, anyLeader))
 	e.GET("/audit", w.page(w.auditPage, anyLeader))
+	e.GET("/zones", w.page(w.zonesPage, anyLeader))
 
 	e.GET("/admin/users", w.page(w.usersPage, adminOnly))
 	e.POST("/admin/users", w.action(w.createUser, adminOnly))

@@ -160,7 +160,7 @@ func (s *Store) CreateVenue(ctx context.Context, v schema.Venue, actor store.Act
 			return err
 		}
 		out = row.Venue
-		return nil
+		return w.evaluateZones(ctx, "", row.Venue)
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: create venue: %w", err)
@@ -214,7 +214,11 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		from := v.SquadID
 		v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
 		out = v.Venue
-		return w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), "")
+		if err := w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), ""); err != nil {
+			return err
+		}
+		// Its standing violations go with it to the new squad.
+		return w.evaluateZones(ctx, "", v.Venue)
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: move venue %s: %w", id, err)
@@ -236,7 +240,11 @@ func (s *Store) DeleteVenue(ctx context.Context, id string) error {
 		if _, err = w.tx.Exec(ctx, `UPDATE venues SET deleted = true, updated_at = $1, seq = $2 WHERE id = $3`, w.nowText(), w.nextSeq(), id); err != nil {
 			return err
 		}
-		return w.audit(ctx, schema.AuditVenue, id, &v.SquadID, "delete", "active", "deleted", "")
+		if err := w.audit(ctx, schema.AuditVenue, id, &v.SquadID, "delete", "active", "deleted", ""); err != nil {
+			return err
+		}
+		v.Deleted = true
+		return w.evaluateZones(ctx, "", v.Venue)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete venue %s: %w", id, err)
@@ -307,6 +315,9 @@ func (s *Store) editVenue(ctx context.Context, w *writer, id string, fields map[
 	v.Venue = fm.Venue
 	if fm.Changed {
 		if err := w.saveVenueFields(ctx, v); err != nil {
+			return schema.Venue{}, nil, err
+		}
+		if err := w.evaluateZones(ctx, "", v.Venue); err != nil {
 			return schema.Venue{}, nil, err
 		}
 	}

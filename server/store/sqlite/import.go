@@ -48,6 +48,11 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 				return err
 			}
 		}
+		if len(d.Schools) > 0 || len(d.Venues) > 0 {
+			if err := w.evaluateZones(ctx, "", d.Venues...); err != nil {
+				return err
+			}
+		}
 		checklists, err := s.checklistSet(ctx, w.tx)
 		if err != nil {
 			return err

@@ -275,6 +275,9 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 			err = b.saveVenueFields(ctx, row)
 		}
 		b.venues[row.ID] = row
+		if err == nil {
+			err = b.evaluateZones(ctx, "", row.Venue)
+		}
 		return res, err
 	}
 	row := &inspectionRow{Inspection: *d.Inspection, AuthorID: b.in.UserID, Claims: claims}

@@ -243,7 +243,7 @@ func (s *Store) CreateVenue(ctx context.Context, v schema.Venue, actor Actor) (s
 			return err
 		}
 		out = row.Venue
-		return nil
+		return w.evaluateZones(ctx, "", row.Venue)
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: create venue: %w", err)
@@ -311,6 +311,9 @@ func (s *Store) editVenue(ctx context.Context, w *writer, id string, fields map[
 		if err := w.saveVenueFields(ctx, v); err != nil {
 			return schema.Venue{}, nil, err
 		}
+		if err := w.evaluateZones(ctx, "", v.Venue); err != nil {
+			return schema.Venue{}, nil, err
+		}
 	}
 	return v.Venue, conflicts, nil
 }
@@ -368,7 +371,11 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		}
 		v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
 		out = v.Venue
-		return w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), "")
+		if err := w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), ""); err != nil {
+			return err
+		}
+		// Its standing violations go with it to the new squad.
+		return w.evaluateZones(ctx, "", v.Venue)
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: move venue %s: %w", id, err)
@@ -394,7 +401,11 @@ func (s *Store) DeleteVenue(ctx context.Context, id string) error {
 		if _, err = w.exec(ctx, `UPDATE venues SET deleted = 1, updated_at = ?, seq = ? WHERE id = ?`, schema.FormatTime(w.now), seq, id); err != nil {
 			return err
 		}
-		return w.audit(ctx, schema.AuditVenue, id, &v.SquadID, "delete", "active", "deleted", "")
+		if err := w.audit(ctx, schema.AuditVenue, id, &v.SquadID, "delete", "active", "deleted", ""); err != nil {
+			return err
+		}
+		v.Deleted = true
+		return w.evaluateZones(ctx, "", v.Venue)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete venue %s: %w", id, err)

@@ -1,0 +1,342 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
+)
+
+const violationCols = `venue_id, school_id, squad_id, rule_id, distance_m, since, cleared_at, clear_reason`
+
+func scanViolation(row interface{ Scan(...any) error }) (schema.ZoneViolation, error) {
+	var v schema.ZoneViolation
+	var since string
+	var cleared sql.NullString
+	if err := row.Scan(&v.VenueID, &v.SchoolID, &v.SquadID, &v.RuleID, &v.DistanceM, &since, &cleared, &v.ClearReason); err != nil {
+		return v, err
+	}
+	v.Since = parseTime(since)
+	v.ClearedAt = nullTime(cleared)
+	return v, nil
+}
+
+// zoneWriter is the writer as store.EvaluateZones sees it.
+type zoneWriter struct{ w *writer }
+
+var _ store.ZoneWriter = zoneWriter{}
+
+// evaluateZones re-evaluates venues in the writer's transaction.
+func (w *writer) evaluateZones(ctx context.Context, why string, venues ...schema.Venue) error {
+	return store.EvaluateZones(ctx, zoneWriter{w}, venues, why, w.now)
+}
+
+func (z zoneWriter) ZoneRules(ctx context.Context) ([]schema.ZoneRule, error) {
+	return readZoneRules(ctx, z.w.tx)
+}
+
+func readZoneRules(ctx context.Context, q queryer) ([]schema.ZoneRule, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, body FROM zone_rules ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []schema.ZoneRule{}
+	for rows.Next() {
+		var id, body string
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, err
+		}
+		var r schema.ZoneRule
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			return nil, fmt.Errorf("zone rule %s: %w", id, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (z zoneWriter) SchoolsIn(ctx context.Context, box *[4]float64) ([]schema.School, error) {
+	return readSchools(ctx, z.w.tx, box)
+}
+
+// readSchools reads schools whose box meets box (nil: all), by id.
+func readSchools(ctx context.Context, q queryer, box *[4]float64) ([]schema.School, error) {
+	if box == nil {
+		return readSchoolsWhere(ctx, q, "")
+	}
+	return readSchoolsWhere(ctx, q, ` WHERE max_lat >= ? AND min_lat <= ? AND max_lng >= ? AND min_lng <= ?`, box[0], box[2], box[1], box[3])
+}
+
+// readSchoolsWhere reads the schools a condition selects, by id.
+func readSchoolsWhere(ctx context.Context, q queryer, where string, args ...any) ([]schema.School, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, name, kind, address, polygon FROM schools`+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []schema.School{}
+	for rows.Next() {
+		var sc schema.School
+		var poly string
+		if err := rows.Scan(&sc.ID, &sc.Name, &sc.Kind, &sc.Address, &poly); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(poly), &sc.Polygon); err != nil {
+			return nil, fmt.Errorf("school %s polygon: %w", sc.ID, err)
+		}
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
+func (z zoneWriter) SchoolsByID(ctx context.Context, ids []string) ([]schema.School, error) {
+	list, err := jsonList(ids)
+	if err != nil {
+		return nil, err
+	}
+	return readSchoolsWhere(ctx, z.w.tx, ` WHERE id IN (SELECT value FROM json_each(?))`, list)
+}
+
+func (z zoneWriter) StandingViolations(ctx context.Context, venueID string) ([]schema.ZoneViolation, error) {
+	rows, err := z.w.query(ctx, `SELECT `+violationCols+` FROM zone_violations WHERE venue_id = ? AND cleared_at IS NULL ORDER BY school_id`, venueID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []schema.ZoneViolation
+	for rows.Next() {
+		v, err := scanViolation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func (z zoneWriter) FlagViolation(ctx context.Context, v schema.ZoneViolation) error {
+	seq, err := z.w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = z.w.exec(ctx, `INSERT INTO zone_violations (id, `+violationCols+`, seq) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, '', ?)`,
+		uuid.NewString(), v.VenueID, v.SchoolID, v.SquadID, v.RuleID, v.DistanceM, schema.FormatTime(v.Since), seq)
+	return err
+}
+
+func (z zoneWriter) UpdateViolation(ctx context.Context, v schema.ZoneViolation) error {
+	seq, err := z.w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = z.w.exec(ctx, `UPDATE zone_violations SET squad_id = ?, rule_id = ?, distance_m = ?, seq = ?
+		WHERE venue_id = ? AND school_id = ? AND cleared_at IS NULL`, v.SquadID, v.RuleID, v.DistanceM, seq, v.VenueID, v.SchoolID)
+	return err
+}
+
+func (z zoneWriter) ClearViolation(ctx context.Context, v schema.ZoneViolation) error {
+	seq, err := z.w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = z.w.exec(ctx, `UPDATE zone_violations SET cleared_at = ?, clear_reason = ?, seq = ?
+		WHERE venue_id = ? AND school_id = ? AND cleared_at IS NULL`, schema.FormatTime(*v.ClearedAt), v.ClearReason, seq, v.VenueID, v.SchoolID)
+	return err
+}
+
+func (z zoneWriter) AuditVenue(ctx context.Context, venueID string, squadID int64, action, from, to, reason string) error {
+	return z.w.audit(ctx, schema.AuditVenue, venueID, &squadID, action, from, to, reason)
+}
+
+// ZoneViolations lists violations, standing first.
+func (s *Store) ZoneViolations(ctx context.Context, f store.ZoneViolationFilter) ([]schema.ZoneViolation, error) {
+	q := `SELECT ` + violationCols + ` FROM zone_violations WHERE 1 = 1`
+	var args []any
+	if f.SquadID != nil {
+		q += ` AND squad_id = ?`
+		args = append(args, *f.SquadID)
+	}
+	if f.VenueID != "" {
+		q += ` AND venue_id = ?`
+		args = append(args, f.VenueID)
+	}
+	if !f.IncludeCleared {
+		q += ` AND cleared_at IS NULL`
+	}
+	q += ` ORDER BY cleared_at IS NOT NULL, cleared_at DESC, since, venue_id, school_id LIMIT ?`
+	args = append(args, f.ViolationLimit())
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: zone violations: %w", err)
+	}
+	defer rows.Close()
+	out := []schema.ZoneViolation{}
+	for rows.Next() {
+		v, err := scanViolation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: zone violations: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: zone violations: %w", err)
+	}
+	return out, nil
+}
+
+// ZoneRules lists the published rules by id.
+func (s *Store) ZoneRules(ctx context.Context) ([]schema.ZoneRule, error) {
+	out, err := readZoneRules(ctx, s.db.R)
+	return out, wrap("zone rules", err)
+}
+
+// PutZoneRule publishes a rule and re-evaluates the venues it can affect.
+func (s *Store) PutZoneRule(ctx context.Context, r schema.ZoneRule) (schema.ZoneRule, error) {
+	if err := schema.ValidateZoneRule(&r); err != nil {
+		return schema.ZoneRule{}, err
+	}
+	body, err := json.Marshal(r)
+	if err != nil {
+		return schema.ZoneRule{}, err
+	}
+	err = s.writeTx(ctx, func(w *writer) error {
+		var old *schema.ZoneRule
+		var oldBody string
+		err := w.tx.QueryRowContext(ctx, `SELECT body FROM zone_rules WHERE id = ?`, r.ID).Scan(&oldBody)
+		switch {
+		case err == nil:
+			old = new(schema.ZoneRule)
+			if err := json.Unmarshal([]byte(oldBody), old); err != nil {
+				return fmt.Errorf("zone rule %s: %w", r.ID, err)
+			}
+			if oldBody == string(body) {
+				return nil
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		seq, err := w.seq.nextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := w.exec(ctx, `INSERT INTO zone_rules (id, body, effective_from, seq) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET body = excluded.body, effective_from = excluded.effective_from, seq = excluded.seq`,
+			r.ID, string(body), schema.FormatTime(r.EffectiveFrom), seq); err != nil {
+			return err
+		}
+		from := ""
+		if old != nil {
+			from = oldBody
+		}
+		if err := w.audit(ctx, schema.AuditZoneRule, r.ID, nil, "publish", from, string(body), ""); err != nil {
+			return err
+		}
+		venues, err := w.venuesOfKinds(ctx, store.RuleVenueKinds(old, r))
+		if err != nil {
+			return err
+		}
+		return w.evaluateZones(ctx, schema.ZoneClearRule, venues...)
+	})
+	if err != nil {
+		return schema.ZoneRule{}, fmt.Errorf("store: put zone rule %s: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// venuesOfKinds reads the venues of the kinds (nil: every kind), deleted
+// ones included (their standing rows, if any, clear).
+func (w *writer) venuesOfKinds(ctx context.Context, kinds []string) ([]schema.Venue, error) {
+	q := `SELECT ` + venueCols + ` FROM venues`
+	var args []any
+	if kinds != nil {
+		list, err := jsonList(kinds)
+		if err != nil {
+			return nil, err
+		}
+		q += ` WHERE kind IN (SELECT value FROM json_each(?))`
+		args = append(args, list)
+	}
+	rows, err := w.tx.QueryContext(ctx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []schema.Venue
+	for rows.Next() {
+		v, err := scanVenue(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v.Venue)
+	}
+	return out, rows.Err()
+}
+
+// SchoolsIn lists the schools whose box meets box.
+func (s *Store) SchoolsIn(ctx context.Context, box [4]float64) ([]schema.School, error) {
+	out, err := readSchools(ctx, s.db.R, &box)
+	return out, wrap("schools", err)
+}
+
+// SquadBounds returns a squad with its area.
+func (s *Store) SquadBounds(ctx context.Context, id int64) (store.Squad, error) {
+	sq := store.Squad{ID: id}
+	b := &sq.Bounds
+	err := s.db.R.QueryRowContext(ctx, `SELECT name, min_lat, min_lng, max_lat, max_lng FROM squads WHERE id = ?`, id).
+		Scan(&sq.Name, &b[0], &b[1], &b[2], &b[3])
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Squad{}, notFound("squad", fmt.Sprint(id))
+	}
+	if err != nil {
+		return store.Squad{}, fmt.Errorf("store: squad %d: %w", id, err)
+	}
+	return sq, nil
+}
+
+// RelocateVenue moves a venue to a surveyed position and re-evaluates it.
+func (s *Store) RelocateVenue(ctx context.Context, id string, lat, lng float64, scope schema.Scope) (schema.Venue, error) {
+	if err := schema.ValidPosition(lat, lng); err != nil {
+		return schema.Venue{}, err
+	}
+	var out schema.Venue
+	err := s.writeTx(ctx, func(w *writer) error {
+		v, err := w.loadVenue(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !scope.Covers(v.SquadID) {
+			return notFound("venue", id)
+		}
+		if v.Deleted {
+			return schema.Errorf(schema.CodeGone, "venue %s was deleted", id)
+		}
+		if v.Lat == lat && v.Lng == lng {
+			out = v.Venue
+			return nil
+		}
+		seq, err := w.seq.nextSeq(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := w.exec(ctx, `UPDATE venues SET lat = ?, lng = ?, updated_at = ?, seq = ? WHERE id = ?`, lat, lng, w.nowText(), seq, id); err != nil {
+			return err
+		}
+		from := fmt.Sprintf("%.6f,%.6f", v.Lat, v.Lng)
+		v.Lat, v.Lng, v.Seq, v.UpdatedAt = lat, lng, seq, w.now
+		if err := w.audit(ctx, schema.AuditVenue, id, &v.SquadID, "relocate", from, fmt.Sprintf("%.6f,%.6f", lat, lng), ""); err != nil {
+			return err
+		}
+		out = v.Venue
+		return w.evaluateZones(ctx, "", v.Venue)
+	})
+	if err != nil {
+		return schema.Venue{}, fmt.Errorf("store: relocate venue %s: %w", id, err)
+	}
+	return out, nil
+}

@@ -141,8 +141,14 @@ func twoDevicesRecheck(t *testing.T, ea, eb *env, audit store.Audit) {
 	for name, d := range map[string]*mobilesync.Device{"a": a, "b": b} {
 		mustSync(t, d)
 		ts, err := d.Tasks(ctx)
-		if err != nil || len(ts) != 1 || ts[0].Kind != mobilesync.TaskRecheck || ts[0].FindingID != f.ID {
-			t.Fatalf("device %s's tasks after the order %+v, %v; want the re-check of %s", name, ts, err, f.ID)
+		n := 0
+		for _, task := range ts {
+			if task.FindingID == f.ID && task.Kind == mobilesync.TaskRecheck {
+				n++
+			}
+		}
+		if err != nil || n != 1 { // the demo district has orders of its own
+			t.Fatalf("device %s's tasks after the order %+v, %v; want one re-check of %s", name, ts, err, f.ID)
 		}
 	}
 
@@ -243,8 +249,14 @@ func twoDevicesRecheck(t *testing.T, ea, eb *env, audit store.Audit) {
 		if err != nil || local.Status != got.Status || local.RecheckInspectionID != got.RecheckInspectionID || !local.UpdatedAt.Equal(got.UpdatedAt) {
 			t.Fatalf("device %s's copy of the finding %+v, %v; want the server's %+v", name, local, err, got)
 		}
-		if ts, err := d.Tasks(ctx); err != nil || len(ts) != 0 {
-			t.Fatalf("device %s's tasks at the end %+v, %v; want none", name, ts, err)
+		ts, err := d.Tasks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range ts {
+			if task.FindingID == f.ID {
+				t.Fatalf("device %s's tasks at the end %+v; want none for %s", name, ts, f.ID)
+			}
 		}
 	}
 }

@@ -19,6 +19,8 @@ const (
 	AuditDevice         = "device"
 	AuditEnrollmentCode = "enrollment_code"
 	AuditVenue          = "venue"
+	AuditSchool         = "school"
+	AuditSquad          = "squad"
 )
 
 // AuditSystem is the actor of changes no request asked for (rollups,

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Open) {
 		{"Jobs", jobCases},
 		{"Audit", auditCases},
 		{"Admin", adminCases},
+		{"Imports", importCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

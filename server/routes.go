@@ -82,6 +82,7 @@ func (s *Server) routes() {
 	api.POST(rel(schema.PathSquads)+"/:id/co-inspectors", s.addCoInspector, u)
 	api.DELETE(rel(schema.PathSquads)+"/:id/co-inspectors/:username", s.removeCoInspector, u)
 	api.GET(rel(schema.PathAudit), s.listAudit, u)
+	api.POST(rel(schema.PathImport)+"/:what", s.importFile, u)
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)

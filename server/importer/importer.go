@@ -14,8 +14,11 @@ package importer
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"sort"
 	"strings"
@@ -55,11 +58,12 @@ func ParseDatum(s string) (geo.Datum, error) {
 // readAll reads a whole file, refusing one over the limit.
 func readAll(r io.Reader, lim Limits) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, lim.MaxBytes+1))
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) || int64(len(b)) > lim.MaxBytes {
+		return nil, schema.Errorf(schema.CodeTooLarge, "the file is over %d MiB; split it", lim.MaxBytes>>20)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("importer: read: %w", err)
-	}
-	if int64(len(b)) > lim.MaxBytes {
-		return nil, schema.Errorf(schema.CodeTooLarge, "the file is over %d MiB; split it", lim.MaxBytes>>20)
 	}
 	// Spreadsheet programs start UTF-8 files with a byte order mark.
 	return bytes.TrimPrefix(b, []byte("\ufeff")), nil
@@ -146,4 +150,38 @@ func (r *rejections) err() error {
 	}
 	sort.SliceStable(r.list, func(i, j int) bool { return r.list[i].Index < r.list[j].Index })
 	return r.list
+}
+
+// Kinds of file an import reads.
+const (
+	KindSchools = "schools"
+	KindVenues  = "venues"
+	KindSquads  = "squads"
+)
+
+// Import reads a file of kind (KindSchools, KindVenues, KindSquads) drawn
+// in datum d and imports it into st: what the API and the workbench run.
+func Import(ctx context.Context, st store.Imports, kind string, r io.Reader, d geo.Datum, o store.ImportOptions) (store.ImportReport, error) {
+	lim := DefaultLimits
+	switch kind {
+	case KindSchools:
+		recs, err := Schools(r, d, lim)
+		if err != nil {
+			return store.ImportReport{}, err
+		}
+		return st.ImportSchools(ctx, recs, o)
+	case KindVenues:
+		recs, err := Venues(r, d, lim)
+		if err != nil {
+			return store.ImportReport{}, err
+		}
+		return st.ImportVenues(ctx, recs, o)
+	case KindSquads:
+		recs, err := SquadAreas(r, d, lim)
+		if err != nil {
+			return store.ImportReport{}, err
+		}
+		return st.ImportSquadAreas(ctx, recs, o)
+	}
+	return store.ImportReport{}, schema.Errorf(schema.CodeNotFound, "there is no import of %q; import schools, venues or squads", truncate(kind, 40))
 }

@@ -370,7 +370,10 @@ func (w *writer) moveVenue(ctx context.Context, v *venueRow, squadID int64, reas
 	if err != nil {
 		return err
 	}
-	res, err := w.exec(ctx, `UPDATE venue_squad_history SET to_at = ?, left_seq = ?, venue = ? WHERE venue_id = ? AND squad_id = ? AND to_at IS NULL`,
+	// "+squad_id" keeps SQLite on the venue's index: on the squad's it
+	// reads the squad's whole history for each move, and an area import
+	// moving thousands of venues turns quadratic.
+	res, err := w.exec(ctx, `UPDATE venue_squad_history SET to_at = ?, left_seq = ?, venue = ? WHERE venue_id = ? AND +squad_id = ? AND to_at IS NULL`,
 		ts, seq, string(seen), id, v.SquadID)
 	if err != nil {
 		return err

@@ -20,6 +20,8 @@ const (
 	AuditEnrollmentCode = "enrollment_code"
 	AuditVenue          = "venue"
 	AuditZoneRule       = "zone_rule"
+	AuditSchool         = "school"
+	AuditSquad          = "squad"
 )
 
 // AuditSystem is the actor of changes no request asked for (rollups,

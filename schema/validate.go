@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/patrolhq/patrol/schema/geo"
 	"io"
 	"math"
 	"net/http"
@@ -172,6 +173,14 @@ func ValidateVenue(v *Venue) error {
 	}
 	if v.OpenState != "" && !contains(OpenStates, v.OpenState) {
 		return Errorf(CodeInvalid, "open_state %q is not one of %s", truncate(v.OpenState, 40), strings.Join(OpenStates, ", "))
+	}
+	if err := CheckText("external_id", v.ExternalID, MaxTextLen); err != nil {
+		return err
+	}
+	if len(v.Footprint) > 0 {
+		if err := geo.Validate(v.Footprint); err != nil {
+			return Errorf(CodeInvalid, "venue footprint: %v", err)
+		}
 	}
 	return ValidPosition(v.Lat, v.Lng)
 }

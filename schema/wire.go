@@ -22,6 +22,7 @@ const (
 	PathConflicts      = APIPrefix + "/conflicts"
 	PathFindings       = APIPrefix + "/findings" // GET list, GET /{id}, POST /{id}/order|close|escalate
 	PathVenues         = APIPrefix + "/venues"
+	PathImport         = APIPrefix + "/import"  // POST /import/{schools|venues|squads}?datum=wgs84|gcj02|bd09&dry_run=1 (admin)
 	PathAudit          = APIPrefix + "/audit"   // GET: the audit log, newest first (leaders: their squad's)
 	PathSquads         = APIPrefix + "/squads"  // POST /squads/{id}/co-inspectors, DELETE /squads/{id}/co-inspectors/{username}
 	PathPhotos         = APIPrefix + "/photos"  // HEAD/GET /photos/{sha256}, GET /photos/{sha256}/thumb

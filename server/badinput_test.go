@@ -130,8 +130,8 @@ func TestOpenAPI_DescribesEveryRoute(t *testing.T) {
 		if !strings.HasPrefix(p, schema.APIPrefix+"/") && p != schema.PathHealthz && p != schema.PathReadyz && p != "/metrics" {
 			continue // the workbench's pages (server/web) are HTML for people, not API
 		}
-		for _, seg := range []string{":id", ":sha", ":username"} {
-			p = strings.ReplaceAll(p, seg, map[string]string{":id": "{id}", ":sha": "{sha256}", ":username": "{username}"}[seg])
+		for _, seg := range []string{":id", ":sha", ":username", ":what"} {
+			p = strings.ReplaceAll(p, seg, map[string]string{":id": "{id}", ":sha": "{sha256}", ":username": "{username}", ":what": "{what}"}[seg])
 		}
 		if _, ok := doc.Paths[p][strings.ToLower(rt.Method)]; !ok {
 			t.Errorf("route %s %s is not in openapi.json", rt.Method, p)

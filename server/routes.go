@@ -86,6 +86,7 @@ func (s *Server) routes() {
 	api.GET(rel(schema.PathZoneViolations), s.listZoneViolations, u)
 	api.GET(rel(schema.PathZoneRules), s.listZoneRules, u)
 	api.PUT(rel(schema.PathZoneRules)+"/:id", s.putZoneRule, u)
+	api.POST(rel(schema.PathImport)+"/:what", s.importFile, u)
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)

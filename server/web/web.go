@@ -39,6 +39,7 @@ import (
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/importer"
 	"github.com/patrolhq/patrol/server/store"
 )
 
@@ -74,6 +75,7 @@ type Store interface {
 	store.Ledger
 	store.Audit
 	store.Zones
+	store.Imports
 	// DeviceClock is how far a device's clock was off when it last synced
 	// (store.Sync): the inspection page shows it beside the device's times.
 	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
@@ -172,6 +174,8 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.POST("/admin/users/:id/disable", w.action(w.disableUser(true), adminOnly))
 	e.POST("/admin/users/:id/enable", w.action(w.disableUser(false), adminOnly))
 	e.POST("/admin/users/:id/password", w.action(w.resetPassword, adminOnly))
+	e.GET("/admin/import", w.page(w.importPage, adminOnly))
+	e.POST("/admin/import", w.upload(w.importSubmit))
 	e.GET("/admin/devices", w.page(w.devicesPage, anyLeader))
 	e.POST("/admin/devices/:id/revoke", w.action(w.revokeDevice, anyLeader))
 	e.POST("/admin/enrollment-codes", w.action(w.issueCode, anyLeader))
@@ -224,6 +228,37 @@ func (w *Web) action(h handler, who access) echo.HandlerFunc {
 			return w.fail(c, err)
 		}
 		return w.run(c, p, h, who)
+	}
+}
+
+// upload serves an admin's POST of a multipart form with a file: the
+// session and the role first (nobody else's upload is read), then the
+// form with its CSRF token, bounded by the import's own limit.
+func (w *Web) upload(h handler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, err := w.session(c)
+		if err != nil {
+			return w.fail(c, err)
+		}
+		c.Set(auth.ContextKey, p)
+		if !p.IsAdmin() {
+			return w.fail(c, Fail(schema.CodeForbidden, "只有局管理员可以打开此页面。", "admins only"))
+		}
+		ck, _ := c.Cookie(SessionCookie)
+		r := c.Request()
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, importer.DefaultLimits.MaxBytes+maxFormBytes)
+		if err := r.ParseMultipartForm(8 << 20); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return w.fail(c, Fail(schema.CodeTooLarge, fmt.Sprintf("文件超过 %d MiB，请拆分后分批导入。", importer.DefaultLimits.MaxBytes>>20), "upload too large"))
+			}
+			return w.fail(c, Fail(schema.CodeInvalid, "表单无法读取，请刷新页面后重试。", "upload unreadable"))
+		}
+		defer r.MultipartForm.RemoveAll()
+		if err := checkCSRF(r.PostForm.Get("csrf"), ck.Value); err != nil {
+			return w.fail(c, err)
+		}
+		return w.run(c, p, h, adminOnly)
 	}
 }
 
@@ -287,7 +322,11 @@ func (w *Web) checkForm(c echo.Context, key string) error {
 		}
 		return Fail(schema.CodeInvalid, "表单无法读取，请刷新页面后重试。", "form unreadable")
 	}
-	got := r.PostForm.Get("csrf")
+	return checkCSRF(r.PostForm.Get("csrf"), key)
+}
+
+// checkCSRF checks a form's token against the session it was made for.
+func checkCSRF(got, key string) error {
 	if key == "" || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(csrfToken(key))) != 1 {
 		return Fail(schema.CodeForbidden, "表单已过期或来源不明（安全校验失败）。请返回，刷新页面后重新提交。", "csrf token missing or wrong")
 	}

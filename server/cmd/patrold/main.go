@@ -7,6 +7,7 @@
 //	               [--database postgres://USER@HOST/DB]
 //	patrold enroll --data DIR [--database postgres://…] --inspector USERNAME
 //	patrold migrate-store --from DIR --to postgres://USER@HOST/DB
+//	patrold import schools|venues|squads FILE [--datum wgs84|gcj02|bd09] [--dry-run]
 //
 // Every flag falls back to its PATROL_* environment variable (PATROL_ADDR,
 // PATROL_DATA, PATROL_DEMO, PATROL_S3_ENDPOINT, …); with none of them it
@@ -59,6 +60,8 @@ const usage = `usage:
   patrold migrate-store --from DIR --to postgres://USER@HOST/DB
   patrold audit verify [--data DIR | --database postgres://…]
   patrold audit export [--data DIR | --database postgres://…] [--format csv|json] [--entity KIND [--id ID]]
+  patrold import schools FILE.geojson | venues FILE.csv | squads FILE.geojson
+                 [--datum wgs84|gcj02|bd09] [--dry-run] [--data DIR | --database postgres://…]
 
 Every flag falls back to its PATROL_* variable (PATROL_ADDR, PATROL_DATA, PATROL_DEMO,
 PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY,
@@ -70,7 +73,7 @@ PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE, PATROL_ZONE, PATR
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
-		return errors.New("no command given: serve, enroll, migrate-store or audit")
+		return errors.New("no command given: serve, enroll, migrate-store, audit or import")
 	}
 	switch args[0] {
 	case "serve":
@@ -99,6 +102,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return audit(ctx, opts, stdout)
+	case "import":
+		opts, err := parseImport(args[1:], os.Getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return runImport(ctx, opts, stdout)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/schema/geo"
 	"github.com/patrolhq/patrol/server/store"
 )
 
@@ -74,18 +75,73 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 	return nil
 }
 
-// insertSchool writes a school with the bounding box of its polygon, which
-// the pull's zone query reads.
+// insertSchool writes a school with the bounding box of its campus (its
+// ring when it has no geometry), which the pull's zone query reads.
 func (w *writer) insertSchool(ctx context.Context, sc *schema.School) error {
-	poly, err := json.Marshal(sc.Polygon)
+	poly, geom, box, err := schoolColumns(sc)
 	if err != nil {
 		return err
 	}
-	box := schema.PolygonBounds(sc.Polygon)
-	if _, err := w.tx.Exec(ctx, `INSERT INTO schools (id, name, kind, address, polygon, min_lat, min_lng, max_lat, max_lng, seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, sc.ID, sc.Name, sc.Kind, sc.Address, string(poly),
-		box[0], box[1], box[2], box[3], w.nextSeq()); err != nil {
+	if _, err := w.tx.Exec(ctx, `INSERT INTO schools (id, name, kind, address, polygon, min_lat, min_lng, max_lat, max_lng, seq, geometry, external_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, sc.ID, sc.Name, sc.Kind, sc.Address, poly,
+		box[0], box[1], box[2], box[3], w.nextSeq(), geom, nullText(sc.ExternalID)); err != nil {
 		return fmt.Errorf("school %s: %w", sc.ID, err)
+	}
+	return nil
+}
+
+// schoolColumns are the stored forms of a school's shape: the ring, the
+// campus (NULL without one) and the box of the campus.
+func schoolColumns(sc *schema.School) (poly string, geom *string, box [4]float64, err error) {
+	b, err := json.Marshal(sc.Polygon)
+	if err != nil {
+		return "", nil, box, err
+	}
+	box = schema.PolygonBounds(sc.Polygon)
+	if len(sc.Geometry) == 0 {
+		return string(b), nil, box, nil
+	}
+	g, err := json.Marshal(sc.Geometry)
+	if err != nil {
+		return "", nil, box, err
+	}
+	gs := string(g)
+	return string(b), &gs, store.AreaBounds(sc.Geometry), nil
+}
+
+// footprintJSON is a venue footprint as stored: NULL without one.
+func footprintJSON(f geo.Polygon) *string {
+	if len(f) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// nullText is an optional text column: NULL for "".
+func nullText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// decodeSchool fills a school's shape and external id from their columns.
+func decodeSchool(sc *schema.School, poly string, geom, external *string) error {
+	if external != nil {
+		sc.ExternalID = *external
+	}
+	if err := json.Unmarshal([]byte(poly), &sc.Polygon); err != nil {
+		return fmt.Errorf("school %s polygon: %w", sc.ID, err)
+	}
+	if geom != nil && *geom != "" {
+		if err := json.Unmarshal([]byte(*geom), &sc.Geometry); err != nil {
+			return fmt.Errorf("school %s geometry: %w", sc.ID, err)
+		}
 	}
 	return nil
 }

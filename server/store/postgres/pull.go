@@ -188,7 +188,7 @@ func (p *puller) reads() []pullRead {
 				}
 				return c, nil
 			}},
-		{`SELECT id, name, kind, address, polygon, seq FROM schools
+		{`SELECT id, name, kind, address, polygon, seq, geometry, external_id FROM schools
 			WHERE seq > $1 AND seq <= $2 AND max_lat >= $3 AND max_lng >= $4 AND min_lat <= $5 AND min_lng <= $6
 			ORDER BY seq LIMIT $7`,
 			func(lo, hi int64, limit int) []any {
@@ -197,12 +197,13 @@ func (p *puller) reads() []pullRead {
 			func(rows pgx.Rows) (schema.Change, error) {
 				var sc schema.School
 				var poly string
+				var geom, external *string
 				var seq int64
-				if err := rows.Scan(&sc.ID, &sc.Name, &sc.Kind, &sc.Address, &poly, &seq); err != nil {
+				if err := rows.Scan(&sc.ID, &sc.Name, &sc.Kind, &sc.Address, &poly, &seq, &geom, &external); err != nil {
 					return schema.Change{}, fmt.Errorf("schools: %w", err)
 				}
-				if err := json.Unmarshal([]byte(poly), &sc.Polygon); err != nil {
-					return schema.Change{}, fmt.Errorf("school %s polygon: %w", sc.ID, err)
+				if err := decodeSchool(&sc, poly, geom, external); err != nil {
+					return schema.Change{}, err
 				}
 				return schema.Change{Seq: seq, Kind: schema.ChangeSchool, ID: sc.ID, School: &sc}, nil
 			}},

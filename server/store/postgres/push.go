@@ -227,6 +227,9 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 	if d.Venue != nil {
 		row := &venueRow{Venue: *d.Venue}
 		if d.Effect == schema.EffectInsert {
+			// The register's id is the bureau's to give, through an
+			// import; one a device sends could collide with a venue's.
+			row.ExternalID = ""
 			err = b.insertVenue(ctx, row)
 		} else {
 			err = b.saveVenueFields(ctx, row)

@@ -14,7 +14,7 @@ import (
 )
 
 // venueCols is the column list every venue read uses, in scanVenue order.
-const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq`
+const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq, footprint, external_id`
 
 // venueRow is a venue with its seq, as the store works with it.
 type venueRow struct {
@@ -25,9 +25,18 @@ type venueRow struct {
 func scanVenue(row pgx.Row) (*venueRow, error) {
 	var v venueRow
 	var clocks, updated string
+	var footprint, external *string
 	if err := row.Scan(&v.ID, &v.SquadID, &v.Kind, &v.Name, &v.Address, &v.LicenceNo, &v.Licensed, &v.Phone, &v.OpenState,
-		&v.Lat, &v.Lng, &v.Deleted, &clocks, &v.CreatedBy, &updated, &v.Seq); err != nil {
+		&v.Lat, &v.Lng, &v.Deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external); err != nil {
 		return nil, err
+	}
+	if external != nil {
+		v.ExternalID = *external
+	}
+	if footprint != nil && *footprint != "" {
+		if err := json.Unmarshal([]byte(*footprint), &v.Footprint); err != nil {
+			return nil, fmt.Errorf("venue %s footprint: %w", v.ID, err)
+		}
 	}
 	v.UpdatedAt = parseTime(updated)
 	if clocks != "" && clocks != "{}" {
@@ -91,9 +100,10 @@ func (w *writer) insertVenue(ctx context.Context, v *venueRow) error {
 	ts := w.nowText()
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO venues (id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng,
-			deleted, clocks, created_by, created_at, updated_at, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12, $13, $14, $15, $16)`,
+			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12, $13, $14, $15, $16, $17, $18)`,
 		v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, v.Licensed, v.Phone, v.OpenState, v.Lat, v.Lng,
-		string(clocks), v.CreatedBy, ts, ts, v.Seq)
+		string(clocks), v.CreatedBy, ts, ts, v.Seq, footprintJSON(v.Footprint), nullText(v.ExternalID))
 	b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES ($1, $2, $3)`, v.ID, v.SquadID, ts)
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("insert venue %s: %w", v.ID, err)
@@ -187,43 +197,57 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		if err := w.squadExists(ctx, squadID); err != nil {
 			return err
 		}
-		seq := w.nextSeq()
-		ts := w.nowText()
-		seen, err := json.Marshal(v.Venue)
-		if err != nil {
+		if err := w.moveVenue(ctx, v, squadID, ""); err != nil {
 			return err
 		}
-		tag, err := w.tx.Exec(ctx, `UPDATE venue_squad_history SET to_at = $1, left_seq = $2, venue = $3
-			WHERE venue_id = $4 AND squad_id = $5 AND to_at IS NULL`, ts, seq, string(seen), id, v.SquadID)
-		if err != nil {
+		// Set by hand: an import of squad areas leaves it where it was put.
+		if _, err := w.tx.Exec(ctx, `UPDATE venues SET squad_manual = true WHERE id = $1`, id); err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		if tag.RowsAffected() == 0 {
-			b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq, venue) VALUES ($1, $2, $3, $4, $5, $6)`,
-				id, v.SquadID, ts, ts, seq, string(seen))
-		}
-		b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES ($1, $2, $3)`, id, squadID, ts)
-		b.Queue(`UPDATE venues SET squad_id = $1, updated_at = $2, seq = $3 WHERE id = $4`, squadID, ts, seq, id)
-		// The venue's findings go with it into the new squad's ledger and
-		// to its devices (the old squad's devices purge them: pull.go).
-		b.Queue(`UPDATE findings SET squad_id = $1, seq = $2 WHERE venue_id = $3`, squadID, seq, id)
-		if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		from := v.SquadID
-		v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
 		out = v.Venue
-		if err := w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), ""); err != nil {
-			return err
-		}
-		// Its standing violations go with it to the new squad.
-		return w.evaluateZones(ctx, "", v.Venue)
+		return nil
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: move venue %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// moveVenue is the one move of a venue to another (existing) squad,
+// inside a write transaction; v is updated to what it becomes.
+func (w *writer) moveVenue(ctx context.Context, v *venueRow, squadID int64, reason string) error {
+	id := v.ID
+	seq := w.nextSeq()
+	ts := w.nowText()
+	seen, err := json.Marshal(v.Venue)
+	if err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `UPDATE venue_squad_history SET to_at = $1, left_seq = $2, venue = $3
+		WHERE venue_id = $4 AND squad_id = $5 AND to_at IS NULL`, ts, seq, string(seen), id, v.SquadID)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	if tag.RowsAffected() == 0 {
+		b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq, venue) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, v.SquadID, ts, ts, seq, string(seen))
+	}
+	b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES ($1, $2, $3)`, id, squadID, ts)
+	b.Queue(`UPDATE venues SET squad_id = $1, updated_at = $2, seq = $3 WHERE id = $4`, squadID, ts, seq, id)
+	// The venue's findings go with it into the new squad's ledger and
+	// to its devices (the old squad's devices purge them: pull.go).
+	b.Queue(`UPDATE findings SET squad_id = $1, seq = $2 WHERE venue_id = $3`, squadID, seq, id)
+	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	from := v.SquadID
+	v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
+	if err := w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), reason); err != nil {
+		return err
+	}
+	// Its standing violations go with it to the new squad.
+	return w.evaluateZones(ctx, "", v.Venue)
 }
 
 // DeleteVenue soft-deletes a venue: devices receive it as removed, and

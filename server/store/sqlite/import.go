@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/schema/geo"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/store"
 )
@@ -97,23 +98,53 @@ func (w *writer) insertUser(ctx context.Context, u store.User) error {
 	return nil
 }
 
-// insertSchool writes a school with the bounding box of its polygon, which
-// the pull's zone query reads.
+// insertSchool writes a school with the bounding box of its campus (its
+// ring when it has no geometry), which the pull's zone query reads.
 func (w *writer) insertSchool(ctx context.Context, sc *schema.School) error {
 	seq, err := w.seq.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
-	poly, err := json.Marshal(sc.Polygon)
+	poly, geom, box, err := schoolColumns(sc)
 	if err != nil {
 		return err
 	}
-	box := schema.PolygonBounds(sc.Polygon)
-	if _, err := w.exec(ctx, `INSERT INTO schools (id, name, kind, address, polygon, min_lat, min_lng, max_lat, max_lng, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sc.ID, sc.Name, sc.Kind, sc.Address, string(poly), box[0], box[1], box[2], box[3], seq); err != nil {
+	if _, err := w.exec(ctx, `INSERT INTO schools (id, name, kind, address, polygon, min_lat, min_lng, max_lat, max_lng, seq, geometry, external_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sc.ID, sc.Name, sc.Kind, sc.Address, poly, box[0], box[1], box[2], box[3], seq,
+		geom, nullString(sc.ExternalID)); err != nil {
 		return fmt.Errorf("school %s: %w", sc.ID, err)
 	}
 	return nil
+}
+
+// schoolColumns are the stored forms of a school's shape: the ring, the
+// campus (NULL without one) and the box of the campus.
+func schoolColumns(sc *schema.School) (poly string, geom any, box [4]float64, err error) {
+	b, err := json.Marshal(sc.Polygon)
+	if err != nil {
+		return "", nil, box, err
+	}
+	box = schema.PolygonBounds(sc.Polygon)
+	if len(sc.Geometry) == 0 {
+		return string(b), nil, box, nil
+	}
+	g, err := json.Marshal(sc.Geometry)
+	if err != nil {
+		return "", nil, box, err
+	}
+	return string(b), string(g), store.AreaBounds(sc.Geometry), nil
+}
+
+// footprintJSON is a venue footprint as stored: NULL without one.
+func footprintJSON(f geo.Polygon) any {
+	if len(f) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil
+	}
+	return string(b)
 }
 
 // importInspections writes past inspections as received at their

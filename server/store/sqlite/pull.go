@@ -160,7 +160,7 @@ func (p *puller) movedOut(lo, hi int64, limit int) ([]schema.Change, error) {
 }
 
 func (p *puller) schools(lo, hi int64, limit int) ([]schema.Change, error) {
-	rows, err := p.tx.QueryContext(p.ctx, `SELECT id, name, kind, address, polygon, seq FROM schools
+	rows, err := p.tx.QueryContext(p.ctx, `SELECT id, name, kind, address, polygon, seq, geometry, external_id FROM schools
 		WHERE seq > ? AND seq <= ? AND max_lat >= ? AND max_lng >= ? AND min_lat <= ? AND min_lng <= ?
 		ORDER BY seq LIMIT ?`, lo, hi, p.box[0], p.box[1], p.box[2], p.box[3], limit)
 	if err != nil {
@@ -171,12 +171,13 @@ func (p *puller) schools(lo, hi int64, limit int) ([]schema.Change, error) {
 	for rows.Next() {
 		var sc schema.School
 		var poly string
+		var geom, external sql.NullString
 		var seq int64
-		if err := rows.Scan(&sc.ID, &sc.Name, &sc.Kind, &sc.Address, &poly, &seq); err != nil {
+		if err := rows.Scan(&sc.ID, &sc.Name, &sc.Kind, &sc.Address, &poly, &seq, &geom, &external); err != nil {
 			return nil, fmt.Errorf("schools: %w", err)
 		}
-		if err := json.Unmarshal([]byte(poly), &sc.Polygon); err != nil {
-			return nil, fmt.Errorf("school %s polygon: %w", sc.ID, err)
+		if err := decodeSchool(&sc, poly, geom.String, external.String); err != nil {
+			return nil, err
 		}
 		out = append(out, schema.Change{Seq: seq, Kind: schema.ChangeSchool, ID: sc.ID, School: &sc})
 	}
@@ -307,4 +308,18 @@ func (p *puller) inspections(lo, hi int64, limit int) ([]schema.Change, error) {
 		out = append(out, schema.Change{Seq: r.Seq, Kind: schema.ChangeInspection, ID: in.ID, Inspection: &in})
 	}
 	return out, nil
+}
+
+// decodeSchool fills a school's shape and external id from their columns.
+func decodeSchool(sc *schema.School, poly, geom, external string) error {
+	sc.ExternalID = external
+	if err := json.Unmarshal([]byte(poly), &sc.Polygon); err != nil {
+		return fmt.Errorf("school %s polygon: %w", sc.ID, err)
+	}
+	if geom != "" {
+		if err := json.Unmarshal([]byte(geom), &sc.Geometry); err != nil {
+			return fmt.Errorf("school %s geometry: %w", sc.ID, err)
+		}
+	}
+	return nil
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // venueCols is the column list every venue read uses, in scanVenue order.
-const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq`
+const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq, footprint, external_id`
 
 // venueRow is a venue with its seq, as the store works with it.
 type venueRow struct {
@@ -24,9 +24,16 @@ func scanVenue(row interface{ Scan(...any) error }) (*venueRow, error) {
 	var v venueRow
 	var licensed, deleted int
 	var clocks, updated string
+	var footprint, external sql.NullString
 	if err := row.Scan(&v.ID, &v.SquadID, &v.Kind, &v.Name, &v.Address, &v.LicenceNo, &licensed, &v.Phone, &v.OpenState,
-		&v.Lat, &v.Lng, &deleted, &clocks, &v.CreatedBy, &updated, &v.Seq); err != nil {
+		&v.Lat, &v.Lng, &deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external); err != nil {
 		return nil, err
+	}
+	v.ExternalID = external.String
+	if footprint.Valid && footprint.String != "" {
+		if err := json.Unmarshal([]byte(footprint.String), &v.Footprint); err != nil {
+			return nil, fmt.Errorf("venue %s footprint: %w", v.ID, err)
+		}
 	}
 	v.Licensed = licensed != 0
 	v.Deleted = deleted != 0
@@ -180,9 +187,9 @@ func (w *writer) insertVenue(ctx context.Context, v *venueRow) error {
 	}
 	ts := schema.FormatTime(w.now)
 	if _, err := w.exec(ctx, `INSERT INTO venues (id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng,
-			deleted, clocks, created_by, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`,
 		v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, boolInt(v.Licensed), v.Phone, v.OpenState, v.Lat, v.Lng,
-		string(clocks), v.CreatedBy, ts, ts, seq); err != nil {
+		string(clocks), v.CreatedBy, ts, ts, seq, footprintJSON(v.Footprint), nullString(v.ExternalID)); err != nil {
 		return fmt.Errorf("insert venue %s: %w", v.ID, err)
 	}
 	if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES (?, ?, ?)`, v.ID, v.SquadID, ts); err != nil {
@@ -337,50 +344,67 @@ func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema
 		if err := w.squadExists(ctx, squadID); err != nil {
 			return err
 		}
-		seq, err := w.seq.nextSeq(ctx)
-		if err != nil {
+		if err := w.moveVenue(ctx, v, squadID, ""); err != nil {
 			return err
 		}
-		ts := schema.FormatTime(w.now)
-		seen, err := json.Marshal(v.Venue)
-		if err != nil {
+		// Set by hand: an import of squad areas leaves it where it was put.
+		if _, err := w.exec(ctx, `UPDATE venues SET squad_manual = 1 WHERE id = ?`, id); err != nil {
 			return err
 		}
-		res, err := w.exec(ctx, `UPDATE venue_squad_history SET to_at = ?, left_seq = ?, venue = ? WHERE venue_id = ? AND squad_id = ? AND to_at IS NULL`,
-			ts, seq, string(seen), id, v.SquadID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq, venue) VALUES (?, ?, ?, ?, ?, ?)`,
-				id, v.SquadID, ts, ts, seq, string(seen)); err != nil {
-				return err
-			}
-		}
-		if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES (?, ?, ?)`, id, squadID, ts); err != nil {
-			return err
-		}
-		if _, err := w.exec(ctx, `UPDATE venues SET squad_id = ?, updated_at = ?, seq = ? WHERE id = ?`, squadID, ts, seq, id); err != nil {
-			return err
-		}
-		from := v.SquadID
-		// The venue's findings go with it into the new squad's ledger, and
-		// to its devices (the old squad's devices purge them: pull.go).
-		if _, err := w.exec(ctx, `UPDATE findings SET squad_id = ?, seq = ? WHERE venue_id = ?`, squadID, seq, id); err != nil {
-			return err
-		}
-		v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
 		out = v.Venue
-		if err := w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), ""); err != nil {
-			return err
-		}
-		// Its standing violations go with it to the new squad.
-		return w.evaluateZones(ctx, "", v.Venue)
+		return nil
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: move venue %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// moveVenue is the one move of a venue to another (existing) squad,
+// inside a write transaction; v is updated to what it becomes.
+func (w *writer) moveVenue(ctx context.Context, v *venueRow, squadID int64, reason string) error {
+	id := v.ID
+	seq, err := w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	ts := schema.FormatTime(w.now)
+	seen, err := json.Marshal(v.Venue)
+	if err != nil {
+		return err
+	}
+	// "+squad_id" keeps SQLite on the venue's index: on the squad's it
+	// reads the squad's whole history for each move, and an area import
+	// moving thousands of venues turns quadratic.
+	res, err := w.exec(ctx, `UPDATE venue_squad_history SET to_at = ?, left_seq = ?, venue = ? WHERE venue_id = ? AND +squad_id = ? AND to_at IS NULL`,
+		ts, seq, string(seen), id, v.SquadID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at, to_at, left_seq, venue) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, v.SquadID, ts, ts, seq, string(seen)); err != nil {
+			return err
+		}
+	}
+	if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES (?, ?, ?)`, id, squadID, ts); err != nil {
+		return err
+	}
+	if _, err := w.exec(ctx, `UPDATE venues SET squad_id = ?, updated_at = ?, seq = ? WHERE id = ?`, squadID, ts, seq, id); err != nil {
+		return err
+	}
+	from := v.SquadID
+	// The venue's findings go with it into the new squad's ledger, and
+	// to its devices (the old squad's devices purge them: pull.go).
+	if _, err := w.exec(ctx, `UPDATE findings SET squad_id = ?, seq = ? WHERE venue_id = ?`, squadID, seq, id); err != nil {
+		return err
+	}
+	v.SquadID, v.Seq, v.UpdatedAt = squadID, seq, w.now
+	if err := w.audit(ctx, schema.AuditVenue, id, &from, "move", fmt.Sprintf("squad %d", from), fmt.Sprintf("squad %d", squadID), reason); err != nil {
+		return err
+	}
+	// Its standing violations go with it to the new squad.
+	return w.evaluateZones(ctx, "", v.Venue)
 }
 
 // DeleteVenue soft-deletes a venue: devices receive it as removed, and

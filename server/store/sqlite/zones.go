@@ -75,7 +75,7 @@ func readSchools(ctx context.Context, q queryer, box *[4]float64) ([]schema.Scho
 
 // readSchoolsWhere reads the schools a condition selects, by id.
 func readSchoolsWhere(ctx context.Context, q queryer, where string, args ...any) ([]schema.School, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, name, kind, address, polygon FROM schools`+where+` ORDER BY id`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT id, name, kind, address, polygon, geometry, external_id FROM schools`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +84,12 @@ func readSchoolsWhere(ctx context.Context, q queryer, where string, args ...any)
 	for rows.Next() {
 		var sc schema.School
 		var poly string
-		if err := rows.Scan(&sc.ID, &sc.Name, &sc.Kind, &sc.Address, &poly); err != nil {
+		var geom, external sql.NullString
+		if err := rows.Scan(&sc.ID, &sc.Name, &sc.Kind, &sc.Address, &poly, &geom, &external); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(poly), &sc.Polygon); err != nil {
-			return nil, fmt.Errorf("school %s polygon: %w", sc.ID, err)
+		if err := decodeSchool(&sc, poly, geom.String, external.String); err != nil {
+			return nil, err
 		}
 		out = append(out, sc)
 	}
@@ -225,9 +226,10 @@ func (s *Store) PutZoneRule(ctx context.Context, r schema.ZoneRule) (schema.Zone
 		if err != nil {
 			return err
 		}
-		if _, err := w.exec(ctx, `INSERT INTO zone_rules (id, body, effective_from, seq) VALUES (?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET body = excluded.body, effective_from = excluded.effective_from, seq = excluded.seq`,
-			r.ID, string(body), schema.FormatTime(r.EffectiveFrom), seq); err != nil {
+		if _, err := w.exec(ctx, `INSERT INTO zone_rules (id, body, effective_from, effective_to, seq) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET body = excluded.body, effective_from = excluded.effective_from,
+			effective_to = excluded.effective_to, seq = excluded.seq`,
+			r.ID, string(body), schema.FormatTime(r.EffectiveFrom), ruleEnd(r), seq); err != nil {
 			return err
 		}
 		from := ""
@@ -339,4 +341,13 @@ func (s *Store) RelocateVenue(ctx context.Context, id string, lat, lng float64, 
 		return schema.Venue{}, fmt.Errorf("store: relocate venue %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// ruleEnd is the effective_to column of a rule: its end, or NULL while it
+// is in force without one.
+func ruleEnd(r schema.ZoneRule) any {
+	if r.EffectiveTo.IsZero() {
+		return nil
+	}
+	return schema.FormatTime(r.EffectiveTo)
 }

@@ -27,6 +27,9 @@ const (
 	PathPhotos       = APIPrefix + "/photos"  // HEAD/GET /photos/{sha256}, GET /photos/{sha256}/thumb
 	PathUploads      = APIPrefix + "/uploads" // HEAD/PATCH /uploads/{sha256}
 	PathOpenAPI      = APIPrefix + "/openapi.json"
+	PathUsers        = APIPrefix + "/users"       // GET, POST; PATCH /users/{id}; POST /users/{id}/password
+	PathMePassword   = APIPrefix + "/me/password" // POST: change one's own password
+	PathDevices      = APIPrefix + "/devices"     // GET; POST /devices/{id}/revoke
 	PathHealthz      = "/healthz"
 	PathReadyz       = "/readyz"
 	HeaderRequestID  = "X-Request-Id"

@@ -161,6 +161,10 @@ func testAdminDecideConflict(t *testing.T, e *env) {
 	if err != nil || got.ResolvedAt == nil || !got.ResolvedAt.Equal(e.clock.Now()) || got.Winner != schema.WinnerDevice {
 		t.Fatalf("DecideConflict(device) of the device's kept value: %+v, %v", got, err)
 	}
+	if a := e.auditEntries(store.AuditFilter{EntityKind: schema.AuditConflict, EntityID: c.ID}); len(a) == 0 || a[0].Action != "decide" ||
+		a[0].SquadID == nil || *a[0].SquadID != c.SquadID {
+		t.Fatalf("audit of the decided conflict: %+v; want a decide entry of its squad", a)
+	}
 	if p := e.venue(v.ID).Phone; p != "device" {
 		t.Fatalf("phone %q after keeping the device's value", p)
 	}

@@ -30,6 +30,9 @@ const (
 	PathOpenAPI        = APIPrefix + "/openapi.json"
 	PathZoneViolations = APIPrefix + "/zone-violations" // GET: school-zone violations (leaders: their squad's)
 	PathZoneRules      = APIPrefix + "/zone-rules"      // GET list, PUT /{id}: publish a rule (admins)
+	PathUsers          = APIPrefix + "/users"           // GET, POST; PATCH /users/{id}; POST /users/{id}/password
+	PathMePassword     = APIPrefix + "/me/password"     // POST: change one's own password
+	PathDevices        = APIPrefix + "/devices"         // GET; POST /devices/{id}/revoke
 	PathHealthz        = "/healthz"
 	PathReadyz         = "/readyz"
 	HeaderRequestID    = "X-Request-Id"

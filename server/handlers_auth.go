@@ -53,6 +53,24 @@ func (s *Server) checkPassword(c echo.Context, hash, pw string) (bool, error) {
 	return ok, err
 }
 
+// hashPassword hashes a password being set on the bounded pool that login
+// checks run on; every worker and queue place taken answers 503 with
+// Retry-After (set on c's response when c is not nil) before any hashing.
+func (s *Server) hashPassword(ctx context.Context, c echo.Context, pw string) (string, error) {
+	h, err := s.checks.Hash(ctx, pw)
+	if errors.Is(err, auth.ErrBusy) {
+		path := "workbench"
+		secs := max(int(s.cfg.RetryAfter.Round(time.Second)/time.Second), 1)
+		if c != nil {
+			path = c.Path()
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+		s.metrics.Rejections.WithLabelValues(path).Inc()
+		return "", schema.Errorf(schema.CodeUnavailable, "the server is hashing as many passwords as it can at once; retry in %d s", secs)
+	}
+	return h, err
+}
+
 // loginDelay is the first delay of an account after its free failures; it
 // doubles with each further failure up to Config.LoginMaxDelay.
 const loginDelay = time.Second

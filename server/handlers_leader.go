@@ -160,13 +160,43 @@ func (s *Server) listConflicts(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, list)
 }
 
+// ResolveRequest is the optional body of POST
+// /api/v1/conflicts/{id}/resolve: pick "server" or "device" decides which
+// value stands, as the workbench's conflict page does; without it (or
+// without a body) the conflict is only marked handled.
+type ResolveRequest struct {
+	Pick string `json:"pick"`
+}
+
 func (s *Server) resolveConflict(c echo.Context) error {
 	p := principal(c)
+	if err := supervisor(p); err != nil {
+		return err
+	}
 	id, err := idParam(c, "conflict")
 	if err != nil {
 		return err
 	}
-	cf, err := s.store.ResolveConflict(c.Request().Context(), id, p.Username, p.Scope())
+	var req ResolveRequest
+	if err := bindOptionalJSON(c, schema.MaxSmallBodyBytes, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if req.Pick == "" {
+		cf, err := s.store.ResolveConflict(ctx, id, p.Username, p.Scope())
+		if err != nil {
+			return err
+		}
+		return writeJSON(c, http.StatusOK, cf)
+	}
+	if req.Pick != schema.WinnerServer && req.Pick != schema.WinnerDevice {
+		return schema.Errorf(schema.CodeInvalid, "pick %q is not %s or %s", truncate(req.Pick, 20), schema.WinnerServer, schema.WinnerDevice)
+	}
+	actor, err := serverActor(p)
+	if err != nil {
+		return err
+	}
+	cf, err := s.store.DecideConflict(ctx, id, req.Pick, actor, p.Username, p.Scope())
 	if err != nil {
 		return err
 	}

@@ -143,6 +143,28 @@ func bindJSON(c echo.Context, limit int64, v any) error {
 	return schema.DecodeJSON(r, v)
 }
 
+// bindOptionalJSON is bindJSON for a body that may be left out: an empty
+// body (or one of only white space) leaves v as it is.
+func bindOptionalJSON(c echo.Context, limit int64, v any) error {
+	r, done, err := body(c, limit)
+	if err != nil {
+		return err
+	}
+	defer done()
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return schema.Errorf(schema.CodeTooLarge, "request body is larger than the %d bytes this endpoint accepts", limit)
+		}
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	return schema.DecodeJSON(bytes.NewReader(raw), v)
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -60,7 +60,13 @@ func (s *Server) routes() {
 	u := s.authenticate(userToken)
 	api.POST(rel(schema.PathLogout), s.logout, u)
 	api.POST(rel(schema.PathEnrollCodes), s.createEnrollmentCode, u)
-	api.POST("/devices/:id/revoke", s.revokeDevice, u)
+	api.GET(rel(schema.PathDevices), s.listDevices, u)
+	api.POST(rel(schema.PathDevices)+"/:id/revoke", s.revokeDevice, u)
+	api.GET(rel(schema.PathUsers), s.listUsers, u)
+	api.POST(rel(schema.PathUsers), s.createUser, u)
+	api.PATCH(rel(schema.PathUsers)+"/:id", s.setUserDisabled, u)
+	api.POST(rel(schema.PathUsers)+"/:id/password", s.resetPassword, u)
+	api.POST(rel(schema.PathMePassword), s.changePassword, u)
 	api.GET(rel(schema.PathInspections), s.listInspections, u)
 	api.GET(rel(schema.PathInspections)+"/:id", s.getInspection, u)
 	api.POST(rel(schema.PathInspections)+"/:id/review", s.reviewInspection, u)
@@ -105,6 +111,9 @@ func (s *Server) mountWeb(e *echo.Echo) {
 		EndSession:   s.EndSession,
 		EnrollmentCode: func(ctx context.Context, username, by string) (string, time.Time, error) {
 			return s.enrollmentCode(ctx, username, by)
+		},
+		HashPassword: func(ctx context.Context, pw string) (string, error) {
+			return s.hashPassword(ctx, nil, pw)
 		},
 		Now:        s.cfg.Now,
 		Zone:       s.cfg.Zone,

@@ -74,6 +74,18 @@ func (c *Checker) Verify(ctx context.Context, hash, pw string) (bool, error) {
 	return VerifyPassword(hash, pw)
 }
 
+// Hash hashes a password someone sets (HashPassword) on a worker, so that
+// setting passwords shares the bound of checking them: ErrBusy means
+// nothing was hashed.
+func (c *Checker) Hash(ctx context.Context, pw string) (string, error) {
+	if err := c.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-c.slots }()
+	c.checks.Add(1)
+	return HashPassword(pw)
+}
+
 func (c *Checker) acquire(ctx context.Context) error {
 	select {
 	case c.slots <- struct{}{}:

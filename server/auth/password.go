@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/patrolhq/patrol/schema"
 )
 
 // Params are the argon2id cost parameters. They are written into every hash,
@@ -32,8 +34,8 @@ type Params struct {
 var DefaultParams = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // MaxPasswordLen bounds the input to the hash so that a huge password cannot
-// be used to burn CPU.
-const MaxPasswordLen = 1024
+// be used to burn CPU (schema.MaxPasswordLen, which the account rules check).
+const MaxPasswordLen = schema.MaxPasswordLen
 
 // ErrMalformedHash is returned by VerifyPassword for a stored hash that is not
 // in the "$argon2id$v=19$m=..,t=..,p=..$salt$key" form.

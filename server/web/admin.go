@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	qrcode "github.com/skip2/go-qrcode"
@@ -17,9 +16,6 @@ import (
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/store"
 )
-
-// minPasswordLen is the shortest password an admin may set.
-const minPasswordLen = 10
 
 // notices are the fixed messages a redirect after a form names (?ok=),
 // so that no text of the request is echoed into the page.
@@ -65,33 +61,22 @@ func (w *Web) createUser(c echo.Context, p *auth.Principal) error {
 		return w.showUsers(c, http.StatusBadRequest, usersData{Form: uf, Error: msg})
 	}
 	u := store.User{Username: auth.CanonicalUsername(uf.Username), DisplayName: uf.DisplayName, BadgeNo: uf.BadgeNo, Role: uf.Role}
-	switch {
-	case u.Username == "" || u.DisplayName == "":
-		return bad("请填写用户名和姓名。")
-	case !validUsername(u.Username):
-		return bad("用户名只能包含小写字母、数字、点、下划线和连字符，最长 64 个字符。")
-	case schema.CheckText("display_name", u.DisplayName, schema.MaxTextLen) != nil, schema.CheckText("badge_no", u.BadgeNo, schema.MaxTextLen) != nil:
-		return bad("姓名或执法证号过长，或含有不允许的控制字符。")
-	case u.Role != schema.RoleInspector && u.Role != schema.RoleLeader && u.Role != schema.RoleAdmin:
-		return bad("请选择角色。")
-	case u.Role != schema.RoleAdmin && u.BadgeNo == "":
-		return bad("检查员和中队长须填写执法证号。")
-	}
 	if uf.Squad != "" {
 		n, err := strconv.ParseInt(uf.Squad, 10, 64)
 		if err != nil || n <= 0 {
-			return bad("中队编号应为正整数。")
+			return bad(accountMessages[schema.AccountBadSquad])
 		}
 		u.SquadID = &n
 	}
-	if u.Role != schema.RoleAdmin && u.SquadID == nil {
-		return bad("检查员和中队长须属于一个中队。")
+	if prob, _ := schema.CheckAccount(schema.NewAccount{Username: u.Username, DisplayName: u.DisplayName, BadgeNo: u.BadgeNo,
+		Role: u.Role, SquadID: u.SquadID}); prob != schema.AccountOK {
+		return bad(accountMessages[prob])
 	}
 	pw := f.Get("password")
-	if msg := passwordProblem(pw); msg != "" {
-		return bad(msg)
+	if prob, _ := schema.CheckPassword(pw); prob != schema.AccountOK {
+		return bad(accountMessages[prob])
 	}
-	hash, err := w.cfg.HashPassword(pw)
+	hash, err := w.cfg.HashPassword(c.Request().Context(), pw)
 	if err != nil {
 		return err
 	}
@@ -108,34 +93,26 @@ func (w *Web) createUser(c echo.Context, p *auth.Principal) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/users?ok=created")
 }
 
-func validUsername(s string) bool {
-	if len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// passwordProblem says what is wrong with a password an admin sets, or "".
-func passwordProblem(pw string) string {
-	switch {
-	case utf8.RuneCountInString(pw) < minPasswordLen:
-		return "密码至少 " + strconv.Itoa(minPasswordLen) + " 个字符。"
-	case len(pw) > auth.MaxPasswordLen:
-		return "密码过长。"
-	}
-	return ""
+// accountMessages word the account rules (schema.CheckAccount,
+// CheckPassword, CheckSetDisabled) for the workbench.
+var accountMessages = map[schema.AccountProblem]string{
+	schema.AccountNameMissing:   "请填写用户名和姓名。",
+	schema.AccountBadUsername:   "用户名只能包含小写字母、数字、点、下划线和连字符，最长 " + strconv.Itoa(schema.MaxUsernameLen) + " 个字符。",
+	schema.AccountBadText:       "姓名或执法证号过长，或含有不允许的控制字符。",
+	schema.AccountBadRole:       "请选择角色。",
+	schema.AccountNeedsBadge:    "检查员和中队长须填写执法证号。",
+	schema.AccountBadSquad:      "中队编号应为正整数。",
+	schema.AccountNeedsSquad:    "检查员和中队长须属于一个中队。",
+	schema.AccountPasswordShort: "密码至少 " + strconv.Itoa(schema.MinPasswordLen) + " 个字符。",
+	schema.AccountPasswordLong:  "密码过长。",
+	schema.AccountSelfDisable:   "不能停用自己的账号。",
 }
 
 func (w *Web) disableUser(disabled bool) handler {
 	return func(c echo.Context, p *auth.Principal) error {
 		id := c.Param("id")
-		if disabled && id == p.UserID {
-			return Fail(schema.CodeInvalid, "不能停用自己的账号。", "self-disable")
+		if prob, err := schema.CheckSetDisabled(p.UserID, id, disabled); prob != schema.AccountOK {
+			return Fail(schema.CodeInvalid, accountMessages[prob], err.Error())
 		}
 		if _, err := w.st.SetUserDisabled(c.Request().Context(), id, disabled); err != nil {
 			return err
@@ -149,10 +126,10 @@ func (w *Web) disableUser(disabled bool) handler {
 
 func (w *Web) resetPassword(c echo.Context, p *auth.Principal) error {
 	pw := c.Request().PostForm.Get("password")
-	if msg := passwordProblem(pw); msg != "" {
-		return Fail(schema.CodeInvalid, msg, "password rule")
+	if prob, err := schema.CheckPassword(pw); prob != schema.AccountOK {
+		return Fail(schema.CodeInvalid, accountMessages[prob], err.Error())
 	}
-	hash, err := w.cfg.HashPassword(pw)
+	hash, err := w.cfg.HashPassword(c.Request().Context(), pw)
 	if err != nil {
 		return err
 	}

@@ -94,8 +94,9 @@ type Config struct {
 	// EnrollmentCode issues a device enrollment code for username; nil
 	// leaves the enrollment form out.
 	EnrollmentCode func(ctx context.Context, username, createdBy string) (code string, expires time.Time, err error)
-	// HashPassword hashes a password an admin sets; default auth.HashPassword.
-	HashPassword func(pw string) (string, error)
+	// HashPassword hashes a password an admin sets (the server's bounded
+	// pool of argon2 workers); default auth.HashPassword.
+	HashPassword func(ctx context.Context, pw string) (string, error)
 	Now          func() time.Time
 	// Zone is the bureau's zone, in which every time is shown; default
 	// Asia/Shanghai.
@@ -123,7 +124,7 @@ func New(cfg Config) (*Web, error) {
 		return nil, errors.New("web: Store, CheckLogin, StartSession and EndSession are required")
 	}
 	if cfg.HashPassword == nil {
-		cfg.HashPassword = auth.HashPassword
+		cfg.HashPassword = func(_ context.Context, pw string) (string, error) { return auth.HashPassword(pw) }
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store"
 )
 
@@ -53,17 +54,26 @@ func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
 // devices hear of it with their next pull.
 func (s *Store) SetUserDisabled(ctx context.Context, userID string, disabled bool) (store.User, error) {
 	err := s.writeTx(ctx, func(w *writer) error {
-		tag, err := w.tx.Exec(ctx, `UPDATE users SET disabled = $1, seq = $2 WHERE id = $3`, disabled, w.nextSeq(), userID)
+		before, err := scanUser(w.tx.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1 FOR UPDATE`, userID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("user", userID)
+		}
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return notFound("user", userID)
+		if _, err := w.tx.Exec(ctx, `UPDATE users SET disabled = $1, seq = $2 WHERE id = $3`, disabled, w.nextSeq(), userID); err != nil {
+			return err
 		}
+		after := before
+		after.Disabled = disabled
+		action, reason := "enable", ""
 		if disabled {
-			return revokeSessions(ctx, w, userID)
+			if err := revokeSessions(ctx, w, userID); err != nil {
+				return err
+			}
+			action, reason = "disable", "sessions revoked"
 		}
-		return nil
+		return w.audit(ctx, schema.AuditUser, userID, before.SquadID, action, userState(before), userState(after), reason)
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("store: disable user %s: %w", userID, err)
@@ -75,14 +85,18 @@ func (s *Store) SetUserDisabled(ctx context.Context, userID string, disabled boo
 // user in the same transaction.
 func (s *Store) SetPassword(ctx context.Context, userID, hash string) error {
 	err := s.writeTx(ctx, func(w *writer) error {
-		tag, err := w.tx.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+		var squad *int64
+		err := w.tx.QueryRow(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING squad_id`, hash, userID).Scan(&squad)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("user", userID)
+		}
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return notFound("user", userID)
+		if err := revokeSessions(ctx, w, userID); err != nil {
+			return err
 		}
-		return revokeSessions(ctx, w, userID)
+		return w.audit(ctx, schema.AuditUser, userID, squad, "password", "", "", "password set, sessions revoked")
 	})
 	if err != nil {
 		return fmt.Errorf("store: set password of %s: %w", userID, err)

@@ -134,7 +134,10 @@ func (s *Store) DecideConflict(ctx context.Context, id, winner string, actor sto
 			}
 		}
 		_, err = w.tx.Exec(ctx, `UPDATE conflicts SET resolved_at = $1, resolved_by = $2, winner = $3 WHERE id = $4`, w.nowText(), by, winner, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditConflict, id, &c.SquadID, "decide", "open", "resolved", "the "+winner+"'s value stands, decided by "+by)
 	})
 	if err != nil {
 		return schema.Conflict{}, fmt.Errorf("store: decide conflict %s: %w", id, err)

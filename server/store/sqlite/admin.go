@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store"
 )
 
@@ -53,21 +54,27 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 // devices hear of it with their next pull.
 func (s *Store) SetUserDisabled(ctx context.Context, userID string, disabled bool) (User, error) {
 	err := s.writeTx(ctx, func(w *writer) error {
+		before, err := w.userForUpdate(ctx, userID)
+		if err != nil {
+			return err
+		}
 		seq, err := w.seq.nextSeq(ctx)
 		if err != nil {
 			return err
 		}
-		res, err := w.exec(ctx, `UPDATE users SET disabled = ?, seq = ? WHERE id = ?`, boolInt(disabled), seq, userID)
-		if err != nil {
+		if _, err := w.exec(ctx, `UPDATE users SET disabled = ?, seq = ? WHERE id = ?`, boolInt(disabled), seq, userID); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("user", userID)
-		}
+		after := before
+		after.Disabled = disabled
+		action, reason := "enable", ""
 		if disabled {
-			return revokeSessions(ctx, w, userID)
+			if err := revokeSessions(ctx, w, userID); err != nil {
+				return err
+			}
+			action, reason = "disable", "sessions revoked"
 		}
-		return nil
+		return w.audit(ctx, schema.AuditUser, userID, before.SquadID, action, userState(before), userState(after), reason)
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: disable user %s: %w", userID, err)
@@ -79,19 +86,39 @@ func (s *Store) SetUserDisabled(ctx context.Context, userID string, disabled boo
 // user in the same transaction.
 func (s *Store) SetPassword(ctx context.Context, userID, hash string) error {
 	err := s.writeTx(ctx, func(w *writer) error {
-		res, err := w.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+		u, err := w.userForUpdate(ctx, userID)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("user", userID)
+		if _, err := w.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID); err != nil {
+			return err
 		}
-		return revokeSessions(ctx, w, userID)
+		if err := revokeSessions(ctx, w, userID); err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditUser, userID, u.SquadID, "password", "", "", "password set, sessions revoked")
 	})
 	if err != nil {
 		return fmt.Errorf("store: set password of %s: %w", userID, err)
 	}
 	return nil
+}
+
+// userForUpdate reads a user inside the write transaction that changes it,
+// for the audit entry of the change.
+func (w *writer) userForUpdate(ctx context.Context, userID string) (User, error) {
+	rows, err := w.query(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, userID)
+	if err != nil {
+		return User{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return User{}, err
+		}
+		return User{}, notFound("user", userID)
+	}
+	return scanUser(rows)
 }
 
 // revokeSessions revokes the user's session tokens (not its devices').

@@ -128,7 +128,10 @@ func (s *Store) DecideConflict(ctx context.Context, id, winner string, actor Act
 			}
 		}
 		_, err = w.exec(ctx, `UPDATE conflicts SET resolved_at = ?, resolved_by = ?, winner = ? WHERE id = ?`, w.nowText(), by, winner, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return w.audit(ctx, schema.AuditConflict, id, &c.SquadID, "decide", "open", "resolved", "the "+winner+"'s value stands, decided by "+by)
 	})
 	if err != nil {
 		return schema.Conflict{}, fmt.Errorf("store: decide conflict %s: %w", id, err)

@@ -13,6 +13,7 @@ var adminCases = []contractCase{
 	withEnv("ListUsersBySquad", testAdminListUsers),
 	withEnv("SetPasswordRevokesSessionsNotDevices", testAdminSetPassword),
 	withEnv("DisableRevokesSessionsAndEnableRestores", testAdminDisable),
+	withEnv("DisableAndPasswordAudited", testAdminAccountAudit),
 	withEnv("ListDevicesWithClock", testAdminListDevices),
 	withEnv("DecideConflictAppliesTheChosenValue", testAdminDecideConflict),
 	withEnv("DecideConflictRefusals", testAdminDecideConflictRefusals),
@@ -160,6 +161,10 @@ func testAdminDecideConflict(t *testing.T, e *env) {
 	if err != nil || got.ResolvedAt == nil || !got.ResolvedAt.Equal(e.clock.Now()) || got.Winner != schema.WinnerDevice {
 		t.Fatalf("DecideConflict(device) of the device's kept value: %+v, %v", got, err)
 	}
+	if a := e.auditEntries(store.AuditFilter{EntityKind: schema.AuditConflict, EntityID: c.ID}); len(a) == 0 || a[0].Action != "decide" ||
+		a[0].SquadID == nil || *a[0].SquadID != c.SquadID {
+		t.Fatalf("audit of the decided conflict: %+v; want a decide entry of its squad", a)
+	}
 	if p := e.venue(v.ID).Phone; p != "device" {
 		t.Fatalf("phone %q after keeping the device's value", p)
 	}
@@ -214,4 +219,40 @@ func testAdminDecideConflictRefusals(t *testing.T, e *env) {
 	}
 	_, err = e.s.DecideConflict(e.ctx, newID(), schema.WinnerServer, serverActor("leader1"), "leader1", schema.AllSquads())
 	wantCode(t, "DecideConflict of an unknown id", err, schema.CodeNotFound)
+}
+
+// testAdminAccountAudit: disabling, enabling and setting a password each
+// leave one entry of the user, with the user's squad and the request's
+// actor; a refused change (unknown user) leaves none.
+func testAdminAccountAudit(t *testing.T, e *env) {
+	u := e.users["insp1b"]
+	ctx := store.WithAuditor(e.ctx, "leader1", "192.0.2.9")
+	base := e.verifyAudit()
+	if _, err := e.s.SetUserDisabled(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.SetUserDisabled(ctx, u.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.SetPassword(ctx, u.ID, "new-hash"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.s.SetUserDisabled(ctx, newID(), true)
+	wantCode(t, "SetUserDisabled of an unknown user", err, schema.CodeNotFound)
+	wantCode(t, "SetPassword of an unknown user", e.s.SetPassword(ctx, newID(), "h"), schema.CodeNotFound)
+	if n := e.verifyAudit(); n != base+3 {
+		t.Fatalf("%d entries after disable, enable and password; want %d", n, base+3)
+	}
+	got := e.auditEntries(store.AuditFilter{EntityKind: schema.AuditUser, EntityID: u.ID})
+	want := []struct{ action, from, to string }{{"password", "", ""}, {"enable", "disabled", "active"}, {"disable", "active", "disabled"}}
+	if len(got) != len(want) {
+		t.Fatalf("entries of the user: %+v; want %d", got, len(want))
+	}
+	for i, w := range want {
+		a := got[i]
+		if a.Action != w.action || a.From != w.from || a.To != w.to || a.Actor != "leader1" || a.Address != "192.0.2.9" ||
+			a.SquadID == nil || *a.SquadID != 1 {
+			t.Errorf("entry %d: %+v; want %s %q→%q by leader1 of squad 1", i, a, w.action, w.from, w.to)
+		}
+	}
 }

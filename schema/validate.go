@@ -182,6 +182,17 @@ func ValidateVenue(v *Venue) error {
 			return Errorf(CodeInvalid, "venue footprint: %v", err)
 		}
 	}
+	if z := v.FoundInZone; z != nil {
+		for field, s := range map[string]string{"found_in_zone.school_id": z.SchoolID, "found_in_zone.school_name": z.SchoolName,
+			"found_in_zone.rule_id": z.RuleID} {
+			if err := CheckText(field, s, MaxTextLen); err != nil {
+				return err
+			}
+		}
+		if math.IsNaN(z.DistanceM) || z.DistanceM < 0 || z.DistanceM > 100_000 {
+			return Errorf(CodeInvalid, "found_in_zone.distance_m %v is not a distance in metres (0 to 100 km)", z.DistanceM)
+		}
+	}
 	return ValidPosition(v.Lat, v.Lng)
 }
 

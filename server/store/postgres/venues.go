@@ -14,7 +14,7 @@ import (
 )
 
 // venueCols is the column list every venue read uses, in scanVenue order.
-const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq, footprint, external_id`
+const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq, footprint, external_id, found_in_zone`
 
 // venueRow is a venue with its seq, as the store works with it.
 type venueRow struct {
@@ -25,9 +25,9 @@ type venueRow struct {
 func scanVenue(row pgx.Row) (*venueRow, error) {
 	var v venueRow
 	var clocks, updated string
-	var footprint, external *string
+	var footprint, external, found *string
 	if err := row.Scan(&v.ID, &v.SquadID, &v.Kind, &v.Name, &v.Address, &v.LicenceNo, &v.Licensed, &v.Phone, &v.OpenState,
-		&v.Lat, &v.Lng, &v.Deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external); err != nil {
+		&v.Lat, &v.Lng, &v.Deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external, &found); err != nil {
 		return nil, err
 	}
 	if external != nil {
@@ -36,6 +36,12 @@ func scanVenue(row pgx.Row) (*venueRow, error) {
 	if footprint != nil && *footprint != "" {
 		if err := json.Unmarshal([]byte(*footprint), &v.Footprint); err != nil {
 			return nil, fmt.Errorf("venue %s footprint: %w", v.ID, err)
+		}
+	}
+	if found != nil && *found != "" {
+		v.FoundInZone = new(schema.ZoneHit)
+		if err := json.Unmarshal([]byte(*found), v.FoundInZone); err != nil {
+			return nil, fmt.Errorf("venue %s found_in_zone: %w", v.ID, err)
 		}
 	}
 	v.UpdatedAt = parseTime(updated)
@@ -100,10 +106,10 @@ func (w *writer) insertVenue(ctx context.Context, v *venueRow) error {
 	ts := w.nowText()
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO venues (id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng,
-			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12, $13, $14, $15, $16, $17, $18)`,
+			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id, found_in_zone)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, v.Licensed, v.Phone, v.OpenState, v.Lat, v.Lng,
-		string(clocks), v.CreatedBy, ts, ts, v.Seq, footprintJSON(v.Footprint), nullText(v.ExternalID))
+		string(clocks), v.CreatedBy, ts, ts, v.Seq, footprintJSON(v.Footprint), nullText(v.ExternalID), foundInZoneJSON(v.FoundInZone))
 	b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES ($1, $2, $3)`, v.ID, v.SquadID, ts)
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("insert venue %s: %w", v.ID, err)
@@ -402,4 +408,15 @@ func (w *writer) saveVenueFields(ctx context.Context, v *venueRow) error {
 		return fmt.Errorf("update venue %s: %w", v.ID, err)
 	}
 	return nil
+}
+
+// foundInZoneJSON is the zone a device found a venue in, as stored: NULL
+// without one.
+func foundInZoneJSON(z *schema.ZoneHit) *string {
+	if z == nil {
+		return nil
+	}
+	b, _ := json.Marshal(z) // a struct of strings, numbers and a bool
+	t := string(b)
+	return &t
 }

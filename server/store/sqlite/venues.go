@@ -12,7 +12,7 @@ import (
 )
 
 // venueCols is the column list every venue read uses, in scanVenue order.
-const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq, footprint, external_id`
+const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq, footprint, external_id, found_in_zone`
 
 // venueRow is a venue with its seq, as the store works with it.
 type venueRow struct {
@@ -24,9 +24,9 @@ func scanVenue(row interface{ Scan(...any) error }) (*venueRow, error) {
 	var v venueRow
 	var licensed, deleted int
 	var clocks, updated string
-	var footprint, external sql.NullString
+	var footprint, external, found sql.NullString
 	if err := row.Scan(&v.ID, &v.SquadID, &v.Kind, &v.Name, &v.Address, &v.LicenceNo, &licensed, &v.Phone, &v.OpenState,
-		&v.Lat, &v.Lng, &deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external); err != nil {
+		&v.Lat, &v.Lng, &deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external, &found); err != nil {
 		return nil, err
 	}
 	v.ExternalID = external.String
@@ -37,6 +37,12 @@ func scanVenue(row interface{ Scan(...any) error }) (*venueRow, error) {
 	}
 	v.Licensed = licensed != 0
 	v.Deleted = deleted != 0
+	if found.Valid && found.String != "" {
+		v.FoundInZone = new(schema.ZoneHit)
+		if err := json.Unmarshal([]byte(found.String), v.FoundInZone); err != nil {
+			return nil, fmt.Errorf("venue %s found_in_zone: %w", v.ID, err)
+		}
+	}
 	v.UpdatedAt = parseTime(updated)
 	if clocks != "" && clocks != "{}" {
 		if err := json.Unmarshal([]byte(clocks), &v.Clocks); err != nil {
@@ -187,9 +193,9 @@ func (w *writer) insertVenue(ctx context.Context, v *venueRow) error {
 	}
 	ts := schema.FormatTime(w.now)
 	if _, err := w.exec(ctx, `INSERT INTO venues (id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng,
-			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`,
+			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id, found_in_zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, boolInt(v.Licensed), v.Phone, v.OpenState, v.Lat, v.Lng,
-		string(clocks), v.CreatedBy, ts, ts, seq, footprintJSON(v.Footprint), nullString(v.ExternalID)); err != nil {
+		string(clocks), v.CreatedBy, ts, ts, seq, footprintJSON(v.Footprint), nullString(v.ExternalID), foundInZoneJSON(v.FoundInZone)); err != nil {
 		return fmt.Errorf("insert venue %s: %w", v.ID, err)
 	}
 	if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES (?, ?, ?)`, v.ID, v.SquadID, ts); err != nil {
@@ -435,4 +441,14 @@ func (s *Store) DeleteVenue(ctx context.Context, id string) error {
 		return fmt.Errorf("store: delete venue %s: %w", id, err)
 	}
 	return nil
+}
+
+// foundInZoneJSON is the zone a device found a venue in, as stored: NULL
+// without one.
+func foundInZoneJSON(z *schema.ZoneHit) any {
+	if z == nil {
+		return nil
+	}
+	b, _ := json.Marshal(z) // a struct of strings, numbers and a bool
+	return string(b)
 }

@@ -23,6 +23,7 @@ var pushCases = []contractCase{
 	withEnv("InvalidIDsAndShapes", testPushInvalid),
 	withEnv("DeviceWithoutSquad", testPushNoSquad),
 	withEnv("VenueCreateTwice", testPushVenueCreateTwice),
+	withEnv("VenueKeepsTheZoneItWasFoundIn", testPushVenueFoundInZone),
 	withEnv("MovedVenueGracePeriod", testPushMovedVenueGrace),
 	withEnv("LargeBatchAnswersInOrder", testPushLargeBatch),
 	withEnv("StreamErrorAppliesNothing", testPushStreamError),
@@ -301,6 +302,24 @@ func testPushNoSquad(t *testing.T, e *env) {
 	}
 	_, err = e.s.Pull(e.ctx, d.pullInput("", 0))
 	wantCode(t, "pull without a squad", err, schema.CodeForbidden)
+}
+
+// testPushVenueFoundInZone: a field-recorded venue keeps the school zone
+// its device measured it in, as the device said, for the leader to see
+// beside the server's own measure; a hostile school name is refused.
+func testPushVenueFoundInZone(t *testing.T, e *env) {
+	d := e.enroll("insp1a")
+	v := venueOf(1, "Black café by the school")
+	v.Licensed = false
+	v.FoundInZone = &schema.ZoneHit{SchoolID: "s-1", SchoolName: "第一小学", RuleID: "national-200m", DistanceM: 152.5, InsideZone: true}
+	d.mustApply(d.create(v))
+	got := e.venue(v.ID)
+	if got.FoundInZone == nil || *got.FoundInZone != *v.FoundInZone {
+		t.Fatalf("found in zone %+v; want %+v", got.FoundInZone, v.FoundInZone)
+	}
+	bad := venueOf(1, "Another")
+	bad.FoundInZone = &schema.ZoneHit{SchoolName: "a\x1b[31mb"}
+	wantOutcome(t, "a control character in the school name", d.push(d.create(bad))[0], schema.OutcomeRejected, schema.CodeInvalid)
 }
 
 func testPushVenueCreateTwice(t *testing.T, e *env) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -29,13 +28,13 @@ type change struct {
 // (store.WithAuditor): the leader whose approval opened a finding, the
 // device that pushed a version; c.Actor names who acted only when the
 // request names no one.
-func recordChange(ctx context.Context, tx pgx.Tx, now time.Time, c change) error {
-	e := auditOf(ctx, now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
+func recordChange(ctx context.Context, w *writer, c change) error {
+	e := auditOf(ctx, w.now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
 	if e.Actor == schema.AuditSystem && c.Actor != "" {
 		e.Actor = c.Actor
 	}
-	_, err := appendAudit(ctx, tx, e)
-	return err
+	w.queueAudit(ctx, e)
+	return nil
 }
 
 // findingCols is the column list every finding read uses, in scanFinding
@@ -160,7 +159,7 @@ func (s *Store) ReviewInspection(ctx context.Context, id string, in store.Review
 			return err
 		}
 		squad := r.SquadID
-		if err := recordChange(ctx, w.tx, w.now, change{Actor: in.By, EntityKind: "inspection", EntityID: id, SquadID: &squad,
+		if err := recordChange(ctx, w, change{Actor: in.By, EntityKind: "inspection", EntityID: id, SquadID: &squad,
 			Action: in.Action, From: r.Status, To: to, Reason: in.Comment}); err != nil {
 			return err
 		}
@@ -236,7 +235,7 @@ func (w *writer) applyApproval(ctx context.Context, s *Store, r *inspectionRow) 
 		if err := w.writeFinding(ctx, f); err != nil {
 			return err
 		}
-		if err := recordChange(ctx, w.tx, w.now, change{Actor: "system", EntityKind: "finding", EntityID: f.ID, SquadID: &f.SquadID,
+		if err := recordChange(ctx, w, change{Actor: "system", EntityKind: "finding", EntityID: f.ID, SquadID: &f.SquadID,
 			Action: "created", To: f.Status, Reason: "inspection " + r.ID + " failed " + f.ItemID}); err != nil {
 			return err
 		}
@@ -250,7 +249,7 @@ func (w *writer) applyApproval(ctx context.Context, s *Store, r *inspectionRow) 
 		if c.Action == schema.FindingActRecheckFail {
 			action = "repeat"
 		}
-		if err := recordChange(ctx, w.tx, w.now, change{Actor: "system", EntityKind: "finding", EntityID: c.After.ID, SquadID: &c.After.SquadID,
+		if err := recordChange(ctx, w, change{Actor: "system", EntityKind: "finding", EntityID: c.After.ID, SquadID: &c.After.SquadID,
 			Action: action, From: c.Before.Status, To: c.After.Status, Reason: "inspection " + r.ID}); err != nil {
 			return err
 		}
@@ -437,7 +436,7 @@ func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAct
 		if f.Order != nil && a.Action == schema.FindingActOrder {
 			reason = f.Order.Number + ": " + a.Text
 		}
-		if err := recordChange(ctx, w.tx, w.now, change{Actor: a.By, EntityKind: "finding", EntityID: id, SquadID: &f.SquadID,
+		if err := recordChange(ctx, w, change{Actor: a.By, EntityKind: "finding", EntityID: id, SquadID: &f.SquadID,
 			Action: findingChangeAction(a.Action), From: r.Status, To: f.Status, Reason: reason}); err != nil {
 			return err
 		}

@@ -20,6 +20,9 @@ type writer struct {
 	nowStr  string
 	top     int64
 	counter int64
+	// audits are the audit entries of the transaction's changes, appended
+	// in order, chained, just before it commits (flushAudit).
+	audits []schema.AuditEntry
 }
 
 // writeTx runs fn in a transaction that first locks the counter row and
@@ -35,6 +38,9 @@ func (s *Store) writeTx(ctx context.Context, fn func(w *writer) error) error {
 		w.top = w.counter - 1
 		w.now = s.now()
 		if err := fn(w); err != nil {
+			return err
+		}
+		if err := w.flushAudit(ctx); err != nil {
 			return err
 		}
 		return w.flushSeq(ctx)

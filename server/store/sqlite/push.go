@@ -289,7 +289,7 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 		err = b.queueInspection(ctx, row, cl)
 		if err == nil {
 			squad := row.SquadID
-			err = recordChange(ctx, b.tx, b.now, change{Actor: b.pusher.Username, EntityKind: schema.AuditInspection, EntityID: row.ID, SquadID: &squad,
+			err = recordChange(ctx, b.writer, change{Actor: b.pusher.Username, EntityKind: schema.AuditInspection, EntityID: row.ID, SquadID: &squad,
 				Action: "submit", To: row.Status, Reason: fmt.Sprintf("version %d from device %s", row.Version, b.in.DeviceID)})
 		}
 	} else {
@@ -314,7 +314,7 @@ func (b *pushBatch) recordResubmission(ctx context.Context, row *inspectionRow) 
 		action = "resubmitted"
 	}
 	squad := row.SquadID
-	return recordChange(ctx, b.tx, b.now, change{Actor: b.pusher.Username, EntityKind: "inspection", EntityID: row.ID, SquadID: &squad,
+	return recordChange(ctx, b.writer, change{Actor: b.pusher.Username, EntityKind: "inspection", EntityID: row.ID, SquadID: &squad,
 		Action: action, From: from, To: row.Status, Reason: fmt.Sprintf("version %d from device %s", row.Version, b.in.DeviceID)})
 }
 

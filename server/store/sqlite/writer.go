@@ -21,6 +21,9 @@ type writer struct {
 	now    time.Time
 	nowStr string // now as stored, formatted once
 	stmts  map[string]*sql.Stmt
+	// audits are the audit entries of the transaction's changes, appended
+	// in order, chained, just before it commits (flushAudit).
+	audits []schema.AuditEntry
 }
 
 // nowText is the transaction's time as the database stores times.
@@ -140,6 +143,9 @@ func (s *Store) writeTx(ctx context.Context, fn func(w *writer) error) error {
 		w := &writer{tx: tx, seq: &seqAlloc{tx: tx}, now: s.now(), stmts: map[string]*sql.Stmt{}}
 		defer w.close()
 		if err := fn(w); err != nil {
+			return err
+		}
+		if err := w.flushAudit(ctx); err != nil {
 			return err
 		}
 		return w.seq.flush(ctx)

@@ -29,6 +29,7 @@ const (
 	PathOpenAPI        = APIPrefix + "/openapi.json"
 	PathZoneViolations = APIPrefix + "/zone-violations" // GET: school-zone violations (leaders: their squad's)
 	PathZoneRules      = APIPrefix + "/zone-rules"      // GET list, PUT /{id}: publish a rule (admins)
+	PathDiscoveries    = APIPrefix + "/discoveries"     // GET: field-discovered venues (POST /venues/{id}/confirm|merge decide)
 	PathHealthz        = "/healthz"
 	PathReadyz         = "/readyz"
 	HeaderRequestID    = "X-Request-Id"

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Open) {
 		{"Audit", auditCases},
 		{"Admin", adminCases},
 		{"Zones", zoneCases},
+		{"Discoveries", discoveryCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

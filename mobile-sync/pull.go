@@ -199,6 +199,9 @@ func (pa *pageApplier) apply(ctx context.Context, ch *schema.Change) error {
 func applyChange(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
 	switch ch.Kind {
 	case schema.ChangeVenue:
+		if ch.Removed && ch.MergedInto != "" && ch.MergedInto != ch.ID {
+			return applyMerge(ctx, tx, ch.ID, ch.MergedInto)
+		}
 		if ch.Removed || (ch.Venue != nil && ch.Venue.Deleted) {
 			// Its queued edits and inspections stay in the outbox and still go up.
 			_, err := tx.ExecContext(ctx, `DELETE FROM venues WHERE id = ? AND local_only = 0`, ch.ID)

@@ -33,6 +33,7 @@ const (
 	PathUsers          = APIPrefix + "/users"           // GET, POST; PATCH /users/{id}; POST /users/{id}/password
 	PathMePassword     = APIPrefix + "/me/password"     // POST: change one's own password
 	PathDevices        = APIPrefix + "/devices"         // GET; POST /devices/{id}/revoke
+	PathDiscoveries    = APIPrefix + "/discoveries"     // GET: field-discovered venues (POST /venues/{id}/confirm|merge decide)
 	PathHealthz        = "/healthz"
 	PathReadyz         = "/readyz"
 	HeaderRequestID    = "X-Request-Id"
@@ -209,6 +210,11 @@ type Change struct {
 	Inspection *Inspection `json:"inspection,omitempty"`
 	Member     *Member     `json:"member,omitempty"`
 	Finding    *Finding    `json:"finding,omitempty"`
+	// MergedInto, on a Removed venue, names the venue a leader merged it
+	// into: the device re-points its own records of the removed one (its
+	// inspections, findings and unsent mutations) to that venue in the
+	// transaction that applies the page, instead of orphaning them.
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // Venue is a place under supervision: an internet café, arcade, KTV or
@@ -237,6 +243,9 @@ type Venue struct {
 	// FoundInZone is the school zone a device found itself in when it
 	// recorded the venue in the field (venue.create), as it measured it offline.
 	FoundInZone *ZoneHit `json:"found_in_zone,omitempty"`
+	// MergedInto is set on a deleted venue that a leader merged into
+	// another (a field duplicate): that venue holds its records now.
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // School is a primary or secondary school (or kindergarten) whose campus

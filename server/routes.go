@@ -93,6 +93,9 @@ func (s *Server) routes() {
 	api.GET(rel(schema.PathZoneRules), s.listZoneRules, u)
 	api.PUT(rel(schema.PathZoneRules)+"/:id", s.putZoneRule, u)
 	api.POST(rel(schema.PathImport)+"/:what", s.importFile, u)
+	api.GET(rel(schema.PathDiscoveries), s.listDiscoveries, u)
+	api.POST(rel(schema.PathVenues)+"/:id/confirm", s.confirmVenue, u)
+	api.POST(rel(schema.PathVenues)+"/:id/merge", s.mergeVenue, u)
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)

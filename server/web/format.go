@@ -187,6 +187,12 @@ func auditActionName(a string) string {
 		return "解除校园周边禁设区域"
 	case "relocate":
 		return "更正位置"
+	case schema.AuditDiscoveryConfirm:
+		return "确认现场发现"
+	case schema.AuditMergedInto:
+		return "合并到其他场所"
+	case schema.AuditMergeAbsorb:
+		return "并入重复记录"
 	case "publish":
 		return "发布规则"
 	case "login":
@@ -287,6 +293,8 @@ func conflictKindName(k string) string {
 		return "修改了已删除的场所"
 	case schema.ConflictEditAfterReview:
 		return "审核后又修改"
+	case schema.ConflictMergeDisagree:
+		return "合并时两条记录不一致"
 	}
 	return k
 }

@@ -76,6 +76,7 @@ type Store interface {
 	store.Audit
 	store.Zones
 	store.Imports
+	store.Discoveries
 	// DeviceClock is how far a device's clock was off when it last synced
 	// (store.Sync): the inspection page shows it beside the device's times.
 	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
@@ -169,6 +170,8 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.GET("/venues/:id", w.page(w.venuePage, anyLeader))
 	e.GET("/audit", w.page(w.auditPage, anyLeader))
 	e.GET("/zones", w.page(w.zonesPage, anyLeader))
+	e.GET("/discoveries", w.page(w.discoveriesPage, anyLeader))
+	e.POST("/discoveries/:id/:act", w.action(w.decideDiscovery, anyLeader))
 
 	e.GET("/admin/users", w.page(w.usersPage, adminOnly))
 	e.POST("/admin/users", w.action(w.createUser, adminOnly))

@@ -171,7 +171,7 @@ func (p *puller) reads() []pullRead {
 					return schema.Change{}, fmt.Errorf("venues: %w", err)
 				}
 				if v.Deleted {
-					return schema.Change{Seq: v.Seq, Kind: schema.ChangeVenue, ID: v.ID, Removed: true}, nil
+					return schema.Change{Seq: v.Seq, Kind: schema.ChangeVenue, ID: v.ID, Removed: true, MergedInto: v.MergedInto}, nil
 				}
 				vv := v.Venue
 				return schema.Change{Seq: v.Seq, Kind: schema.ChangeVenue, ID: v.ID, Venue: &vv}, nil

@@ -174,6 +174,7 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 	if r, refused := schema.Refusal(m, p.invalid, b.pusher); refused {
 		return r, nil
 	}
+	schema.RedirectMerged(m, b.mergedInto)
 	hlc, restamped, err := b.intakeHLC(ctx, m.HLC)
 	if err != nil {
 		return schema.MutationResult{}, err
@@ -346,6 +347,16 @@ func (k *known) Restamp(base string) (string, bool) { return schema.Restamps(k.r
 // with the chunk that names it).
 func (k *known) PhotoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
 
+// mergedInto is the survivor of a venue the push knows was merged, "" if
+// it was not.
+func (k *known) mergedInto(id string) string {
+	if v := k.venues[id]; v != nil {
+		return v.MergedInto
+	}
+	return ""
+}
+
+// Venue is the venue the push knows under id, nil if none.
 func (k *known) Venue(id string) *schema.Venue {
 	if v := k.venues[id]; v != nil {
 		return &v.Venue
@@ -353,6 +364,7 @@ func (k *known) Venue(id string) *schema.Venue {
 	return nil
 }
 
+// VenueSquad is what the push knows of the squad of a venue.
 func (k *known) VenueSquad(id string) schema.VenueSquad {
 	vs := schema.VenueSquad{LeftAt: k.leftAt[id]}
 	if v := k.venues[id]; v != nil {
@@ -437,7 +449,10 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 		})
 	}
 	if len(venueIDs) > 0 {
-		q.Queue(`SELECT `+venueCols+` FROM venues WHERE id = ANY($1)`, venueIDs).Query(func(rows pgx.Rows) error {
+		// With the survivors of those merged away: a mutation naming a
+		// merged venue is applied to its survivor (schema.RedirectMerged).
+		q.Queue(`SELECT `+venueCols+` FROM venues WHERE id = ANY($1)
+			OR id IN (SELECT merged_into FROM venues WHERE id = ANY($1) AND merged_into <> '')`, venueIDs).Query(func(rows pgx.Rows) error {
 			return each(rows, func() error {
 				v, err := scanVenue(rows)
 				if err == nil {
@@ -448,7 +463,8 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 		})
 		// Only venues of other squads need it; asking for all saves a round trip.
 		q.Queue(`SELECT venue_id, max(to_at) FROM venue_squad_history WHERE squad_id = $1 AND to_at IS NOT NULL
-			AND venue_id = ANY($2) GROUP BY venue_id`, b.pusher.Squad, venueIDs).Query(func(rows pgx.Rows) error {
+			AND (venue_id = ANY($2) OR venue_id IN (SELECT merged_into FROM venues WHERE id = ANY($2) AND merged_into <> ''))
+			GROUP BY venue_id`, b.pusher.Squad, venueIDs).Query(func(rows pgx.Rows) error {
 			return each(rows, func() error {
 				var id, at string
 				if err := rows.Scan(&id, &at); err != nil {

@@ -14,20 +14,27 @@ import (
 )
 
 // venueCols is the column list every venue read uses, in scanVenue order.
-const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq, footprint, external_id, found_in_zone`
+const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq,
+	footprint, external_id, merged_into, found_in_zone, discovery_state, discovery_by, discovery_at, created_at`
 
-// venueRow is a venue with its seq, as the store works with it.
+// venueRow is a venue with its seq and discovery state, as the store
+// works with it.
 type venueRow struct {
 	schema.Venue
-	Seq int64
+	Seq         int64
+	Discovery   string // schema.DiscoveryPending, ... ("" for the register's venues)
+	DiscoveryBy string
+	DiscoveryAt string
+	CreatedAt   string
 }
 
 func scanVenue(row pgx.Row) (*venueRow, error) {
 	var v venueRow
-	var clocks, updated string
-	var footprint, external, found *string
+	var clocks, updated, zone string
+	var footprint, external *string
 	if err := row.Scan(&v.ID, &v.SquadID, &v.Kind, &v.Name, &v.Address, &v.LicenceNo, &v.Licensed, &v.Phone, &v.OpenState,
-		&v.Lat, &v.Lng, &v.Deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external, &found); err != nil {
+		&v.Lat, &v.Lng, &v.Deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external,
+		&v.MergedInto, &zone, &v.Discovery, &v.DiscoveryBy, &v.DiscoveryAt, &v.CreatedAt); err != nil {
 		return nil, err
 	}
 	if external != nil {
@@ -38,10 +45,10 @@ func scanVenue(row pgx.Row) (*venueRow, error) {
 			return nil, fmt.Errorf("venue %s footprint: %w", v.ID, err)
 		}
 	}
-	if found != nil && *found != "" {
+	if zone != "" {
 		v.FoundInZone = new(schema.ZoneHit)
-		if err := json.Unmarshal([]byte(*found), v.FoundInZone); err != nil {
-			return nil, fmt.Errorf("venue %s found_in_zone: %w", v.ID, err)
+		if err := json.Unmarshal([]byte(zone), v.FoundInZone); err != nil {
+			return nil, fmt.Errorf("venue %s zone: %w", v.ID, err)
 		}
 	}
 	v.UpdatedAt = parseTime(updated)
@@ -104,17 +111,35 @@ func (w *writer) insertVenue(ctx context.Context, v *venueRow) error {
 		return err
 	}
 	ts := w.nowText()
+	zone, err := foundInZone(v.FoundInZone)
+	if err != nil {
+		return err
+	}
+	v.Discovery, v.CreatedAt = schema.DiscoveryStateOf(v.Venue), ts
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO venues (id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng,
-			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id, found_in_zone)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id, found_in_zone, discovery_state)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, v.Licensed, v.Phone, v.OpenState, v.Lat, v.Lng,
-		string(clocks), v.CreatedBy, ts, ts, v.Seq, footprintJSON(v.Footprint), nullText(v.ExternalID), foundInZoneJSON(v.FoundInZone))
+		string(clocks), v.CreatedBy, ts, ts, v.Seq, footprintJSON(v.Footprint), nullText(v.ExternalID), zone, v.Discovery)
 	b.Queue(`INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES ($1, $2, $3)`, v.ID, v.SquadID, ts)
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("insert venue %s: %w", v.ID, err)
 	}
 	return nil
+}
+
+// foundInZone is the stored form of the zone a device found a venue in:
+// its JSON, "" when none.
+func foundInZone(z *schema.ZoneHit) (string, error) {
+	if z == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(z)
+	if err != nil {
+		return "", fmt.Errorf("venue zone: %w", err)
+	}
+	return string(b), nil
 }
 
 // insertConflict records a conflict for the squad leader and returns its id.
@@ -410,13 +435,3 @@ func (w *writer) saveVenueFields(ctx context.Context, v *venueRow) error {
 	return nil
 }
 
-// foundInZoneJSON is the zone a device found a venue in, as stored: NULL
-// without one.
-func foundInZoneJSON(z *schema.ZoneHit) *string {
-	if z == nil {
-		return nil
-	}
-	b, _ := json.Marshal(z) // a struct of strings, numbers and a bool
-	t := string(b)
-	return &t
-}

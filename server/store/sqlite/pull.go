@@ -128,7 +128,7 @@ func (p *puller) venues(lo, hi int64, limit int) ([]schema.Change, error) {
 			return nil, fmt.Errorf("venues: %w", err)
 		}
 		if v.Deleted {
-			out = append(out, schema.Change{Seq: v.Seq, Kind: schema.ChangeVenue, ID: v.ID, Removed: true})
+			out = append(out, schema.Change{Seq: v.Seq, Kind: schema.ChangeVenue, ID: v.ID, Removed: true, MergedInto: v.MergedInto})
 			continue
 		}
 		vv := v.Venue

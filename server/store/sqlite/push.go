@@ -217,6 +217,7 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 	if r, refused := schema.Refusal(m, p.invalid, b.pusher); refused {
 		return r, nil
 	}
+	schema.RedirectMerged(m, b.mergedInto)
 	hlc, restamped, err := b.intakeHLC(ctx, m.HLC)
 	if err != nil {
 		return schema.MutationResult{}, err

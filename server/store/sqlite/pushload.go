@@ -54,6 +54,15 @@ func (k *known) Restamp(base string) (string, bool) { return schema.Restamps(k.r
 // with the chunk that names it).
 func (k *known) PhotoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
 
+// mergedInto is the survivor of a venue the push knows was merged, "" if
+// it was not.
+func (k *known) mergedInto(id string) string {
+	if v := k.venues[id]; v != nil {
+		return v.MergedInto
+	}
+	return ""
+}
+
 // Venue is the venue the push knows under id, nil if none.
 func (k *known) Venue(id string) *schema.Venue {
 	if v := k.venues[id]; v != nil {
@@ -133,23 +142,34 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 	if err != nil {
 		return fmt.Errorf("load applied mutations: %w", err)
 	}
-	for _, id := range venueIDs {
-		b.venues[id] = nil
-	}
 	var foreign []string
-	err = b.lookup(ctx, venueIDs, `SELECT `+venueCols+` FROM venues WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
-		v, err := scanVenue(rows)
+	// The venues named, then the survivors of those merged away: a
+	// mutation naming a merged venue is applied to its survivor
+	// (schema.RedirectMerged). A merge re-points earlier merges into the
+	// duplicate, so one round of survivors is all there is.
+	for round := 0; round < 2 && len(venueIDs) > 0; round++ {
+		for _, id := range venueIDs {
+			b.venues[id] = nil
+		}
+		var survivors []string
+		err = b.lookup(ctx, venueIDs, `SELECT `+venueCols+` FROM venues WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
+			v, err := scanVenue(rows)
+			if err != nil {
+				return err
+			}
+			b.venues[v.ID] = v
+			if v.SquadID != b.pusher.Squad {
+				foreign = append(foreign, v.ID)
+			}
+			if v.MergedInto != "" {
+				survivors = b.unseen(survivors, 'v', v.MergedInto)
+			}
+			return nil
+		})
 		if err != nil {
-			return err
+			return fmt.Errorf("load venues: %w", err)
 		}
-		b.venues[v.ID] = v
-		if v.SquadID != b.pusher.Squad {
-			foreign = append(foreign, v.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("load venues: %w", err)
+		venueIDs = survivors
 	}
 	err = b.lookup(ctx, foreign, `SELECT venue_id, max(to_at) FROM venue_squad_history WHERE squad_id = ? AND to_at IS NOT NULL
 			AND venue_id IN (SELECT value FROM json_each(?)) GROUP BY venue_id`, func(rows *sql.Rows) error {

@@ -12,21 +12,28 @@ import (
 )
 
 // venueCols is the column list every venue read uses, in scanVenue order.
-const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq, footprint, external_id, found_in_zone`
+const venueCols = `id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng, deleted, clocks, created_by, updated_at, seq,
+	footprint, external_id, merged_into, found_in_zone, discovery_state, discovery_by, discovery_at, created_at`
 
-// venueRow is a venue with its seq, as the store works with it.
+// venueRow is a venue with its seq and discovery state, as the store
+// works with it.
 type venueRow struct {
 	schema.Venue
-	Seq int64
+	Seq         int64
+	Discovery   string // schema.DiscoveryPending, ... ("" for the register's venues)
+	DiscoveryBy string
+	DiscoveryAt string
+	CreatedAt   string
 }
 
 func scanVenue(row interface{ Scan(...any) error }) (*venueRow, error) {
 	var v venueRow
 	var licensed, deleted int
-	var clocks, updated string
-	var footprint, external, found sql.NullString
+	var clocks, updated, zone string
+	var footprint, external sql.NullString
 	if err := row.Scan(&v.ID, &v.SquadID, &v.Kind, &v.Name, &v.Address, &v.LicenceNo, &licensed, &v.Phone, &v.OpenState,
-		&v.Lat, &v.Lng, &deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external, &found); err != nil {
+		&v.Lat, &v.Lng, &deleted, &clocks, &v.CreatedBy, &updated, &v.Seq, &footprint, &external,
+		&v.MergedInto, &zone, &v.Discovery, &v.DiscoveryBy, &v.DiscoveryAt, &v.CreatedAt); err != nil {
 		return nil, err
 	}
 	v.ExternalID = external.String
@@ -35,14 +42,14 @@ func scanVenue(row interface{ Scan(...any) error }) (*venueRow, error) {
 			return nil, fmt.Errorf("venue %s footprint: %w", v.ID, err)
 		}
 	}
-	v.Licensed = licensed != 0
-	v.Deleted = deleted != 0
-	if found.Valid && found.String != "" {
+	if zone != "" {
 		v.FoundInZone = new(schema.ZoneHit)
-		if err := json.Unmarshal([]byte(found.String), v.FoundInZone); err != nil {
-			return nil, fmt.Errorf("venue %s found_in_zone: %w", v.ID, err)
+		if err := json.Unmarshal([]byte(zone), v.FoundInZone); err != nil {
+			return nil, fmt.Errorf("venue %s zone: %w", v.ID, err)
 		}
 	}
+	v.Licensed = licensed != 0
+	v.Deleted = deleted != 0
 	v.UpdatedAt = parseTime(updated)
 	if clocks != "" && clocks != "{}" {
 		if err := json.Unmarshal([]byte(clocks), &v.Clocks); err != nil {
@@ -192,16 +199,35 @@ func (w *writer) insertVenue(ctx context.Context, v *venueRow) error {
 		return err
 	}
 	ts := schema.FormatTime(w.now)
+	zone, err := foundInZone(v.FoundInZone)
+	if err != nil {
+		return err
+	}
+	v.Discovery, v.CreatedAt = schema.DiscoveryStateOf(v.Venue), ts
 	if _, err := w.exec(ctx, `INSERT INTO venues (id, squad_id, kind, name, address, licence_no, licensed, phone, open_state, lat, lng,
-			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id, found_in_zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			deleted, clocks, created_by, created_at, updated_at, seq, footprint, external_id, found_in_zone, discovery_state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.ID, v.SquadID, v.Kind, v.Name, v.Address, v.LicenceNo, boolInt(v.Licensed), v.Phone, v.OpenState, v.Lat, v.Lng,
-		string(clocks), v.CreatedBy, ts, ts, seq, footprintJSON(v.Footprint), nullString(v.ExternalID), foundInZoneJSON(v.FoundInZone)); err != nil {
+		string(clocks), v.CreatedBy, ts, ts, seq, footprintJSON(v.Footprint), nullString(v.ExternalID), zone, v.Discovery); err != nil {
 		return fmt.Errorf("insert venue %s: %w", v.ID, err)
 	}
 	if _, err := w.exec(ctx, `INSERT INTO venue_squad_history (venue_id, squad_id, from_at) VALUES (?, ?, ?)`, v.ID, v.SquadID, ts); err != nil {
 		return fmt.Errorf("venue %s history: %w", v.ID, err)
 	}
 	return nil
+}
+
+// foundInZone is the stored form of the zone a device found a venue in:
+// its JSON, "" when none.
+func foundInZone(z *schema.ZoneHit) (string, error) {
+	if z == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(z)
+	if err != nil {
+		return "", fmt.Errorf("venue zone: %w", err)
+	}
+	return string(b), nil
 }
 
 // insertConflict records a conflict for the squad leader and returns its id.
@@ -443,12 +469,3 @@ func (s *Store) DeleteVenue(ctx context.Context, id string) error {
 	return nil
 }
 
-// foundInZoneJSON is the zone a device found a venue in, as stored: NULL
-// without one.
-func foundInZoneJSON(z *schema.ZoneHit) any {
-	if z == nil {
-		return nil
-	}
-	b, _ := json.Marshal(z) // a struct of strings, numbers and a bool
-	return string(b)
-}

@@ -434,4 +434,3 @@ func (w *writer) saveVenueFields(ctx context.Context, v *venueRow) error {
 	}
 	return nil
 }
-

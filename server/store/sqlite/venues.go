@@ -468,4 +468,3 @@ func (s *Store) DeleteVenue(ctx context.Context, id string) error {
 	}
 	return nil
 }
-

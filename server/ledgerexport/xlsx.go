@@ -129,13 +129,10 @@ func WriteXLSX(ctx context.Context, w io.Writer, src Source, q Query) (err error
 		list = append(list, c)
 	}
 	slices.SortFunc(list, func(a, b *squadCount) int { return cmp.Compare(a.squad, b.squad) })
-	for _, c := range list {
-		if err := sheets[c.squad].sw.Flush(); err != nil {
-			return fmt.Errorf("ledger export: %w", err)
-		}
-	}
 	// Squad sheets were made as their first finding came; put them in
-	// squad order after the summary.
+	// squad order after the summary. This reads every sheet, so it comes
+	// before the stream writers flush (a flushed sheet is no longer one
+	// excelize can read).
 	for i, c := range list {
 		if at := f.GetSheetName(i + 1); at != SquadName(c.squad) {
 			if err := f.MoveSheet(SquadName(c.squad), at); err != nil {
@@ -143,10 +140,15 @@ func WriteXLSX(ctx context.Context, w io.Writer, src Source, q Query) (err error
 			}
 		}
 	}
+	f.SetActiveSheet(0)
+	for _, c := range list {
+		if err := sheets[c.squad].sw.Flush(); err != nil {
+			return fmt.Errorf("ledger export: %w", err)
+		}
+	}
 	if err := writeSummary(f, list, bold); err != nil {
 		return fmt.Errorf("ledger export: summary: %w", err)
 	}
-	f.SetActiveSheet(0)
 	zw := zip.NewWriter(w)
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zw })
 	// Write hands excelize a buffer, but the zip goes to w through zw:

@@ -20,7 +20,9 @@ const (
 	PathPush           = APIPrefix + "/sync/push"
 	PathInspections    = APIPrefix + "/inspections"
 	PathConflicts      = APIPrefix + "/conflicts"
-	PathFindings       = APIPrefix + "/findings" // GET list, GET /{id}, POST /{id}/order|close|escalate
+	PathFindings       = APIPrefix + "/findings"    // GET list, GET /{id}, POST /{id}/order|close|escalate
+	PathLedgerXLSX     = APIPrefix + "/ledger.xlsx" // GET ?month=YYYY-MM&squad=: the month's findings ledger as a workbook
+	PathLedgerCSV      = APIPrefix + "/ledger.csv"  // GET ?month=YYYY-MM&squad=: the same ledger as CSV
 	PathVenues         = APIPrefix + "/venues"
 	PathImport         = APIPrefix + "/import"  // POST /import/{schools|venues|squads}?datum=wgs84|gcj02|bd09&dry_run=1 (admin)
 	PathAudit          = APIPrefix + "/audit"   // GET: the audit log, newest first (leaders: their squad's)

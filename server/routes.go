@@ -72,6 +72,8 @@ func (s *Server) routes() {
 	api.POST(rel(schema.PathInspections)+"/:id/review", s.reviewInspection, u)
 	api.GET(rel(schema.PathInspections)+"/:id/versions", s.inspectionVersions, u)
 	api.GET(rel(schema.PathFindings), s.listFindings, u)
+	api.GET(rel(schema.PathLedgerXLSX), s.ledgerXLSX, u)
+	api.GET(rel(schema.PathLedgerCSV), s.ledgerCSV, u)
 	api.GET(rel(schema.PathFindings)+"/:id", s.getFinding, u)
 	api.POST(rel(schema.PathFindings)+"/:id/order", s.orderFinding, u)
 	api.POST(rel(schema.PathFindings)+"/:id/close", s.closeFinding, u)

@@ -137,6 +137,13 @@ type Supervision interface {
 	ListInspections(ctx context.Context, f InspectionFilter) ([]schema.Inspection, error)
 	// Inspection returns one inspection as ListInspections shows it.
 	Inspection(ctx context.Context, id string) (schema.Inspection, error)
+	// InspectionsByID reads the inspections of ids that exist, as
+	// ListInspections shows them (brief: as a Brief listing does), in no
+	// set order; an id that names none is left out. It lets a reader of many
+	// rows that name inspections (the ledger export) load a page's
+	// inspections, with their venues, in one call instead of one per row.
+	// At most MaxInspectionsByID ids are read.
+	InspectionsByID(ctx context.Context, ids []string, brief bool) ([]schema.Inspection, error)
 	// ListConflicts lists recorded conflicts, newest first.
 	ListConflicts(ctx context.Context, f ConflictFilter) ([]schema.Conflict, error)
 	// Conflict returns one conflict.
@@ -309,6 +316,10 @@ const (
 	DefaultPullLimit = 1000
 	MaxPullLimit     = 5000
 )
+
+// MaxInspectionsByID is the most ids one InspectionsByID call reads: a
+// ledger page (MaxFindingLimit) names at most that many inspections.
+const MaxInspectionsByID = MaxFindingLimit
 
 // InspectionFilter selects inspections for the leader pages.
 type InspectionFilter struct {

@@ -415,6 +415,44 @@ func (s *Store) ListInspections(ctx context.Context, f store.InspectionFilter) (
 	return out, nil
 }
 
+// InspectionsByID reads the inspections of ids in one read transaction,
+// one query per table for the whole list.
+func (s *Store) InspectionsByID(ctx context.Context, ids []string, brief bool) ([]schema.Inspection, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) > store.MaxInspectionsByID {
+		return nil, schema.Errorf(schema.CodeInvalid, "%d inspections asked for at once; at most %d", len(ids), store.MaxInspectionsByID)
+	}
+	out := []schema.Inspection{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ANY($1)`, ids)
+		if err != nil {
+			return err
+		}
+		var list []*inspectionRow
+		for rows.Next() {
+			r, err := scanInspection(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			list = append(list, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out, err = decorateAnswers(ctx, tx, list, brief)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("inspections by id", err)
+	}
+	return out, nil
+}
+
 // Inspection returns one inspection with its venue and photo state.
 func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, error) {
 	var out []schema.Inspection

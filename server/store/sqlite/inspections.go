@@ -449,6 +449,44 @@ func (s *Store) Inspection(ctx context.Context, id string) (schema.Inspection, e
 	return out[0], nil
 }
 
+// InspectionsByID reads the inspections of ids in one read transaction,
+// one query per table for the whole list.
+func (s *Store) InspectionsByID(ctx context.Context, ids []string, brief bool) ([]schema.Inspection, error) {
+	ids = dedupe(ids)
+	if len(ids) > store.MaxInspectionsByID {
+		return nil, schema.Errorf(schema.CodeInvalid, "%d inspections asked for at once; at most %d", len(ids), store.MaxInspectionsByID)
+	}
+	if len(ids) == 0 {
+		return []schema.Inspection{}, nil
+	}
+	idList, err := jsonList(ids)
+	if err != nil {
+		return nil, wrap("inspections by id", err)
+	}
+	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, wrap("inspections by id", err)
+	}
+	defer tx.Rollback()
+	var list []*inspectionRow
+	err = queryEach(ctx, tx, `SELECT `+inspectionCols+` FROM inspections WHERE id IN (SELECT value FROM json_each(?))`, idList,
+		func(rows *sql.Rows) error {
+			r, err := scanInspection(rows)
+			if err == nil {
+				list = append(list, r)
+			}
+			return err
+		})
+	if err != nil {
+		return nil, wrap("inspections by id", err)
+	}
+	out, err := s.decorateAnswers(ctx, tx, list, brief)
+	if err != nil {
+		return nil, wrap("inspections by id", err)
+	}
+	return out, nil
+}
+
 // decorate adds the venue, photo received flags, missing photos and
 // completeness to API reads, with one query per table for the whole list.
 // A photo counts as received when its bytes arrived and the record's claim

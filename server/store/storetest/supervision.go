@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store"
 )
@@ -13,6 +15,7 @@ import (
 var supervisionCases = []contractCase{
 	withEnv("ListInspectionsFilters", testSupervisionInspections),
 	withEnv("ListInspectionsBrief", testSupervisionBrief),
+	withEnv("InspectionsByID", testSupervisionInspectionsByID),
 	withEnv("ListVenuesFilters", testSupervisionVenues),
 	withEnv("ListConflictsNewestFirst", testSupervisionConflicts),
 	withEnv("EditVenueWithinScope", testSupervisionEditScope),
@@ -344,5 +347,56 @@ func testSupervisionBrief(t *testing.T, e *env) {
 		!reflect.DeepEqual(brief.Flags, full.Flags) || !slices.Contains(brief.Flags, schema.FlagPhotosMissing) {
 		t.Errorf("brief missing %v complete %v flags %v; want those of the full read: %v %v %v", brief.MissingPhotos, *brief.PhotosComplete,
 			brief.Flags, full.MissingPhotos, *full.PhotosComplete, full.Flags)
+	}
+}
+
+// testSupervisionInspectionsByID: a batch read gives each inspection as
+// Inspection (or a brief listing) does, leaves out ids that name none,
+// reads a repeated id once, and refuses more ids than a ledger page names.
+func testSupervisionInspectionsByID(t *testing.T, e *env) {
+	a, b := e.enroll("insp1a"), e.enroll("insp2")
+	e.clock.Advance(time.Hour)
+	one := a.inspection(e.venues["v1a"].ID)
+	one.Items[2].Result, one.Items[2].Note = schema.ResultFail, "extinguisher expired"
+	one.Items[2].Photos = []schema.PhotoRef{photoRef(sha("byid "+one.ID), a.id, a.now())}
+	a.mustApply(a.upsert(one))
+	two := b.inspection(e.venues["v2a"].ID)
+	b.mustApply(b.upsert(two))
+	got, err := e.s.InspectionsByID(e.ctx, []string{two.ID, one.ID, uuid.NewString(), one.ID}, false)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("InspectionsByID of two known ids, one unknown and a repeat: %d, %v", len(got), err)
+	}
+	for _, in := range got {
+		want, err := e.s.Inspection(e.ctx, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(in, want) {
+			t.Errorf("InspectionsByID %s:\n%+v\nwant as Inspection reads it:\n%+v", in.ID, in, want)
+		}
+		if in.Venue == nil || in.Venue.ID != in.VenueID {
+			t.Errorf("inspection %s without its venue: %+v", in.ID, in.Venue)
+		}
+	}
+	brief, err := e.s.InspectionsByID(e.ctx, []string{one.ID}, true)
+	if err != nil || len(brief) != 1 {
+		t.Fatalf("InspectionsByID brief: %v, %v", brief, err)
+	}
+	listed, err := e.s.ListInspections(e.ctx, store.InspectionFilter{DeviceID: a.id, Brief: true, Limit: 1})
+	if err != nil || len(listed) != 1 || !reflect.DeepEqual(brief[0], listed[0]) {
+		t.Errorf("InspectionsByID brief %+v; want as a brief listing shows it %+v (%v)", brief, listed, err)
+	}
+	if len(brief[0].Items) != 1 || len(brief[0].Items[0].Photos) != 1 {
+		t.Errorf("brief items %+v; want the one failed answer with its photo", brief[0].Items)
+	}
+	if none, err := e.s.InspectionsByID(e.ctx, nil, false); err != nil || none == nil || len(none) != 0 {
+		t.Errorf("InspectionsByID of no ids: %v, %v; want an empty list", none, err)
+	}
+	many := make([]string, store.MaxInspectionsByID+1)
+	for i := range many {
+		many[i] = uuid.NewString()
+	}
+	if _, err := e.s.InspectionsByID(e.ctx, many, false); schema.ErrorCode(err) != schema.CodeInvalid {
+		t.Errorf("InspectionsByID of %d ids: %v; want invalid", len(many), err)
 	}
 }

@@ -35,6 +35,7 @@ type Store interface {
 	Audit
 	Zones
 	Imports
+	Rollups
 	// Clock is the server's hybrid logical clock (node "server"). It lives
 	// with the store because every write that merges venue fields stamps
 	// with it inside the store's transaction.

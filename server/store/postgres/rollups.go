@@ -19,7 +19,7 @@ const (
 		WHERE squad_id = $1 AND NOT deleted AND open_state <> 'closed' AND created_at < $2 GROUP BY kind`
 	rollupCafesSQL = `SELECT v.id, v.name, EXISTS (SELECT 1 FROM inspections i
 			WHERE i.venue_id = v.id AND i.started_at >= $1 AND i.started_at < $2)
-		FROM venues v WHERE v.squad_id = $3 AND v.NOT deleted AND v.kind = 'net_cafe' AND v.licensed
+		FROM venues v WHERE v.squad_id = $3 AND NOT v.deleted AND v.kind = 'net_cafe' AND v.licensed
 			AND v.open_state = 'open' AND v.created_at < $4
 		ORDER BY v.name, v.id`
 	rollupInspectionsSQL = `SELECT i.status, coalesce(u.username, i.author_id), count(*) FROM inspections i
@@ -36,7 +36,7 @@ const (
 		WHERE squad_id = $1 AND created_at >= $2 AND created_at < $3 AND created_by <> '' AND NOT licensed AND NOT deleted
 		ORDER BY name, id`
 	rollupZoneSQL = `SELECT DISTINCT v.id, v.name, v.kind FROM zone_violations z JOIN venues v ON v.id = z.venue_id
-		WHERE z.squad_id = $1 AND z.cleared_at IS NULL AND z.since < $2 AND v.NOT deleted AND v.open_state <> 'closed'
+		WHERE z.squad_id = $1 AND z.cleared_at IS NULL AND z.since < $2 AND NOT v.deleted AND v.open_state <> 'closed'
 		ORDER BY v.name, v.id`
 )
 

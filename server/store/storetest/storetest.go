@@ -58,6 +58,7 @@ func Run(t *testing.T, open Open) {
 		{"Admin", adminCases},
 		{"Zones", zoneCases},
 		{"Imports", importCases},
+		{"Rollups", rollupCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

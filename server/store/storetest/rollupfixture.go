@@ -176,7 +176,7 @@ func (f *RollupFixture) PushLate(ctx context.Context, s store.Store, now time.Ti
 	clock := schema.NewClock(ed.DeviceID, func() time.Time { return now })
 	res, err := s.Push(ctx, store.PushInput{DeviceID: ed.DeviceID, UserID: u.ID, SquadID: u.SquadID, ReceivedAt: now,
 		Request: &schema.PushRequest{ClientTime: now, HLC: clock.Tick().String(), Mutations: []schema.Mutation{
-			{ID: uuid.NewString(), Kind: schema.MutInspectionUpsert, HLC: clock.Tick().String(), Inspection: in}}}})
+			{ID: uuid.Must(uuid.NewV7()).String(), Kind: schema.MutInspectionUpsert, HLC: clock.Tick().String(), Inspection: in}}}})
 	if err != nil {
 		return "", err
 	}

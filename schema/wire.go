@@ -33,6 +33,7 @@ const (
 	PathUsers          = APIPrefix + "/users"           // GET, POST; PATCH /users/{id}; POST /users/{id}/password
 	PathMePassword     = APIPrefix + "/me/password"     // POST: change one's own password
 	PathDevices        = APIPrefix + "/devices"         // GET; POST /devices/{id}/revoke
+	PathRollups        = APIPrefix + "/rollups"         // GET /rollups/daily?date=, /rollups/monthly?month=; POST /rollups/run (admins)
 	PathHealthz        = "/healthz"
 	PathReadyz         = "/readyz"
 	HeaderRequestID    = "X-Request-Id"

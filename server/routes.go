@@ -93,6 +93,9 @@ func (s *Server) routes() {
 	api.GET(rel(schema.PathZoneRules), s.listZoneRules, u)
 	api.PUT(rel(schema.PathZoneRules)+"/:id", s.putZoneRule, u)
 	api.POST(rel(schema.PathImport)+"/:what", s.importFile, u)
+	api.GET(rel(schema.PathRollups)+"/daily", s.rollupDaily, u)
+	api.GET(rel(schema.PathRollups)+"/monthly", s.rollupMonthly, u)
+	api.POST(rel(schema.PathRollups)+"/run", s.rollupRun, u)
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)

@@ -66,8 +66,9 @@ type Config struct {
 	Addr    string
 	Now     func() time.Time
 	Logger  *slog.Logger
-	// Location is the bureau's zone: rollup days are its local dates and
-	// the nightly rollup runs at 02:00 in it. Nil: jobs.DefaultTimezone.
+	// Location is the bureau's zone for the rollups: their days are its
+	// local dates and the nightly run is at 02:00 in it. Nil: Zone, or
+	// else jobs.DefaultTimezone.
 	Location *time.Location
 	Blobs    storage.Store // photo store; when set, the photo upload and read routes are mounted
 	// Staging, when set, keeps the pieces of partial photo uploads (their
@@ -162,6 +163,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Location == nil && c.Zone != nil {
+		c.Location = c.Zone
 	}
 	if c.Location == nil {
 		loc, err := time.LoadLocation(jobs.DefaultTimezone)

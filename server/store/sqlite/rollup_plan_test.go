@@ -54,7 +54,7 @@ func TestRollupPlan_RangesOfIndexes(t *testing.T) {
 			}
 		}
 		for _, l := range lines {
-			if (strings.HasPrefix(l, "SCAN inspections") || strings.HasPrefix(l, "SCAN findings")) {
+			if strings.HasPrefix(l, "SCAN inspections") || strings.HasPrefix(l, "SCAN findings") {
 				t.Errorf("%s: scans a history table: %s", c.name, l)
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/patrolhq/patrol/server/jobs"
 )
 
 // JobHourlyCleanup names the hourly clean-up in the store's job locks.
@@ -62,4 +64,30 @@ func (s *Server) HourlyCleanup(ctx context.Context) (c Cleanup, ran bool, err er
 		return s.store.Optimize(ctx)
 	})
 	return c, ran, err
+}
+
+// Location is the bureau's zone the rollups count local days in.
+func (s *Server) Location() *time.Location { return s.cfg.Location }
+
+// NightlyRollup rolls up every day from the one after the last rolled up
+// to yesterday in the bureau's zone (jobs.CatchUp), on one replica at a
+// time: cron runs it at 02:00 and the server runs it once at start, so
+// nights missed while it was down are filled. ran is false when another
+// replica is running it.
+func (s *Server) NightlyRollup(ctx context.Context) (days []string, ran bool, err error) {
+	ran, err = s.RunJob(ctx, jobs.JobNightlyRollup, func(ctx context.Context) error {
+		days, err = jobs.CatchUp(ctx, s.store, s.cfg.Location, s.cfg.Now())
+		return err
+	})
+	return days, ran, err
+}
+
+// RollupDay rolls up one local day on demand (an admin, the command line),
+// under the same lock as the nightly run.
+func (s *Server) RollupDay(ctx context.Context, day time.Time) (figures []jobs.SquadDay, ran bool, err error) {
+	ran, err = s.RunJob(ctx, jobs.JobNightlyRollup, func(ctx context.Context) error {
+		figures, err = jobs.RollupDay(ctx, s.store, day.In(s.cfg.Location), s.cfg.Now())
+		return err
+	})
+	return figures, ran, err
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/jobs"
 	"github.com/patrolhq/patrol/server/observe"
 	"github.com/patrolhq/patrol/server/photos"
 	"github.com/patrolhq/patrol/server/store"
@@ -65,7 +66,11 @@ type Config struct {
 	Addr    string
 	Now     func() time.Time
 	Logger  *slog.Logger
-	Blobs   storage.Store // photo store; when set, the photo upload and read routes are mounted
+	// Location is the bureau's zone for the rollups: their days are its
+	// local dates and the nightly run is at 02:00 in it. Nil: Zone, or
+	// else jobs.DefaultTimezone.
+	Location *time.Location
+	Blobs    storage.Store // photo store; when set, the photo upload and read routes are mounted
 	// Staging, when set, keeps the pieces of partial photo uploads (their
 	// state goes into Store), so that an upload cut on one replica resumes
 	// on any other: a blob store every replica shares, apart from Blobs
@@ -158,6 +163,16 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Location == nil && c.Zone != nil {
+		c.Location = c.Zone
+	}
+	if c.Location == nil {
+		loc, err := time.LoadLocation(jobs.DefaultTimezone)
+		if err != nil {
+			loc = time.FixedZone("CST", 8*3600) // no zone database: Beijing time has had no DST since 1991
+		}
+		c.Location = loc
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

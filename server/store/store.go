@@ -36,6 +36,7 @@ type Store interface {
 	Zones
 	Imports
 	Discoveries
+	Rollups
 	// Clock is the server's hybrid logical clock (node "server"). It lives
 	// with the store because every write that merges venue fields stamps
 	// with it inside the store's transaction.

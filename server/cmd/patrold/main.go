@@ -8,6 +8,7 @@
 //	patrold enroll --data DIR [--database postgres://…] --inspector USERNAME
 //	patrold migrate-store --from DIR --to postgres://USER@HOST/DB
 //	patrold import schools|venues|squads FILE [--datum wgs84|gcj02|bd09] [--dry-run]
+//	patrold rollup --date YYYY-MM-DD [--timezone ZONE]
 //
 // Every flag falls back to its PATROL_* environment variable (PATROL_ADDR,
 // PATROL_DATA, PATROL_DEMO, PATROL_S3_ENDPOINT, …); with none of them it
@@ -60,6 +61,7 @@ const usage = `usage:
   patrold migrate-store --from DIR --to postgres://USER@HOST/DB
   patrold audit verify [--data DIR | --database postgres://…]
   patrold audit export [--data DIR | --database postgres://…] [--format csv|json] [--entity KIND [--id ID]]
+  patrold rollup --date YYYY-MM-DD [--timezone ZONE] [--data DIR | --database postgres://…]
   patrold import schools FILE.geojson | venues FILE.csv | squads FILE.geojson
                  [--datum wgs84|gcj02|bd09] [--dry-run] [--data DIR | --database postgres://…]
 
@@ -68,12 +70,12 @@ PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY
 PATROL_S3_REGION, PATROL_S3_TLS, PATROL_MAX_PHOTO_MB, PATROL_MAX_SYNCS,
 PATROL_LOG_FORMAT, PATROL_LOG_LEVEL, PATROL_MAX_SYNCS_PER_DEVICE, PATROL_MAX_SYNCS_PER_USER,
 PATROL_MAX_UPLOADS_PER_DEVICE, PATROL_MAX_UPLOADS_PER_USER, PATROL_SYNC_BODY_TIMEOUT,
-PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE, PATROL_ZONE, PATROL_PUBLIC_URL).`
+PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE, PATROL_ZONE, PATROL_TIMEZONE, PATROL_PUBLIC_URL).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
-		return errors.New("no command given: serve, enroll, migrate-store, audit or import")
+		return errors.New("no command given: serve, enroll, migrate-store, audit, import or rollup")
 	}
 	switch args[0] {
 	case "serve":
@@ -108,6 +110,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return runImport(ctx, opts, stdout)
+	case "rollup":
+		opts, err := parseRollup(args[1:], os.Getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return rollup(ctx, opts, stdout)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -138,6 +146,9 @@ type serveOptions struct {
 	// address people open the workbench at.
 	Zone      string
 	PublicURL string
+	// Timezone is the zone the compliance rollups count local days in and
+	// run at 02:00 of; empty: Zone.
+	Timezone string
 }
 
 // envOr returns the environment value of key, or def when unset.
@@ -193,6 +204,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&o.MetricsToken, "metrics-token", "",
 		"bearer token /metrics requires; empty serves /metrics to loopback clients only (PATROL_METRICS_TOKEN; prefer the variable, flags show in ps)")
 	fs.StringVar(&o.Zone, "zone", envOr(getenv, "PATROL_ZONE", web.DefaultZone), "time zone of the bureau, in which the workbench shows times (PATROL_ZONE)")
+	fs.StringVar(&o.Timezone, "timezone", getenv("PATROL_TIMEZONE"),
+		"time zone whose local days the nightly rollups count, run at 02:00 of it; empty: --zone (PATROL_TIMEZONE)")
 	fs.StringVar(&o.PublicURL, "public-url", getenv("PATROL_PUBLIC_URL"),
 		"address people open the workbench at; https makes session cookies Secure behind a TLS proxy (PATROL_PUBLIC_URL)")
 	fs.StringVar(&o.LogFormat, "log-format", envOr(getenv, "PATROL_LOG_FORMAT", "text"), "text or json (PATROL_LOG_FORMAT)")
@@ -205,6 +218,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if o.Zone == "" {
 		o.Zone = web.DefaultZone
+	}
+	if o.Timezone == "" {
+		o.Timezone = o.Zone
+	}
+	if _, err := time.LoadLocation(o.Timezone); err != nil {
+		return o, fmt.Errorf("serve: --timezone %q: %w (an IANA name such as Asia/Shanghai)", o.Timezone, err)
 	}
 	if o.MetricsToken == "" {
 		o.MetricsToken = getenv("PATROL_METRICS_TOKEN")
@@ -321,12 +340,17 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 		st.Close()
 		return fmt.Errorf("serve: --zone %q: %w (an IANA name such as Asia/Shanghai)", o.Zone, err)
 	}
+	loc, err := time.LoadLocation(o.Timezone)
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("serve: --timezone %q: %w", o.Timezone, err)
+	}
 	srv, err := server.New(ctx, server.Config{Store: st, DataDir: o.DataDir, Addr: o.Addr, Logger: logger, Blobs: blobs, Staging: staging,
 		MaxPhotoBytes: int64(o.MaxPhotoMB) << 20, MaxConcurrentSyncs: o.MaxSyncs,
 		MaxSyncsPerDevice: o.SyncsPerDevice, MaxSyncsPerUser: o.SyncsPerUser,
 		MaxUploadsPerDevice: o.UploadsPerDevice, MaxUploadsPerUser: o.UploadsPerUser,
 		SyncBodyTimeout: o.SyncBodyTimeout, UploadMinRate: o.UploadMinRate, MetricsToken: o.MetricsToken,
-		Zone: zone, PublicURL: o.PublicURL})
+		Zone: zone, Location: loc, PublicURL: o.PublicURL})
 	if err != nil {
 		if st != nil {
 			st.Close()
@@ -335,6 +359,11 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	}
 	defer srv.Close()
 	jobs := cron.New(cron.WithLogger(cron.DiscardLogger))
+	stopRollups, err := scheduleRollups(ctx, srv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopRollups()
 	if _, err := jobs.AddFunc("@hourly", func() {
 		// Every replica's cron fires; the store's job lock lets one run it.
 		c, ran, err := srv.HourlyCleanup(ctx)

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Open) {
 		{"Zones", zoneCases},
 		{"Imports", importCases},
 		{"Discoveries", discoveryCases},
+		{"Rollups", rollupCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

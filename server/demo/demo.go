@@ -40,6 +40,9 @@ type Options struct {
 type Summary struct {
 	Squads, Users, Venues, Unlicensed, Schools, Inspections int
 	Logins                                                  []string
+	// Since is the first day of the history: the rollups of the district
+	// start there.
+	Since time.Time
 }
 
 // Lanshan district, Linyi, Shandong: the area the demo squads share.
@@ -81,6 +84,7 @@ func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, erro
 	}
 	g.venues(opts.Venues, &sum)
 	g.schools(opts.Schools, &sum)
+	sum.Since = time.Date(g.now.Year(), g.now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -opts.MonthsHistory, 0)
 	if err := g.history(opts.MonthsHistory, &sum); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}

@@ -426,3 +426,22 @@ func CatchUp(ctx context.Context, st store.Rollups, loc *time.Location, now time
 	}
 	return done, nil
 }
+
+// RollupRange rolls up, in order, every local day from from to to (both
+// included, dates in loc): the history of data brought in at once, such
+// as the demo district's months or an import of past records, which the
+// nightly catch-up (at most MaxCatchUpDays) would not reach. Months end
+// and freeze as they do night by night. It returns the days rolled.
+func RollupRange(ctx context.Context, st store.Rollups, from, to time.Time, loc *time.Location, now time.Time) ([]string, error) {
+	f, t := from.In(loc), to.In(loc)
+	start := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, loc)
+	end := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+	var done []string
+	for d := start; !d.After(end); d = d.AddDate(0, 0, 1) {
+		if _, err := RollupDay(ctx, st, d, now); err != nil {
+			return done, err
+		}
+		done = append(done, d.Format(DayLayout))
+	}
+	return done, nil
+}

@@ -358,6 +358,30 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	if o.Demo {
+		n, err := srv.Store().CountUsers(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword,
+				PutPhoto: func(ctx context.Context, data []byte) error { _, err := srv.Photos().Ingest(ctx, data); return err }})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "demo district seeded: %d squads, %d users, %d venues (%d unlicensed), %d schools, %d past inspections\n",
+				sum.Squads, sum.Users, sum.Venues, sum.Unlicensed, sum.Schools, sum.Inspections)
+			// Its months of history get their rollups now, as if every night had run.
+			days, _, err := srv.RollupSince(ctx, sum.Since)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "demo history rolled up: %d days\n", len(days))
+		} else {
+			fmt.Fprintf(stdout, "data directory already holds %d users; demo seed skipped\n", n)
+		}
+		fmt.Fprintf(stdout, "demo logins (password %q): admin, leader1…leader6, inspector1…inspector12\n", demo.Password)
+	}
 	jobs := cron.New(cron.WithLogger(cron.DiscardLogger))
 	stopRollups, err := scheduleRollups(ctx, srv, logger)
 	if err != nil {
@@ -380,24 +404,6 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	}
 	jobs.Start()
 	defer jobs.Stop()
-	if o.Demo {
-		n, err := srv.Store().CountUsers(ctx)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword,
-				PutPhoto: func(ctx context.Context, data []byte) error { _, err := srv.Photos().Ingest(ctx, data); return err }})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "demo district seeded: %d squads, %d users, %d venues (%d unlicensed), %d schools, %d past inspections\n",
-				sum.Squads, sum.Users, sum.Venues, sum.Unlicensed, sum.Schools, sum.Inspections)
-		} else {
-			fmt.Fprintf(stdout, "data directory already holds %d users; demo seed skipped\n", n)
-		}
-		fmt.Fprintf(stdout, "demo logins (password %q): admin, leader1…leader6, inspector1…inspector12\n", demo.Password)
-	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", o.Addr, err)

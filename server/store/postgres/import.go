@@ -44,6 +44,17 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 			if err := w.insertVenue(ctx, v); err != nil {
 				return err
 			}
+			// A venue brought with its past was under watch since its own
+			// time, not since the import: rollups of past days count it.
+			if at := d.Venues[i].UpdatedAt; !at.IsZero() && at.Before(w.now) {
+				ts := schema.FormatTime(at)
+				if _, err := w.tx.Exec(ctx, `UPDATE venues SET created_at = $1, updated_at = $1 WHERE id = $2`, ts, v.ID); err != nil {
+					return err
+				}
+				if _, err := w.tx.Exec(ctx, `UPDATE venue_squad_history SET from_at = $1 WHERE venue_id = $2`, ts, v.ID); err != nil {
+					return err
+				}
+			}
 		}
 		for i := range d.Schools {
 			if err := w.insertSchool(ctx, &d.Schools[i]); err != nil {

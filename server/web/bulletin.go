@@ -45,9 +45,20 @@ func (w *Web) bulletinPage(c echo.Context, p *auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	r, err := w.report(c.Request().Context(), month, p)
+	ctx := c.Request().Context()
+	r, err := w.report(ctx, month, p)
 	if err != nil {
 		return err
+	}
+	if c.QueryParam("month") == "" && !r.Frozen {
+		// A bulletin is of a month that ended: unasked, the last one.
+		prev, err := w.report(ctx, month.AddDate(0, -1, 0), p)
+		if err != nil {
+			return err
+		}
+		if len(prev.Squads) > 0 {
+			month, r = prev.Month, prev
+		}
 	}
 	if len(r.Squads) == 0 {
 		return Fail(schema.CodeNotFound, monthText(month)+"尚无汇总数据，无法生成通报。", "no rollup of the month")
@@ -65,28 +76,31 @@ func (w *Web) bulletinPage(c echo.Context, p *auth.Principal) error {
 		d.Rule = "本月参加排名的中队不足两个，不作表扬和批评。"
 	}
 	for _, s := range r.Squads[:n] {
-		d.Praised = append(d.Praised, bulletinLine{rankRow: s, Text: fmt.Sprintf("%s本月排名第%d位，检查覆盖率 %s%%（应检网吧 %d 家，已检 %d 家），逾期未整改 %d 项%s，予以通报表扬。",
+		d.Praised = append(d.Praised, bulletinLine{rankRow: s, Text: fmt.Sprintf("%s本月排名第%d位，检查覆盖率\u00a0%s%%（应检网吧 %d\u00a0家，已检 %d\u00a0家），逾期未整改 %d\u00a0项%s，予以通报表扬。",
 			s.Name, s.Rank, num(s.Coverage), s.Cafes, s.CafesInspected, s.Overdue, medianText(s.Median))})
 	}
 	for _, s := range r.Squads[len(r.Squads)-n:] {
-		d.Named = append(d.Named, bulletinLine{rankRow: s, Text: fmt.Sprintf("%s本月排名第%d位，检查覆盖率 %s%%（应检网吧 %d 家，已检 %d 家，尚有 %d 家未检查），逾期未整改 %d 项%s，现存校园周边禁设区域违规 %d 处，予以通报批评。",
+		d.Named = append(d.Named, bulletinLine{rankRow: s, Text: fmt.Sprintf("%s本月排名第%d位，检查覆盖率\u00a0%s%%（应检网吧 %d\u00a0家，已检 %d\u00a0家，尚有 %d\u00a0家未检查），逾期未整改 %d\u00a0项%s，现存校园周边禁设区域违规 %d\u00a0处，予以通报批评。",
 			s.Name, s.Rank, num(s.Coverage), s.Cafes, s.CafesInspected, len(s.AtRisk), s.Overdue, medianText(s.Median), s.Zones)})
 	}
 	return w.render(c, http.StatusOK, "bulletin", d.MonthText+"文化市场巡查工作情况通报", d)
 }
+
+// The figures in the bulletin's sentences are bound to their units with
+// no-break spaces, so that a line never ends between "29" and "项".
 
 // medianText is the close-out clause of a squad's figures.
 func medianText(m *float64) string {
 	if m == nil {
 		return "，本月无整改销号问题"
 	}
-	return "，整改销号中位用时 " + num(*m) + " 天"
+	return "，整改销号中位用时 " + num(*m) + "\u00a0天"
 }
 
-// cnNum writes a small count in Chinese numerals (一 to 十).
+// cnNum writes a small count as Chinese counts it (一, 两, 三 … 十).
 func cnNum(n int) string {
 	if n >= 1 && n <= 10 {
-		return []string{"一", "二", "三", "四", "五", "六", "七", "八", "九", "十"}[n-1]
+		return []string{"一", "两", "三", "四", "五", "六", "七", "八", "九", "十"}[n-1]
 	}
 	return fmt.Sprint(n)
 }

@@ -59,7 +59,8 @@ const (
 )
 
 // newBarChart lays out items as bars of a chart max wide (max ≤ 0: the
-// largest value, at least 1), with ticks ticks along the value axis.
+// largest value rounded up, at least 1), with ticks ticks along the value
+// axis (ticks ≤ 0: whole steps, for counts).
 func newBarChart(id, title string, items []barItem, max float64, ticks int, unit string) *barChart {
 	if max <= 0 {
 		max = 1
@@ -92,7 +93,7 @@ func newBarChart(id, title string, items []barItem, max float64, ticks int, unit
 	c.Base = float64(chartTop + len(items)*barRow)
 	c.H = int(c.Base) + chartAxis
 	if ticks < 1 {
-		ticks = 4
+		ticks = countTicks(max)
 	}
 	for i := 0; i <= ticks; i++ {
 		v := max * float64(i) / float64(ticks)
@@ -177,6 +178,17 @@ func newLineChart(id, title string, labels []string, series []lineSeries, max fl
 		c.Series = append(c.Series, cs)
 	}
 	return c
+}
+
+// countTicks divides an axis of counts 0 to max into whole steps: at
+// most five, so that no tick reads 2.5 of something counted.
+func countTicks(max float64) int {
+	for _, n := range []int{5, 4, 2} {
+		if step := max / float64(n); step >= 1 && step == math.Trunc(step) {
+			return n
+		}
+	}
+	return 1
 }
 
 // niceCeil rounds a positive value up to 1, 2 or 5 times a power of ten.

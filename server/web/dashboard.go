@@ -124,6 +124,30 @@ type dashboardData struct {
 	Zones     *barChart
 	Trend     *lineChart
 	AtRisk    []rankRow // the squads whose list the user may read
+	Months    []monthOption
+}
+
+// monthOption is a month the picker offers.
+type monthOption struct {
+	Key, Text string
+}
+
+// pickerMonths are the months to choose from: two years up to this one,
+// and month itself if it lies outside them.
+func (w *Web) pickerMonths(month time.Time) []monthOption {
+	now := w.cfg.Now().In(w.cfg.Zone)
+	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, w.cfg.Zone)
+	var out []monthOption
+	seen := false
+	for i := 0; i < 24; i++ {
+		m := cur.AddDate(0, -i, 0)
+		seen = seen || m.Equal(month)
+		out = append(out, monthOption{Key: m.Format(jobs.MonthLayout), Text: monthText(m)})
+	}
+	if !seen {
+		out = append([]monthOption{{Key: month.Format(jobs.MonthLayout), Text: monthText(month)}}, out...)
+	}
+	return out
 }
 
 // dashboardPage shows a month's compliance: coverage, the cafés still to
@@ -144,7 +168,7 @@ func (w *Web) dashboardPage(c echo.Context, p *auth.Principal) error {
 		return err
 	}
 	d := dashboardData{monthReport: r, MonthText: monthText(month), AsOfText: w.dayText(r.AsOf), Admin: p.IsAdmin(),
-		Prev: month.AddDate(0, -1, 0).Format(jobs.MonthLayout)}
+		Prev: month.AddDate(0, -1, 0).Format(jobs.MonthLayout), Months: w.pickerMonths(month)}
 	now := w.cfg.Now().In(w.cfg.Zone)
 	if next := month.AddDate(0, 1, 0); !next.After(now) {
 		d.Next = next.Format(jobs.MonthLayout)
@@ -159,7 +183,7 @@ func (w *Web) dashboardPage(c echo.Context, p *auth.Principal) error {
 	}
 	if len(r.Squads) > 0 {
 		d.Coverage = newBarChart("coverage-chart", "各中队本月检查覆盖率（"+d.MonthText+"，截至"+d.AsOfText+"）", cov, 100, 4, "%")
-		d.Zones = newBarChart("zones-chart", "各中队现存校园周边禁设区域违规（处）", zones, 0, 4, "")
+		d.Zones = newBarChart("zones-chart", "各中队现存校园周边禁设区域违规（处）", zones, 0, 0, "")
 	}
 	items, err := jobs.MonthItemsOpened(ctx, w.st, r.Key)
 	if err != nil {
@@ -170,7 +194,7 @@ func (w *Web) dashboardPage(c echo.Context, p *auth.Principal) error {
 		d.ItemsOf = squadName(p.SquadID)
 	}
 	if len(r.Squads) > 0 {
-		d.Items = newBarChart("items-chart", d.MonthText+"新发现问题（按检查项目，"+d.ItemsOf+"）", itemBars(items, p), 0, 4, "")
+		d.Items = newBarChart("items-chart", d.MonthText+"新发现问题（按检查项目，"+d.ItemsOf+"）", itemBars(items, p), 0, 0, "")
 	}
 	if d.Trend, err = w.trend(ctx, month, p); err != nil {
 		return err

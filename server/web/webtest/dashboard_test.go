@@ -43,7 +43,10 @@ func TestDashboard_DemoAdmin(t *testing.T) {
 	e := demoEnv(t)
 	e.Login("admin")
 	e.Open("/dashboard")
-	shot(t, e, "dashboard-admin")
+	shot(t, e, "dashboard-admin-this-month")
+	// The month before is whole whatever day the test runs.
+	e.Click("a[href^='/dashboard?month=']")
+	shot(t, e, "dashboard-admin-last-month")
 	month := monthShown(t, e)
 	var api server.RollupMonthResponse
 	if err := e.Server.Admin().Do("GET", "/api/v1/rollups/monthly?month="+month, nil, &api); err != nil {
@@ -89,6 +92,7 @@ func TestDashboard_LeaderSeesOwnAtRisk(t *testing.T) {
 	e := demoEnv(t)
 	e.Login("leader2")
 	e.Open("/dashboard")
+	e.Click("a[href^='/dashboard?month=']")
 	shot(t, e, "dashboard-leader2")
 	squads := webtest.Eval[[]string](e, `Array.from(document.querySelectorAll("#at-risk details")).map(d => d.dataset.squad)`)
 	if len(squads) != 1 || squads[0] != "2" {
@@ -130,9 +134,9 @@ func TestBulletin_NamesTheLastRanked(t *testing.T) {
 		}
 	}
 	named := e.Text("#named")
-	want := fmt.Sprintf("第%d中队本月排名第%d位，检查覆盖率 ", last.SquadID, last.Rank)
+	want := fmt.Sprintf("第%d中队本月排名第%d位，检查覆盖率\u00a0", last.SquadID, last.Rank)
 	wantIn(t, "the criticised squads", named, want)
-	wantIn(t, "the criticised squads", named, fmt.Sprintf("逾期未整改 %d 项", last.FindingsOverdue))
+	wantIn(t, "the criticised squads", named, fmt.Sprintf("逾期未整改 %d\u00a0项", last.FindingsOverdue))
 	wantIn(t, "the praised squads", e.Text("#praised"), fmt.Sprintf("第%d中队本月排名第1位", first.SquadID))
 	if strings.Contains(e.Text("#praised"), fmt.Sprintf("第%d中队", last.SquadID)) {
 		t.Error("the last-ranked squad is praised")

@@ -46,6 +46,7 @@ type monthReport struct {
 	AsOf      string // the last day rolled up, YYYY-MM-DD
 	Squads    []rankRow
 	ZoneTotal int
+	records   []jobs.SquadMonth // as stored, for the trend's last month
 }
 
 // pickMonth reads ?month=; without it, the month of the last day rolled
@@ -77,6 +78,7 @@ func (w *Web) report(ctx context.Context, month time.Time, p *auth.Principal) (*
 	if err != nil {
 		return nil, err
 	}
+	r.records = list
 	for _, m := range list {
 		r.Frozen = m.Frozen
 		if m.Day > r.AsOf {
@@ -196,7 +198,7 @@ func (w *Web) dashboardPage(c echo.Context, p *auth.Principal) error {
 	if len(r.Squads) > 0 {
 		d.Items = newBarChart("items-chart", d.MonthText+"新发现问题（按检查项目，"+d.ItemsOf+"）", itemBars(items, p), 0, 0, "")
 	}
-	if d.Trend, err = w.trend(ctx, month, p); err != nil {
+	if d.Trend, err = w.trend(ctx, month, r.records, p); err != nil {
 		return err
 	}
 	return w.render(c, http.StatusOK, "dashboard", "统计看板 · "+d.MonthText, d)
@@ -235,17 +237,21 @@ func itemBars(items map[int64]map[string]int, p *auth.Principal) []barItem {
 	return out
 }
 
-// trend is each squad's coverage over the months up to month that have
-// figures, at most trendMonths of them.
-func (w *Web) trend(ctx context.Context, month time.Time, p *auth.Principal) (*lineChart, error) {
+// trend is each squad's coverage over the months up to month (whose
+// records the caller read already) that have figures, at most
+// trendMonths of them.
+func (w *Web) trend(ctx context.Context, month time.Time, records []jobs.SquadMonth, p *auth.Principal) (*lineChart, error) {
 	var labels []string
 	cov := map[int64][]float64{}
 	var squads []int64
 	for i := trendMonths - 1; i >= 0; i-- {
 		m := month.AddDate(0, -i, 0)
-		list, err := jobs.StoredMonth(ctx, w.st, m.Format(jobs.MonthLayout))
-		if err != nil {
-			return nil, err
+		list := records
+		if i > 0 {
+			var err error
+			if list, err = jobs.StoredMonth(ctx, w.st, m.Format(jobs.MonthLayout)); err != nil {
+				return nil, err
+			}
 		}
 		if len(list) == 0 && len(labels) == 0 {
 			continue // before the history starts

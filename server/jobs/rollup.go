@@ -445,3 +445,34 @@ func RollupRange(ctx context.Context, st store.Rollups, from, to time.Time, loc 
 	}
 	return done, nil
 }
+
+// MonthItemsOpened sums, by squad and checklist item, the findings opened
+// on each stored day of the month: what the month brought up, item by
+// item (a day's ByItem holds that day's flow, the last day's alone would
+// miss the rest of the month).
+func MonthItemsOpened(ctx context.Context, st store.Rollups, month string) (map[int64]map[string]int, error) {
+	days, err := st.RollupMonthDays(ctx, month)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: items of %s: %w", month, err)
+	}
+	out := map[int64]map[string]int{}
+	for _, r := range days {
+		var d struct {
+			ByItem map[string]ItemFindings `json:"by_item"`
+		}
+		if err := json.Unmarshal(r.Body, &d); err != nil {
+			return nil, fmt.Errorf("jobs: items of %s: day %s of squad %d: %w", month, r.Key, r.SquadID, err)
+		}
+		m := out[r.SquadID]
+		if m == nil {
+			m = map[string]int{}
+			out[r.SquadID] = m
+		}
+		for id, it := range d.ByItem {
+			if it.Opened > 0 {
+				m[id] += it.Opened
+			}
+		}
+	}
+	return out, nil
+}

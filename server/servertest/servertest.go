@@ -65,6 +65,9 @@ type Server struct {
 	Blobs storage.Store
 	// District is what was seeded: SmallDistrict, or empty with Demo.
 	District District
+	// Demo is what the demo seed wrote, with Options.Demo; its history is
+	// rolled up as `serve --demo` rolls it up.
+	Demo demo.Summary
 
 	t        testing.TB
 	srv      *server.Server
@@ -103,9 +106,14 @@ func Start(t testing.TB, opts Options) *Server {
 		if d.Now == nil {
 			d.Now = opts.Now
 		}
-		if _, err := demo.Seed(ctx, srv.Store(), d); err != nil {
+		sum, err := demo.Seed(ctx, srv.Store(), d)
+		if err != nil {
 			t.Fatalf("servertest: %v", err)
 		}
+		if _, _, err := srv.RollupSince(ctx, sum.Since); err != nil {
+			t.Fatalf("servertest: demo rollups: %v", err)
+		}
+		s.Demo = sum
 		s.password = demo.Password
 		return s
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/jobs"
 	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/server/store/postgres"
 	"github.com/patrolhq/patrol/server/store/postgres/pgtest"
@@ -43,6 +44,7 @@ type benchEnv struct {
 	venue      string
 	venueID    string
 	item       string
+	st         store.Store
 }
 
 var (
@@ -114,6 +116,7 @@ func benchOn(st store.Store) (*benchEnv, error) {
 		return nil, err
 	}
 	env.e = echo.New()
+	env.st = st
 	w.Mount(env.e)
 	return env, nil
 }
@@ -209,6 +212,38 @@ func benchPage(b *testing.B, env *benchEnv, path string) {
 		}
 	}
 	b.ReportMetric(float64(time.Since(t0).Microseconds())/1000/float64(b.N), "ms/page")
+}
+
+var benchRollupOnce sync.Once
+
+// benchRollups gives the squad a year of rollup history: the eleven
+// months before the last frozen as the nightly run freezes them (their
+// last day rolled up) and the last month rolled up day by day.
+func benchRollups(b *testing.B, env *benchEnv) {
+	b.Helper()
+	var err error
+	benchRollupOnce.Do(func() {
+		ctx := context.Background()
+		loc, _ := time.LoadLocation(web.DefaultZone)
+		last := time.Date(benchNow.In(loc).Year(), benchNow.In(loc).Month()-1, 1, 0, 0, 0, 0, loc)
+		for i := 11; i >= 1 && err == nil; i-- {
+			err = jobs.FreezeMonth(ctx, env.st, last.AddDate(0, -i, 0), benchNow)
+		}
+		if err == nil {
+			_, err = jobs.RollupRange(ctx, env.st, last, last.AddDate(0, 1, -1), loc, benchNow)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPageDashboard renders the dashboard of the last month rolled
+// up: its record, a year's trend and the zone violations.
+func BenchmarkPageDashboard(b *testing.B) {
+	env := benchSetup(b)
+	benchRollups(b, env)
+	benchPage(b, env, "/dashboard")
 }
 
 func BenchmarkPageQueue(b *testing.B) {

@@ -39,6 +39,19 @@ func (w *Web) funcs() template.FuncMap {
 			return w.day(*t)
 		},
 		"coord": coordText,
+		"pct":   func(v float64) string { return num(v) + "%" },
+		"fnum": func(v any) string {
+			switch x := v.(type) {
+			case float64:
+				return num(x)
+			case *float64:
+				if x == nil {
+					return "—"
+				}
+				return num(*x)
+			}
+			return fmt.Sprint(v)
+		},
 		"short": func(s string) string {
 			if len(s) > 8 {
 				return s[:8]

@@ -77,6 +77,7 @@ type Store interface {
 	store.Zones
 	store.Imports
 	store.Discoveries
+	store.Rollups
 	// DeviceClock is how far a device's clock was off when it last synced
 	// (store.Sync): the inspection page shows it beside the device's times.
 	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
@@ -170,6 +171,8 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.GET("/venues/:id", w.page(w.venuePage, anyLeader))
 	e.GET("/audit", w.page(w.auditPage, anyLeader))
 	e.GET("/zones", w.page(w.zonesPage, anyLeader))
+	e.GET("/dashboard", w.page(w.dashboardPage, anyLeader))
+	e.GET("/bulletin", w.page(w.bulletinPage, anyLeader))
 	e.GET("/discoveries", w.page(w.discoveriesPage, anyLeader))
 	e.POST("/discoveries/:id/:act", w.action(w.decideDiscovery, anyLeader))
 

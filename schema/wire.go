@@ -196,6 +196,9 @@ const (
 	ChangeInspection = "inspection"
 	ChangeMember     = "member"
 	ChangeFinding    = "finding"
+	// ChangeVisit is a planned visit (PlanVisit) of one of the device
+	// user's own: removed when the plan drops it.
+	ChangeVisit = "visit"
 )
 
 // Change is one row in a pull page. Exactly one payload field is set unless
@@ -213,6 +216,7 @@ type Change struct {
 	Inspection *Inspection `json:"inspection,omitempty"`
 	Member     *Member     `json:"member,omitempty"`
 	Finding    *Finding    `json:"finding,omitempty"`
+	Visit      *PlanVisit  `json:"visit,omitempty"`
 	// MergedInto, on a Removed venue, names the venue a leader merged it
 	// into: the device re-points its own records of the removed one (its
 	// inspections, findings and unsent mutations) to that venue in the

@@ -36,6 +36,7 @@ const (
 	PathMePassword     = APIPrefix + "/me/password"     // POST: change one's own password
 	PathDevices        = APIPrefix + "/devices"         // GET; POST /devices/{id}/revoke
 	PathDiscoveries    = APIPrefix + "/discoveries"     // GET: field-discovered venues (POST /venues/{id}/confirm|merge decide)
+	PathPlan           = APIPrefix + "/plan"            // GET, PUT /plan?squad=&month=: the squad's patrol plan (leaders, admins)
 	PathRollups        = APIPrefix + "/rollups"         // GET /rollups/daily?date=, /rollups/monthly?month=; POST /rollups/run (admins)
 	PathHealthz        = "/healthz"
 	PathReadyz         = "/readyz"

@@ -20,6 +20,9 @@ type PlanResponse struct {
 	Candidates []schema.PlanCandidate `json:"candidates"`
 	Visits     []schema.PlanVisit     `json:"visits"`
 	Flags      []schema.PlanFlag      `json:"flags"`
+	// Inspectors are whom a visit may name (the squad's, then its
+	// co-inspectors).
+	Inspectors []schema.Member `json:"inspectors"`
 }
 
 // PlanRequest is the body of PUT /api/v1/plan: the visits from today on
@@ -56,8 +59,12 @@ func (s *Server) planOf(c echo.Context, squad int64, m store.PlanMonth) (PlanRes
 	if err != nil {
 		return PlanResponse{}, err
 	}
+	inspectors, err := s.store.PlanInspectors(ctx, squad)
+	if err != nil {
+		return PlanResponse{}, err
+	}
 	return PlanResponse{SquadID: squad, Month: m.Month, Today: m.Today, MonthEnd: m.End, Candidates: cands, Visits: visits,
-		Flags: schema.CheckPlan(cands, openVisits(visits), m.Today, m.End)}, nil
+		Flags: schema.CheckPlan(cands, openVisits(visits), m.Today, m.End), Inspectors: inspectors}, nil
 }
 
 // openVisits are the visits still to do: a done one covers its café

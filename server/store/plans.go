@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
@@ -27,6 +29,30 @@ type Plans interface {
 	SavePlan(ctx context.Context, squadID int64, m PlanMonth, visits []schema.PlanVisit, by string) ([]schema.PlanVisit, error)
 	// PlanVisits lists the squad's visits of the month by day, then venue.
 	PlanVisits(ctx context.Context, squadID int64, m PlanMonth) ([]schema.PlanVisit, error)
+	// PlanInspectors lists whom a visit of the squad may name: its active
+	// inspectors, then its co-inspectors, each by username.
+	PlanInspectors(ctx context.Context, squadID int64) ([]schema.Member, error)
+}
+
+// PlanInspectorsOf keeps the inspectors of a squad's roster, its own
+// first, each by username: the one reading both adapters use.
+func PlanInspectorsOf(roster []schema.Member) []schema.Member {
+	out := []schema.Member{}
+	for _, m := range roster {
+		if m.Role == schema.RoleInspector {
+			out = append(out, m)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b schema.Member) int {
+		if a.CoInspector != b.CoInspector {
+			if a.CoInspector {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a.Username, b.Username)
+	})
+	return out
 }
 
 // PlanMonth is a month of the bureau's zone as the store needs it: the

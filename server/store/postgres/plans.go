@@ -245,3 +245,17 @@ func (p *puller) visitsRead() pullRead {
 			return schema.Change{Seq: seq, Kind: schema.ChangeVisit, ID: v.ID, Visit: &v}, nil
 		}}
 }
+
+// PlanInspectors lists whom the squad's visits may name.
+func (s *Store) PlanInspectors(ctx context.Context, squadID int64) ([]schema.Member, error) {
+	var out []schema.Member
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		roster, _, err := squadRoster(ctx, tx, squadID, "")
+		out = store.PlanInspectorsOf(roster)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("plan inspectors", err)
+	}
+	return out, nil
+}

@@ -263,3 +263,12 @@ func (p *puller) visits(lo, hi int64, limit int) ([]schema.Change, error) {
 	}
 	return out, rows.Err()
 }
+
+// PlanInspectors lists whom the squad's visits may name.
+func (s *Store) PlanInspectors(ctx context.Context, squadID int64) ([]schema.Member, error) {
+	roster, _, err := squadRoster(ctx, s.db.R, squadID, "")
+	if err != nil {
+		return nil, wrap("plan inspectors", err)
+	}
+	return store.PlanInspectorsOf(roster), nil
+}

@@ -12,6 +12,34 @@ import (
 var planCases = []contractCase{
 	{"CandidatesRiskiestFirst", testPlanCandidates},
 	{"SaveValidatesReplacesAndLinksDone", testSavePlan},
+	{"CoInspectorsMayBePlanned", testPlanCoInspectors},
+}
+
+// testPlanCoInspectors: the squad's inspectors, then its co-inspectors,
+// may be planned; a leader may not.
+func testPlanCoInspectors(t *testing.T, open Open) {
+	s, f, clock := rollupStore(t, open)
+	clock.t = CST(4, 1, 12, 0)
+	ctx := context.Background()
+	if _, err := s.AddCoInspector(ctx, 1, "ins3a", "lead1", schema.SquadScope(1)); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.PlanInspectors(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range list {
+		names = append(names, m.Username)
+	}
+	if !reflect.DeepEqual(names, []string{"ins1a", "ins1b", "ins3a"}) || !list[2].CoInspector {
+		t.Fatalf("PlanInspectors = %+v; want ins1a, ins1b, then co-inspector ins3a", list)
+	}
+	v := schema.PlanVisit{VenueID: f.Venues["c1b"].ID, Day: "2026-04-30", Inspectors: [2]string{"ins3a", "ins1b"}}
+	got, err := s.SavePlan(ctx, 1, aprilPlan(t), []schema.PlanVisit{v}, "lead1")
+	if err != nil || len(got) != 1 || got[0].Inspectors != v.Inspectors || got[0].CreatedBy != "lead1" {
+		t.Fatalf("SavePlan with a co-inspector = %+v, %v", got, err)
+	}
 }
 
 // aprilPlan is April of the rollup fixture seen on its first day.

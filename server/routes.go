@@ -127,6 +127,7 @@ func (s *Server) mountWeb(e *echo.Echo) {
 		},
 		Now:        s.cfg.Now,
 		Zone:       s.cfg.Zone,
+		Location:   s.cfg.Location,
 		SessionTTL: s.cfg.TokenTTL,
 		Secure:     strings.HasPrefix(strings.ToLower(s.cfg.PublicURL), "https://"),
 		Logger:     s.log,

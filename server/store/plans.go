@@ -154,11 +154,11 @@ func LinkDone(visits []schema.PlanVisit, ins []PlanInspection) {
 func CheckPlanInput(visits []schema.PlanVisit, m PlanMonth, members []schema.Member, squadID int64, venueSquad map[string]int64) error {
 	for i := range visits {
 		v := &visits[i]
-		if sq, ok := venueSquad[v.VenueID]; !ok || sq != squadID {
-			return schema.Errorf(schema.CodeInvalid, "venue %s is no venue of squad %d", v.VenueID, squadID)
-		}
 		if err := schema.CheckPlanVisit(*v, members, m.Today, m.End); err != nil {
 			return err
+		}
+		if sq, ok := venueSquad[v.VenueID]; !ok || sq != squadID {
+			return schema.Errorf(schema.CodeInvalid, "venue %s is no venue of squad %d", v.VenueID, squadID)
 		}
 		st, err := m.DayStart(v.Day)
 		if err != nil {

@@ -28,7 +28,8 @@ const (
 
 // Task is one piece of work waiting for the inspector. The JSON names are
 // a contract of `patrol tasks --json`: kind, inspection_id (amend) or
-// finding_id (recheck), venue_id, item_id (recheck), due, overdue.
+// finding_id (recheck), venue_id, item_id (recheck), due, overdue; a
+// visit adds visit_id, day and inspectors, its due the day's start.
 type Task struct {
 	Kind         string `json:"kind"`
 	InspectionID string `json:"inspection_id,omitempty"`

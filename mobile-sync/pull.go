@@ -133,6 +133,7 @@ func dropServerRows(ctx context.Context, tx *sql.Tx) error {
 		`DELETE FROM zone_rules`,
 		`DELETE FROM members`,
 		`DELETE FROM findings`,
+		`DELETE FROM plan_visits`,
 		`DELETE FROM inspections WHERE status <> 'draft' AND dirty = 0`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -234,6 +235,8 @@ func applyChange(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
 		return applyInspection(ctx, tx, ch)
 	case schema.ChangeFinding:
 		return applyFinding(ctx, tx, ch)
+	case schema.ChangeVisit:
+		return putBody(ctx, tx, "plan_visits", "id", ch.ID, ch.Removed, ch.Visit)
 	}
 	return nil // a kind this version does not know: newer servers may send more
 }

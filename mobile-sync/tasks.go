@@ -20,11 +20,16 @@ const (
 	// TaskRecheck: a venue was ordered to correct a finding by a deadline;
 	// go back and inspect it again (StartInspectionWith, RecheckOf).
 	TaskRecheck = "recheck"
+	// TaskVisit: the squad's plan sends the inspector to a venue on a day
+	// (Due, the day's start); gone once this device has an inspection of
+	// the venue started on or after it.
+	TaskVisit = "visit"
 )
 
 // Task is one piece of work waiting for the inspector. The JSON names are
 // a contract of `patrol tasks --json`: kind, inspection_id (amend) or
-// finding_id (recheck), venue_id, item_id (recheck), due, overdue.
+// finding_id (recheck), venue_id, item_id (recheck), due, overdue; a
+// visit adds visit_id, day and inspectors, its due the day's start.
 type Task struct {
 	Kind         string `json:"kind"`
 	InspectionID string `json:"inspection_id,omitempty"`
@@ -50,6 +55,10 @@ type Task struct {
 	OrderAction string `json:"order_action,omitempty"`
 	// DraftID is a re-check inspection started here and not submitted yet.
 	DraftID string `json:"draft_id,omitempty"`
+	// VisitID, Day and Inspectors are a planned visit's (visit).
+	VisitID    string   `json:"visit_id,omitempty"`
+	Day        string   `json:"day,omitempty"`
+	Inspectors []string `json:"inspectors,omitempty"`
 }
 
 // Tasks lists what waits for the inspector, from the device's own copy so
@@ -67,7 +76,83 @@ func (d *Device) Tasks(ctx context.Context) ([]Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mobilesync: tasks: %w", err)
 	}
-	return append(amend, recheck...), nil
+	visits, err := d.visitTasks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mobilesync: tasks: %w", err)
+	}
+	return append(append(amend, recheck...), visits...), nil
+}
+
+// visitTasks lists the planned visits no inspection of this device has
+// carried out yet (schema.VisitDone with the device's own as inspector),
+// soonest day first; overdue once the day is over by the device's clock.
+func (d *Device) visitTasks(ctx context.Context) ([]Task, error) {
+	rows, err := d.db.R.QueryContext(ctx, `SELECT body FROM plan_visits`)
+	if err != nil {
+		return nil, fmt.Errorf("read planned visits: %w", err)
+	}
+	var visits []schema.PlanVisit
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var v schema.PlanVisit
+		if json.Unmarshal([]byte(body), &v) == nil {
+			visits = append(visits, v)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(visits) == 0 {
+		return nil, nil
+	}
+	started := map[string][]time.Time{}
+	irows, err := d.db.R.QueryContext(ctx, `SELECT venue_id, started_at FROM inspections`)
+	if err != nil {
+		return nil, fmt.Errorf("read inspections: %w", err)
+	}
+	for irows.Next() {
+		var venue, at string
+		if err := irows.Scan(&venue, &at); err != nil {
+			irows.Close()
+			return nil, err
+		}
+		if t, err := schema.ParseTime(at); err == nil {
+			started[venue] = append(started[venue], t)
+		}
+	}
+	irows.Close()
+	if err := irows.Err(); err != nil {
+		return nil, err
+	}
+	names, err := d.venueNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := d.Clock().Physical()
+	var out []Task
+	for _, v := range visits {
+		done := v.DoneInspectionID != ""
+		for _, at := range started[v.VenueID] {
+			if !at.Before(v.Starts) {
+				done = true
+			}
+		}
+		if done {
+			continue
+		}
+		due := v.Starts
+		out = append(out, Task{Kind: TaskVisit, VenueID: v.VenueID, VenueName: names[v.VenueID], Due: &due,
+			Overdue: !now.Before(v.Starts.Add(24 * time.Hour)), VisitID: v.ID, Day: v.Day, Inspectors: v.Inspectors[:]})
+	}
+	slices.SortFunc(out, func(a, b Task) int {
+		return cmp.Or(compareTimes(a.Due, b.Due), cmp.Compare(a.VenueID, b.VenueID))
+	})
+	return out, nil
 }
 
 func (d *Device) amendTasks(ctx context.Context) ([]Task, error) {

@@ -22,6 +22,7 @@ const (
 	AuditZoneRule       = "zone_rule"
 	AuditSchool         = "school"
 	AuditSquad          = "squad"
+	AuditPlanVisit      = "plan_visit"
 )
 
 // AuditSystem is the actor of changes no request asked for (rollups,

@@ -36,6 +36,7 @@ const (
 	PathMePassword     = APIPrefix + "/me/password"     // POST: change one's own password
 	PathDevices        = APIPrefix + "/devices"         // GET; POST /devices/{id}/revoke
 	PathDiscoveries    = APIPrefix + "/discoveries"     // GET: field-discovered venues (POST /venues/{id}/confirm|merge decide)
+	PathPlan           = APIPrefix + "/plan"            // GET, PUT /plan?squad=&month=: the squad's patrol plan (leaders, admins)
 	PathRollups        = APIPrefix + "/rollups"         // GET /rollups/daily?date=, /rollups/monthly?month=; POST /rollups/run (admins)
 	PathHealthz        = "/healthz"
 	PathReadyz         = "/readyz"
@@ -196,6 +197,9 @@ const (
 	ChangeInspection = "inspection"
 	ChangeMember     = "member"
 	ChangeFinding    = "finding"
+	// ChangeVisit is a planned visit (PlanVisit) of one of the device
+	// user's own: removed when the plan drops it.
+	ChangeVisit = "visit"
 )
 
 // Change is one row in a pull page. Exactly one payload field is set unless
@@ -213,6 +217,7 @@ type Change struct {
 	Inspection *Inspection `json:"inspection,omitempty"`
 	Member     *Member     `json:"member,omitempty"`
 	Finding    *Finding    `json:"finding,omitempty"`
+	Visit      *PlanVisit  `json:"visit,omitempty"`
 	// MergedInto, on a Removed venue, names the venue a leader merged it
 	// into: the device re-points its own records of the removed one (its
 	// inspections, findings and unsent mutations) to that venue in the

@@ -98,6 +98,8 @@ func (s *Server) routes() {
 	api.GET(rel(schema.PathDiscoveries), s.listDiscoveries, u)
 	api.POST(rel(schema.PathVenues)+"/:id/confirm", s.confirmVenue, u)
 	api.POST(rel(schema.PathVenues)+"/:id/merge", s.mergeVenue, u)
+	api.GET(rel(schema.PathPlan), s.getPlan, u)
+	api.PUT(rel(schema.PathPlan), s.putPlan, u)
 	api.GET(rel(schema.PathRollups)+"/daily", s.rollupDaily, u)
 	api.GET(rel(schema.PathRollups)+"/monthly", s.rollupMonthly, u)
 	api.POST(rel(schema.PathRollups)+"/run", s.rollupRun, u)
@@ -125,6 +127,7 @@ func (s *Server) mountWeb(e *echo.Echo) {
 		},
 		Now:        s.cfg.Now,
 		Zone:       s.cfg.Zone,
+		Location:   s.cfg.Location,
 		SessionTTL: s.cfg.TokenTTL,
 		Secure:     strings.HasPrefix(strings.ToLower(s.cfg.PublicURL), "https://"),
 		Logger:     s.log,

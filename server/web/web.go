@@ -78,6 +78,7 @@ type Store interface {
 	store.Imports
 	store.Discoveries
 	store.Rollups
+	store.Plans
 	// DeviceClock is how far a device's clock was off when it last synced
 	// (store.Sync): the inspection page shows it beside the device's times.
 	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
@@ -103,6 +104,9 @@ type Config struct {
 	// Zone is the bureau's zone, in which every time is shown; default
 	// Asia/Shanghai.
 	Zone *time.Location
+	// Location is the zone of the plan's days (the rollups' zone);
+	// default Zone.
+	Location *time.Location
 	// SessionTTL is how long a session cookie lives (the session token's
 	// own expiry is StartSession's).
 	SessionTTL time.Duration
@@ -137,6 +141,9 @@ func New(cfg Config) (*Web, error) {
 			return nil, fmt.Errorf("web: zone: %w", err)
 		}
 		cfg.Zone = z
+	}
+	if cfg.Location == nil {
+		cfg.Location = cfg.Zone
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
@@ -175,6 +182,8 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.GET("/bulletin", w.page(w.bulletinPage, anyLeader))
 	e.GET("/discoveries", w.page(w.discoveriesPage, anyLeader))
 	e.POST("/discoveries/:id/:act", w.action(w.decideDiscovery, anyLeader))
+	e.GET("/plan", w.page(w.planPage, anyLeader))
+	e.POST("/plan", w.action(w.savePlan, anyLeader))
 
 	e.GET("/admin/users", w.page(w.usersPage, adminOnly))
 	e.POST("/admin/users", w.action(w.createUser, adminOnly))

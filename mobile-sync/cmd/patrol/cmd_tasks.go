@@ -38,6 +38,15 @@ func cmdTasks(c *cli, args []string) error {
 				if !t.Amending {
 					fmt.Fprintf(c.stdout, "    next     patrol inspect amend %s\n", t.InspectionID)
 				}
+			case mobilesync.TaskVisit:
+				state := ""
+				if t.Overdue {
+					state = "  OVERDUE 已逾期"
+				}
+				fmt.Fprintf(c.stdout, "visit 计划检查  %s%s\n", t.Day, state)
+				fmt.Fprintf(c.stdout, "    venue    %s\n", venue)
+				fmt.Fprintf(c.stdout, "    with     %s\n", clean(strings.Join(t.Inspectors, " + ")))
+				fmt.Fprintf(c.stdout, "    next     patrol inspect start --venue %s\n", t.VenueID)
 			case mobilesync.TaskRecheck:
 				due := "no deadline"
 				if t.Due != nil {

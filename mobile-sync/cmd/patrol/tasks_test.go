@@ -160,3 +160,50 @@ func TestCLI_TasksJSONAmendAndRecheckRefusals(t *testing.T) {
 		t.Fatalf("tasks after the resubmission %v", tasks)
 	}
 }
+
+func TestCLI_TasksJSONVisitGoneOnceInspected(t *testing.T) {
+	srv, code := newServer(t)
+	inj := &pullInjector{}
+	withInjector(t, inj)
+	db := filepath.Join(t.TempDir(), "device.db")
+	mustPatrol(t, db, "enroll", "--server", srv.URL, "--code", code, "--name", "test phone")
+	// Days far from now either way: which one is due first does not
+	// depend on when the test runs.
+	today := schema.PlanVisit{ID: uuid.NewString(), SquadID: squad1.ID, VenueID: venue1, Day: "2026-03-14",
+		Starts: time.Now().Add(-2 * time.Hour), Inspectors: [2]string{"inspector1", "inspector2"}}
+	later := schema.PlanVisit{ID: uuid.NewString(), SquadID: squad1.ID, VenueID: squad1.Venues[1].ID, Day: "2026-03-20",
+		Starts: time.Now().AddDate(0, 0, 6), Inspectors: [2]string{"inspector2", "inspector1"}}
+	inj.changes = []schema.Change{{Kind: schema.ChangeVisit, ID: later.ID, Visit: &later}, {Kind: schema.ChangeVisit, ID: today.ID, Visit: &today}}
+	mustPatrol(t, db, "sync")
+
+	visits := func() []map[string]any {
+		var tasks, out []map[string]any
+		if err := json.Unmarshal([]byte(mustPatrol(t, db, "tasks", "--json")), &tasks); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range tasks {
+			if x["kind"] == "visit" {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	got := visits()
+	if len(got) != 2 {
+		t.Fatalf("visit tasks %v", got)
+	}
+	hasKeys(t, got[0], "kind", "venue_id", "due", "overdue", "visit_id", "day")
+	if got[0]["venue_id"] != venue1 || got[0]["visit_id"] != today.ID || got[1]["venue_id"] != later.VenueID || got[0]["overdue"] != false {
+		t.Fatalf("visit tasks %v: want venue1's first, not overdue on its day", got)
+	}
+	if due, err := time.Parse(time.RFC3339Nano, got[1]["due"].(string)); err != nil || !due.Equal(later.Starts) {
+		t.Fatalf("due of the later visit %v, %v", got[1]["due"], err)
+	}
+	if out := mustPatrol(t, db, "tasks"); !strings.Contains(out, "visit 计划检查  2026-03-14") {
+		t.Fatalf("tasks:\n%s", out)
+	}
+	submitCLI(t, db)
+	if got := visits(); len(got) != 1 || got[0]["visit_id"] != later.ID {
+		t.Fatalf("visit tasks after venue1 was inspected %v; want only the later one", got)
+	}
+}

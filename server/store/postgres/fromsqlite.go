@@ -24,7 +24,7 @@ var copyOrder = []string{
 	"inspections", "inspection_items", "inspection_photos", "applied_mutations", "conflicts", "photos", "photo_receipts", "hlc_restamps",
 	"audit_log",
 	"inspection_versions", "findings", "order_numbers",
-	"rollup_days", "rollup_months", "late_arrivals",
+	"rollup_days", "rollup_months", "late_arrivals", "plan_visits",
 }
 
 // notCopied are the tables of state a moved deployment does without: the

@@ -50,7 +50,11 @@ func (s *Store) Pull(ctx context.Context, in store.PullInput) (store.PullPage, e
 		if err != nil {
 			return err
 		}
-		p := &puller{tx: tx, squad: squad, device: in.DeviceID, box: schema.ZoneSearchBox(area, schema.MaxZoneDistance(rules))}
+		var username string
+		if err := tx.QueryRow(ctx, `SELECT username FROM users WHERE id = $1`, in.UserID).Scan(&username); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		p := &puller{tx: tx, squad: squad, device: in.DeviceID, username: username, box: schema.ZoneSearchBox(area, schema.MaxZoneDistance(rules))}
 		changes, err := p.fetch(ctx, cur.Q, math.MaxInt64, limit+1)
 		if err != nil {
 			return err
@@ -99,7 +103,9 @@ type puller struct {
 	tx     pgx.Tx
 	squad  int64
 	device string
-	box    [4]float64 // squad area grown by the largest zone distance
+	// username is the device user's: its planned visits come with the pull.
+	username string
+	box      [4]float64 // squad area grown by the largest zone distance
 }
 
 // pullRead is one kind's query of a pull and how its rows become changes.
@@ -112,7 +118,7 @@ type pullRead struct {
 // fetch returns up to limit changes of each kind with lo < seq <= hi; the
 // queries go to the database as one batch.
 func (p *puller) fetch(ctx context.Context, lo, hi int64, limit int) ([]schema.Change, error) {
-	reads := p.reads()
+	reads := append(p.reads(), p.visitsRead())
 	b := &pgx.Batch{}
 	for _, r := range reads {
 		b.Queue(r.query, r.args(lo, hi, limit)...)

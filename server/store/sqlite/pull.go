@@ -47,7 +47,11 @@ func (s *Store) Pull(ctx context.Context, in PullInput) (PullPage, error) {
 	if err != nil {
 		return PullPage{}, wrap("pull", err)
 	}
-	p := &puller{ctx: ctx, tx: tx, squad: squad, device: in.DeviceID, box: schema.ZoneSearchBox(area, dist)}
+	var username string
+	if err := tx.QueryRowContext(ctx, `SELECT username FROM users WHERE id = ?`, in.UserID).Scan(&username); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return PullPage{}, wrap("pull", err)
+	}
+	p := &puller{ctx: ctx, tx: tx, squad: squad, device: in.DeviceID, username: username, box: schema.ZoneSearchBox(area, dist)}
 	changes, err := p.fetch(cur.Q, math.MaxInt64, limit+1)
 	if err != nil {
 		return PullPage{}, wrap("pull", err)
@@ -93,7 +97,9 @@ type puller struct {
 	tx     *sql.Tx
 	squad  int64
 	device string
-	box    [4]float64 // squad bbox grown by the largest zone distance
+	// username is the device user's: its planned visits come with the pull.
+	username string
+	box      [4]float64 // squad bbox grown by the largest zone distance
 }
 
 // fetch returns up to limit changes (per table, then merged) with
@@ -102,7 +108,7 @@ func (p *puller) fetch(lo, hi int64, limit int) ([]schema.Change, error) {
 	var all []schema.Change
 	for _, f := range []func(lo, hi int64, limit int) ([]schema.Change, error){
 		p.venues, p.movedOut, p.schools, p.zoneRules, p.checklists, p.members, p.coInspectors, p.inspections,
-		p.findings, p.findingsMovedOut,
+		p.findings, p.findingsMovedOut, p.visits,
 	} {
 		c, err := f(lo, hi, limit)
 		if err != nil {

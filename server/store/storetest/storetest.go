@@ -60,6 +60,7 @@ func Run(t *testing.T, open Open) {
 		{"Imports", importCases},
 		{"Discoveries", discoveryCases},
 		{"Rollups", rollupCases},
+		{"Plans", planCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

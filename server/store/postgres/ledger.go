@@ -304,7 +304,7 @@ func (s *Store) VenueLedger(ctx context.Context, venueID string) (store.VenueLed
 // receives the decision.
 func (s *Store) ReviewInspection(ctx context.Context, id string, in store.ReviewInput, scope schema.Scope) (schema.Inspection, error) {
 	err := s.writeTx(ctx, func(w *writer) error {
-		return store.ReviewInspection(ctx, ledgerWriter{s, w}, id, in, scope, w.now)
+		return store.ReviewInspection(ctx, txn{s, w}, id, in, scope, w.now)
 	})
 	if err != nil {
 		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
@@ -320,7 +320,7 @@ func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAct
 	var out schema.Finding
 	err := s.writeTx(ctx, func(w *writer) error {
 		var err error
-		out, err = store.ActOnFinding(ctx, ledgerWriter{s, w}, id, a, scope, w.now)
+		out, err = store.ActOnFinding(ctx, txn{s, w}, id, a, scope, w.now)
 		return err
 	})
 	if err != nil {
@@ -329,50 +329,43 @@ func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAct
 	return out, nil
 }
 
-// ledgerWriter is the SQL of the ledger's decisions (store.LedgerWriter):
-// its reads lock the rows they return.
-type ledgerWriter struct {
-	s *Store
-	w *writer
-}
+var _ store.LedgerWriter = txn{}
 
-var _ store.LedgerWriter = ledgerWriter{}
-
-func (l ledgerWriter) LoadFinding(ctx context.Context, id string) (schema.Finding, error) {
-	r, err := l.w.loadFinding(ctx, id)
+func (t txn) LoadFinding(ctx context.Context, id string) (schema.Finding, error) {
+	r, err := t.w.loadFinding(ctx, id)
 	if err != nil {
 		return schema.Finding{}, err
 	}
 	return r.Finding, nil
 }
 
-func (l ledgerWriter) WriteFinding(ctx context.Context, f *schema.Finding) error {
-	return l.w.writeFinding(ctx, f)
+func (t txn) WriteFinding(ctx context.Context, f *schema.Finding) error {
+	return t.w.writeFinding(ctx, f)
 }
 
-func (l ledgerWriter) RecordChange(ctx context.Context, c store.Change) error {
-	return recordChange(ctx, l.w, c)
+func (t txn) RecordChange(ctx context.Context, c store.Change) error {
+	return recordChange(ctx, t.w, c)
 }
 
-func (l ledgerWriter) Checklists(ctx context.Context) (schema.ChecklistLookup, error) {
-	return l.s.checklistSet(ctx, l.w.tx)
+func (t txn) Checklists(ctx context.Context) (schema.ChecklistLookup, error) {
+	return t.s.checklistSet(ctx, t.w.tx)
 }
 
-func (l ledgerWriter) ChecklistVersion(ctx context.Context, inspectionID string) (string, error) {
+func (t txn) ChecklistVersion(ctx context.Context, inspectionID string) (string, error) {
 	var version string
-	err := l.w.tx.QueryRow(ctx, `SELECT checklist_version FROM inspections WHERE id = $1`, inspectionID).Scan(&version)
+	err := t.w.tx.QueryRow(ctx, `SELECT checklist_version FROM inspections WHERE id = $1`, inspectionID).Scan(&version)
 	return version, err
 }
 
-func (l ledgerWriter) NextOrderNumber(ctx context.Context, year int) (int, error) {
+func (t txn) NextOrderNumber(ctx context.Context, year int) (int, error) {
 	var n int
-	err := l.w.tx.QueryRow(ctx, `INSERT INTO order_numbers (year, last_n) VALUES ($1, 1)
+	err := t.w.tx.QueryRow(ctx, `INSERT INTO order_numbers (year, last_n) VALUES ($1, 1)
 		ON CONFLICT (year) DO UPDATE SET last_n = order_numbers.last_n + 1 RETURNING last_n`, int32(year)).Scan(&n)
 	return n, err
 }
 
-func (l ledgerWriter) UnresolvedFindings(ctx context.Context, venueID string) ([]schema.Finding, error) {
-	rows, err := queryFindings(ctx, l.w.tx, findingSelect+` WHERE venue_id = $1 AND status IN ($2, $3) ORDER BY opened_at, id FOR UPDATE`,
+func (t txn) UnresolvedFindings(ctx context.Context, venueID string) ([]schema.Finding, error) {
+	rows, err := queryFindings(ctx, t.w.tx, findingSelect+` WHERE venue_id = $1 AND status IN ($2, $3) ORDER BY opened_at, id FOR UPDATE`,
 		venueID, schema.FindingOpen, schema.FindingOrdered)
 	if err != nil {
 		return nil, err
@@ -384,8 +377,8 @@ func (l ledgerWriter) UnresolvedFindings(ctx context.Context, venueID string) ([
 	return out, nil
 }
 
-func (l ledgerWriter) ReviewTarget(ctx context.Context, id string) (schema.Inspection, bool, error) {
-	r, err := scanInspection(l.w.tx.QueryRow(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = $1 FOR UPDATE`, id))
+func (t txn) ReviewTarget(ctx context.Context, id string) (schema.Inspection, bool, error) {
+	r, err := scanInspection(t.w.tx.QueryRow(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = $1 FOR UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return schema.Inspection{}, false, nil
 	}
@@ -395,17 +388,17 @@ func (l ledgerWriter) ReviewTarget(ctx context.Context, id string) (schema.Inspe
 	return r.Inspection, true, nil
 }
 
-func (l ledgerWriter) WriteReview(ctx context.Context, id, status string, review []byte, version int) error {
+func (t txn) WriteReview(ctx context.Context, id, status string, review []byte, version int) error {
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE inspections SET status = $1, review = $2, updated_at = $3, seq = $4 WHERE id = $5`,
-		status, string(review), l.w.nowText(), l.w.nextSeq(), id)
+		status, string(review), t.w.nowText(), t.w.nextSeq(), id)
 	b.Queue(`UPDATE inspection_versions SET review = $1 WHERE inspection_id = $2 AND version = $3`, string(review), id, int32(version))
-	return l.w.tx.SendBatch(ctx, b).Close()
+	return t.w.tx.SendBatch(ctx, b).Close()
 }
 
-func (l ledgerWriter) FillItems(ctx context.Context, in *schema.Inspection) error {
+func (t txn) FillItems(ctx context.Context, in *schema.Inspection) error {
 	r := &inspectionRow{Inspection: *in}
-	if err := fillItems(ctx, l.w.tx, []*inspectionRow{r}); err != nil {
+	if err := fillItems(ctx, t.w.tx, []*inspectionRow{r}); err != nil {
 		return err
 	}
 	in.Items = r.Items

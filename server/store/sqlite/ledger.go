@@ -341,7 +341,7 @@ func findingsQuery(f store.FindingFilter, now time.Time) (string, []any) {
 // receives the decision.
 func (s *Store) ReviewInspection(ctx context.Context, id string, in store.ReviewInput, scope schema.Scope) (schema.Inspection, error) {
 	err := s.writeTx(ctx, func(w *writer) error {
-		return store.ReviewInspection(ctx, ledgerWriter{s, w}, id, in, scope, w.now)
+		return store.ReviewInspection(ctx, txn{s, w}, id, in, scope, w.now)
 	})
 	if err != nil {
 		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
@@ -357,7 +357,7 @@ func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAct
 	var out schema.Finding
 	err := s.writeTx(ctx, func(w *writer) error {
 		var err error
-		out, err = store.ActOnFinding(ctx, ledgerWriter{s, w}, id, a, scope, w.now)
+		out, err = store.ActOnFinding(ctx, txn{s, w}, id, a, scope, w.now)
 		return err
 	})
 	if err != nil {
@@ -366,50 +366,43 @@ func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAct
 	return out, nil
 }
 
-// ledgerWriter is the SQL of the ledger's decisions (store.LedgerWriter);
-// the one writer connection serializes them.
-type ledgerWriter struct {
-	s *Store
-	w *writer
-}
+var _ store.LedgerWriter = txn{}
 
-var _ store.LedgerWriter = ledgerWriter{}
-
-func (l ledgerWriter) LoadFinding(ctx context.Context, id string) (schema.Finding, error) {
-	r, err := l.w.loadFinding(ctx, id)
+func (t txn) LoadFinding(ctx context.Context, id string) (schema.Finding, error) {
+	r, err := t.w.loadFinding(ctx, id)
 	if err != nil {
 		return schema.Finding{}, err
 	}
 	return r.Finding, nil
 }
 
-func (l ledgerWriter) WriteFinding(ctx context.Context, f *schema.Finding) error {
-	return l.w.writeFinding(ctx, f)
+func (t txn) WriteFinding(ctx context.Context, f *schema.Finding) error {
+	return t.w.writeFinding(ctx, f)
 }
 
-func (l ledgerWriter) RecordChange(ctx context.Context, c store.Change) error {
-	return recordChange(ctx, l.w, c)
+func (t txn) RecordChange(ctx context.Context, c store.Change) error {
+	return recordChange(ctx, t.w, c)
 }
 
-func (l ledgerWriter) Checklists(ctx context.Context) (schema.ChecklistLookup, error) {
-	return l.s.checklistSet(ctx, l.w.tx)
+func (t txn) Checklists(ctx context.Context) (schema.ChecklistLookup, error) {
+	return t.s.checklistSet(ctx, t.w.tx)
 }
 
-func (l ledgerWriter) ChecklistVersion(ctx context.Context, inspectionID string) (string, error) {
+func (t txn) ChecklistVersion(ctx context.Context, inspectionID string) (string, error) {
 	var version string
-	err := l.w.tx.QueryRowContext(ctx, `SELECT checklist_version FROM inspections WHERE id = ?`, inspectionID).Scan(&version)
+	err := t.w.tx.QueryRowContext(ctx, `SELECT checklist_version FROM inspections WHERE id = ?`, inspectionID).Scan(&version)
 	return version, err
 }
 
-func (l ledgerWriter) NextOrderNumber(ctx context.Context, year int) (int, error) {
+func (t txn) NextOrderNumber(ctx context.Context, year int) (int, error) {
 	var n int
-	err := l.w.tx.QueryRowContext(ctx, `INSERT INTO order_numbers (year, last_n) VALUES (?, 1)
+	err := t.w.tx.QueryRowContext(ctx, `INSERT INTO order_numbers (year, last_n) VALUES (?, 1)
 		ON CONFLICT (year) DO UPDATE SET last_n = last_n + 1 RETURNING last_n`, year).Scan(&n)
 	return n, err
 }
 
-func (l ledgerWriter) UnresolvedFindings(ctx context.Context, venueID string) ([]schema.Finding, error) {
-	rows, err := l.w.tx.QueryContext(ctx, `SELECT `+findingCols+` FROM findings WHERE venue_id = ? AND status IN (?, ?) ORDER BY opened_at, id`,
+func (t txn) UnresolvedFindings(ctx context.Context, venueID string) ([]schema.Finding, error) {
+	rows, err := t.w.tx.QueryContext(ctx, `SELECT `+findingCols+` FROM findings WHERE venue_id = ? AND status IN (?, ?) ORDER BY opened_at, id`,
 		venueID, schema.FindingOpen, schema.FindingOrdered)
 	if err != nil {
 		return nil, err
@@ -426,8 +419,8 @@ func (l ledgerWriter) UnresolvedFindings(ctx context.Context, venueID string) ([
 	return out, rows.Err()
 }
 
-func (l ledgerWriter) ReviewTarget(ctx context.Context, id string) (schema.Inspection, bool, error) {
-	r, err := scanInspection(l.w.tx.QueryRowContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ?`, id))
+func (t txn) ReviewTarget(ctx context.Context, id string) (schema.Inspection, bool, error) {
+	r, err := scanInspection(t.w.tx.QueryRowContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return schema.Inspection{}, false, nil
 	}
@@ -437,22 +430,22 @@ func (l ledgerWriter) ReviewTarget(ctx context.Context, id string) (schema.Inspe
 	return r.Inspection, true, nil
 }
 
-func (l ledgerWriter) WriteReview(ctx context.Context, id, status string, review []byte, version int) error {
-	seq, err := l.w.seq.nextSeq(ctx)
+func (t txn) WriteReview(ctx context.Context, id, status string, review []byte, version int) error {
+	seq, err := t.w.seq.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := l.w.exec(ctx, `UPDATE inspections SET status = ?, review = ?, updated_at = ?, seq = ? WHERE id = ?`,
-		status, string(review), l.w.nowText(), seq, id); err != nil {
+	if _, err := t.w.exec(ctx, `UPDATE inspections SET status = ?, review = ?, updated_at = ?, seq = ? WHERE id = ?`,
+		status, string(review), t.w.nowText(), seq, id); err != nil {
 		return err
 	}
-	_, err = l.w.exec(ctx, `UPDATE inspection_versions SET review = ? WHERE inspection_id = ? AND version = ?`, string(review), id, version)
+	_, err = t.w.exec(ctx, `UPDATE inspection_versions SET review = ? WHERE inspection_id = ? AND version = ?`, string(review), id, version)
 	return err
 }
 
-func (l ledgerWriter) FillItems(ctx context.Context, in *schema.Inspection) error {
+func (t txn) FillItems(ctx context.Context, in *schema.Inspection) error {
 	r := &inspectionRow{Inspection: *in}
-	if err := fillItems(ctx, l.w.tx, []*inspectionRow{r}); err != nil {
+	if err := fillItems(ctx, t.w.tx, []*inspectionRow{r}); err != nil {
 		return err
 	}
 	in.Items = r.Items

@@ -23,11 +23,11 @@ func importActor() Actor {
 
 // importTx runs an import in one write transaction, rolled back when dry.
 func (s *Store) importTx(ctx context.Context, what string, o store.ImportOptions,
-	fn func(w importWriter, rep *store.ImportReport) error) (store.ImportReport, error) {
+	fn func(w txn, rep *store.ImportReport) error) (store.ImportReport, error) {
 	var rep store.ImportReport
 	err := s.writeTx(ctx, func(w *writer) error {
 		rep = store.NewImportReport(o.DryRun)
-		if err := fn(importWriter{s, w}, &rep); err != nil {
+		if err := fn(txn{s, w}, &rep); err != nil {
 			return err
 		}
 		if o.DryRun {
@@ -46,7 +46,7 @@ func (s *Store) importTx(ctx context.Context, what string, o store.ImportOptions
 
 // ImportSchools creates or updates schools by external id.
 func (s *Store) ImportSchools(ctx context.Context, list []store.ImportSchool, o store.ImportOptions) (store.ImportReport, error) {
-	return s.importTx(ctx, "schools", o, func(w importWriter, rep *store.ImportReport) error {
+	return s.importTx(ctx, "schools", o, func(w txn, rep *store.ImportReport) error {
 		return store.RunImportSchools(ctx, w, list, rep)
 	})
 }
@@ -54,7 +54,7 @@ func (s *Store) ImportSchools(ctx context.Context, list []store.ImportSchool, o 
 // ImportVenues creates or updates venues by external id and assigns them
 // to squads (store.PlanVenue).
 func (s *Store) ImportVenues(ctx context.Context, list []store.ImportVenue, o store.ImportOptions) (store.ImportReport, error) {
-	return s.importTx(ctx, "venues", o, func(w importWriter, rep *store.ImportReport) error {
+	return s.importTx(ctx, "venues", o, func(w txn, rep *store.ImportReport) error {
 		return store.RunImportVenues(ctx, w, list, rep)
 	})
 }
@@ -62,32 +62,26 @@ func (s *Store) ImportVenues(ctx context.Context, list []store.ImportVenue, o st
 // ImportSquadAreas stores jurisdiction polygons and reassigns the venues
 // whose squad was not set by hand.
 func (s *Store) ImportSquadAreas(ctx context.Context, list []store.ImportSquadArea, o store.ImportOptions) (store.ImportReport, error) {
-	return s.importTx(ctx, "squad areas", o, func(w importWriter, rep *store.ImportReport) error {
+	return s.importTx(ctx, "squad areas", o, func(w txn, rep *store.ImportReport) error {
 		return store.RunImportSquadAreas(ctx, w, list, rep)
 	})
 }
 
-// importWriter is the SQL of the import loops (store.ImportWriter).
-type importWriter struct {
-	s *Store
-	w *writer
+var _ store.ImportWriter = txn{}
+
+func (t txn) Audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error {
+	return t.w.audit(ctx, kind, id, squad, action, from, to, reason)
 }
 
-var _ store.ImportWriter = importWriter{}
-
-func (i importWriter) Audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error {
-	return i.w.audit(ctx, kind, id, squad, action, from, to, reason)
+func (t txn) EvaluateZones(ctx context.Context, why string, venues ...schema.Venue) error {
+	return t.w.evaluateZones(ctx, why, venues...)
 }
 
-func (i importWriter) EvaluateZones(ctx context.Context, why string, venues ...schema.Venue) error {
-	return i.w.evaluateZones(ctx, why, venues...)
-}
-
-func (i importWriter) SchoolByExternalID(ctx context.Context, externalID string) (schema.School, bool, error) {
+func (t txn) SchoolByExternalID(ctx context.Context, externalID string) (schema.School, bool, error) {
 	var cur schema.School
 	var poly string
 	var geom, external sql.NullString
-	err := i.w.tx.QueryRowContext(ctx, `SELECT id, name, kind, address, polygon, geometry, external_id FROM schools WHERE external_id = ?`,
+	err := t.w.tx.QueryRowContext(ctx, `SELECT id, name, kind, address, polygon, geometry, external_id FROM schools WHERE external_id = ?`,
 		externalID).Scan(&cur.ID, &cur.Name, &cur.Kind, &cur.Address, &poly, &geom, &external)
 	if errors.Is(err, sql.ErrNoRows) {
 		return schema.School{}, false, nil
@@ -101,20 +95,20 @@ func (i importWriter) SchoolByExternalID(ctx context.Context, externalID string)
 	return cur, true, nil
 }
 
-func (i importWriter) InsertSchool(ctx context.Context, sc schema.School) error {
-	return i.w.insertSchool(ctx, &sc)
+func (t txn) InsertSchool(ctx context.Context, sc schema.School) error {
+	return t.w.insertSchool(ctx, &sc)
 }
 
-func (i importWriter) UpdateSchool(ctx context.Context, sc schema.School) error {
+func (t txn) UpdateSchool(ctx context.Context, sc schema.School) error {
 	p, g, box, err := schoolColumns(&sc)
 	if err != nil {
 		return err
 	}
-	seq, err := i.w.seq.nextSeq(ctx)
+	seq, err := t.w.seq.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := i.w.exec(ctx, `UPDATE schools SET name = ?, kind = ?, address = ?, polygon = ?, geometry = ?,
+	if _, err := t.w.exec(ctx, `UPDATE schools SET name = ?, kind = ?, address = ?, polygon = ?, geometry = ?,
 		min_lat = ?, min_lng = ?, max_lat = ?, max_lng = ?, seq = ? WHERE id = ?`,
 		sc.Name, sc.Kind, sc.Address, p, g, box[0], box[1], box[2], box[3], seq, sc.ID); err != nil {
 		return fmt.Errorf("school %s: %w", sc.ID, err)
@@ -122,20 +116,20 @@ func (i importWriter) UpdateSchool(ctx context.Context, sc schema.School) error 
 	return nil
 }
 
-func (i importWriter) VenuesOfKinds(ctx context.Context, kinds []string) ([]schema.Venue, error) {
-	return i.w.venuesOfKinds(ctx, kinds)
+func (t txn) VenuesOfKinds(ctx context.Context, kinds []string) ([]schema.Venue, error) {
+	return t.w.venuesOfKinds(ctx, kinds)
 }
 
-func (i importWriter) SquadAreas(ctx context.Context) ([]store.SquadArea, error) {
-	return i.w.squadAreas(ctx)
+func (t txn) SquadAreas(ctx context.Context) ([]store.SquadArea, error) {
+	return t.w.squadAreas(ctx)
 }
 
-func (i importWriter) SquadExists(ctx context.Context, id int64) error {
-	return i.w.squadExists(ctx, id)
+func (t txn) SquadExists(ctx context.Context, id int64) error {
+	return t.w.squadExists(ctx, id)
 }
 
-func (i importWriter) VenueByExternalID(ctx context.Context, externalID string) (schema.Venue, bool, bool, error) {
-	row := i.w.tx.QueryRowContext(ctx, `SELECT `+venueCols+`, squad_manual FROM venues WHERE external_id = ?`, externalID)
+func (t txn) VenueByExternalID(ctx context.Context, externalID string) (schema.Venue, bool, bool, error) {
+	row := t.w.tx.QueryRowContext(ctx, `SELECT `+venueCols+`, squad_manual FROM venues WHERE external_id = ?`, externalID)
 	cur, manual, err := scanVenueManual(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return schema.Venue{}, false, false, nil
@@ -146,56 +140,56 @@ func (i importWriter) VenueByExternalID(ctx context.Context, externalID string) 
 	return cur.Venue, manual, true, nil
 }
 
-func (i importWriter) Tick() string { return i.s.clock.Tick().String() }
+func (t txn) Tick() string { return t.s.clock.Tick().String() }
 
-func (i importWriter) InsertVenue(ctx context.Context, v schema.Venue) error {
-	return i.w.insertVenue(ctx, &venueRow{Venue: v})
+func (t txn) InsertVenue(ctx context.Context, v schema.Venue) error {
+	return t.w.insertVenue(ctx, &venueRow{Venue: v})
 }
 
-func (i importWriter) SetSquadManual(ctx context.Context, id string, manual bool) error {
-	_, err := i.w.exec(ctx, `UPDATE venues SET squad_manual = ? WHERE id = ?`, boolInt(manual), id)
+func (t txn) SetSquadManual(ctx context.Context, id string, manual bool) error {
+	_, err := t.w.exec(ctx, `UPDATE venues SET squad_manual = ? WHERE id = ?`, boolInt(manual), id)
 	return err
 }
 
-func (i importWriter) EditVenue(ctx context.Context, id string, edits map[string]schema.FieldEdit) error {
-	_, _, err := i.s.editVenue(ctx, i.w, id, edits, nil, importActor(), schema.AllSquads())
+func (t txn) EditVenue(ctx context.Context, id string, edits map[string]schema.FieldEdit) error {
+	_, _, err := t.s.editVenue(ctx, t.w, id, edits, nil, importActor(), schema.AllSquads())
 	return err
 }
 
-func (i importWriter) PlaceVenue(ctx context.Context, id string, r store.ImportVenue) error {
-	seq, err := i.w.seq.nextSeq(ctx)
+func (t txn) PlaceVenue(ctx context.Context, id string, r store.ImportVenue) error {
+	seq, err := t.w.seq.nextSeq(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := i.w.exec(ctx, `UPDATE venues SET kind = ?, lat = ?, lng = ?, footprint = ?, external_id = ?, updated_at = ?, seq = ? WHERE id = ?`,
-		r.Kind, r.Lat, r.Lng, footprintJSON(r.Footprint), nullString(r.ExternalID), i.w.nowText(), seq, id); err != nil {
+	if _, err := t.w.exec(ctx, `UPDATE venues SET kind = ?, lat = ?, lng = ?, footprint = ?, external_id = ?, updated_at = ?, seq = ? WHERE id = ?`,
+		r.Kind, r.Lat, r.Lng, footprintJSON(r.Footprint), nullString(r.ExternalID), t.w.nowText(), seq, id); err != nil {
 		return fmt.Errorf("venue %s: %w", id, err)
 	}
 	return nil
 }
 
-func (i importWriter) LoadVenue(ctx context.Context, id string) (schema.Venue, error) {
-	v, err := i.w.loadVenue(ctx, id)
+func (t txn) LoadVenue(ctx context.Context, id string) (schema.Venue, error) {
+	v, err := t.w.loadVenue(ctx, id)
 	if err != nil {
 		return schema.Venue{}, err
 	}
 	return v.Venue, nil
 }
 
-func (i importWriter) MoveVenue(ctx context.Context, v *schema.Venue, squadID int64, reason string) error {
+func (t txn) MoveVenue(ctx context.Context, v *schema.Venue, squadID int64, reason string) error {
 	row := &venueRow{Venue: *v}
-	if err := i.w.moveVenue(ctx, row, squadID, reason); err != nil {
+	if err := t.w.moveVenue(ctx, row, squadID, reason); err != nil {
 		return err
 	}
 	*v = row.Venue
 	return nil
 }
 
-func (i importWriter) Squad(ctx context.Context, id int64) (string, *string, [4]float64, bool, error) {
+func (t txn) Squad(ctx context.Context, id int64) (string, *string, [4]float64, bool, error) {
 	var name string
 	var area sql.NullString
 	var cur [4]float64
-	err := i.w.tx.QueryRowContext(ctx, `SELECT name, area, min_lat, min_lng, max_lat, max_lng FROM squads WHERE id = ?`, id).
+	err := t.w.tx.QueryRowContext(ctx, `SELECT name, area, min_lat, min_lng, max_lat, max_lng FROM squads WHERE id = ?`, id).
 		Scan(&name, &area, &cur[0], &cur[1], &cur[2], &cur[3])
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, cur, false, nil
@@ -209,24 +203,24 @@ func (i importWriter) Squad(ctx context.Context, id int64) (string, *string, [4]
 	return name, &area.String, cur, true, nil
 }
 
-func (i importWriter) InsertSquad(ctx context.Context, id int64, name, area string, box [4]float64) error {
-	if _, err := i.w.exec(ctx, `INSERT INTO squads (id, name, min_lat, min_lng, max_lat, max_lng, scope_version, area) VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
+func (t txn) InsertSquad(ctx context.Context, id int64, name, area string, box [4]float64) error {
+	if _, err := t.w.exec(ctx, `INSERT INTO squads (id, name, min_lat, min_lng, max_lat, max_lng, scope_version, area) VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
 		id, name, box[0], box[1], box[2], box[3], area); err != nil {
 		return fmt.Errorf("squad %d: %w", id, err)
 	}
 	return nil
 }
 
-func (i importWriter) UpdateSquad(ctx context.Context, id int64, name, area string, box [4]float64, bump int) error {
-	if _, err := i.w.exec(ctx, `UPDATE squads SET name = ?, area = ?, min_lat = ?, min_lng = ?, max_lat = ?, max_lng = ?,
+func (t txn) UpdateSquad(ctx context.Context, id int64, name, area string, box [4]float64, bump int) error {
+	if _, err := t.w.exec(ctx, `UPDATE squads SET name = ?, area = ?, min_lat = ?, min_lng = ?, max_lat = ?, max_lng = ?,
 		scope_version = scope_version + ? WHERE id = ?`, name, area, box[0], box[1], box[2], box[3], bump, id); err != nil {
 		return fmt.Errorf("squad %d: %w", id, err)
 	}
 	return nil
 }
 
-func (i importWriter) UnpinnedVenues(ctx context.Context) ([]schema.Venue, error) {
-	rows, err := i.w.tx.QueryContext(ctx, `SELECT `+venueCols+` FROM venues WHERE deleted = 0 AND squad_manual = 0 ORDER BY id`)
+func (t txn) UnpinnedVenues(ctx context.Context) ([]schema.Venue, error) {
+	rows, err := t.w.tx.QueryContext(ctx, `SELECT `+venueCols+` FROM venues WHERE deleted = 0 AND squad_manual = 0 ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("venues: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -144,84 +143,51 @@ func (s *Store) AppendAudit(ctx context.Context, e schema.AuditEntry) (schema.Au
 	return out, nil
 }
 
-// AuditEntries lists entries that match f, newest first.
+// AuditEntries lists entries that match f (store.AuditConditions),
+// newest first.
 func (s *Store) AuditEntries(ctx context.Context, f store.AuditFilter) ([]schema.AuditEntry, error) {
-	var where []string
-	var args []any
-	arg := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.EntityKind != "" {
-		arg("entity_kind = $%d", f.EntityKind)
-		if f.EntityID != "" {
-			arg("entity_id = $%d", f.EntityID)
-		}
-	}
-	if f.Actor != "" {
-		arg("actor = $%d", f.Actor)
-	}
-	if f.SquadID != nil {
-		arg("squad_id = $%d", *f.SquadID)
-	}
-	if f.BeforeSeq > 0 {
-		arg("seq < $%d", f.BeforeSeq)
-	}
+	conds, args := store.AuditConditions(f)
 	q := `SELECT ` + auditCols + ` FROM audit_log`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	for i, c := range conds {
+		if i == 0 {
+			q += ` WHERE `
+		} else {
+			q += ` AND `
+		}
+		q += fmt.Sprintf("%s $%d", c, i+1)
 	}
 	args = append(args, f.AuditLimit())
 	q += fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args))
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, wrap("audit entries", err)
-	}
-	defer rows.Close()
-	out := []schema.AuditEntry{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, wrap("audit entries", err)
-		}
-		out = append(out, e)
-	}
-	return out, wrap("audit entries", rows.Err())
+	out, err := s.readAudit(ctx, q, args...)
+	return out, wrap("audit entries", err)
 }
 
 // ScanAudit calls fn with every entry after afterSeq in seq order, a batch
 // of store.AuditBatch entries read at a time. Entries appear in the log in
 // seq order (the head lock), so a batch never skips one committed late.
 func (s *Store) ScanAudit(ctx context.Context, afterSeq int64, fn func(schema.AuditEntry) error) error {
-	batch := make([]schema.AuditEntry, 0, store.AuditBatch)
-	for {
-		batch = batch[:0]
-		rows, err := s.pool.Query(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, store.AuditBatch)
-		if err != nil {
-			return wrap("scan audit", err)
-		}
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return wrap("scan audit", err)
-			}
-			batch = append(batch, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return wrap("scan audit", err)
-		}
-		for _, e := range batch {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		if len(batch) < store.AuditBatch {
-			return nil
-		}
-		afterSeq = batch[len(batch)-1].Seq
+	return store.ScanAuditBatches(ctx, afterSeq, func(ctx context.Context, after int64, limit int) ([]schema.AuditEntry, error) {
+		batch, err := s.readAudit(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+		return batch, wrap("scan audit", err)
+	}, fn)
+}
+
+// readAudit collects the entries a query returns.
+func (s *Store) readAudit(ctx context.Context, q string, args ...any) ([]schema.AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
+	defer rows.Close()
+	out := []schema.AuditEntry{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // CountAudit counts the entries.

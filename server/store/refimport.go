@@ -327,3 +327,40 @@ func reassignByArea(ctx context.Context, w ImportWriter, rep *ImportReport) erro
 	}
 	return nil
 }
+
+// VenueMover is what an adapter's write transaction offers MoveVenue; an
+// ImportWriter is one.
+type VenueMover interface {
+	// LoadVenue reads a venue; not found: schema.CodeNotFound.
+	LoadVenue(ctx context.Context, id string) (schema.Venue, error)
+	// SquadExists fails with schema.CodeInvalid when the squad does not exist.
+	SquadExists(ctx context.Context, id int64) error
+	// MoveVenue is the one move of a venue to another squad.
+	MoveVenue(ctx context.Context, v *schema.Venue, squadID int64, reason string) error
+	// SetSquadManual sets a venue's squad_manual flag.
+	SetSquadManual(ctx context.Context, id string, manual bool) error
+}
+
+// MoveVenue reassigns a venue to another existing squad by hand inside the
+// caller's write transaction (the one move, then squad_manual, so that an
+// import of squad areas leaves it where it was put), and answers the
+// venue as it is afterwards.
+func MoveVenue(ctx context.Context, w VenueMover, id string, squadID int64) (schema.Venue, error) {
+	v, err := w.LoadVenue(ctx, id)
+	if err != nil {
+		return schema.Venue{}, err
+	}
+	if v.SquadID == squadID {
+		return schema.Venue{}, schema.Errorf(schema.CodeInvalid, "venue %s is already in squad %d", id, squadID)
+	}
+	if err := w.SquadExists(ctx, squadID); err != nil {
+		return schema.Venue{}, err
+	}
+	if err := w.MoveVenue(ctx, &v, squadID, ""); err != nil {
+		return schema.Venue{}, err
+	}
+	if err := w.SetSquadManual(ctx, id, true); err != nil {
+		return schema.Venue{}, err
+	}
+	return v, nil
+}

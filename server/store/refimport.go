@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -363,4 +364,33 @@ func MoveVenue(ctx context.Context, w VenueMover, id string, squadID int64) (sch
 		return schema.Venue{}, err
 	}
 	return v, nil
+}
+
+// errDryRun rolls a dry-run import back after it has done everything.
+var errDryRun = errors.New("dry run")
+
+// RunImport runs one import (fn) in one write transaction, started by
+// inTx with the adapter's ImportWriter, and rolls it back when o is dry:
+// the report then says what the import would do. what names the import
+// in its errors.
+func RunImport(ctx context.Context, what string, o ImportOptions,
+	inTx func(do func(ImportWriter) error) error, fn func(w ImportWriter, rep *ImportReport) error) (ImportReport, error) {
+	var rep ImportReport
+	err := inTx(func(w ImportWriter) error {
+		rep = NewImportReport(o.DryRun)
+		if err := fn(w, &rep); err != nil {
+			return err
+		}
+		if o.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		return rep, nil
+	}
+	if err != nil {
+		return ImportReport{}, fmt.Errorf("store: import %s: %w", what, err)
+	}
+	return rep, nil
 }

@@ -13,40 +13,22 @@ import (
 	"github.com/patrolhq/patrol/server/store"
 )
 
-// errDryRun rolls a dry-run import back after it has done everything.
-var errDryRun = errors.New("dry run")
-
 // importActor names the venue field edits an import makes.
 func importActor() store.Actor {
 	return store.Actor{MutationID: uuid.NewString(), DeviceID: "server:import"}
 }
 
-// importTx runs an import in one write transaction, rolled back when dry.
+// importTx runs an import in one write transaction (store.RunImport).
 func (s *Store) importTx(ctx context.Context, what string, o store.ImportOptions,
-	fn func(w txn, rep *store.ImportReport) error) (store.ImportReport, error) {
-	var rep store.ImportReport
-	err := s.writeTx(ctx, func(w *writer) error {
-		rep = store.NewImportReport(o.DryRun)
-		if err := fn(txn{s, w}, &rep); err != nil {
-			return err
-		}
-		if o.DryRun {
-			return errDryRun
-		}
-		return nil
-	})
-	if errors.Is(err, errDryRun) {
-		return rep, nil
-	}
-	if err != nil {
-		return store.ImportReport{}, fmt.Errorf("store: import %s: %w", what, err)
-	}
-	return rep, nil
+	fn func(w store.ImportWriter, rep *store.ImportReport) error) (store.ImportReport, error) {
+	return store.RunImport(ctx, what, o, func(do func(store.ImportWriter) error) error {
+		return s.writeTx(ctx, func(w *writer) error { return do(txn{s, w}) })
+	}, fn)
 }
 
 // ImportSchools creates or updates schools by external id.
 func (s *Store) ImportSchools(ctx context.Context, list []store.ImportSchool, o store.ImportOptions) (store.ImportReport, error) {
-	return s.importTx(ctx, "schools", o, func(w txn, rep *store.ImportReport) error {
+	return s.importTx(ctx, "schools", o, func(w store.ImportWriter, rep *store.ImportReport) error {
 		return store.RunImportSchools(ctx, w, list, rep)
 	})
 }
@@ -54,7 +36,7 @@ func (s *Store) ImportSchools(ctx context.Context, list []store.ImportSchool, o 
 // ImportVenues creates or updates venues by external id and assigns them
 // to squads (store.PlanVenue).
 func (s *Store) ImportVenues(ctx context.Context, list []store.ImportVenue, o store.ImportOptions) (store.ImportReport, error) {
-	return s.importTx(ctx, "venues", o, func(w txn, rep *store.ImportReport) error {
+	return s.importTx(ctx, "venues", o, func(w store.ImportWriter, rep *store.ImportReport) error {
 		return store.RunImportVenues(ctx, w, list, rep)
 	})
 }
@@ -62,7 +44,7 @@ func (s *Store) ImportVenues(ctx context.Context, list []store.ImportVenue, o st
 // ImportSquadAreas stores jurisdiction polygons and reassigns the venues
 // whose squad was not set by hand.
 func (s *Store) ImportSquadAreas(ctx context.Context, list []store.ImportSquadArea, o store.ImportOptions) (store.ImportReport, error) {
-	return s.importTx(ctx, "squad areas", o, func(w txn, rep *store.ImportReport) error {
+	return s.importTx(ctx, "squad areas", o, func(w store.ImportWriter, rep *store.ImportReport) error {
 		return store.RunImportSquadAreas(ctx, w, list, rep)
 	})
 }

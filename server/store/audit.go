@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )
@@ -156,4 +157,27 @@ func AuditConditions(f AuditFilter) (conds []string, args []any) {
 		add("seq <", f.BeforeSeq)
 	}
 	return conds, args
+}
+
+// AuditOf is the entry of a change made now by the request's actor and
+// address (WithAuditor).
+func AuditOf(ctx context.Context, now time.Time, kind, id string, squad *int64, action, from, to, reason string) schema.AuditEntry {
+	actor, addr := Auditor(ctx)
+	return schema.AuditEntry{At: now, Actor: actor, Address: addr, EntityKind: kind, EntityID: id, SquadID: squad,
+		Action: action, From: from, To: to, Reason: reason}
+}
+
+// ChainAudit numbers entries after the log's last seq and seals each to
+// the one before it (prev is the hash of the last), their times in UTC:
+// the chain every adapter appends.
+func ChainAudit(last int64, prev string, list []schema.AuditEntry) []schema.AuditEntry {
+	out := make([]schema.AuditEntry, len(list))
+	for i, e := range list {
+		last++
+		e.Seq, e.At = last, e.At.UTC()
+		e = schema.SealAudit(prev, e)
+		prev = e.Hash
+		out[i] = e
+	}
+	return out
 }

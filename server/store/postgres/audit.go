@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,14 +12,6 @@ import (
 )
 
 const auditCols = `seq, at, actor, address, entity_kind, entity_id, squad_id, action, from_state, to_state, reason, prev_hash, hash`
-
-// auditOf is an entry of a change made now by the actor and from the
-// address the context names (store.WithAuditor).
-func auditOf(ctx context.Context, now time.Time, kind, id string, squad *int64, action, from, to, reason string) schema.AuditEntry {
-	actor, addr := store.Auditor(ctx)
-	return schema.AuditEntry{At: now, Actor: actor, Address: addr, EntityKind: kind, EntityID: id, SquadID: squad,
-		Action: action, From: from, To: to, Reason: reason}
-}
 
 // appendAudit appends e to the log inside tx, the transaction of the
 // change it records. The chain head, the one audit_head row, is locked
@@ -42,9 +33,7 @@ func appendAudit(ctx context.Context, tx pgx.Tx, e schema.AuditEntry) (schema.Au
 	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).Scan(&last, &prev); err != nil {
 		return schema.AuditEntry{}, fmt.Errorf("audit: head: %w", err)
 	}
-	e.Seq = last + 1
-	e.At = e.At.UTC()
-	e = schema.SealAudit(prev, e)
+	e = store.ChainAudit(last, prev, []schema.AuditEntry{e})[0]
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO audit_log (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action, e.From, e.To, e.Reason,
@@ -59,7 +48,7 @@ func appendAudit(ctx context.Context, tx pgx.Tx, e schema.AuditEntry) (schema.Au
 // audit records an entry of a change of the writer's transaction; it is
 // appended when the transaction commits.
 func (w *writer) audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error {
-	w.queueAudit(ctx, auditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
+	w.queueAudit(ctx, store.AuditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
 	return nil
 }
 
@@ -90,16 +79,14 @@ func (w *writer) flushAudit(ctx context.Context) error {
 		return fmt.Errorf("audit: head: %w", err)
 	}
 	b := &pgx.Batch{}
-	for _, e := range w.audits {
-		last++
-		e.Seq, e.At = last, e.At.UTC()
-		e = schema.SealAudit(prev, e)
-		prev = e.Hash
+	chain := store.ChainAudit(last, prev, w.audits)
+	for _, e := range chain {
 		b.Queue(`INSERT INTO audit_log (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action, e.From, e.To, e.Reason,
 			e.PrevHash, e.Hash)
 	}
-	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, last, prev)
+	head := chain[len(chain)-1]
+	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, head.Seq, head.Hash)
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}

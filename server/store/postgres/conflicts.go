@@ -90,7 +90,7 @@ func (s *Store) ResolveConflict(ctx context.Context, id, by string, scope schema
 		if _, err = tx.Exec(ctx, `UPDATE conflicts SET resolved_at = $1, resolved_by = $2 WHERE id = $3`, schema.FormatTime(now), by, id); err != nil {
 			return err
 		}
-		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditConflict, id, &c.SquadID, "resolve", "open", "resolved", "resolved by "+by))
+		_, err = appendAudit(ctx, tx, store.AuditOf(ctx, now, schema.AuditConflict, id, &c.SquadID, "resolve", "open", "resolved", "resolved by "+by))
 		return err
 	})
 	if err != nil {

@@ -24,7 +24,7 @@ type change = store.Change
 // device that pushed a version; c.Actor names who acted only when the
 // request names no one.
 func recordChange(ctx context.Context, w *writer, c change) error {
-	e := auditOf(ctx, w.now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
+	e := store.AuditOf(ctx, w.now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
 	if e.Actor == schema.AuditSystem && c.Actor != "" {
 		e.Actor = c.Actor
 	}

@@ -6,21 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store"
 )
 
 const auditCols = `seq, at, actor, address, entity_kind, entity_id, squad_id, action, from_state, to_state, reason, prev_hash, hash`
-
-// auditOf is an entry of a change made now by the actor and from the
-// address the context names (store.WithAuditor).
-func auditOf(ctx context.Context, now time.Time, kind, id string, squad *int64, action, from, to, reason string) schema.AuditEntry {
-	actor, addr := store.Auditor(ctx)
-	return schema.AuditEntry{At: now, Actor: actor, Address: addr, EntityKind: kind, EntityID: id, SquadID: squad,
-		Action: action, From: from, To: to, Reason: reason}
-}
 
 // appendAudit appends e to the log inside tx, the transaction of the
 // change it records: the one writer connection serialises the chain, so
@@ -40,9 +31,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e schema.AuditEntry) (schema.A
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return schema.AuditEntry{}, fmt.Errorf("audit: head: %w", err)
 	}
-	e.Seq = last + 1
-	e.At = e.At.UTC()
-	e = schema.SealAudit(prev, e)
+	e = store.ChainAudit(last, prev, []schema.AuditEntry{e})[0]
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action, e.From, e.To, e.Reason,
 		e.PrevHash, e.Hash); err != nil {
@@ -54,7 +43,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e schema.AuditEntry) (schema.A
 // audit records an entry of a change of the writer's transaction; it is
 // appended when the transaction commits.
 func (w *writer) audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error {
-	w.queueAudit(ctx, auditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
+	w.queueAudit(ctx, store.AuditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
 	return nil
 }
 
@@ -88,14 +77,11 @@ func (w *writer) flushAudit(ctx context.Context) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("audit: head: %w", err)
 	}
-	for start := 0; start < len(w.audits); start += auditChunk {
-		chunk := w.audits[start:min(start+auditChunk, len(w.audits))]
+	chain := store.ChainAudit(last, prev, w.audits)
+	for start := 0; start < len(chain); start += auditChunk {
+		chunk := chain[start:min(start+auditChunk, len(chain))]
 		args := make([]any, 0, 13*len(chunk))
 		for _, e := range chunk {
-			last++
-			e.Seq, e.At = last, e.At.UTC()
-			e = schema.SealAudit(prev, e)
-			prev = e.Hash
 			args = append(args, e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action,
 				e.From, e.To, e.Reason, e.PrevHash, e.Hash)
 		}

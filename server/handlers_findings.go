@@ -20,11 +20,7 @@ type VersionsResponse struct {
 }
 
 func (s *Server) inspectionVersions(c echo.Context) error {
-	p := principal(c)
-	if err := supervisor(p); err != nil {
-		return err
-	}
-	id, err := idParam(c, "inspection")
+	p, id, err := supervisedID(c, "inspection")
 	if err != nil {
 		return err
 	}
@@ -190,11 +186,7 @@ func (s *Server) escalateFinding(c echo.Context) error {
 // actOnFinding decodes a leader's action on a finding into req and has
 // the store apply what action makes of it.
 func (s *Server) actOnFinding(c echo.Context, req any, action func() (schema.FindingAction, error)) error {
-	p := principal(c)
-	if err := supervisor(p); err != nil {
-		return err
-	}
-	id, err := idParam(c, "finding")
+	p, id, err := supervisedID(c, "finding")
 	if err != nil {
 		return err
 	}
@@ -214,11 +206,7 @@ func (s *Server) actOnFinding(c echo.Context, req any, action func() (schema.Fin
 }
 
 func (s *Server) venueLedger(c echo.Context) error {
-	p := principal(c)
-	if err := supervisor(p); err != nil {
-		return err
-	}
-	id, err := idParam(c, "venue")
+	p, id, err := supervisedID(c, "venue")
 	if err != nil {
 		return err
 	}

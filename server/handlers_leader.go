@@ -37,6 +37,20 @@ func scope(c echo.Context, p *auth.Principal) (*int64, error) {
 	}
 }
 
+// listScope is the squads (scope) and page size (queryLimit) of a list
+// that takes no other parameter.
+func listScope(c echo.Context) (*int64, int, error) {
+	sq, err := scope(c, principal(c))
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, err := queryLimit(c)
+	if err != nil {
+		return nil, 0, err
+	}
+	return sq, limit, nil
+}
+
 func queryLimit(c echo.Context) (int, error) {
 	q := c.QueryParam("limit")
 	if q == "" {
@@ -114,12 +128,22 @@ func supervisor(p *auth.Principal) error {
 	return nil
 }
 
-func (s *Server) reviewInspection(c echo.Context) error {
+// supervisedID is the caller of a supervisor's route (supervisor) and the
+// id its path names (idParam), checked in that order.
+func supervisedID(c echo.Context, what string) (*auth.Principal, string, error) {
 	p := principal(c)
 	if err := supervisor(p); err != nil {
-		return err
+		return nil, "", err
 	}
-	id, err := idParam(c, "inspection")
+	id, err := idParam(c, what)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, id, nil
+}
+
+func (s *Server) reviewInspection(c echo.Context) error {
+	p, id, err := supervisedID(c, "inspection")
 	if err != nil {
 		return err
 	}
@@ -169,11 +193,7 @@ type ResolveRequest struct {
 }
 
 func (s *Server) resolveConflict(c echo.Context) error {
-	p := principal(c)
-	if err := supervisor(p); err != nil {
-		return err
-	}
-	id, err := idParam(c, "conflict")
+	p, id, err := supervisedID(c, "conflict")
 	if err != nil {
 		return err
 	}

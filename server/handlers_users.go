@@ -73,15 +73,11 @@ type Device struct {
 // listUsers answers GET /api/v1/users: an admin's of every squad (or of
 // ?squad=), a leader's of their own squad.
 func (s *Server) listUsers(c echo.Context) error {
-	p := principal(c)
-	sq, err := scope(c, p)
+	sq, limit, err := listScope(c)
 	if err != nil {
 		return err
 	}
-	f := store.UserFilter{SquadID: sq}
-	if f.Limit, err = queryLimit(c); err != nil {
-		return err
-	}
+	f := store.UserFilter{SquadID: sq, Limit: limit}
 	list, err := s.store.ListUsers(c.Request().Context(), f)
 	if err != nil {
 		return err
@@ -269,15 +265,11 @@ func (s *Server) changePassword(c echo.Context) error {
 // included), newest first, of the caller's squad (a leader) or of every
 // squad or ?squad= (an admin).
 func (s *Server) listDevices(c echo.Context) error {
-	p := principal(c)
-	sq, err := scope(c, p)
+	sq, limit, err := listScope(c)
 	if err != nil {
 		return err
 	}
-	f := store.DeviceFilter{SquadID: sq}
-	if f.Limit, err = queryLimit(c); err != nil {
-		return err
-	}
+	f := store.DeviceFilter{SquadID: sq, Limit: limit}
 	list, err := s.store.ListDevices(c.Request().Context(), f)
 	if err != nil {
 		return err

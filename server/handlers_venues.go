@@ -29,15 +29,11 @@ func serverActor(p *auth.Principal) (store.Actor, error) {
 }
 
 func (s *Server) listVenues(c echo.Context) error {
-	p := principal(c)
-	sq, err := scope(c, p)
+	sq, limit, err := listScope(c)
 	if err != nil {
 		return err
 	}
-	f := store.VenueFilter{SquadID: sq, Kind: c.QueryParam("kind")}
-	if f.Limit, err = queryLimit(c); err != nil {
-		return err
-	}
+	f := store.VenueFilter{SquadID: sq, Kind: c.QueryParam("kind"), Limit: limit}
 	list, err := s.store.ListVenues(c.Request().Context(), f)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/patrolhq/patrol/schema"
 )
@@ -109,4 +110,74 @@ func VerifyAudit(ctx context.Context, a Audit) (int64, *schema.ChainBreak, error
 		return v.Count(), brk, nil
 	}
 	return v.Count(), nil, err
+}
+
+// ScanAuditBatches calls fn with every entry after afterSeq in seq order,
+// reading AuditBatch entries at a time with read (entries after a seq, at
+// most limit, in seq order): the paging of every adapter's ScanAudit.
+func ScanAuditBatches(ctx context.Context, afterSeq int64, read func(ctx context.Context, afterSeq int64, limit int) ([]schema.AuditEntry, error),
+	fn func(schema.AuditEntry) error) error {
+	for {
+		batch, err := read(ctx, afterSeq, AuditBatch)
+		if err != nil {
+			return err
+		}
+		for _, e := range batch {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(batch) < AuditBatch {
+			return nil
+		}
+		afterSeq = batch[len(batch)-1].Seq
+	}
+}
+
+// AuditConditions are the conditions f sets on the audit log, in a fixed
+// order, each a column and comparison ("seq <") that takes the argument
+// of the same index: an adapter joins them with its own placeholders.
+func AuditConditions(f AuditFilter) (conds []string, args []any) {
+	add := func(cond string, v any) {
+		conds, args = append(conds, cond), append(args, v)
+	}
+	if f.EntityKind != "" {
+		add("entity_kind =", f.EntityKind)
+		if f.EntityID != "" {
+			add("entity_id =", f.EntityID)
+		}
+	}
+	if f.Actor != "" {
+		add("actor =", f.Actor)
+	}
+	if f.SquadID != nil {
+		add("squad_id =", *f.SquadID)
+	}
+	if f.BeforeSeq > 0 {
+		add("seq <", f.BeforeSeq)
+	}
+	return conds, args
+}
+
+// AuditOf is the entry of a change made now by the request's actor and
+// address (WithAuditor).
+func AuditOf(ctx context.Context, now time.Time, kind, id string, squad *int64, action, from, to, reason string) schema.AuditEntry {
+	actor, addr := Auditor(ctx)
+	return schema.AuditEntry{At: now, Actor: actor, Address: addr, EntityKind: kind, EntityID: id, SquadID: squad,
+		Action: action, From: from, To: to, Reason: reason}
+}
+
+// ChainAudit numbers entries after the log's last seq and seals each to
+// the one before it (prev is the hash of the last), their times in UTC:
+// the chain every adapter appends.
+func ChainAudit(last int64, prev string, list []schema.AuditEntry) []schema.AuditEntry {
+	out := make([]schema.AuditEntry, len(list))
+	for i, e := range list {
+		last++
+		e.Seq, e.At = last, e.At.UTC()
+		e = schema.SealAudit(prev, e)
+		prev = e.Hash
+		out[i] = e
+	}
+	return out
 }

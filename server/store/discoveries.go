@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
@@ -136,4 +137,129 @@ func AssembleDiscoveries(ctx context.Context, r DiscoveryReader, rows []Discover
 func storedTime(s string) time.Time {
 	t, _ := schema.ParseTime(s)
 	return t
+}
+
+// DiscoveryWriter is what an adapter's write transaction offers
+// ConfirmVenue and MergeVenue. Implementations hold no discovery logic,
+// only their SQL.
+type DiscoveryWriter interface {
+	// DiscoveryVenue reads a venue and its discovery state ("" for the
+	// register's venues); not found: schema.CodeNotFound.
+	DiscoveryVenue(ctx context.Context, id string) (v schema.Venue, discovery string, err error)
+	// ConfirmDiscovery sets a venue's discovery state to confirmed, by by, now.
+	ConfirmDiscovery(ctx context.Context, id, by string) error
+	// Clock is the store's hybrid logical clock.
+	Clock() *schema.Clock
+	// WriteConflicts records the conflicts of a field merge.
+	WriteConflicts(ctx context.Context, cs []schema.ConflictDecision, actor Actor) error
+	// MoveVenueRecords moves the duplicate's inspections, findings, zone
+	// violations (clearing those the survivor already has of a school)
+	// and conflicts to the survivor, points earlier merges at the survivor
+	// and marks the duplicate deleted and merged, all with one new seq.
+	MoveVenueRecords(ctx context.Context, dup, into schema.Venue, by string) error
+	// SaveVenueFields writes a venue's mergeable fields and clocks with a
+	// new seq; v is updated to what it becomes.
+	SaveVenueFields(ctx context.Context, v *schema.Venue) error
+	// Audit appends an audit entry in the transaction.
+	Audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error
+	// EvaluateZones re-evaluates the venues' zones (EvaluateZones).
+	EvaluateZones(ctx context.Context, why string, venues ...schema.Venue) error
+}
+
+// ConfirmVenue confirms a pending discovery the scope covers inside the
+// caller's write transaction (Discoveries.ConfirmVenue), audited there.
+func ConfirmVenue(ctx context.Context, w DiscoveryWriter, id, by string, scope schema.Scope) error {
+	v, discovery, err := w.DiscoveryVenue(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !scope.Covers(v.SquadID) {
+		return schema.Errorf(schema.CodeNotFound, "%s %s not found", "venue", id)
+	}
+	change, err := schema.CheckConfirm(v, discovery)
+	if err != nil || !change {
+		return err
+	}
+	if err := w.ConfirmDiscovery(ctx, id, by); err != nil {
+		return fmt.Errorf("confirm venue %s: %w", id, err)
+	}
+	return w.Audit(ctx, schema.AuditVenue, id, &v.SquadID, schema.AuditDiscoveryConfirm, discovery, schema.DiscoveryConfirmed,
+		fmt.Sprintf("field discovery confirmed by %s (licensed: %t)", by, v.Licensed))
+}
+
+// MergeVenue merges venue dupID into intoID inside the caller's write
+// transaction (Discoveries.MergeVenue), when schema.CheckMerge allows it;
+// merging a duplicate again changes nothing. It answers both venues as
+// they are afterwards.
+func MergeVenue(ctx context.Context, w DiscoveryWriter, dupID, intoID, by string, scope schema.Scope) (schema.MergeResult, error) {
+	dup, discovery, err := w.DiscoveryVenue(ctx, dupID)
+	if err != nil {
+		return schema.MergeResult{}, err
+	}
+	if !scope.Covers(dup.SquadID) {
+		return schema.MergeResult{}, schema.Errorf(schema.CodeNotFound, "%s %s not found", "venue", dupID)
+	}
+	into, _, err := w.DiscoveryVenue(ctx, intoID)
+	if err != nil {
+		return schema.MergeResult{}, err
+	}
+	if !scope.Covers(into.SquadID) {
+		return schema.MergeResult{}, schema.Errorf(schema.CodeNotFound, "%s %s not found", "venue", intoID)
+	}
+	again, err := schema.CheckMerge(dup, into, scope)
+	if err != nil {
+		return schema.MergeResult{}, err
+	}
+	if !again {
+		if err := mergeVenue(ctx, w, dup, discovery, into, by); err != nil {
+			return schema.MergeResult{}, err
+		}
+	}
+	if dup, _, err = w.DiscoveryVenue(ctx, dupID); err != nil {
+		return schema.MergeResult{}, err
+	}
+	if into, _, err = w.DiscoveryVenue(ctx, intoID); err != nil {
+		return schema.MergeResult{}, err
+	}
+	return schema.MergeResult{Survivor: into, Duplicate: dup}, nil
+}
+
+// mergeVenue carries out a merge CheckMerge allowed.
+func mergeVenue(ctx context.Context, w DiscoveryWriter, dup schema.Venue, discovery string, into schema.Venue, by string) error {
+	clock := w.Clock()
+	for _, c := range into.Clocks {
+		if h, err := schema.ParseHLC(c); err == nil {
+			clock.Observe(h)
+		}
+	}
+	vm := schema.MergeVenueFields(into, dup, clock.Tick().String())
+	if err := w.WriteConflicts(ctx, vm.Conflicts, Actor{MutationID: "merge:" + dup.ID, DeviceID: "server:" + by}); err != nil {
+		return err
+	}
+	if err := w.MoveVenueRecords(ctx, dup, into, by); err != nil {
+		return fmt.Errorf("merge venue %s: %w", dup.ID, err)
+	}
+	into = vm.Venue
+	// The survivor's seq moves even when no field did: devices of its
+	// squad then hold it beside the removal of the duplicate.
+	if err := w.SaveVenueFields(ctx, &into); err != nil {
+		return err
+	}
+	if err := w.Audit(ctx, schema.AuditVenue, dup.ID, &dup.SquadID, schema.AuditMergedInto, mergeFrom(discovery), "merged_into:"+into.ID,
+		fmt.Sprintf("merged by %s into %q (%s): its inspections, findings and zone violations are that venue's now", by, into.Name, into.ID)); err != nil {
+		return err
+	}
+	if err := w.Audit(ctx, schema.AuditVenue, into.ID, &into.SquadID, schema.AuditMergeAbsorb, "", "absorbed:"+dup.ID,
+		fmt.Sprintf("took over by %s the records of %q (%s), found in the field by device %s", by, dup.Name, dup.ID, dup.CreatedBy)); err != nil {
+		return err
+	}
+	return w.EvaluateZones(ctx, "", into)
+}
+
+// mergeFrom is the state a merged duplicate leaves, for the audit entry.
+func mergeFrom(discovery string) string {
+	if discovery == "" {
+		return "active"
+	}
+	return discovery
 }

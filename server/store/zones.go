@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -196,4 +197,95 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ZoneRuleWriter is what an adapter's write transaction offers
+// PublishZoneRule. Implementations hold no zone logic.
+type ZoneRuleWriter interface {
+	// ZoneRuleBody reads the stored body (JSON) of a rule; found is false
+	// when there is none.
+	ZoneRuleBody(ctx context.Context, id string) (body string, found bool, err error)
+	// WriteZoneRule inserts or replaces a rule with its body, with a new seq.
+	WriteZoneRule(ctx context.Context, r schema.ZoneRule, body string) error
+	// Audit appends an audit entry in the transaction.
+	Audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error
+	// VenuesOfKinds reads the venues of the kinds (nil: every kind),
+	// deleted ones included.
+	VenuesOfKinds(ctx context.Context, kinds []string) ([]schema.Venue, error)
+	// EvaluateZones re-evaluates the venues' zones (EvaluateZones).
+	EvaluateZones(ctx context.Context, why string, venues ...schema.Venue) error
+}
+
+// PublishZoneRule stores a validated rule inside the caller's write
+// transaction (Zones.PutZoneRule): a rule stored as it is changes
+// nothing; else it is written, audited with both bodies, and every venue
+// of the kinds the old and the new rule cover is re-evaluated.
+func PublishZoneRule(ctx context.Context, w ZoneRuleWriter, r schema.ZoneRule, body []byte) error {
+	var old *schema.ZoneRule
+	oldBody, found, err := w.ZoneRuleBody(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if found {
+		old = new(schema.ZoneRule)
+		if err := json.Unmarshal([]byte(oldBody), old); err != nil {
+			return fmt.Errorf("zone rule %s: %w", r.ID, err)
+		}
+		if oldBody == string(body) {
+			return nil
+		}
+	}
+	if err := w.WriteZoneRule(ctx, r, string(body)); err != nil {
+		return err
+	}
+	if err := w.Audit(ctx, schema.AuditZoneRule, r.ID, nil, "publish", oldBody, string(body), ""); err != nil {
+		return err
+	}
+	venues, err := w.VenuesOfKinds(ctx, RuleVenueKinds(old, r))
+	if err != nil {
+		return err
+	}
+	return w.EvaluateZones(ctx, schema.ZoneClearRule, venues...)
+}
+
+// RelocateWriter is what an adapter's write transaction offers
+// RelocateVenue. Implementations hold no zone logic.
+type RelocateWriter interface {
+	// LoadVenue reads a venue; not found: schema.CodeNotFound.
+	LoadVenue(ctx context.Context, id string) (schema.Venue, error)
+	// SetVenuePosition writes a venue's position with a new seq.
+	SetVenuePosition(ctx context.Context, id string, lat, lng float64) error
+	// Audit appends an audit entry in the transaction.
+	Audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error
+	// EvaluateZones re-evaluates the venues' zones (EvaluateZones).
+	EvaluateZones(ctx context.Context, why string, venues ...schema.Venue) error
+}
+
+// RelocateVenue moves a venue the scope covers to a valid position inside
+// the caller's write transaction (Zones.RelocateVenue), audits the move
+// with both positions and re-evaluates its zones; it answers the venue as
+// it is afterwards.
+func RelocateVenue(ctx context.Context, w RelocateWriter, id string, lat, lng float64, scope schema.Scope, now time.Time) (schema.Venue, error) {
+	v, err := w.LoadVenue(ctx, id)
+	if err != nil {
+		return schema.Venue{}, err
+	}
+	if !scope.Covers(v.SquadID) {
+		return schema.Venue{}, schema.Errorf(schema.CodeNotFound, "%s %s not found", "venue", id)
+	}
+	if v.Deleted {
+		return schema.Venue{}, schema.Errorf(schema.CodeGone, "venue %s was deleted", id)
+	}
+	if v.Lat == lat && v.Lng == lng {
+		return v, nil
+	}
+	if err := w.SetVenuePosition(ctx, id, lat, lng); err != nil {
+		return schema.Venue{}, err
+	}
+	from := fmt.Sprintf("%.6f,%.6f", v.Lat, v.Lng)
+	v.Lat, v.Lng, v.UpdatedAt = lat, lng, now
+	if err := w.Audit(ctx, schema.AuditVenue, id, &v.SquadID, "relocate", from, fmt.Sprintf("%.6f,%.6f", lat, lng), ""); err != nil {
+		return schema.Venue{}, err
+	}
+	return v, w.EvaluateZones(ctx, "", v)
 }

@@ -135,18 +135,7 @@ type findingData struct {
 // visibleFinding is the finding of the route, if the user supervises its
 // squad; another squad's is not found, like a missing one.
 func (w *Web) visibleFinding(c echo.Context, p *auth.Principal) (schema.Finding, error) {
-	id := c.Param("id")
-	if _, err := uuid.Parse(id); err != nil {
-		return schema.Finding{}, Fail(schema.CodeNotFound, "没有这个问题。", "finding id not a uuid")
-	}
-	f, err := w.st.Finding(c.Request().Context(), id)
-	if err != nil {
-		return schema.Finding{}, err
-	}
-	if !p.CanSupervise(f.SquadID) {
-		return schema.Finding{}, Fail(schema.CodeNotFound, "没有这个问题，或它不属于您的中队。", "finding of another squad")
-	}
-	return f, nil
+	return visible(c, p, w.st.Finding, func(x schema.Finding) int64 { return x.SquadID }, "这个问题", "finding")
 }
 
 func (w *Web) findingPage(c echo.Context, p *auth.Principal) error {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -66,21 +67,31 @@ var reviewNotices = map[string]string{
 	"escalated": "问题已转立案。",
 }
 
+// visible is the record of the route's id, read with get, if the user
+// supervises its squad; another squad's is not found, like a missing one
+// or an id that is no uuid. what names the record to the user
+// ("这条检查记录"), kind to the log.
+func visible[T any](c echo.Context, p *auth.Principal, get func(context.Context, string) (T, error), squad func(T) int64,
+	what, kind string) (T, error) {
+	var zero T
+	id := c.Param("id")
+	if _, err := uuid.Parse(id); err != nil {
+		return zero, Fail(schema.CodeNotFound, "没有"+what+"。", kind+" id not a uuid")
+	}
+	x, err := get(c.Request().Context(), id)
+	if err != nil {
+		return zero, err
+	}
+	if !p.CanSupervise(squad(x)) {
+		return zero, Fail(schema.CodeNotFound, "没有"+what+"，或它不属于您的中队。", kind+" of another squad")
+	}
+	return x, nil
+}
+
 // visibleInspection is the inspection of the route, if the user
 // supervises its squad; another squad's is not found, like a missing one.
 func (w *Web) visibleInspection(c echo.Context, p *auth.Principal) (schema.Inspection, error) {
-	id := c.Param("id")
-	if _, err := uuid.Parse(id); err != nil {
-		return schema.Inspection{}, Fail(schema.CodeNotFound, "没有这条检查记录。", "inspection id not a uuid")
-	}
-	in, err := w.st.Inspection(c.Request().Context(), id)
-	if err != nil {
-		return schema.Inspection{}, err
-	}
-	if !p.CanSupervise(in.SquadID) {
-		return schema.Inspection{}, Fail(schema.CodeNotFound, "没有这条检查记录，或它不属于您的中队。", "inspection of another squad")
-	}
-	return in, nil
+	return visible(c, p, w.st.Inspection, func(x schema.Inspection) int64 { return x.SquadID }, "这条检查记录", "inspection")
 }
 
 func (w *Web) inspectionPage(c echo.Context, p *auth.Principal) error {

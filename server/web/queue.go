@@ -203,18 +203,7 @@ func cutPrefix(s, prefix string) (string, bool) {
 // visibleConflict is the conflict of the route, if the user supervises
 // its squad; another squad's conflict is not found, like a missing one.
 func (w *Web) visibleConflict(c echo.Context, p *auth.Principal) (schema.Conflict, error) {
-	id := c.Param("id")
-	if _, err := uuid.Parse(id); err != nil {
-		return schema.Conflict{}, Fail(schema.CodeNotFound, "没有这条冲突记录。", "conflict id not a uuid")
-	}
-	cf, err := w.st.Conflict(c.Request().Context(), id)
-	if err != nil {
-		return schema.Conflict{}, err
-	}
-	if !p.CanSupervise(cf.SquadID) {
-		return schema.Conflict{}, Fail(schema.CodeNotFound, "没有这条冲突记录，或它不属于您的中队。", "conflict of another squad")
-	}
-	return cf, nil
+	return visible(c, p, w.st.Conflict, func(x schema.Conflict) int64 { return x.SquadID }, "这条冲突记录", "conflict")
 }
 
 func (w *Web) decideConflict(c echo.Context, p *auth.Principal) error {

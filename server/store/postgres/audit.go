@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,14 +12,6 @@ import (
 )
 
 const auditCols = `seq, at, actor, address, entity_kind, entity_id, squad_id, action, from_state, to_state, reason, prev_hash, hash`
-
-// auditOf is an entry of a change made now by the actor and from the
-// address the context names (store.WithAuditor).
-func auditOf(ctx context.Context, now time.Time, kind, id string, squad *int64, action, from, to, reason string) schema.AuditEntry {
-	actor, addr := store.Auditor(ctx)
-	return schema.AuditEntry{At: now, Actor: actor, Address: addr, EntityKind: kind, EntityID: id, SquadID: squad,
-		Action: action, From: from, To: to, Reason: reason}
-}
 
 // appendAudit appends e to the log inside tx, the transaction of the
 // change it records. The chain head, the one audit_head row, is locked
@@ -43,9 +33,7 @@ func appendAudit(ctx context.Context, tx pgx.Tx, e schema.AuditEntry) (schema.Au
 	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).Scan(&last, &prev); err != nil {
 		return schema.AuditEntry{}, fmt.Errorf("audit: head: %w", err)
 	}
-	e.Seq = last + 1
-	e.At = e.At.UTC()
-	e = schema.SealAudit(prev, e)
+	e = store.ChainAudit(last, prev, []schema.AuditEntry{e})[0]
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO audit_log (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action, e.From, e.To, e.Reason,
@@ -60,7 +48,7 @@ func appendAudit(ctx context.Context, tx pgx.Tx, e schema.AuditEntry) (schema.Au
 // audit records an entry of a change of the writer's transaction; it is
 // appended when the transaction commits.
 func (w *writer) audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error {
-	w.queueAudit(ctx, auditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
+	w.queueAudit(ctx, store.AuditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
 	return nil
 }
 
@@ -91,16 +79,14 @@ func (w *writer) flushAudit(ctx context.Context) error {
 		return fmt.Errorf("audit: head: %w", err)
 	}
 	b := &pgx.Batch{}
-	for _, e := range w.audits {
-		last++
-		e.Seq, e.At = last, e.At.UTC()
-		e = schema.SealAudit(prev, e)
-		prev = e.Hash
+	chain := store.ChainAudit(last, prev, w.audits)
+	for _, e := range chain {
 		b.Queue(`INSERT INTO audit_log (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action, e.From, e.To, e.Reason,
 			e.PrevHash, e.Hash)
 	}
-	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, last, prev)
+	head := chain[len(chain)-1]
+	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, head.Seq, head.Hash)
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
@@ -144,84 +130,51 @@ func (s *Store) AppendAudit(ctx context.Context, e schema.AuditEntry) (schema.Au
 	return out, nil
 }
 
-// AuditEntries lists entries that match f, newest first.
+// AuditEntries lists entries that match f (store.AuditConditions),
+// newest first.
 func (s *Store) AuditEntries(ctx context.Context, f store.AuditFilter) ([]schema.AuditEntry, error) {
-	var where []string
-	var args []any
-	arg := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.EntityKind != "" {
-		arg("entity_kind = $%d", f.EntityKind)
-		if f.EntityID != "" {
-			arg("entity_id = $%d", f.EntityID)
-		}
-	}
-	if f.Actor != "" {
-		arg("actor = $%d", f.Actor)
-	}
-	if f.SquadID != nil {
-		arg("squad_id = $%d", *f.SquadID)
-	}
-	if f.BeforeSeq > 0 {
-		arg("seq < $%d", f.BeforeSeq)
-	}
+	conds, args := store.AuditConditions(f)
 	q := `SELECT ` + auditCols + ` FROM audit_log`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	for i, c := range conds {
+		if i == 0 {
+			q += ` WHERE `
+		} else {
+			q += ` AND `
+		}
+		q += fmt.Sprintf("%s $%d", c, i+1)
 	}
 	args = append(args, f.AuditLimit())
 	q += fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args))
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, wrap("audit entries", err)
-	}
-	defer rows.Close()
-	out := []schema.AuditEntry{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, wrap("audit entries", err)
-		}
-		out = append(out, e)
-	}
-	return out, wrap("audit entries", rows.Err())
+	out, err := s.readAudit(ctx, q, args...)
+	return out, wrap("audit entries", err)
 }
 
 // ScanAudit calls fn with every entry after afterSeq in seq order, a batch
 // of store.AuditBatch entries read at a time. Entries appear in the log in
 // seq order (the head lock), so a batch never skips one committed late.
 func (s *Store) ScanAudit(ctx context.Context, afterSeq int64, fn func(schema.AuditEntry) error) error {
-	batch := make([]schema.AuditEntry, 0, store.AuditBatch)
-	for {
-		batch = batch[:0]
-		rows, err := s.pool.Query(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, store.AuditBatch)
-		if err != nil {
-			return wrap("scan audit", err)
-		}
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return wrap("scan audit", err)
-			}
-			batch = append(batch, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return wrap("scan audit", err)
-		}
-		for _, e := range batch {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		if len(batch) < store.AuditBatch {
-			return nil
-		}
-		afterSeq = batch[len(batch)-1].Seq
+	return store.ScanAuditBatches(ctx, afterSeq, func(ctx context.Context, after int64, limit int) ([]schema.AuditEntry, error) {
+		batch, err := s.readAudit(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+		return batch, wrap("scan audit", err)
+	}, fn)
+}
+
+// readAudit collects the entries a query returns.
+func (s *Store) readAudit(ctx context.Context, q string, args ...any) ([]schema.AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
+	defer rows.Close()
+	out := []schema.AuditEntry{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // CountAudit counts the entries.

@@ -90,7 +90,7 @@ func (s *Store) ResolveConflict(ctx context.Context, id, by string, scope schema
 		if _, err = tx.Exec(ctx, `UPDATE conflicts SET resolved_at = $1, resolved_by = $2 WHERE id = $3`, schema.FormatTime(now), by, id); err != nil {
 			return err
 		}
-		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditConflict, id, &c.SquadID, "resolve", "open", "resolved", "resolved by "+by))
+		_, err = appendAudit(ctx, tx, store.AuditOf(ctx, now, schema.AuditConflict, id, &c.SquadID, "resolve", "open", "resolved", "resolved by "+by))
 		return err
 	})
 	if err != nil {
@@ -107,40 +107,30 @@ func (s *Store) DecideConflict(ctx context.Context, id, winner string, actor sto
 		return schema.Conflict{}, err
 	}
 	err := s.writeTx(ctx, func(w *writer) error {
-		c, err := scanConflict(w.tx.QueryRow(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = $1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !scope.Covers(c.SquadID)) {
-			return notFound("conflict", id)
-		}
-		if err != nil {
-			return err
-		}
-		if c.ResolvedAt != nil {
-			return nil
-		}
-		if winner != c.Winner {
-			if err := schema.CanOverturn(c); err != nil {
-				return err
-			}
-			v, err := w.loadVenue(ctx, c.EntityID)
-			if err != nil {
-				return err
-			}
-			if err := schema.StillKept(c, &v.Venue); err != nil {
-				return err
-			}
-			edit := map[string]schema.FieldEdit{c.Field: {Value: c.ValueOf(winner)}}
-			if _, _, err := s.editVenue(ctx, w, c.EntityID, edit, nil, actor, scope); err != nil {
-				return err
-			}
-		}
-		_, err = w.tx.Exec(ctx, `UPDATE conflicts SET resolved_at = $1, resolved_by = $2, winner = $3 WHERE id = $4`, w.nowText(), by, winner, id)
-		if err != nil {
-			return err
-		}
-		return w.audit(ctx, schema.AuditConflict, id, &c.SquadID, "decide", "open", "resolved", "the "+winner+"'s value stands, decided by "+by)
+		return store.DecideConflict(ctx, txn{s, w}, id, winner, actor, by, scope)
 	})
 	if err != nil {
 		return schema.Conflict{}, fmt.Errorf("store: decide conflict %s: %w", id, err)
 	}
 	return s.Conflict(ctx, id)
+}
+
+var _ store.ConflictWriter = txn{}
+
+func (t txn) LockConflict(ctx context.Context, id string) (schema.Conflict, bool, error) {
+	c, err := scanConflict(t.w.tx.QueryRow(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return schema.Conflict{}, false, nil
+	}
+	return c, err == nil, err
+}
+
+func (t txn) EditVenueAs(ctx context.Context, id string, edits map[string]schema.FieldEdit, actor store.Actor, scope schema.Scope) error {
+	_, _, err := t.s.editVenue(ctx, t.w, id, edits, nil, actor, scope)
+	return err
+}
+
+func (t txn) DecideConflictRow(ctx context.Context, id, winner, by string) error {
+	_, err := t.w.tx.Exec(ctx, `UPDATE conflicts SET resolved_at = $1, resolved_by = $2, winner = $3 WHERE id = $4`, t.w.nowText(), by, winner, id)
+	return err
 }

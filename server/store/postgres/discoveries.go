@@ -66,26 +66,10 @@ func (s *Store) Discovery(ctx context.Context, id string, scope schema.Scope) (s
 }
 
 // ConfirmVenue confirms a pending discovery, audited in the same
-// transaction.
+// transaction (store.ConfirmVenue).
 func (s *Store) ConfirmVenue(ctx context.Context, id, by string, scope schema.Scope) (schema.Discovery, error) {
 	err := s.writeTx(ctx, func(w *writer) error {
-		v, err := w.loadVenue(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !scope.Covers(v.SquadID) {
-			return notFound("venue", id)
-		}
-		change, err := schema.CheckConfirm(v.Venue, v.Discovery)
-		if err != nil || !change {
-			return err
-		}
-		if _, err := w.tx.Exec(ctx, `UPDATE venues SET discovery_state = $1, discovery_by = $2, discovery_at = $3 WHERE id = $4`,
-			schema.DiscoveryConfirmed, by, w.nowText(), id); err != nil {
-			return fmt.Errorf("confirm venue %s: %w", id, err)
-		}
-		return w.audit(ctx, schema.AuditVenue, id, &v.SquadID, schema.AuditDiscoveryConfirm, v.Discovery, schema.DiscoveryConfirmed,
-			fmt.Sprintf("field discovery confirmed by %s (licensed: %t)", by, v.Licensed))
+		return store.ConfirmVenue(ctx, txn{s, w}, id, by, scope)
 	})
 	if err != nil {
 		return schema.Discovery{}, fmt.Errorf("store: confirm venue %s: %w", id, err)
@@ -93,43 +77,16 @@ func (s *Store) ConfirmVenue(ctx context.Context, id, by string, scope schema.Sc
 	return s.Discovery(ctx, id, scope)
 }
 
-// MergeVenue merges venue dupID into intoID in one write transaction. The
+// MergeVenue merges venue dupID into intoID in one write transaction
+// (store.MergeVenue). The
 // writer holds the seq counter locked from its first statement, so two
 // merges of one duplicate follow one another: the second finds it merged.
 func (s *Store) MergeVenue(ctx context.Context, dupID, intoID, by string, scope schema.Scope) (schema.MergeResult, error) {
 	var out schema.MergeResult
 	err := s.writeTx(ctx, func(w *writer) error {
-		dup, err := w.loadVenue(ctx, dupID)
-		if err != nil {
-			return err
-		}
-		if !scope.Covers(dup.SquadID) {
-			return notFound("venue", dupID)
-		}
-		into, err := w.loadVenue(ctx, intoID)
-		if err != nil {
-			return err
-		}
-		if !scope.Covers(into.SquadID) {
-			return notFound("venue", intoID)
-		}
-		again, err := schema.CheckMerge(dup.Venue, into.Venue, scope)
-		if err != nil {
-			return err
-		}
-		if !again {
-			if err := s.mergeVenue(ctx, w, dup, into, by); err != nil {
-				return err
-			}
-		}
-		if dup, err = w.loadVenue(ctx, dupID); err != nil {
-			return err
-		}
-		if into, err = w.loadVenue(ctx, intoID); err != nil {
-			return err
-		}
-		out = schema.MergeResult{Survivor: into.Venue, Duplicate: dup.Venue}
-		return nil
+		var err error
+		out, err = store.MergeVenue(ctx, txn{s, w}, dupID, intoID, by, scope)
+		return err
 	})
 	if err != nil {
 		return schema.MergeResult{}, fmt.Errorf("store: merge venue %s into %s: %w", dupID, intoID, err)
@@ -137,19 +94,32 @@ func (s *Store) MergeVenue(ctx context.Context, dupID, intoID, by string, scope 
 	return out, nil
 }
 
-// mergeVenue carries out a merge CheckMerge allowed.
-func (s *Store) mergeVenue(ctx context.Context, w *writer, dup, into *venueRow, by string) error {
-	seq := w.nextSeq()
-	now := w.nowText()
-	for _, c := range into.Clocks {
-		if h, err := schema.ParseHLC(c); err == nil {
-			s.clock.Observe(h)
-		}
+var _ store.DiscoveryWriter = txn{}
+
+func (t txn) DiscoveryVenue(ctx context.Context, id string) (schema.Venue, string, error) {
+	v, err := t.w.loadVenue(ctx, id)
+	if err != nil {
+		return schema.Venue{}, "", err
 	}
-	vm := schema.MergeVenueFields(into.Venue, dup.Venue, s.clock.Tick().String())
-	if _, err := w.writeConflicts(ctx, vm.Conflicts, store.Actor{MutationID: "merge:" + dup.ID, DeviceID: "server:" + by}); err != nil {
-		return err
-	}
+	return v.Venue, v.Discovery, nil
+}
+
+func (t txn) ConfirmDiscovery(ctx context.Context, id, by string) error {
+	_, err := t.w.tx.Exec(ctx, `UPDATE venues SET discovery_state = $1, discovery_by = $2, discovery_at = $3 WHERE id = $4`,
+		schema.DiscoveryConfirmed, by, t.w.nowText(), id)
+	return err
+}
+
+func (t txn) Clock() *schema.Clock { return t.s.clock }
+
+func (t txn) WriteConflicts(ctx context.Context, cs []schema.ConflictDecision, actor store.Actor) error {
+	_, err := t.w.writeConflicts(ctx, cs, actor)
+	return err
+}
+
+func (t txn) MoveVenueRecords(ctx context.Context, dup, into schema.Venue, by string) error {
+	seq := t.w.nextSeq()
+	now := t.w.nowText()
 	// Standing violations of a school the survivor stands in already are
 	// cleared (the survivor's row is the one that stands); the rest move.
 	clear := fmt.Sprintf("merged into venue %s", into.ID)
@@ -171,31 +141,18 @@ func (s *Store) mergeVenue(ctx context.Context, w *writer, dup, into *venueRow, 
 			WHERE id = $7`, []any{into.ID, schema.DiscoveryMerged, by, now, now, seq, dup.ID}},
 	}
 	for _, st := range steps {
-		if _, err := w.tx.Exec(ctx, st.q, st.args...); err != nil {
-			return fmt.Errorf("merge venue %s: %w", dup.ID, err)
+		if _, err := t.w.tx.Exec(ctx, st.q, st.args...); err != nil {
+			return err
 		}
 	}
-	into.Venue = vm.Venue
-	// The survivor's seq moves even when no field did: devices of its
-	// squad then hold it beside the removal of the duplicate.
-	if err := w.saveVenueFields(ctx, into); err != nil {
-		return err
-	}
-	if err := w.audit(ctx, schema.AuditVenue, dup.ID, &dup.SquadID, schema.AuditMergedInto, mergeFrom(dup.Discovery), "merged_into:"+into.ID,
-		fmt.Sprintf("merged by %s into %q (%s): its inspections, findings and zone violations are that venue's now", by, into.Name, into.ID)); err != nil {
-		return err
-	}
-	if err := w.audit(ctx, schema.AuditVenue, into.ID, &into.SquadID, schema.AuditMergeAbsorb, "", "absorbed:"+dup.ID,
-		fmt.Sprintf("took over by %s the records of %q (%s), found in the field by device %s", by, dup.Name, dup.ID, dup.CreatedBy)); err != nil {
-		return err
-	}
-	return w.evaluateZones(ctx, "", into.Venue)
+	return nil
 }
 
-// mergeFrom is the state a merged duplicate leaves, for the audit entry.
-func mergeFrom(discovery string) string {
-	if discovery == "" {
-		return "active"
+func (t txn) SaveVenueFields(ctx context.Context, v *schema.Venue) error {
+	r := &venueRow{Venue: *v}
+	if err := t.w.saveVenueFields(ctx, r); err != nil {
+		return err
 	}
-	return discovery
+	*v = r.Venue
+	return nil
 }

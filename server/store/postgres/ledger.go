@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/patrolhq/patrol/schema"
@@ -17,11 +16,7 @@ import (
 // change is one state change of the lifecycle or the ledger, as the
 // audit log will record it: recordChange is called with each, inside the
 // transaction that makes it.
-type change struct {
-	Actor, EntityKind, EntityID string
-	SquadID                     *int64
-	Action, From, To, Reason    string
-}
+type change = store.Change
 
 // recordChange appends the audit entry of one lifecycle or ledger change
 // inside its transaction. The actor and address are the request's
@@ -29,7 +24,7 @@ type change struct {
 // device that pushed a version; c.Actor names who acted only when the
 // request names no one.
 func recordChange(ctx context.Context, w *writer, c change) error {
-	e := auditOf(ctx, w.now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
+	e := store.AuditOf(ctx, w.now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
 	if e.Actor == schema.AuditSystem && c.Actor != "" {
 		e.Actor = c.Actor
 	}
@@ -125,59 +120,6 @@ func (w *writer) loadFinding(ctx context.Context, id string) (*findingRow, error
 	return r, err
 }
 
-// ReviewInspection approves or returns a submitted inspection
-// (schema.DecideReview) and bumps its seq so the author's device receives
-// the decision. An approval applies schema.FindingsOnApproval to the
-// venue's standing findings in the same transaction.
-func (s *Store) ReviewInspection(ctx context.Context, id string, in store.ReviewInput, scope schema.Scope) (schema.Inspection, error) {
-	err := s.writeTx(ctx, func(w *writer) error {
-		r, err := scanInspection(w.tx.QueryRow(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = $1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && !scope.Covers(r.SquadID) {
-			return notFound("inspection", id)
-		}
-		if err != nil {
-			return err
-		}
-		status := r.Status
-		if status == schema.StatusReviewed {
-			status = schema.StatusApproved
-		}
-		to, err := schema.DecideReview(status, r.Version, in.Action, in.Comment, in.Version)
-		if err != nil {
-			return err
-		}
-		rv := schema.Review{ReviewedBy: in.By, ReviewedAt: w.now, Decision: to, Note: in.Comment, Version: r.Version}
-		body, err := json.Marshal(rv)
-		if err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE inspections SET status = $1, review = $2, updated_at = $3, seq = $4 WHERE id = $5`,
-			to, string(body), w.nowText(), w.nextSeq(), id)
-		b.Queue(`UPDATE inspection_versions SET review = $1 WHERE inspection_id = $2 AND version = $3`, string(body), id, int32(r.Version))
-		if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		squad := r.SquadID
-		if err := recordChange(ctx, w, change{Actor: in.By, EntityKind: "inspection", EntityID: id, SquadID: &squad,
-			Action: in.Action, From: r.Status, To: to, Reason: in.Comment}); err != nil {
-			return err
-		}
-		if to != schema.StatusApproved {
-			return nil
-		}
-		if err := fillItems(ctx, w.tx, []*inspectionRow{r}); err != nil {
-			return err
-		}
-		r.Status = to
-		return w.applyApproval(ctx, s, r)
-	})
-	if err != nil {
-		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
-	}
-	return s.Inspection(ctx, id)
-}
-
 // queryFindings collects the findings a query returns.
 func queryFindings(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]*findingRow, error) {
 	rows, err := tx.Query(ctx, q, args...)
@@ -194,67 +136,6 @@ func queryFindings(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]*fi
 		out = append(out, f)
 	}
 	return out, rows.Err()
-}
-
-// applyApproval writes what approving r does to the ledger.
-func (w *writer) applyApproval(ctx context.Context, s *Store, r *inspectionRow) error {
-	checklists, err := s.checklistSet(ctx, w.tx)
-	if err != nil {
-		return err
-	}
-	var cl schema.Checklist
-	if c, ok := checklists(r.ChecklistVersion); ok {
-		cl = *c
-	}
-	rows, err := queryFindings(ctx, w.tx, findingSelect+` WHERE venue_id = $1 AND status IN ($2, $3) ORDER BY opened_at, id FOR UPDATE`,
-		r.VenueID, schema.FindingOpen, schema.FindingOrdered)
-	if err != nil {
-		return err
-	}
-	var unresolved []schema.Finding
-	for _, f := range rows {
-		unresolved = append(unresolved, f.Finding)
-	}
-	if r.RecheckOf != "" {
-		// The finding the inspector set out to re-check is linked when it
-		// is one the inspection can re-check; a stale or foreign one is
-		// ignored, never a reason to refuse the approval.
-		if f, err := w.loadFinding(ctx, r.RecheckOf); err == nil && schema.RecheckTarget(r.Inspection, f.Finding) == nil {
-			known := false
-			for _, u := range unresolved {
-				known = known || u.ID == f.ID
-			}
-			if !known {
-				unresolved = append(unresolved, f.Finding)
-			}
-		}
-	}
-	created, changed := schema.FindingsOnApproval(r.Inspection, cl, unresolved, w.now, uuid.NewString)
-	for i := range created {
-		f := &created[i]
-		if err := w.writeFinding(ctx, f); err != nil {
-			return err
-		}
-		if err := recordChange(ctx, w, change{Actor: "system", EntityKind: "finding", EntityID: f.ID, SquadID: &f.SquadID,
-			Action: "created", To: f.Status, Reason: "inspection " + r.ID + " failed " + f.ItemID}); err != nil {
-			return err
-		}
-	}
-	for i := range changed {
-		c := &changed[i]
-		if err := w.writeFinding(ctx, &c.After); err != nil {
-			return err
-		}
-		action := "rechecked"
-		if c.Action == schema.FindingActRecheckFail {
-			action = "repeat"
-		}
-		if err := recordChange(ctx, w, change{Actor: "system", EntityKind: "finding", EntityID: c.After.ID, SquadID: &c.After.SquadID,
-			Action: action, From: c.Before.Status, To: c.After.Status, Reason: "inspection " + r.ID}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // readTx runs fn in a REPEATABLE READ, READ ONLY transaction.
@@ -392,95 +273,6 @@ func (s *Store) Finding(ctx context.Context, id string) (schema.Finding, error) 
 	return r.Finding, nil
 }
 
-// ActOnFinding orders, closes or escalates a finding by schema.DecideFinding.
-func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAction, scope schema.Scope) (schema.Finding, error) {
-	switch a.Action {
-	case schema.FindingActOrder, schema.FindingActClose, schema.FindingActEscalate:
-	default:
-		return schema.Finding{}, schema.Errorf(schema.CodeInvalid, "action %q is not order, close or escalate", a.Action)
-	}
-	var out schema.Finding
-	err := s.writeTx(ctx, func(w *writer) error {
-		r, err := w.loadFinding(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !scope.Covers(r.SquadID) {
-			return notFound("finding", id)
-		}
-		a.Number, a.LegalBasis = "", ""
-		if a.Action == schema.FindingActOrder {
-			// Check first, so that a refused order uses no number.
-			if _, err := schema.DecideFinding(r.Finding, a, w.now); err != nil {
-				return err
-			}
-			if a.LegalBasis, err = w.legalBasis(ctx, s, r.InspectionID, r.ItemID); err != nil {
-				return err
-			}
-			year := store.OrderYear(w.now)
-			var n int
-			if err := w.tx.QueryRow(ctx, `INSERT INTO order_numbers (year, last_n) VALUES ($1, 1)
-				ON CONFLICT (year) DO UPDATE SET last_n = order_numbers.last_n + 1 RETURNING last_n`, int32(year)).Scan(&n); err != nil {
-				return fmt.Errorf("order number: %w", err)
-			}
-			a.Number = schema.OrderNumber(year, n)
-		}
-		f, err := schema.DecideFinding(r.Finding, a, w.now)
-		if err != nil {
-			return err
-		}
-		if err := w.writeFinding(ctx, &f); err != nil {
-			return err
-		}
-		reason := a.Text
-		if f.Order != nil && a.Action == schema.FindingActOrder {
-			reason = f.Order.Number + ": " + a.Text
-		}
-		if err := recordChange(ctx, w, change{Actor: a.By, EntityKind: "finding", EntityID: id, SquadID: &f.SquadID,
-			Action: findingChangeAction(a.Action), From: r.Status, To: f.Status, Reason: reason}); err != nil {
-			return err
-		}
-		out = f
-		return nil
-	})
-	if err != nil {
-		return schema.Finding{}, fmt.Errorf("store: %s finding %s: %w", a.Action, id, err)
-	}
-	return out, nil
-}
-
-// findingChangeAction names a leader's action on a finding as the audit
-// log does.
-func findingChangeAction(act string) string {
-	switch act {
-	case schema.FindingActOrder:
-		return "ordered"
-	case schema.FindingActClose:
-		return "closed"
-	case schema.FindingActEscalate:
-		return "escalated"
-	}
-	return act
-}
-
-// legalBasis is the legal basis of item in the checklist of inspection.
-func (w *writer) legalBasis(ctx context.Context, s *Store, inspectionID, item string) (string, error) {
-	var version string
-	if err := w.tx.QueryRow(ctx, `SELECT checklist_version FROM inspections WHERE id = $1`, inspectionID).Scan(&version); err != nil {
-		return "", fmt.Errorf("checklist of inspection %s: %w", inspectionID, err)
-	}
-	checklists, err := s.checklistSet(ctx, w.tx)
-	if err != nil {
-		return "", err
-	}
-	if cl, ok := checklists(version); ok {
-		if it, ok := cl.Item(item); ok {
-			return it.LegalBasis, nil
-		}
-	}
-	return "", nil
-}
-
 // VenueLedger is a venue's inspections and findings over time.
 func (s *Store) VenueLedger(ctx context.Context, venueID string) (store.VenueLedger, error) {
 	v, err := s.Venue(ctx, venueID)
@@ -505,4 +297,110 @@ func (s *Store) VenueLedger(ctx context.Context, venueID string) (store.VenueLed
 	}
 	out.Items = store.ItemRecords(out.Findings)
 	return out, nil
+}
+
+// ReviewInspection approves or returns a submitted inspection
+// (store.ReviewInspection) and bumps its seq so the author's device
+// receives the decision.
+func (s *Store) ReviewInspection(ctx context.Context, id string, in store.ReviewInput, scope schema.Scope) (schema.Inspection, error) {
+	err := s.writeTx(ctx, func(w *writer) error {
+		return store.ReviewInspection(ctx, txn{s, w}, id, in, scope, w.now)
+	})
+	if err != nil {
+		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
+	}
+	return s.Inspection(ctx, id)
+}
+
+// ActOnFinding orders, closes or escalates a finding (store.ActOnFinding).
+func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAction, scope schema.Scope) (schema.Finding, error) {
+	if err := store.CheckFindingAction(a); err != nil {
+		return schema.Finding{}, err
+	}
+	var out schema.Finding
+	err := s.writeTx(ctx, func(w *writer) error {
+		var err error
+		out, err = store.ActOnFinding(ctx, txn{s, w}, id, a, scope, w.now)
+		return err
+	})
+	if err != nil {
+		return schema.Finding{}, fmt.Errorf("store: %s finding %s: %w", a.Action, id, err)
+	}
+	return out, nil
+}
+
+var _ store.LedgerWriter = txn{}
+
+func (t txn) LoadFinding(ctx context.Context, id string) (schema.Finding, error) {
+	r, err := t.w.loadFinding(ctx, id)
+	if err != nil {
+		return schema.Finding{}, err
+	}
+	return r.Finding, nil
+}
+
+func (t txn) WriteFinding(ctx context.Context, f *schema.Finding) error {
+	return t.w.writeFinding(ctx, f)
+}
+
+func (t txn) RecordChange(ctx context.Context, c store.Change) error {
+	return recordChange(ctx, t.w, c)
+}
+
+func (t txn) Checklists(ctx context.Context) (schema.ChecklistLookup, error) {
+	return t.s.checklistSet(ctx, t.w.tx)
+}
+
+func (t txn) ChecklistVersion(ctx context.Context, inspectionID string) (string, error) {
+	var version string
+	err := t.w.tx.QueryRow(ctx, `SELECT checklist_version FROM inspections WHERE id = $1`, inspectionID).Scan(&version)
+	return version, err
+}
+
+func (t txn) NextOrderNumber(ctx context.Context, year int) (int, error) {
+	var n int
+	err := t.w.tx.QueryRow(ctx, `INSERT INTO order_numbers (year, last_n) VALUES ($1, 1)
+		ON CONFLICT (year) DO UPDATE SET last_n = order_numbers.last_n + 1 RETURNING last_n`, int32(year)).Scan(&n)
+	return n, err
+}
+
+func (t txn) UnresolvedFindings(ctx context.Context, venueID string) ([]schema.Finding, error) {
+	rows, err := queryFindings(ctx, t.w.tx, findingSelect+` WHERE venue_id = $1 AND status IN ($2, $3) ORDER BY opened_at, id FOR UPDATE`,
+		venueID, schema.FindingOpen, schema.FindingOrdered)
+	if err != nil {
+		return nil, err
+	}
+	var out []schema.Finding
+	for _, f := range rows {
+		out = append(out, f.Finding)
+	}
+	return out, nil
+}
+
+func (t txn) ReviewTarget(ctx context.Context, id string) (schema.Inspection, bool, error) {
+	r, err := scanInspection(t.w.tx.QueryRow(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return schema.Inspection{}, false, nil
+	}
+	if err != nil {
+		return schema.Inspection{}, false, err
+	}
+	return r.Inspection, true, nil
+}
+
+func (t txn) WriteReview(ctx context.Context, id, status string, review []byte, version int) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE inspections SET status = $1, review = $2, updated_at = $3, seq = $4 WHERE id = $5`,
+		status, string(review), t.w.nowText(), t.w.nextSeq(), id)
+	b.Queue(`UPDATE inspection_versions SET review = $1 WHERE inspection_id = $2 AND version = $3`, string(review), id, int32(version))
+	return t.w.tx.SendBatch(ctx, b).Close()
+}
+
+func (t txn) FillItems(ctx context.Context, in *schema.Inspection) error {
+	r := &inspectionRow{Inspection: *in}
+	if err := fillItems(ctx, t.w.tx, []*inspectionRow{r}); err != nil {
+		return err
+	}
+	in.Items = r.Items
+	return nil
 }

@@ -218,25 +218,9 @@ func (s *Store) CreateVenue(ctx context.Context, v schema.Venue, actor store.Act
 func (s *Store) MoveVenue(ctx context.Context, id string, squadID int64) (schema.Venue, error) {
 	var out schema.Venue
 	err := s.writeTx(ctx, func(w *writer) error {
-		v, err := w.loadVenue(ctx, id)
-		if err != nil {
-			return err
-		}
-		if v.SquadID == squadID {
-			return schema.Errorf(schema.CodeInvalid, "venue %s is already in squad %d", id, squadID)
-		}
-		if err := w.squadExists(ctx, squadID); err != nil {
-			return err
-		}
-		if err := w.moveVenue(ctx, v, squadID, ""); err != nil {
-			return err
-		}
-		// Set by hand: an import of squad areas leaves it where it was put.
-		if _, err := w.tx.Exec(ctx, `UPDATE venues SET squad_manual = true WHERE id = $1`, id); err != nil {
-			return err
-		}
-		out = v.Venue
-		return nil
+		var err error
+		out, err = store.MoveVenue(ctx, txn{s, w}, id, squadID)
+		return err
 	})
 	if err != nil {
 		return schema.Venue{}, fmt.Errorf("store: move venue %s: %w", id, err)

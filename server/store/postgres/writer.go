@@ -85,3 +85,11 @@ func (w *writer) squadExists(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// txn is a write transaction as the store's decision functions see it
+// (store.ImportWriter, store.LedgerWriter, store.ZoneRuleWriter,
+// store.RelocateWriter): its methods are only this dialect's SQL.
+type txn struct {
+	s *Store
+	w *writer
+}

@@ -187,52 +187,6 @@ func (s *Store) ZoneRules(ctx context.Context) ([]schema.ZoneRule, error) {
 	return out, wrap("zone rules", err)
 }
 
-// PutZoneRule publishes a rule and re-evaluates the venues it can affect.
-func (s *Store) PutZoneRule(ctx context.Context, r schema.ZoneRule) (schema.ZoneRule, error) {
-	if err := schema.ValidateZoneRule(&r); err != nil {
-		return schema.ZoneRule{}, err
-	}
-	body, err := json.Marshal(r)
-	if err != nil {
-		return schema.ZoneRule{}, err
-	}
-	err = s.writeTx(ctx, func(w *writer) error {
-		var old *schema.ZoneRule
-		var oldBody string
-		err := w.tx.QueryRow(ctx, `SELECT body FROM zone_rules WHERE id = $1`, r.ID).Scan(&oldBody)
-		switch {
-		case err == nil:
-			old = new(schema.ZoneRule)
-			if err := json.Unmarshal([]byte(oldBody), old); err != nil {
-				return fmt.Errorf("zone rule %s: %w", r.ID, err)
-			}
-			if oldBody == string(body) {
-				return nil
-			}
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		if _, err := w.tx.Exec(ctx, `INSERT INTO zone_rules (id, body, effective_from, effective_to, seq) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (id) DO UPDATE SET body = excluded.body, effective_from = excluded.effective_from,
-			effective_to = excluded.effective_to, seq = excluded.seq`,
-			r.ID, string(body), schema.FormatTime(r.EffectiveFrom), ruleEnd(r), w.nextSeq()); err != nil {
-			return err
-		}
-		if err := w.audit(ctx, schema.AuditZoneRule, r.ID, nil, "publish", oldBody, string(body), ""); err != nil {
-			return err
-		}
-		venues, err := w.venuesOfKinds(ctx, store.RuleVenueKinds(old, r))
-		if err != nil {
-			return err
-		}
-		return w.evaluateZones(ctx, schema.ZoneClearRule, venues...)
-	})
-	if err != nil {
-		return schema.ZoneRule{}, fmt.Errorf("store: put zone rule %s: %w", r.ID, err)
-	}
-	return r, nil
-}
-
 // venuesOfKinds reads the venues of the kinds (nil: every kind), deleted
 // ones included (their standing rows, if any, clear).
 func (w *writer) venuesOfKinds(ctx context.Context, kinds []string) ([]schema.Venue, error) {
@@ -279,45 +233,6 @@ func (s *Store) SquadBounds(ctx context.Context, id int64) (store.Squad, error) 
 	return sq, nil
 }
 
-// RelocateVenue moves a venue to a surveyed position and re-evaluates it.
-func (s *Store) RelocateVenue(ctx context.Context, id string, lat, lng float64, scope schema.Scope) (schema.Venue, error) {
-	if err := schema.ValidPosition(lat, lng); err != nil {
-		return schema.Venue{}, err
-	}
-	var out schema.Venue
-	err := s.writeTx(ctx, func(w *writer) error {
-		v, err := w.loadVenue(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !scope.Covers(v.SquadID) {
-			return notFound("venue", id)
-		}
-		if v.Deleted {
-			return schema.Errorf(schema.CodeGone, "venue %s was deleted", id)
-		}
-		if v.Lat == lat && v.Lng == lng {
-			out = v.Venue
-			return nil
-		}
-		seq := w.nextSeq()
-		if _, err := w.tx.Exec(ctx, `UPDATE venues SET lat = $1, lng = $2, updated_at = $3, seq = $4 WHERE id = $5`, lat, lng, w.nowText(), seq, id); err != nil {
-			return err
-		}
-		from := fmt.Sprintf("%.6f,%.6f", v.Lat, v.Lng)
-		v.Lat, v.Lng, v.Seq, v.UpdatedAt = lat, lng, seq, w.now
-		if err := w.audit(ctx, schema.AuditVenue, id, &v.SquadID, "relocate", from, fmt.Sprintf("%.6f,%.6f", lat, lng), ""); err != nil {
-			return err
-		}
-		out = v.Venue
-		return w.evaluateZones(ctx, "", v.Venue)
-	})
-	if err != nil {
-		return schema.Venue{}, fmt.Errorf("store: relocate venue %s: %w", id, err)
-	}
-	return out, nil
-}
-
 // ruleEnd is the effective_to column of a rule: its end, or NULL while it
 // is in force without one.
 func ruleEnd(r schema.ZoneRule) *string {
@@ -326,4 +241,68 @@ func ruleEnd(r schema.ZoneRule) *string {
 	}
 	t := schema.FormatTime(r.EffectiveTo)
 	return &t
+}
+
+// PutZoneRule publishes a rule and re-evaluates the venues it can affect
+// (store.PublishZoneRule).
+func (s *Store) PutZoneRule(ctx context.Context, r schema.ZoneRule) (schema.ZoneRule, error) {
+	if err := schema.ValidateZoneRule(&r); err != nil {
+		return schema.ZoneRule{}, err
+	}
+	body, err := json.Marshal(r)
+	if err != nil {
+		return schema.ZoneRule{}, err
+	}
+	err = s.writeTx(ctx, func(w *writer) error {
+		return store.PublishZoneRule(ctx, txn{s, w}, r, body)
+	})
+	if err != nil {
+		return schema.ZoneRule{}, fmt.Errorf("store: put zone rule %s: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// RelocateVenue moves a venue to a surveyed position and re-evaluates it
+// (store.RelocateVenue).
+func (s *Store) RelocateVenue(ctx context.Context, id string, lat, lng float64, scope schema.Scope) (schema.Venue, error) {
+	if err := schema.ValidPosition(lat, lng); err != nil {
+		return schema.Venue{}, err
+	}
+	var out schema.Venue
+	err := s.writeTx(ctx, func(w *writer) error {
+		var err error
+		out, err = store.RelocateVenue(ctx, txn{s, w}, id, lat, lng, scope, w.now)
+		return err
+	})
+	if err != nil {
+		return schema.Venue{}, fmt.Errorf("store: relocate venue %s: %w", id, err)
+	}
+	return out, nil
+}
+
+var (
+	_ store.ZoneRuleWriter = txn{}
+	_ store.RelocateWriter = txn{}
+)
+
+func (t txn) ZoneRuleBody(ctx context.Context, id string) (string, bool, error) {
+	var body string
+	err := t.w.tx.QueryRow(ctx, `SELECT body FROM zone_rules WHERE id = $1`, id).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return body, err == nil, err
+}
+
+func (t txn) WriteZoneRule(ctx context.Context, r schema.ZoneRule, body string) error {
+	_, err := t.w.tx.Exec(ctx, `INSERT INTO zone_rules (id, body, effective_from, effective_to, seq) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET body = excluded.body, effective_from = excluded.effective_from,
+		effective_to = excluded.effective_to, seq = excluded.seq`,
+		r.ID, body, schema.FormatTime(r.EffectiveFrom), ruleEnd(r), t.w.nextSeq())
+	return err
+}
+
+func (t txn) SetVenuePosition(ctx context.Context, id string, lat, lng float64) error {
+	_, err := t.w.tx.Exec(ctx, `UPDATE venues SET lat = $1, lng = $2, updated_at = $3, seq = $4 WHERE id = $5`, lat, lng, t.w.nowText(), t.w.nextSeq(), id)
+	return err
 }

@@ -6,21 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store"
 )
 
 const auditCols = `seq, at, actor, address, entity_kind, entity_id, squad_id, action, from_state, to_state, reason, prev_hash, hash`
-
-// auditOf is an entry of a change made now by the actor and from the
-// address the context names (store.WithAuditor).
-func auditOf(ctx context.Context, now time.Time, kind, id string, squad *int64, action, from, to, reason string) schema.AuditEntry {
-	actor, addr := store.Auditor(ctx)
-	return schema.AuditEntry{At: now, Actor: actor, Address: addr, EntityKind: kind, EntityID: id, SquadID: squad,
-		Action: action, From: from, To: to, Reason: reason}
-}
 
 // appendAudit appends e to the log inside tx, the transaction of the
 // change it records: the one writer connection serialises the chain, so
@@ -40,9 +31,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e schema.AuditEntry) (schema.A
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return schema.AuditEntry{}, fmt.Errorf("audit: head: %w", err)
 	}
-	e.Seq = last + 1
-	e.At = e.At.UTC()
-	e = schema.SealAudit(prev, e)
+	e = store.ChainAudit(last, prev, []schema.AuditEntry{e})[0]
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action, e.From, e.To, e.Reason,
 		e.PrevHash, e.Hash); err != nil {
@@ -54,7 +43,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e schema.AuditEntry) (schema.A
 // audit records an entry of a change of the writer's transaction; it is
 // appended when the transaction commits.
 func (w *writer) audit(ctx context.Context, kind, id string, squad *int64, action, from, to, reason string) error {
-	w.queueAudit(ctx, auditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
+	w.queueAudit(ctx, store.AuditOf(ctx, w.now, kind, id, squad, action, from, to, reason))
 	return nil
 }
 
@@ -88,14 +77,11 @@ func (w *writer) flushAudit(ctx context.Context) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("audit: head: %w", err)
 	}
-	for start := 0; start < len(w.audits); start += auditChunk {
-		chunk := w.audits[start:min(start+auditChunk, len(w.audits))]
+	chain := store.ChainAudit(last, prev, w.audits)
+	for start := 0; start < len(chain); start += auditChunk {
+		chunk := chain[start:min(start+auditChunk, len(chain))]
 		args := make([]any, 0, 13*len(chunk))
 		for _, e := range chunk {
-			last++
-			e.Seq, e.At = last, e.At.UTC()
-			e = schema.SealAudit(prev, e)
-			prev = e.Hash
 			args = append(args, e.Seq, schema.FormatTime(e.At), e.Actor, e.Address, e.EntityKind, e.EntityID, e.SquadID, e.Action,
 				e.From, e.To, e.Reason, e.PrevHash, e.Hash)
 		}
@@ -149,80 +135,46 @@ func (s *Store) AppendAudit(ctx context.Context, e schema.AuditEntry) (schema.Au
 	return out, nil
 }
 
-// AuditEntries lists entries that match f, newest first.
+// AuditEntries lists entries that match f (store.AuditConditions),
+// newest first.
 func (s *Store) AuditEntries(ctx context.Context, f store.AuditFilter) ([]schema.AuditEntry, error) {
-	var where []string
-	var args []any
-	if f.EntityKind != "" {
-		where, args = append(where, "entity_kind = ?"), append(args, f.EntityKind)
-		if f.EntityID != "" {
-			where, args = append(where, "entity_id = ?"), append(args, f.EntityID)
-		}
-	}
-	if f.Actor != "" {
-		where, args = append(where, "actor = ?"), append(args, f.Actor)
-	}
-	if f.SquadID != nil {
-		where, args = append(where, "squad_id = ?"), append(args, *f.SquadID)
-	}
-	if f.BeforeSeq > 0 {
-		where, args = append(where, "seq < ?"), append(args, f.BeforeSeq)
-	}
+	conds, args := store.AuditConditions(f)
 	q := `SELECT ` + auditCols + ` FROM audit_log`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, " ? AND ") + ` ?`
 	}
 	q += ` ORDER BY seq DESC LIMIT ?`
 	args = append(args, f.AuditLimit())
-	rows, err := s.db.R.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, wrap("audit entries", err)
-	}
-	defer rows.Close()
-	out := []schema.AuditEntry{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, wrap("audit entries", err)
-		}
-		out = append(out, e)
-	}
-	return out, wrap("audit entries", rows.Err())
+	out, err := s.readAudit(ctx, q, args...)
+	return out, wrap("audit entries", err)
 }
 
 // ScanAudit calls fn with every entry after afterSeq in seq order, a batch
 // of store.AuditBatch entries read at a time (each batch its own read, so
 // no read transaction stays open for the whole log).
 func (s *Store) ScanAudit(ctx context.Context, afterSeq int64, fn func(schema.AuditEntry) error) error {
-	batch := make([]schema.AuditEntry, 0, store.AuditBatch)
-	for {
-		batch = batch[:0]
-		rows, err := s.db.R.QueryContext(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, store.AuditBatch)
-		if err != nil {
-			return wrap("scan audit", err)
-		}
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return wrap("scan audit", err)
-			}
-			batch = append(batch, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return wrap("scan audit", err)
-		}
-		for _, e := range batch {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		if len(batch) < store.AuditBatch {
-			return nil
-		}
-		afterSeq = batch[len(batch)-1].Seq
+	return store.ScanAuditBatches(ctx, afterSeq, func(ctx context.Context, after int64, limit int) ([]schema.AuditEntry, error) {
+		batch, err := s.readAudit(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+		return batch, wrap("scan audit", err)
+	}, fn)
+}
+
+// readAudit collects the entries a query returns.
+func (s *Store) readAudit(ctx context.Context, q string, args ...any) ([]schema.AuditEntry, error) {
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
+	defer rows.Close()
+	out := []schema.AuditEntry{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // CountAudit counts the entries.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 const conflictCols = `id, squad_id, kind, entity_kind, entity_id, field, server_value, device_value, winner, mutation_id, device_id, created_at, resolved_at`
@@ -101,40 +102,30 @@ func (s *Store) DecideConflict(ctx context.Context, id, winner string, actor Act
 		return schema.Conflict{}, err
 	}
 	err := s.writeTx(ctx, func(w *writer) error {
-		c, err := scanConflict(w.tx.QueryRowContext(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && !scope.Covers(c.SquadID)) {
-			return notFound("conflict", id)
-		}
-		if err != nil {
-			return err
-		}
-		if c.ResolvedAt != nil {
-			return nil
-		}
-		if winner != c.Winner {
-			if err := schema.CanOverturn(c); err != nil {
-				return err
-			}
-			v, err := w.loadVenue(ctx, c.EntityID)
-			if err != nil {
-				return err
-			}
-			if err := schema.StillKept(c, &v.Venue); err != nil {
-				return err
-			}
-			edit := map[string]schema.FieldEdit{c.Field: {Value: c.ValueOf(winner)}}
-			if _, _, err := s.editVenue(ctx, w, c.EntityID, edit, nil, actor, scope); err != nil {
-				return err
-			}
-		}
-		_, err = w.exec(ctx, `UPDATE conflicts SET resolved_at = ?, resolved_by = ?, winner = ? WHERE id = ?`, w.nowText(), by, winner, id)
-		if err != nil {
-			return err
-		}
-		return w.audit(ctx, schema.AuditConflict, id, &c.SquadID, "decide", "open", "resolved", "the "+winner+"'s value stands, decided by "+by)
+		return store.DecideConflict(ctx, txn{s, w}, id, winner, actor, by, scope)
 	})
 	if err != nil {
 		return schema.Conflict{}, fmt.Errorf("store: decide conflict %s: %w", id, err)
 	}
 	return s.Conflict(ctx, id)
+}
+
+var _ store.ConflictWriter = txn{}
+
+func (t txn) LockConflict(ctx context.Context, id string) (schema.Conflict, bool, error) {
+	c, err := scanConflict(t.w.tx.QueryRowContext(ctx, `SELECT `+conflictCols+` FROM conflicts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return schema.Conflict{}, false, nil
+	}
+	return c, err == nil, err
+}
+
+func (t txn) EditVenueAs(ctx context.Context, id string, edits map[string]schema.FieldEdit, actor store.Actor, scope schema.Scope) error {
+	_, _, err := t.s.editVenue(ctx, t.w, id, edits, nil, actor, scope)
+	return err
+}
+
+func (t txn) DecideConflictRow(ctx context.Context, id, winner, by string) error {
+	_, err := t.w.exec(ctx, `UPDATE conflicts SET resolved_at = ?, resolved_by = ?, winner = ? WHERE id = ?`, t.w.nowText(), by, winner, id)
+	return err
 }

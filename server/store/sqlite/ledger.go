@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/store"
 )
@@ -18,11 +16,7 @@ import (
 // change is one state change of the lifecycle or the ledger, as the
 // audit log will record it: recordChange is called with each, inside the
 // transaction that makes it.
-type change struct {
-	Actor, EntityKind, EntityID string
-	SquadID                     *int64
-	Action, From, To, Reason    string
-}
+type change = store.Change
 
 // recordChange appends the audit entry of one lifecycle or ledger change
 // inside its transaction. The actor and address are the request's
@@ -30,7 +24,7 @@ type change struct {
 // device that pushed a version; c.Actor names who acted only when the
 // request names no one.
 func recordChange(ctx context.Context, w *writer, c change) error {
-	e := auditOf(ctx, w.now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
+	e := store.AuditOf(ctx, w.now, c.EntityKind, c.EntityID, c.SquadID, c.Action, c.From, c.To, c.Reason)
 	if e.Actor == schema.AuditSystem && c.Actor != "" {
 		e.Actor = c.Actor
 	}
@@ -129,134 +123,6 @@ func (w *writer) loadFinding(ctx context.Context, id string) (*findingRow, error
 	return r, err
 }
 
-// ReviewInspection approves or returns a submitted inspection
-// (schema.DecideReview) and bumps its seq so the author's device receives
-// the decision. An approval applies schema.FindingsOnApproval to the
-// venue's standing findings in the same transaction.
-func (s *Store) ReviewInspection(ctx context.Context, id string, in store.ReviewInput, scope schema.Scope) (schema.Inspection, error) {
-	err := s.writeTx(ctx, func(w *writer) error {
-		r, err := scanInspection(w.tx.QueryRowContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) || err == nil && !scope.Covers(r.SquadID) {
-			return notFound("inspection", id)
-		}
-		if err != nil {
-			return err
-		}
-		status := r.Status
-		if status == schema.StatusReviewed {
-			status = schema.StatusApproved
-		}
-		to, err := schema.DecideReview(status, r.Version, in.Action, in.Comment, in.Version)
-		if err != nil {
-			return err
-		}
-		rv := schema.Review{ReviewedBy: in.By, ReviewedAt: w.now, Decision: to, Note: in.Comment, Version: r.Version}
-		body, err := json.Marshal(rv)
-		if err != nil {
-			return err
-		}
-		seq, err := w.seq.nextSeq(ctx)
-		if err != nil {
-			return err
-		}
-		if _, err := w.exec(ctx, `UPDATE inspections SET status = ?, review = ?, updated_at = ?, seq = ? WHERE id = ?`,
-			to, string(body), w.nowText(), seq, id); err != nil {
-			return err
-		}
-		if _, err := w.exec(ctx, `UPDATE inspection_versions SET review = ? WHERE inspection_id = ? AND version = ?`,
-			string(body), id, r.Version); err != nil {
-			return err
-		}
-		squad := r.SquadID
-		if err := recordChange(ctx, w, change{Actor: in.By, EntityKind: "inspection", EntityID: id, SquadID: &squad,
-			Action: in.Action, From: r.Status, To: to, Reason: in.Comment}); err != nil {
-			return err
-		}
-		if to != schema.StatusApproved {
-			return nil
-		}
-		if err := fillItems(ctx, w.tx, []*inspectionRow{r}); err != nil {
-			return err
-		}
-		r.Status = to
-		return w.applyApproval(ctx, s, r)
-	})
-	if err != nil {
-		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
-	}
-	return s.Inspection(ctx, id)
-}
-
-// applyApproval writes what approving r does to the ledger.
-func (w *writer) applyApproval(ctx context.Context, s *Store, r *inspectionRow) error {
-	checklists, err := s.checklistSet(ctx, w.tx)
-	if err != nil {
-		return err
-	}
-	var cl schema.Checklist
-	if c, ok := checklists(r.ChecklistVersion); ok {
-		cl = *c
-	}
-	var unresolved []schema.Finding
-	rows, err := w.tx.QueryContext(ctx, `SELECT `+findingCols+` FROM findings WHERE venue_id = ? AND status IN (?, ?) ORDER BY opened_at, id`,
-		r.VenueID, schema.FindingOpen, schema.FindingOrdered)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		f, err := scanFinding(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		unresolved = append(unresolved, f.Finding)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if r.RecheckOf != "" {
-		// The finding the inspector set out to re-check is linked when it
-		// is one the inspection can re-check; a stale or foreign one is
-		// ignored, never a reason to refuse the approval.
-		if f, err := w.loadFinding(ctx, r.RecheckOf); err == nil && schema.RecheckTarget(r.Inspection, f.Finding) == nil {
-			known := false
-			for _, u := range unresolved {
-				known = known || u.ID == f.ID
-			}
-			if !known {
-				unresolved = append(unresolved, f.Finding)
-			}
-		}
-	}
-	created, changed := schema.FindingsOnApproval(r.Inspection, cl, unresolved, w.now, uuid.NewString)
-	for i := range created {
-		f := &created[i]
-		if err := w.writeFinding(ctx, f); err != nil {
-			return err
-		}
-		if err := recordChange(ctx, w, change{Actor: "system", EntityKind: "finding", EntityID: f.ID, SquadID: &f.SquadID,
-			Action: "created", To: f.Status, Reason: "inspection " + r.ID + " failed " + f.ItemID}); err != nil {
-			return err
-		}
-	}
-	for i := range changed {
-		c := &changed[i]
-		if err := w.writeFinding(ctx, &c.After); err != nil {
-			return err
-		}
-		action := "rechecked"
-		if c.Action == schema.FindingActRecheckFail {
-			action = "repeat"
-		}
-		if err := recordChange(ctx, w, change{Actor: "system", EntityKind: "finding", EntityID: c.After.ID, SquadID: &c.After.SquadID,
-			Action: action, From: c.Before.Status, To: c.After.Status, Reason: "inspection " + r.ID}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // InspectionVersions lists the accepted versions of an inspection, oldest
 // first.
 func (s *Store) InspectionVersions(ctx context.Context, id string) ([]store.InspectionVersion, error) {
@@ -345,95 +211,6 @@ func (s *Store) Finding(ctx context.Context, id string) (schema.Finding, error) 
 	}
 	r.Overdue = schema.IsOverdue(r.Finding, s.now())
 	return r.Finding, nil
-}
-
-// ActOnFinding orders, closes or escalates a finding by schema.DecideFinding.
-func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAction, scope schema.Scope) (schema.Finding, error) {
-	switch a.Action {
-	case schema.FindingActOrder, schema.FindingActClose, schema.FindingActEscalate:
-	default:
-		return schema.Finding{}, schema.Errorf(schema.CodeInvalid, "action %q is not order, close or escalate", a.Action)
-	}
-	var out schema.Finding
-	err := s.writeTx(ctx, func(w *writer) error {
-		r, err := w.loadFinding(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !scope.Covers(r.SquadID) {
-			return notFound("finding", id)
-		}
-		a.Number, a.LegalBasis = "", ""
-		if a.Action == schema.FindingActOrder {
-			// Check first, so that a refused order uses no number.
-			if _, err := schema.DecideFinding(r.Finding, a, w.now); err != nil {
-				return err
-			}
-			if a.LegalBasis, err = w.legalBasis(ctx, s, r.InspectionID, r.ItemID); err != nil {
-				return err
-			}
-			year := store.OrderYear(w.now)
-			var n int
-			if err := w.tx.QueryRowContext(ctx, `INSERT INTO order_numbers (year, last_n) VALUES (?, 1)
-				ON CONFLICT (year) DO UPDATE SET last_n = last_n + 1 RETURNING last_n`, year).Scan(&n); err != nil {
-				return fmt.Errorf("order number: %w", err)
-			}
-			a.Number = schema.OrderNumber(year, n)
-		}
-		f, err := schema.DecideFinding(r.Finding, a, w.now)
-		if err != nil {
-			return err
-		}
-		if err := w.writeFinding(ctx, &f); err != nil {
-			return err
-		}
-		reason := a.Text
-		if f.Order != nil && a.Action == schema.FindingActOrder {
-			reason = f.Order.Number + ": " + a.Text
-		}
-		if err := recordChange(ctx, w, change{Actor: a.By, EntityKind: "finding", EntityID: id, SquadID: &f.SquadID,
-			Action: findingChangeAction(a.Action), From: r.Status, To: f.Status, Reason: reason}); err != nil {
-			return err
-		}
-		out = f
-		return nil
-	})
-	if err != nil {
-		return schema.Finding{}, fmt.Errorf("store: %s finding %s: %w", a.Action, id, err)
-	}
-	return out, nil
-}
-
-// findingChangeAction names a leader's action on a finding as the audit
-// log does.
-func findingChangeAction(act string) string {
-	switch act {
-	case schema.FindingActOrder:
-		return "ordered"
-	case schema.FindingActClose:
-		return "closed"
-	case schema.FindingActEscalate:
-		return "escalated"
-	}
-	return act
-}
-
-// legalBasis is the legal basis of item in the checklist of inspection.
-func (w *writer) legalBasis(ctx context.Context, s *Store, inspectionID, item string) (string, error) {
-	var version string
-	if err := w.tx.QueryRowContext(ctx, `SELECT checklist_version FROM inspections WHERE id = ?`, inspectionID).Scan(&version); err != nil {
-		return "", fmt.Errorf("checklist of inspection %s: %w", inspectionID, err)
-	}
-	checklists, err := s.checklistSet(ctx, w.tx)
-	if err != nil {
-		return "", err
-	}
-	if cl, ok := checklists(version); ok {
-		if it, ok := cl.Item(item); ok {
-			return it.LegalBasis, nil
-		}
-	}
-	return "", nil
 }
 
 // VenueLedger is a venue's inspections and findings over time.
@@ -557,4 +334,120 @@ func findingsQuery(f store.FindingFilter, now time.Time) (string, []any) {
 	}
 	q += ` ORDER BY ` + order + ` LIMIT ?`
 	return q, append(args, f.Limit+1)
+}
+
+// ReviewInspection approves or returns a submitted inspection
+// (store.ReviewInspection) and bumps its seq so the author's device
+// receives the decision.
+func (s *Store) ReviewInspection(ctx context.Context, id string, in store.ReviewInput, scope schema.Scope) (schema.Inspection, error) {
+	err := s.writeTx(ctx, func(w *writer) error {
+		return store.ReviewInspection(ctx, txn{s, w}, id, in, scope, w.now)
+	})
+	if err != nil {
+		return schema.Inspection{}, fmt.Errorf("store: review inspection %s: %w", id, err)
+	}
+	return s.Inspection(ctx, id)
+}
+
+// ActOnFinding orders, closes or escalates a finding (store.ActOnFinding).
+func (s *Store) ActOnFinding(ctx context.Context, id string, a schema.FindingAction, scope schema.Scope) (schema.Finding, error) {
+	if err := store.CheckFindingAction(a); err != nil {
+		return schema.Finding{}, err
+	}
+	var out schema.Finding
+	err := s.writeTx(ctx, func(w *writer) error {
+		var err error
+		out, err = store.ActOnFinding(ctx, txn{s, w}, id, a, scope, w.now)
+		return err
+	})
+	if err != nil {
+		return schema.Finding{}, fmt.Errorf("store: %s finding %s: %w", a.Action, id, err)
+	}
+	return out, nil
+}
+
+var _ store.LedgerWriter = txn{}
+
+func (t txn) LoadFinding(ctx context.Context, id string) (schema.Finding, error) {
+	r, err := t.w.loadFinding(ctx, id)
+	if err != nil {
+		return schema.Finding{}, err
+	}
+	return r.Finding, nil
+}
+
+func (t txn) WriteFinding(ctx context.Context, f *schema.Finding) error {
+	return t.w.writeFinding(ctx, f)
+}
+
+func (t txn) RecordChange(ctx context.Context, c store.Change) error {
+	return recordChange(ctx, t.w, c)
+}
+
+func (t txn) Checklists(ctx context.Context) (schema.ChecklistLookup, error) {
+	return t.s.checklistSet(ctx, t.w.tx)
+}
+
+func (t txn) ChecklistVersion(ctx context.Context, inspectionID string) (string, error) {
+	var version string
+	err := t.w.tx.QueryRowContext(ctx, `SELECT checklist_version FROM inspections WHERE id = ?`, inspectionID).Scan(&version)
+	return version, err
+}
+
+func (t txn) NextOrderNumber(ctx context.Context, year int) (int, error) {
+	var n int
+	err := t.w.tx.QueryRowContext(ctx, `INSERT INTO order_numbers (year, last_n) VALUES (?, 1)
+		ON CONFLICT (year) DO UPDATE SET last_n = last_n + 1 RETURNING last_n`, year).Scan(&n)
+	return n, err
+}
+
+func (t txn) UnresolvedFindings(ctx context.Context, venueID string) ([]schema.Finding, error) {
+	rows, err := t.w.tx.QueryContext(ctx, `SELECT `+findingCols+` FROM findings WHERE venue_id = ? AND status IN (?, ?) ORDER BY opened_at, id`,
+		venueID, schema.FindingOpen, schema.FindingOrdered)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []schema.Finding
+	for rows.Next() {
+		f, err := scanFinding(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f.Finding)
+	}
+	return out, rows.Err()
+}
+
+func (t txn) ReviewTarget(ctx context.Context, id string) (schema.Inspection, bool, error) {
+	r, err := scanInspection(t.w.tx.QueryRowContext(ctx, `SELECT `+inspectionCols+` FROM inspections WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return schema.Inspection{}, false, nil
+	}
+	if err != nil {
+		return schema.Inspection{}, false, err
+	}
+	return r.Inspection, true, nil
+}
+
+func (t txn) WriteReview(ctx context.Context, id, status string, review []byte, version int) error {
+	seq, err := t.w.seq.nextSeq(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := t.w.exec(ctx, `UPDATE inspections SET status = ?, review = ?, updated_at = ?, seq = ? WHERE id = ?`,
+		status, string(review), t.w.nowText(), seq, id); err != nil {
+		return err
+	}
+	_, err = t.w.exec(ctx, `UPDATE inspection_versions SET review = ? WHERE inspection_id = ? AND version = ?`, string(review), id, version)
+	return err
+}
+
+func (t txn) FillItems(ctx context.Context, in *schema.Inspection) error {
+	r := &inspectionRow{Inspection: *in}
+	if err := fillItems(ctx, t.w.tx, []*inspectionRow{r}); err != nil {
+		return err
+	}
+	in.Items = r.Items
+	return nil
 }

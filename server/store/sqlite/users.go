@@ -152,7 +152,7 @@ func (s *Store) CreateEnrollmentCode(ctx context.Context, codeHash, userID, crea
 		if err != nil {
 			return fmt.Errorf("user %s: %w", userID, err)
 		}
-		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditEnrollmentCode, store.EnrollmentCodeID(codeHash), u.SquadID, "create", "", "pending",
+		_, err = appendAudit(ctx, tx, store.AuditOf(ctx, now, schema.AuditEnrollmentCode, store.EnrollmentCodeID(codeHash), u.SquadID, "create", "", "pending",
 			"for "+u.Username+" by "+createdBy+", until "+schema.FormatTime(expires)))
 		return err
 	})
@@ -210,14 +210,14 @@ func (s *Store) EnrollDevice(ctx context.Context, codeHash, deviceName, tokenHas
 			return err
 		}
 		out = EnrolledDevice{DeviceID: id.String(), User: u}
-		e := auditOf(ctx, now, schema.AuditDevice, id.String(), u.SquadID, "enroll", "", "active", "device "+strconv.Quote(deviceName)+" of "+u.Username)
+		e := store.AuditOf(ctx, now, schema.AuditDevice, id.String(), u.SquadID, "enroll", "", "active", "device "+strconv.Quote(deviceName)+" of "+u.Username)
 		if e.Actor == schema.AuditSystem {
 			e.Actor = u.Username // the code's owner is who enrols
 		}
 		if _, err := appendAudit(ctx, tx, e); err != nil {
 			return err
 		}
-		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditEnrollmentCode, store.EnrollmentCodeID(codeHash), u.SquadID, "use", "pending", "used",
+		_, err = appendAudit(ctx, tx, store.AuditOf(ctx, now, schema.AuditEnrollmentCode, store.EnrollmentCodeID(codeHash), u.SquadID, "use", "pending", "used",
 			"enrolled device "+id.String()))
 		return err
 	})
@@ -268,7 +268,7 @@ func (s *Store) RevokeDevice(ctx context.Context, deviceID string) error {
 		if squad.Valid {
 			sq = &squad.Int64
 		}
-		_, err = appendAudit(ctx, tx, auditOf(ctx, now, schema.AuditDevice, deviceID, sq, "revoke", "active", "revoked", ""))
+		_, err = appendAudit(ctx, tx, store.AuditOf(ctx, now, schema.AuditDevice, deviceID, sq, "revoke", "active", "revoked", ""))
 		return err
 	})
 	if err != nil {

@@ -227,3 +227,11 @@ func wrap(op string, err error) error {
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }
+
+// txn is a write transaction as the store's decision functions see it
+// (store.ImportWriter, store.LedgerWriter, store.ZoneRuleWriter,
+// store.RelocateWriter): its methods are only this dialect's SQL.
+type txn struct {
+	s *Store
+	w *writer
+}

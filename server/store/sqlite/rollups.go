@@ -40,6 +40,11 @@ const (
 		ORDER BY v.name, v.id`
 )
 
+// rollupSQL is the rollup's reads in this dialect.
+var rollupSQL = store.RollupSQL{Venues: rollupVenuesSQL, Cafes: rollupCafesSQL, Inspections: rollupInspectionsSQL,
+	Opened: rollupOpenedSQL, Ordered: rollupOrderedSQL, Closed: rollupClosedSQL, Stand: rollupStandSQL,
+	CloseOut: rollupCloseOutSQL, Black: rollupBlackSQL, Zone: rollupZoneSQL}
+
 // RollupSquads lists every squad id, ascending.
 func (s *Store) RollupSquads(ctx context.Context) ([]int64, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT id FROM squads ORDER BY id`)
@@ -61,17 +66,12 @@ func (s *Store) RollupSquads(ctx context.Context) ([]int64, error) {
 // RollupFacts counts one squad's window in one read transaction, so that
 // every figure describes the same state.
 func (s *Store) RollupFacts(ctx context.Context, squadID int64, w store.RollupWindow) (store.RollupFacts, error) {
-	ms, ds, de := schema.FormatTime(w.MonthStart), schema.FormatTime(w.DayStart), schema.FormatTime(w.DayEnd)
-	f := store.RollupFacts{VenuesByKind: map[string]int{}, InspectionsByStatus: map[string]int{}, ByInspector: map[string]int{},
-		Opened: map[string]int{}, Ordered: map[string]int{}, Closed: map[string]int{}, Overdue: map[string]int{},
-		Repeated: map[string]int{}, Standing: map[string]int{}, AtRisk: []store.RollupVenue{}, BlackCafes: []store.RollupVenue{},
-		InZoneOpen: []store.RollupVenue{}, CloseOutDays: []float64{}}
 	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return f, wrap("rollup facts", err)
+		return store.NewRollupFacts(), wrap("rollup facts", err)
 	}
 	defer tx.Rollback()
-	each := func(q string, scan func(*sql.Rows) error, args ...any) error {
+	f, err := store.CollectRollupFacts(squadID, w, rollupSQL, func(q string, scan func(store.RowScanner) error, args ...any) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -83,96 +83,9 @@ func (s *Store) RollupFacts(ctx context.Context, squadID int64, w store.RollupWi
 			}
 		}
 		return rows.Err()
-	}
-	counts := func(m map[string]int) func(*sql.Rows) error {
-		return func(r *sql.Rows) error {
-			var k string
-			var n int
-			if err := r.Scan(&k, &n); err != nil {
-				return err
-			}
-			m[k] = n
-			return nil
-		}
-	}
-	venues := func(list *[]store.RollupVenue) func(*sql.Rows) error {
-		return func(r *sql.Rows) error {
-			var v store.RollupVenue
-			if err := r.Scan(&v.ID, &v.Name, &v.Kind); err != nil {
-				return err
-			}
-			*list = append(*list, v)
-			return nil
-		}
-	}
-	steps := []struct {
-		q    string
-		scan func(*sql.Rows) error
-		args []any
-	}{
-		{rollupVenuesSQL, counts(f.VenuesByKind), []any{squadID, de}},
-		{rollupCafesSQL, func(r *sql.Rows) error {
-			var v store.RollupVenue
-			var inspected bool
-			if err := r.Scan(&v.ID, &v.Name, &inspected); err != nil {
-				return err
-			}
-			f.LicensedCafes++
-			if inspected {
-				f.CafesInspected++
-			} else {
-				v.Kind = schema.KindNetCafe
-				f.AtRisk = append(f.AtRisk, v)
-			}
-			return nil
-		}, []any{ms, de, squadID, de}},
-		{rollupInspectionsSQL, func(r *sql.Rows) error {
-			var status, who string
-			var n int
-			if err := r.Scan(&status, &who, &n); err != nil {
-				return err
-			}
-			f.InspectionsByStatus[status] += n
-			f.ByInspector[who] += n
-			return nil
-		}, []any{squadID, ds, de}},
-		{rollupOpenedSQL, counts(f.Opened), []any{squadID, ds, de}},
-		{rollupOrderedSQL, counts(f.Ordered), []any{squadID, ds, de}},
-		{rollupClosedSQL, counts(f.Closed), []any{squadID, ds, de}},
-		{rollupStandSQL, func(r *sql.Rows) error {
-			var item string
-			var n, rep, over int
-			if err := r.Scan(&item, &n, &rep, &over); err != nil {
-				return err
-			}
-			f.Standing[item] = n
-			if rep > 0 {
-				f.Repeated[item] = rep
-			}
-			if over > 0 {
-				f.Overdue[item] = over
-			}
-			return nil
-		}, []any{de, squadID, de}},
-		{rollupCloseOutSQL, func(r *sql.Rows) error {
-			var o, c string
-			if err := r.Scan(&o, &c); err != nil {
-				return err
-			}
-			d, err := store.CloseOutDays(o, c)
-			if err != nil {
-				return err
-			}
-			f.CloseOutDays = append(f.CloseOutDays, d)
-			return nil
-		}, []any{squadID, ms, de}},
-		{rollupBlackSQL, venues(&f.BlackCafes), []any{squadID, ds, de}},
-		{rollupZoneSQL, venues(&f.InZoneOpen), []any{squadID, de}},
-	}
-	for _, st := range steps {
-		if err := each(st.q, st.scan, st.args...); err != nil {
-			return store.RollupFacts{}, wrap(fmt.Sprintf("rollup facts of squad %d", squadID), err)
-		}
+	})
+	if err != nil {
+		return store.RollupFacts{}, wrap(fmt.Sprintf("rollup facts of squad %d", squadID), err)
 	}
 	return f, nil
 }

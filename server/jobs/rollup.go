@@ -476,3 +476,134 @@ func MonthItemsOpened(ctx context.Context, st store.Rollups, month string) (map[
 	}
 	return out, nil
 }
+
+// MonthWithItems is StoredMonth and MonthItemsOpened of the same month at
+// once: the month's stored days are read once and each body decoded once,
+// in full only for a squad's last day (the one that stands in an open
+// month's record), else for the flows summed alone.
+func MonthWithItems(ctx context.Context, st store.Rollups, month string) ([]SquadMonth, map[int64]map[string]int, error) {
+	frozen, err := st.RollupMonths(ctx, month)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobs: month %s: %w", month, err)
+	}
+	days, err := st.RollupMonthDays(ctx, month)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobs: month %s: %w", month, err)
+	}
+	var out []SquadMonth
+	if len(frozen) > 0 {
+		out = make([]SquadMonth, len(frozen))
+		for i, r := range frozen {
+			if err := json.Unmarshal(r.Body, &out[i]); err != nil {
+				return nil, nil, fmt.Errorf("jobs: month %s of squad %d: %w", month, r.SquadID, err)
+			}
+		}
+	}
+	items := map[int64]map[string]int{}
+	for i, r := range days {
+		last := i == len(days)-1 || days[i+1].SquadID != r.SquadID
+		var f dayFlows
+		var d SquadDay
+		if last && len(frozen) == 0 {
+			if err := json.Unmarshal(r.Body, &d); err != nil {
+				return nil, nil, fmt.Errorf("jobs: month %s: day %s of squad %d: %w", month, r.Key, r.SquadID, err)
+			}
+			f.Inspections.Total, f.FindingsOpened, f.FindingsClosed = d.Inspections.Total, d.FindingsOpened, d.FindingsClosed
+			f.BlackCafes = countList(len(d.BlackCafes))
+			f.ByItem = make(map[string]itemOpened, len(d.ByItem))
+			for id, it := range d.ByItem {
+				f.ByItem[id] = itemOpened{Opened: it.Opened}
+			}
+		} else if err := json.Unmarshal(r.Body, &f); err != nil {
+			return nil, nil, fmt.Errorf("jobs: month %s: day %s of squad %d: %w", month, r.Key, r.SquadID, err)
+		}
+		m := items[r.SquadID]
+		if m == nil {
+			m = map[string]int{}
+			items[r.SquadID] = m
+		}
+		for id, it := range f.ByItem {
+			if it.Opened > 0 {
+				m[id] += it.Opened
+			}
+		}
+		if len(frozen) > 0 {
+			continue
+		}
+		if i == 0 || days[i-1].SquadID != r.SquadID {
+			out = append(out, SquadMonth{Month: month})
+		}
+		s := &out[len(out)-1]
+		s.InspectionsTotal += f.Inspections.Total
+		s.FindingsOpenedSum += f.FindingsOpened
+		s.FindingsClosedSum += f.FindingsClosed
+		s.BlackCafesFound += int(f.BlackCafes)
+		if last {
+			s.SquadDay = d
+		}
+	}
+	return out, items, nil
+}
+
+// dayFlows are the parts of a stored day its month sums.
+type dayFlows struct {
+	Inspections struct {
+		Total int `json:"total"`
+	} `json:"inspections"`
+	FindingsOpened int                   `json:"findings_opened"`
+	FindingsClosed int                   `json:"findings_closed"`
+	BlackCafes     countList             `json:"black_cafes"`
+	ByItem         map[string]itemOpened `json:"by_item"`
+}
+
+// itemOpened is the part of ItemFindings a month sums by item.
+type itemOpened struct {
+	Opened int `json:"opened"`
+}
+
+// countList decodes a JSON list as its length alone.
+type countList int
+
+// UnmarshalJSON counts the list's elements without keeping them.
+func (n *countList) UnmarshalJSON(b []byte) error {
+	var l []json.RawMessage
+	if err := json.Unmarshal(b, &l); err != nil {
+		return err
+	}
+	*n = countList(len(l))
+	return nil
+}
+
+// SquadCoverage is a squad's coverage in a month's record.
+type SquadCoverage struct {
+	SquadID  int64   `json:"squad_id"`
+	Coverage float64 `json:"coverage"`
+}
+
+// MonthCoverage is each squad's coverage in StoredMonth's record of the
+// month, decoding no more of the bodies than that: the frozen records, or
+// for a month still open the last stored day of each squad.
+func MonthCoverage(ctx context.Context, st store.Rollups, month string) ([]SquadCoverage, error) {
+	rows, err := st.RollupMonths(ctx, month)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: month %s: %w", month, err)
+	}
+	open := len(rows) == 0
+	if open {
+		if rows, err = st.RollupMonthDays(ctx, month); err != nil {
+			return nil, fmt.Errorf("jobs: month %s: %w", month, err)
+		}
+	}
+	var out []SquadCoverage
+	for i, r := range rows {
+		if open && i < len(rows)-1 && rows[i+1].SquadID == r.SquadID {
+			continue // a day before the squad's last
+		}
+		var c SquadCoverage
+		if err := json.Unmarshal(r.Body, &c); err != nil {
+			return nil, fmt.Errorf("jobs: month %s of squad %d: %w", month, r.SquadID, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

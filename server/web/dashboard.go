@@ -73,12 +73,16 @@ func (w *Web) pickMonth(c echo.Context) (time.Time, error) {
 
 // report builds the month's ranking; p marks the leader's own squad.
 func (w *Web) report(ctx context.Context, month time.Time, p *auth.Principal) (*monthReport, error) {
-	r := &monthReport{Month: month, Key: month.Format(jobs.MonthLayout)}
-	list, err := jobs.StoredMonth(ctx, w.st, r.Key)
+	list, err := jobs.StoredMonth(ctx, w.st, month.Format(jobs.MonthLayout))
 	if err != nil {
 		return nil, err
 	}
-	r.records = list
+	return w.reportOf(ctx, month, list, p)
+}
+
+// reportOf builds the month's ranking from its record, list.
+func (w *Web) reportOf(ctx context.Context, month time.Time, list []jobs.SquadMonth, p *auth.Principal) (*monthReport, error) {
+	r := &monthReport{Month: month, Key: month.Format(jobs.MonthLayout), records: list}
 	for _, m := range list {
 		r.Frozen = m.Frozen
 		if m.Day > r.AsOf {
@@ -165,7 +169,11 @@ func (w *Web) dashboardPage(c echo.Context, p *auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	r, err := w.report(ctx, month, p)
+	list, items, err := jobs.MonthWithItems(ctx, w.st, month.Format(jobs.MonthLayout))
+	if err != nil {
+		return err
+	}
+	r, err := w.reportOf(ctx, month, list, p)
 	if err != nil {
 		return err
 	}
@@ -186,10 +194,6 @@ func (w *Web) dashboardPage(c echo.Context, p *auth.Principal) error {
 	if len(r.Squads) > 0 {
 		d.Coverage = newBarChart("coverage-chart", "各中队本月检查覆盖率（"+d.MonthText+"，截至"+d.AsOfText+"）", cov, 100, 4, "%")
 		d.Zones = newBarChart("zones-chart", "各中队现存校园周边禁设区域违规（处）", zones, 0, 0, "")
-	}
-	items, err := jobs.MonthItemsOpened(ctx, w.st, r.Key)
-	if err != nil {
-		return err
 	}
 	d.ItemsOf = "全局"
 	if !p.IsAdmin() {
@@ -246,10 +250,14 @@ func (w *Web) trend(ctx context.Context, month time.Time, records []jobs.SquadMo
 	var squads []int64
 	for i := trendMonths - 1; i >= 0; i-- {
 		m := month.AddDate(0, -i, 0)
-		list := records
-		if i > 0 {
+		var list []jobs.SquadCoverage
+		if i == 0 {
+			for _, s := range records {
+				list = append(list, jobs.SquadCoverage{SquadID: s.SquadID, Coverage: s.Coverage})
+			}
+		} else {
 			var err error
-			if list, err = jobs.StoredMonth(ctx, w.st, m.Format(jobs.MonthLayout)); err != nil {
+			if list, err = jobs.MonthCoverage(ctx, w.st, m.Format(jobs.MonthLayout)); err != nil {
 				return nil, err
 			}
 		}

@@ -33,6 +33,8 @@ type ImportWriter interface {
 	UpdateSchool(ctx context.Context, sc schema.School) error
 	// VenuesOfKinds reads the live venues of those kinds.
 	VenuesOfKinds(ctx context.Context, kinds []string) ([]schema.Venue, error)
+	// ZoneRules reads every published rule.
+	ZoneRules(ctx context.Context) ([]schema.ZoneRule, error)
 
 	// SquadAreas reads every squad's jurisdiction polygon, by squad id.
 	SquadAreas(ctx context.Context) ([]SquadArea, error)
@@ -78,6 +80,7 @@ func NewImportReport(dry bool) ImportReport {
 // RunImportSchools creates or updates schools by external id inside the
 // caller's transaction (Imports.ImportSchools).
 func RunImportSchools(ctx context.Context, w ImportWriter, list []ImportSchool, rep *ImportReport) error {
+	var moved []geo.Box // the campuses before and after the change
 	for _, r := range list {
 		cur, found, err := w.SchoolByExternalID(ctx, r.ExternalID)
 		if err != nil {
@@ -89,6 +92,7 @@ func RunImportSchools(ctx context.Context, w ImportWriter, list []ImportSchool, 
 				return err
 			}
 			rep.Created++
+			moved = append(moved, schema.SchoolGeometry(sc).Bound())
 			if err := w.Audit(ctx, schema.AuditSchool, sc.ID, nil, "import", "", "created", "external id "+r.ExternalID); err != nil {
 				return err
 			}
@@ -103,6 +107,7 @@ func RunImportSchools(ctx context.Context, w ImportWriter, list []ImportSchool, 
 			return err
 		}
 		rep.Updated++
+		moved = append(moved, schema.SchoolGeometry(cur).Bound(), schema.SchoolGeometry(sc).Bound())
 		if err := w.Audit(ctx, schema.AuditSchool, sc.ID, nil, "import", "", "updated", "external id "+r.ExternalID); err != nil {
 			return err
 		}
@@ -110,13 +115,33 @@ func RunImportSchools(ctx context.Context, w ImportWriter, list []ImportSchool, 
 	if rep.Created+rep.Updated == 0 {
 		return nil
 	}
-	// A campus drawn anew moves its zone: every venue the rules may
-	// cover is measured again against the schools as they are now.
+	// A campus drawn anew moves its zone: the venues within reach of it,
+	// as it was or as it is now, are measured again. Reach is the largest
+	// rule's distance, so a venue outside every grown box can neither
+	// enter nor leave a zone of the changed schools.
+	rules, err := w.ZoneRules(ctx)
+	if err != nil {
+		return err
+	}
+	reach := geo.MaxDistance(rules)
+	for i := range moved {
+		moved[i] = moved[i].Grow(reach)
+	}
 	venues, err := w.VenuesOfKinds(ctx, schema.VenueKinds)
 	if err != nil {
 		return err
 	}
-	return w.EvaluateZones(ctx, schema.ZoneClearSchool, venues...)
+	near := venues[:0]
+	for _, v := range venues {
+		b := schema.VenueGeometry(v).Bound()
+		for _, m := range moved {
+			if b.MinLng <= m.MaxLng && b.MaxLng >= m.MinLng && b.MinLat <= m.MaxLat && b.MaxLat >= m.MinLat {
+				near = append(near, v)
+				break
+			}
+		}
+	}
+	return w.EvaluateZones(ctx, schema.ZoneClearSchool, near...)
 }
 
 // RunImportVenues creates or updates venues by external id and assigns

@@ -306,3 +306,8 @@ func (t txn) SetVenuePosition(ctx context.Context, id string, lat, lng float64) 
 	_, err := t.w.tx.Exec(ctx, `UPDATE venues SET lat = $1, lng = $2, updated_at = $3, seq = $4 WHERE id = $5`, lat, lng, t.w.nowText(), t.w.nextSeq(), id)
 	return err
 }
+
+// ZoneRules reads every published rule in the import's transaction.
+func (t txn) ZoneRules(ctx context.Context) ([]schema.ZoneRule, error) {
+	return zoneWriter{t.w}.ZoneRules(ctx)
+}

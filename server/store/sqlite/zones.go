@@ -327,3 +327,8 @@ func (t txn) SetVenuePosition(ctx context.Context, id string, lat, lng float64) 
 	_, err = t.w.exec(ctx, `UPDATE venues SET lat = ?, lng = ?, updated_at = ?, seq = ? WHERE id = ?`, lat, lng, t.w.nowText(), seq, id)
 	return err
 }
+
+// ZoneRules reads every published rule in the import's transaction.
+func (t txn) ZoneRules(ctx context.Context) ([]schema.ZoneRule, error) {
+	return zoneWriter{t.w}.ZoneRules(ctx)
+}

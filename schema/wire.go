@@ -37,6 +37,8 @@ const (
 	PathDevices        = APIPrefix + "/devices"         // GET; POST /devices/{id}/revoke
 	PathDiscoveries    = APIPrefix + "/discoveries"     // GET: field-discovered venues (POST /venues/{id}/confirm|merge decide)
 	PathPlan           = APIPrefix + "/plan"            // GET, PUT /plan?squad=&month=: the squad's patrol plan (leaders, admins)
+	PathComplaints     = APIPrefix + "/complaints"      // GET ?squad=&status=&overdue=, POST; GET /{id}; POST /{id}/{action}
+	PathCases          = APIPrefix + "/cases"           // GET ?squad=&status=, POST; GET /{id}; POST /{id}/{action}
 	PathRollups        = APIPrefix + "/rollups"         // GET /rollups/daily?date=, /rollups/monthly?month=; POST /rollups/run (admins)
 	PathHealthz        = "/healthz"
 	PathReadyz         = "/readyz"
@@ -57,6 +59,9 @@ const (
 	RoleAdmin     = "admin"
 	RoleLeader    = "leader"
 	RoleInspector = "inspector"
+	// RoleOffice is bureau staff who take complaints in (intake) and are
+	// neither leaders nor inspectors: they see no squad's inspections.
+	RoleOffice = "office"
 )
 
 // Venue kinds.
@@ -200,24 +205,29 @@ const (
 	// ChangeVisit is a planned visit (PlanVisit) of one of the device
 	// user's own: removed when the plan drops it.
 	ChangeVisit = "visit"
+	// ChangeComplaint is a complaint assigned to the device's squad that
+	// waits for an investigation (ComplaintTask: never the complainant's
+	// contact); removed once it is handled or leaves the squad.
+	ChangeComplaint = "complaint"
 )
 
 // Change is one row in a pull page. Exactly one payload field is set unless
 // Removed is true, in which case the device deletes the row with that Kind
 // and ID (deleted on the server, or no longer visible to this device).
 type Change struct {
-	Seq        int64       `json:"seq"`
-	Kind       string      `json:"kind"`
-	ID         string      `json:"id"`
-	Removed    bool        `json:"removed,omitempty"`
-	Venue      *Venue      `json:"venue,omitempty"`
-	School     *School     `json:"school,omitempty"`
-	ZoneRule   *ZoneRule   `json:"zone_rule,omitempty"`
-	Checklist  *Checklist  `json:"checklist,omitempty"`
-	Inspection *Inspection `json:"inspection,omitempty"`
-	Member     *Member     `json:"member,omitempty"`
-	Finding    *Finding    `json:"finding,omitempty"`
-	Visit      *PlanVisit  `json:"visit,omitempty"`
+	Seq        int64          `json:"seq"`
+	Kind       string         `json:"kind"`
+	ID         string         `json:"id"`
+	Removed    bool           `json:"removed,omitempty"`
+	Venue      *Venue         `json:"venue,omitempty"`
+	School     *School        `json:"school,omitempty"`
+	ZoneRule   *ZoneRule      `json:"zone_rule,omitempty"`
+	Checklist  *Checklist     `json:"checklist,omitempty"`
+	Inspection *Inspection    `json:"inspection,omitempty"`
+	Member     *Member        `json:"member,omitempty"`
+	Finding    *Finding       `json:"finding,omitempty"`
+	Visit      *PlanVisit     `json:"visit,omitempty"`
+	Complaint  *ComplaintTask `json:"complaint,omitempty"`
 	// MergedInto, on a Removed venue, names the venue a leader merged it
 	// into: the device re-points its own records of the removed one (its
 	// inspections, findings and unsent mutations) to that venue in the
@@ -355,10 +365,17 @@ type Inspection struct {
 	Version int `json:"version,omitempty"`
 	// RecheckOf names the finding this inspection was started to re-check
 	// (patrol inspect start --recheck); the server links it on approval.
-	RecheckOf      string   `json:"recheck_of,omitempty"`
-	Venue          *Venue   `json:"venue,omitempty"`          // filled in API reads
-	MissingPhotos  []string `json:"missing_photos,omitempty"` // API reads: hashes not yet received
-	PhotosComplete *bool    `json:"photos_complete,omitempty"`
+	RecheckOf string `json:"recheck_of,omitempty"`
+	// ComplaintID names the complaint this inspection was started to
+	// investigate (patrol inspect start --complaint); the server links the
+	// two when it accepts the push.
+	ComplaintID string `json:"complaint_id,omitempty"`
+	// Record is the on-site inspection record (现场检查笔录) with the
+	// party's signing; nil on inspections recorded without one.
+	Record         *OnSiteRecord `json:"record,omitempty"`
+	Venue          *Venue        `json:"venue,omitempty"`          // filled in API reads
+	MissingPhotos  []string      `json:"missing_photos,omitempty"` // API reads: hashes not yet received
+	PhotosComplete *bool         `json:"photos_complete,omitempty"`
 	// Flags are what a squad leader should look at before accepting the
 	// record (API reads): FlagSingleInspector, FlagTimeSuspect, FlagPhotosMissing.
 	Flags []string `json:"flags,omitempty"`

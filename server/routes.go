@@ -131,6 +131,8 @@ func (s *Server) mountWeb(e *echo.Echo) {
 		SessionTTL: s.cfg.TokenTTL,
 		Secure:     strings.HasPrefix(strings.ToLower(s.cfg.PublicURL), "https://"),
 		Logger:     s.log,
+		// The complaint pages apply the server's limits.
+		ComplaintLimits: s.cfg.ComplaintLimits,
 	})
 	if err != nil {
 		panic("server: workbench: " + err.Error()) // the embedded templates do not parse: a build fault

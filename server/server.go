@@ -152,6 +152,9 @@ type Config struct {
 	// https (TLS ends at a proxy in front), session cookies are Secure on
 	// every request, not only on requests that arrive over TLS.
 	PublicURL string
+	// ComplaintLimits are the time limits of complaint handling (accept,
+	// finish, one extension); zero is schema.DefaultComplaintLimits.
+	ComplaintLimits schema.ComplaintLimits
 }
 
 func (c *Config) defaults() {
@@ -176,6 +179,9 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.ComplaintLimits == (schema.ComplaintLimits{}) {
+		c.ComplaintLimits = schema.DefaultComplaintLimits()
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = DefaultTokenTTL

@@ -59,6 +59,10 @@ func (w *Web) funcs() template.FuncMap {
 			return s
 		},
 		"state":       stateName,
+		"cstatus":     complaintStatusName,
+		"channel":     channelName,
+		"category":    categoryName,
+		"method":      replyMethodName,
 		"add2":        func(a, b float64) float64 { return a + b },
 		"metres":      func(m float64) string { return strconv.FormatFloat(math.Round(m), 'f', 0, 64) },
 		"zoneReason":  zoneReasonName,
@@ -227,7 +231,85 @@ func auditActionName(a string) string {
 	case "resubmitted":
 		return "重新提交"
 	}
+	if n, ok := complaintActionNames[a]; ok {
+		return n
+	}
 	return a
+}
+
+// complaintActionNames name the audit actions of complaints.
+var complaintActionNames = map[string]string{
+	"complaint_received": "登记投诉", "complaint_accepted": "受理", "complaint_rejected": "不予受理",
+	"complaint_assigned": "转交中队", "complaint_extended": "延期", "complaint_investigating": "开始调查（检查已上传）",
+	"complaint_handled": "办理", "complaint_answered": "答复投诉人", "complaint_closed": "办结",
+}
+
+// complaintStatusName is a complaint's state in Chinese.
+func complaintStatusName(s string) string {
+	switch s {
+	case schema.ComplaintReceived:
+		return "待受理"
+	case schema.ComplaintAccepted:
+		return "已受理"
+	case schema.ComplaintInvestigating:
+		return "调查中"
+	case schema.ComplaintHandled:
+		return "已办理"
+	case schema.ComplaintAnswered:
+		return "已答复"
+	case schema.ComplaintClosed:
+		return "已办结"
+	case schema.ComplaintRejected:
+		return "不予受理"
+	}
+	return shown(s)
+}
+
+// channelName is how a complaint reached the bureau.
+func channelName(c string) string {
+	switch c {
+	case schema.Channel12318:
+		return "12318 热线"
+	case schema.Channel12345:
+		return "12345 热线"
+	case schema.ChannelLetter:
+		return "来信"
+	case schema.ChannelVisit:
+		return "来访"
+	case schema.ChannelOnline:
+		return "网上"
+	}
+	return shown(c)
+}
+
+// categoryName is what kind of venue a complaint is about.
+func categoryName(c string) string {
+	switch c {
+	case schema.CategoryCafe:
+		return "网吧"
+	case schema.CategoryArcade:
+		return "游艺娱乐"
+	case schema.CategoryPublications:
+		return "出版物"
+	}
+	return shown(c)
+}
+
+// replyMethodName is how a complainant was answered.
+func replyMethodName(m string) string {
+	switch m {
+	case "phone":
+		return "电话"
+	case "sms":
+		return "短信"
+	case "letter":
+		return "书面（信函）"
+	case "visit":
+		return "当面"
+	case "online":
+		return "网上回复"
+	}
+	return shown(m)
 }
 
 func entityKindName(k string) string {
@@ -248,6 +330,8 @@ func entityKindName(k string) string {
 		return "场所"
 	case schema.AuditZoneRule:
 		return "禁设区域规则"
+	case schema.AuditComplaint:
+		return "投诉"
 	}
 	return k
 }
@@ -416,7 +500,10 @@ func stateName(s string) string {
 	if n := statusName(s); n != s {
 		return n
 	}
-	return shown(findingStatusName(s))
+	if n := findingStatusName(s); n != s {
+		return n
+	}
+	return complaintStatusName(s)
 }
 
 // zoneReasonName says in Chinese why a school-zone violation was cleared.

@@ -17,10 +17,10 @@ type loginData struct {
 }
 
 // loginPage shows the form, with a fresh login cookie keying its CSRF
-// token when the browser has none. A signed-in user goes to the queue.
+// token when the browser has none. A signed-in user goes to their first page (home).
 func (w *Web) loginPage(c echo.Context) error {
-	if _, err := w.session(c); err == nil {
-		return c.Redirect(http.StatusSeeOther, "/")
+	if p, err := w.session(c); err == nil {
+		return c.Redirect(http.StatusSeeOther, home(p.Role))
 	}
 	return w.showLogin(c, http.StatusOK, loginData{})
 }
@@ -43,13 +43,13 @@ func (w *Web) showLogin(c echo.Context, status int, d loginData) error {
 
 // loginSubmit checks the form's CSRF token (keyed by the login cookie),
 // then the password through the API login's check and limits, and opens a
-// session in the cookie for a leader or admin.
+// session in the cookie for a leader, an admin or the office.
 func (w *Web) loginSubmit(c echo.Context) error {
 	key := ""
 	if ck, err := c.Cookie(loginCookie); err == nil {
 		key = ck.Value
 	}
-	if err := w.checkForm(c, key); err != nil {
+	if err := w.checkForm(c, key, maxFormBytes); err != nil {
 		return w.fail(c, err)
 	}
 	form := c.Request().PostForm
@@ -80,7 +80,7 @@ func (w *Web) loginSubmit(c echo.Context) error {
 	}
 	w.setCookie(c, SessionCookie, tok, int(w.cfg.SessionTTL.Seconds()))
 	w.setCookie(c, loginCookie, "", -1)
-	return c.Redirect(http.StatusSeeOther, "/")
+	return c.Redirect(http.StatusSeeOther, home(u.Role))
 }
 
 // logout revokes the session on the server, so that a copy of the cookie

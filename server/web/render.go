@@ -182,6 +182,9 @@ func (w *Web) fail(c echo.Context, err error) error {
 		d.Hint = "请在 " + secs + " 秒后重试。"
 	}
 	d.Status = schema.HTTPStatus(d.Code)
+	if p, ok := c.Get(auth.ContextKey).(*auth.Principal); ok && p != nil && d.Back == "/" {
+		d.Back = home(p.Role)
+	}
 	if d.Code == schema.CodeUnauthorized {
 		d.Back = "/login"
 	}

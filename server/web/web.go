@@ -65,6 +65,12 @@ const DefaultZone = "Asia/Shanghai"
 // maxFormBytes bounds a form body; the largest form is a user's details.
 const maxFormBytes = 64 << 10
 
+// maxIntakeBytes bounds the complaint intake form, which carries a letter's
+// words: room for one far longer than intake keeps (escaped in the form
+// body, a Chinese character takes nine bytes), so that an overlong one is
+// refused with the form and its text shown again, not lost.
+const maxIntakeBytes = 512 << 10
+
 // Store is what the workbench reads and changes: accounts, the leaders'
 // supervision, venues, the lifecycle and findings ledger, the audit log,
 // and the clocks of devices.
@@ -79,6 +85,7 @@ type Store interface {
 	store.Discoveries
 	store.Rollups
 	store.Plans
+	store.Complaints
 	// DeviceClock is how far a device's clock was off when it last synced
 	// (store.Sync): the inspection page shows it beside the device's times.
 	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
@@ -115,6 +122,9 @@ type Config struct {
 	// came over TLS get Secure cookies.
 	Secure bool
 	Logger *slog.Logger
+	// ComplaintLimits are the time limits the complaint pages apply;
+	// zero is schema.DefaultComplaintLimits.
+	ComplaintLimits schema.ComplaintLimits
 }
 
 // Web is the mounted workbench.
@@ -151,6 +161,9 @@ func New(cfg Config) (*Web, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.ComplaintLimits == (schema.ComplaintLimits{}) {
+		cfg.ComplaintLimits = schema.DefaultComplaintLimits()
+	}
 	w := &Web{cfg: cfg, st: cfg.Store}
 	if err := w.parse(); err != nil {
 		return nil, err
@@ -164,7 +177,7 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static)))))
 	e.GET("/login", w.loginPage)
 	e.POST("/login", w.loginSubmit)
-	e.POST("/logout", w.action(w.logout, anyLeader))
+	e.POST("/logout", w.action(w.logout, complaintDesk))
 
 	e.GET("/", w.page(w.queue, anyLeader))
 	e.GET("/conflicts/:id", w.page(w.conflictPage, anyLeader))
@@ -184,6 +197,12 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.POST("/discoveries/:id/:act", w.action(w.decideDiscovery, anyLeader))
 	e.GET("/plan", w.page(w.planPage, anyLeader))
 	e.POST("/plan", w.action(w.savePlan, anyLeader))
+
+	e.GET("/complaints", w.page(w.complaintsPage, complaintDesk))
+	e.GET("/complaints/new", w.page(w.intakePage, complaintDesk))
+	e.POST("/complaints/new", w.actionOf(w.takeIn, complaintDesk, maxIntakeBytes))
+	e.GET("/complaints/:id", w.page(w.complaintPage, complaintDesk))
+	e.POST("/complaints/:id/:act", w.action(w.actOnComplaint, complaintDesk))
 
 	e.GET("/admin/users", w.page(w.usersPage, adminOnly))
 	e.POST("/admin/users", w.action(w.createUser, adminOnly))
@@ -213,6 +232,9 @@ type access int
 const (
 	anyLeader access = iota // squad leaders and admins
 	adminOnly
+	// complaintDesk adds the office's intake staff to leaders and admins:
+	// the complaint pages (and signing out) are all the office uses.
+	complaintDesk
 )
 
 // page serves a GET route to a signed-in user; without a session the
@@ -233,6 +255,11 @@ func (w *Web) page(h handler, who access) echo.HandlerFunc {
 // action serves a POST route: the session first, then the form's CSRF
 // token, then the handler.
 func (w *Web) action(h handler, who access) echo.HandlerFunc {
+	return w.actionOf(h, who, maxFormBytes)
+}
+
+// actionOf is action with a form body of at most limit bytes.
+func (w *Web) actionOf(h handler, who access, limit int64) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p, err := w.session(c)
 		if err != nil {
@@ -240,7 +267,7 @@ func (w *Web) action(h handler, who access) echo.HandlerFunc {
 		}
 		c.Set(auth.ContextKey, p) // the refusal page still shows who is signed in
 		ck, _ := c.Cookie(SessionCookie)
-		if err := w.checkForm(c, ck.Value); err != nil {
+		if err := w.checkForm(c, ck.Value, limit); err != nil {
 			return w.fail(c, err)
 		}
 		return w.run(c, p, h, who)
@@ -285,6 +312,10 @@ func (w *Web) run(c echo.Context, p *auth.Principal, h handler, who access) erro
 	if who == adminOnly && !p.IsAdmin() {
 		return w.fail(c, Fail(schema.CodeForbidden, "只有局管理员可以打开此页面。", "admins only"))
 	}
+	if who != complaintDesk && p.Role == schema.RoleOffice {
+		return w.fail(c, &PageError{Code: schema.CodeForbidden, Back: "/complaints",
+			Message: "受理员账号只能使用投诉举报页面（登记、查看投诉）。", Detail: "the office uses the complaint pages only"})
+	}
 	if err := h(c, p); err != nil {
 		return w.fail(c, err)
 	}
@@ -316,7 +347,18 @@ func (w *Web) session(c echo.Context) (*auth.Principal, error) {
 // inspectorRefusal is what an inspector is told at the login form.
 const inspectorRefusal = "检查员账号不能登录工作台。请在执法终端上使用巡查应用；如需审核权限，请联系中队长或局管理员。"
 
-func mayUseWorkbench(role string) bool { return role == schema.RoleLeader || role == schema.RoleAdmin }
+func mayUseWorkbench(role string) bool {
+	return role == schema.RoleLeader || role == schema.RoleAdmin || role == schema.RoleOffice
+}
+
+// home is the first page of a user of role: the queue, or for the
+// office the complaints it takes in.
+func home(role string) string {
+	if role == schema.RoleOffice {
+		return "/complaints"
+	}
+	return "/"
+}
 
 // csrfToken is hex(HMAC-SHA256(key, "csrf")): keyed by the session token
 // (or, before login, the login cookie), so another site cannot know it.
@@ -328,9 +370,9 @@ func csrfToken(key string) string {
 
 // checkForm reads the posted form (bounded) and checks its CSRF token
 // against key in constant time.
-func (w *Web) checkForm(c echo.Context, key string) error {
+func (w *Web) checkForm(c echo.Context, key string, limit int64) error {
 	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"time"
+
 	"github.com/patrolhq/patrol/schema"
 )
 
@@ -17,6 +19,8 @@ type RollupSQL struct {
 	CloseOut    string // opened_at, closed_at: squad, month start, day end
 	Black       string // id, name, kind: squad, day start, day end
 	Zone        string // id, name, kind: squad, day end
+	// Complaints are the squad's complaints open at the day's end.
+	Complaints string // id, number, accept_by, due, accepted_at or '', handled_at or '': squad, day end (×4)
 }
 
 // RowScanner is the current row of a query being read.
@@ -30,7 +34,8 @@ func NewRollupFacts() RollupFacts {
 	return RollupFacts{VenuesByKind: map[string]int{}, InspectionsByStatus: map[string]int{}, ByInspector: map[string]int{},
 		Opened: map[string]int{}, Ordered: map[string]int{}, Closed: map[string]int{}, Overdue: map[string]int{},
 		Repeated: map[string]int{}, Standing: map[string]int{}, AtRisk: []RollupVenue{}, BlackCafes: []RollupVenue{},
-		InZoneOpen: []RollupVenue{}, CloseOutDays: []float64{}}
+		InZoneOpen: []RollupVenue{}, CloseOutDays: []float64{},
+		Complaints: []RollupComplaint{}}
 }
 
 // CollectRollupFacts counts one squad's window (Rollups.RollupFacts) with
@@ -124,6 +129,13 @@ func CollectRollupFacts(squadID int64, w RollupWindow, q RollupSQL,
 		}, []any{squadID, ms, de}},
 		{q.Black, venues(&f.BlackCafes), []any{squadID, ds, de}},
 		{q.Zone, venues(&f.InZoneOpen), []any{squadID, de}},
+		{q.Complaints, func(r RowScanner) error {
+			c, err := scanRollupComplaint(r, de)
+			if err == nil {
+				f.Complaints = append(f.Complaints, c)
+			}
+			return err
+		}, []any{squadID, de, de, de, de}},
 	}
 	for _, st := range steps {
 		if err := each(st.q, st.scan, st.args...); err != nil {
@@ -131,4 +143,32 @@ func CollectRollupFacts(squadID int64, w RollupWindow, q RollupSQL,
 		}
 	}
 	return f, nil
+}
+
+// scanRollupComplaint reads a row of RollupSQL.Complaints: a complaint
+// open at the window's end de (stored time text), and the limit it was
+// past then: acceptance when it was not accepted by then, else finishing
+// when it was not handled by then. The limits are the complaint's as
+// stored now (an acceptance or extension after de moved its due later).
+func scanRollupComplaint(r RowScanner, de string) (RollupComplaint, error) {
+	var c RollupComplaint
+	var acceptBy, due, accepted, handled string
+	if err := r.Scan(&c.ID, &c.Number, &acceptBy, &due, &accepted, &handled); err != nil {
+		return c, err
+	}
+	at := ""
+	switch {
+	case (accepted == "" || accepted >= de) && acceptBy < de:
+		c.Limit, at = ComplaintLimitAccept, acceptBy
+	case (handled == "" || handled >= de) && due < de:
+		c.Limit, at = ComplaintLimitFinish, due
+	}
+	if at != "" {
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			return c, err
+		}
+		c.LimitAt = &t
+	}
+	return c, nil
 }

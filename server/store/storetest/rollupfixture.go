@@ -185,3 +185,78 @@ func (f *RollupFixture) PushLate(ctx context.Context, s store.Store, now time.Ti
 	}
 	return in.ID, nil
 }
+
+// RollupComplaints are the complaints AddComplaints takes in, by key. With
+// the default limits (15 days to accept, 60 to finish):
+//
+// Squad 2: k2 received 1 Jan, accepted 5 Jan (due 6 Mar 10:00), never
+// handled; k1 received 1 Feb (accept by 16 Feb 10:00), never accepted; k5
+// received 20 Feb, rejected 25 Feb; k3 received 1 Mar, accepted 2 Mar,
+// handled 10 Mar; k4 received 1 Mar, accepted 2 Mar, handled 3 Mar,
+// answered 5 Mar; k6 received 14 Mar; k7 received 20 Mar. Squad 1: k8
+// received 10 Jan, accepted 12 Jan, extended by 30 days on 1 Mar (due
+// 12 Apr instead of 13 Mar). Squad 3: none.
+//
+// At the end of 15 March squad 2 has 4 open (k2, k1, k3, k6) of which 2
+// overdue: k1 at acceptance by 27 days, k2 at finishing by 9 days; squad
+// 1 has k8 open, not overdue. At the end of 4 March squad 2 has 4 open
+// (k2, k1, k3, k4), k1 overdue.
+type RollupComplaints map[string]schema.Complaint
+
+// AddComplaints takes the fixture's complaints in and acts on them
+// through s, each step at its own time (set moves the store's clock).
+func (f *RollupFixture) AddComplaints(ctx context.Context, s store.Complaints, set func(time.Time)) (RollupComplaints, error) {
+	out := RollupComplaints{}
+	lim := schema.DefaultComplaintLimits()
+	admin := schema.ComplaintAccessOf(schema.RoleAdmin, nil, false)
+	take := func(key, venueKey string, at time.Time) error {
+		set(at)
+		c, err := s.CreateComplaint(ctx, schema.ComplaintIntake{Channel: schema.Channel12345, Category: schema.CategoryCafe,
+			ReceivedAt: at, VenueID: f.Venues[venueKey].ID, Content: "complaint " + key}, "office", lim)
+		out[key] = c
+		return err
+	}
+	act := func(key string, at time.Time, a schema.ComplaintAction) error {
+		set(at)
+		a.By = "lead"
+		c, err := s.ActOnComplaint(ctx, out[key].ID, a, admin, lim)
+		out[key] = c
+		return err
+	}
+	accept := schema.ComplaintAction{Action: schema.ComplaintActAccept}
+	steps := []func() error{
+		func() error { return take("k2", "c2b", CST(1, 1, 10, 0)) },
+		func() error { return act("k2", CST(1, 5, 10, 0), accept) },
+		func() error { return take("k8", "c1a", CST(1, 10, 10, 0)) },
+		func() error { return act("k8", CST(1, 12, 10, 0), accept) },
+		func() error { return take("k1", "c2a", CST(2, 1, 10, 0)) },
+		func() error { return take("k5", "c2a", CST(2, 20, 10, 0)) },
+		func() error {
+			return act("k5", CST(2, 25, 10, 0), schema.ComplaintAction{Action: schema.ComplaintActReject, Reason: "not ours"})
+		},
+		func() error { return take("k3", "c2a", CST(3, 1, 9, 0)) },
+		func() error { return take("k4", "c2b", CST(3, 1, 9, 30)) },
+		func() error {
+			return act("k8", CST(3, 1, 11, 0), schema.ComplaintAction{Action: schema.ComplaintActExtend, Days: 30, Reason: "needs the police"})
+		},
+		func() error { return act("k3", CST(3, 2, 10, 0), accept) },
+		func() error { return act("k4", CST(3, 2, 10, 5), accept) },
+		func() error {
+			return act("k4", CST(3, 3, 10, 0), schema.ComplaintAction{Action: schema.ComplaintActHandle, Text: "corrected"})
+		},
+		func() error {
+			return act("k4", CST(3, 5, 10, 0), schema.ComplaintAction{Action: schema.ComplaintActAnswer, Text: "told", Method: "phone"})
+		},
+		func() error {
+			return act("k3", CST(3, 10, 10, 0), schema.ComplaintAction{Action: schema.ComplaintActHandle, Text: "warned"})
+		},
+		func() error { return take("k6", "c2a", CST(3, 14, 10, 0)) },
+		func() error { return take("k7", "c2b", CST(3, 20, 10, 0)) },
+	}
+	for i, st := range steps {
+		if err := st(); err != nil {
+			return out, fmt.Errorf("complaint step %d: %w", i+1, err)
+		}
+	}
+	return out, nil
+}

@@ -359,6 +359,9 @@ func (b *pushBatch) complaintRefusal(ctx context.Context, m *schema.Mutation) (s
 	if m.Kind != schema.MutInspectionUpsert || in == nil || in.ComplaintID == "" {
 		return schema.MutationResult{}, true, nil
 	}
+	if len(in.ComplaintID) > schema.MaxComplaintIDLen {
+		return schema.Reject(m.ID, schema.CodeNotFound, "complaint_id names no complaint of your squad; start the inspection without it or pull again"), false, nil
+	}
 	var linked int
 	if err := b.tx.QueryRowContext(ctx, `SELECT count(*) FROM complaint_inspections WHERE complaint_id = ? AND inspection_id = ?`,
 		in.ComplaintID, in.ID).Scan(&linked); err != nil {

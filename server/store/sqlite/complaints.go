@@ -399,14 +399,15 @@ func (b *pushBatch) linkComplaints(ctx context.Context) error {
 			return err
 		}
 		from := c.Status
-		if next, changed := store.Investigating(c, b.now); changed {
+		next, changed := store.Investigating(c, b.now)
+		if changed {
 			if err := updateComplaint(ctx, b.writer, next, 0); err != nil {
 				return err
 			}
 		}
 		sq := c.SquadID
 		if err := recordChange(ctx, b.writer, change{Actor: l.By, EntityKind: schema.AuditComplaint, EntityID: c.ID, SquadID: &sq,
-			Action: "complaint_investigating", From: from, To: schema.ComplaintInvestigating,
+			Action: "complaint_investigating", From: from, To: next.Status,
 			Reason: fmt.Sprintf("inspection %s from device %s", l.InspectionID, b.in.DeviceID)}); err != nil {
 			return err
 		}

@@ -27,9 +27,9 @@ const (
 	AccountNameMissing                  // no username or display name
 	AccountBadUsername                  // not lower-case letters, digits, . _ -, or too long
 	AccountBadText                      // display name or badge number too long or with control characters
-	AccountBadRole                      // not inspector, leader or admin
+	AccountBadRole                      // not inspector, leader, office or admin
 	AccountNeedsBadge                   // inspectors and leaders carry a badge number
-	AccountBadSquad                     // a squad number that is not positive
+	AccountBadSquad                     // a squad number that is not positive, or one given to office staff
 	AccountNeedsSquad                   // inspectors and leaders belong to a squad
 	AccountPasswordShort                // shorter than MinPasswordLen characters
 	AccountPasswordLong                 // longer than MaxPasswordLen bytes
@@ -60,8 +60,12 @@ func CheckAccount(a NewAccount) (AccountProblem, error) {
 		return AccountBadText, err
 	}
 	switch {
-	case a.Role != RoleInspector && a.Role != RoleLeader && a.Role != RoleAdmin:
-		return AccountBadRole, Errorf(CodeInvalid, "role %q is not inspector, leader or admin", truncate(a.Role, 20))
+	case a.Role != RoleInspector && a.Role != RoleLeader && a.Role != RoleAdmin && a.Role != RoleOffice:
+		return AccountBadRole, Errorf(CodeInvalid, "role %q is not inspector, leader, office or admin", truncate(a.Role, 20))
+	case a.Role == RoleOffice && a.SquadID != nil:
+		return AccountBadSquad, Errorf(CodeInvalid, "office staff take complaints in for every squad and belong to none: leave squad_id out")
+	case a.Role == RoleOffice:
+		return AccountOK, nil
 	case a.Role != RoleAdmin && a.BadgeNo == "":
 		return AccountNeedsBadge, Errorf(CodeInvalid, "an inspector or leader needs a badge_no")
 	case a.SquadID != nil && *a.SquadID <= 0:

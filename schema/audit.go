@@ -23,6 +23,7 @@ const (
 	AuditSchool         = "school"
 	AuditSquad          = "squad"
 	AuditPlanVisit      = "plan_visit"
+	AuditComplaint      = "complaint"
 )
 
 // AuditSystem is the actor of changes no request asked for (rollups,

@@ -207,6 +207,16 @@ func Migrate(ctx context.Context, db *DB, set string) (int, error) {
 	}
 	applied := 0
 	for _, m := range migs {
+		if ForeignKeysOff(m) {
+			ok, err := migrateForeignKeysOff(ctx, db, m)
+			if err != nil {
+				return applied, fmt.Errorf("schema: migrate %s: %w", set, err)
+			}
+			if ok {
+				applied++
+			}
+			continue
+		}
 		err := db.WriteTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
@@ -230,6 +240,82 @@ func Migrate(ctx context.Context, db *DB, set string) (int, error) {
 		}
 	}
 	return applied, nil
+}
+
+// MarkerForeignKeysOff, as the first line of a migration, runs it with
+// foreign key enforcement off: what SQLite's documented rebuild of a table
+// (to change a constraint ALTER TABLE cannot) requires, since dropping the
+// old table would otherwise fail on, or cascade to, the rows that refer to
+// it.
+const MarkerForeignKeysOff = "-- migrate: foreign_keys off"
+
+// ForeignKeysOff reports whether m carries MarkerForeignKeysOff.
+func ForeignKeysOff(m Migration) bool {
+	first, _, _ := strings.Cut(m.SQL, "\n")
+	return strings.TrimSpace(first) == MarkerForeignKeysOff
+}
+
+// migrateForeignKeysOff applies m the way SQLite documents for a table
+// rebuild: foreign keys off on the writer connection (outside any
+// transaction, where the pragma has effect), the migration and its record
+// in one transaction, PRAGMA foreign_key_check before commit (any row it
+// reports rolls everything back), foreign keys on again. It reports
+// whether it applied m (false: recorded already).
+func migrateForeignKeysOff(ctx context.Context, db *DB, m Migration) (bool, error) {
+	conn, err := db.W.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return false, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("%s: %w", m.Name, err)
+	}
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return false, fmt.Errorf("%s: foreign key check: %w", m.Name, err)
+	}
+	var broken []string
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("%s: foreign key check: %w", m.Name, err)
+		}
+		broken = append(broken, fmt.Sprintf("%s row %d → %s", table, rowid.Int64, parent))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("%s: foreign key check: %w", m.Name, err)
+	}
+	if len(broken) > 0 {
+		return false, fmt.Errorf("%s: leaves %d broken references (%s); nothing was changed", m.Name, len(broken), strings.Join(broken[:min(len(broken), 5)], "; "))
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.Version, m.Name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("%s: commit: %w", m.Name, err)
+	}
+	return true, nil
 }
 
 // OpenMigrated opens the database at path and brings it to the newest

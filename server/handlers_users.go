@@ -107,6 +107,8 @@ func (s *Server) createUser(c echo.Context) error {
 		switch {
 		case u.Role == schema.RoleAdmin:
 			return schema.Errorf(schema.CodeForbidden, "only admins make admins")
+		case u.Role == schema.RoleOffice:
+			return schema.Errorf(schema.CodeForbidden, "only admins make office staff")
 		case u.SquadID == nil:
 			u.SquadID = p.SquadID
 		case !p.InSquad(*u.SquadID):

@@ -101,7 +101,7 @@ var accountMessages = map[schema.AccountProblem]string{
 	schema.AccountBadText:       "姓名或执法证号过长，或含有不允许的控制字符。",
 	schema.AccountBadRole:       "请选择角色。",
 	schema.AccountNeedsBadge:    "检查员和中队长须填写执法证号。",
-	schema.AccountBadSquad:      "中队编号应为正整数。",
+	schema.AccountBadSquad:      "中队编号应为正整数；办公室/受理员不属于任何中队。",
 	schema.AccountNeedsSquad:    "检查员和中队长须属于一个中队。",
 	schema.AccountPasswordShort: "密码至少 " + strconv.Itoa(schema.MinPasswordLen) + " 个字符。",
 	schema.AccountPasswordLong:  "密码过长。",

@@ -127,6 +127,8 @@ func roleName(r string) string {
 		return "中队长"
 	case schema.RoleInspector:
 		return "检查员"
+	case schema.RoleOffice:
+		return "办公室/受理员"
 	}
 	return r
 }

@@ -25,6 +25,7 @@ var copyOrder = []string{
 	"audit_log",
 	"inspection_versions", "findings", "order_numbers",
 	"rollup_days", "rollup_months", "late_arrivals", "plan_visits",
+	"complaints", "complaint_squad_left", "complaint_inspections", "complaint_numbers",
 }
 
 // notCopied are the tables of state a moved deployment does without: the

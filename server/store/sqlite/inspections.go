@@ -16,7 +16,7 @@ import (
 // inspectionCols is the column list every inspection read uses, in
 // scanInspection order. The answers are rows of their own (fillItems).
 const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, review, seq, version, recheck_of`
+	hlc, time_suspect, review, seq, version, recheck_of, complaint_id`
 
 // inspectionRow is an inspection with the server-only columns.
 type inspectionRow struct {
@@ -38,7 +38,7 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 	var finished, review sql.NullString
 	var suspect int
 	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
-		&started, &finished, &r.HLC, &suspect, &review, &r.Seq, &r.Version, &r.RecheckOf); err != nil {
+		&started, &finished, &r.HLC, &suspect, &review, &r.Seq, &r.Version, &r.RecheckOf, &r.ComplaintID); err != nil {
 		return nil, err
 	}
 	r.StartedAt = parseTime(started)
@@ -67,7 +67,7 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 // inspectionInsertCols are the columns a device-authored record sets;
 // review stays NULL until a leader decides.
 const inspectionInsertCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, received_at, updated_at, seq, version, recheck_of`
+	hlc, time_suspect, received_at, updated_at, seq, version, recheck_of, complaint_id`
 
 var (
 	// inspectionInsertHead and inspectionInsertRow make the statement that
@@ -99,7 +99,7 @@ const (
 func appendInspectionValues(args []any, r *inspectionRow, now string) []any {
 	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
 	return append(args, r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
-		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq, max(r.Version, 1), r.RecheckOf)
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq, max(r.Version, 1), r.RecheckOf, r.ComplaintID)
 }
 
 // appendVersionValues appends the values of r's versionInsertRow: the

@@ -108,7 +108,7 @@ func (p *puller) fetch(lo, hi int64, limit int) ([]schema.Change, error) {
 	var all []schema.Change
 	for _, f := range []func(lo, hi int64, limit int) ([]schema.Change, error){
 		p.venues, p.movedOut, p.schools, p.zoneRules, p.checklists, p.members, p.coInspectors, p.inspections,
-		p.findings, p.findingsMovedOut, p.visits,
+		p.findings, p.findingsMovedOut, p.visits, p.complaints, p.complaintsLeft,
 	} {
 		c, err := f(lo, hi, limit)
 		if err != nil {

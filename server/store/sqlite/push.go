@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // A push runs in one write transaction, a chunk of mutations at a time:
@@ -32,6 +33,9 @@ type pushBatch struct {
 	// Rows waiting to be inserted.
 	queued  inspectionQueues
 	answerQ *rowQueue
+	// links are the complaints the push's inspections investigate,
+	// written once the inspections' rows are (linkComplaints).
+	links []store.ComplaintLink
 	// Arguments of every applied_mutations row, boxed once.
 	deviceArg, appliedAtArg any
 }
@@ -218,12 +222,20 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 		return r, nil
 	}
 	schema.RedirectMerged(m, b.mergedInto)
+	if r, ok, err := b.complaintRefusal(ctx, m); err != nil || !ok {
+		return r, err
+	}
 	hlc, restamped, err := b.intakeHLC(ctx, m.HLC)
 	if err != nil {
 		return schema.MutationResult{}, err
 	}
 	d, claims := schema.DecideMutation(m, b.pusher, &b.known, hlc, restamped)
-	return b.carryOut(ctx, m, d, claims)
+	res, err := b.carryOut(ctx, m, d, claims)
+	if err == nil && d.Effect != schema.EffectNone && d.Inspection != nil && d.Inspection.ComplaintID != "" {
+		b.links = append(b.links, store.ComplaintLink{ComplaintID: d.Inspection.ComplaintID, InspectionID: d.Inspection.ID,
+			SquadID: b.pusher.Squad, By: b.pusher.Username})
+	}
+	return res, err
 }
 
 // intakeHLC accepts a device HLC into the server clock, or restamps it with
@@ -337,6 +349,9 @@ func (b *pushBatch) queueInspection(ctx context.Context, r *inspectionRow, cl *s
 func (b *pushBatch) flush(ctx context.Context) error {
 	if err := b.queued.flush(ctx, b.writer); err != nil {
 		return fmt.Errorf("from %s: %w", b.in.DeviceID, err)
+	}
+	if err := b.linkComplaints(ctx); err != nil {
+		return fmt.Errorf("link complaints from %s: %w", b.in.DeviceID, err)
 	}
 	if err := b.answerQ.flush(ctx, b.writer); err != nil {
 		return fmt.Errorf("record mutations from %s: %w", b.in.DeviceID, err)

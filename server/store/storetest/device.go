@@ -230,7 +230,7 @@ func (d *device) checkPage(p store.PullPage, limit int, after int64) error {
 func (d *device) visible(c schema.Change) error {
 	squad := *d.user.SquadID
 	payloads := 0
-	for _, set := range []bool{c.Venue != nil, c.School != nil, c.ZoneRule != nil, c.Checklist != nil, c.Inspection != nil, c.Member != nil, c.Finding != nil} {
+	for _, set := range []bool{c.Venue != nil, c.School != nil, c.ZoneRule != nil, c.Checklist != nil, c.Inspection != nil, c.Member != nil, c.Finding != nil, c.Visit != nil, c.Complaint != nil} {
 		if set {
 			payloads++
 		}
@@ -250,6 +250,8 @@ func (d *device) visible(c schema.Change) error {
 		return fmt.Errorf("device of squad %d got member %s/%s of squad %d", squad, c.Kind, c.ID, c.Member.SquadID)
 	case c.Finding != nil && (c.Kind != schema.ChangeFinding || c.Finding.ID != c.ID || c.Finding.SquadID != squad):
 		return fmt.Errorf("device of squad %d got finding %s/%s of squad %d", squad, c.Kind, c.ID, c.Finding.SquadID)
+	case c.Complaint != nil && (c.Kind != schema.ChangeComplaint || c.Complaint.ID != c.ID || c.Complaint.SquadID != squad):
+		return fmt.Errorf("device of squad %d got complaint %s/%s of squad %d", squad, c.Kind, c.ID, c.Complaint.SquadID)
 	case c.School != nil && (c.Kind != schema.ChangeSchool || c.School.ID != c.ID):
 		return fmt.Errorf("school change %s/%s carries school %s", c.Kind, c.ID, c.School.ID)
 	case c.ZoneRule != nil && (c.Kind != schema.ChangeZoneRule || c.ZoneRule.ID != c.ID):

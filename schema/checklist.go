@@ -23,12 +23,35 @@ const (
 
 // ChecklistItem is one point of a standard.
 type ChecklistItem struct {
-	ID         string `json:"id"`
-	TitleZH    string `json:"title_zh"`
-	Title      string `json:"title"`
-	Check      string `json:"check"`
+	ID      string `json:"id"`
+	TitleZH string `json:"title_zh"`
+	Title   string `json:"title"`
+	Check   string `json:"check"`
+	// CheckZH is what is checked, in Chinese, as pages and printed
+	// documents show it.
+	CheckZH    string `json:"check_zh,omitempty"`
 	LegalBasis string `json:"legal_basis"`
-	Severity   string `json:"severity"`
+	// LegalBasisZH is the legal basis as an order to correct cites it
+	// (《条例》第二十条…), in Chinese.
+	LegalBasisZH string `json:"legal_basis_zh,omitempty"`
+	Severity     string `json:"severity"`
+}
+
+// Basis is the item's legal basis as Chinese documents cite it: the
+// Chinese text when the checklist has one, else the short form.
+func (it ChecklistItem) Basis() string {
+	if it.LegalBasisZH != "" {
+		return it.LegalBasisZH
+	}
+	return it.LegalBasis
+}
+
+// What is what the item checks, in Chinese when the checklist has it.
+func (it ChecklistItem) What() string {
+	if it.CheckZH != "" {
+		return it.CheckZH
+	}
+	return it.Check
 }
 
 // Checklist is a versioned standard. Every inspection records the version

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/demo"
 )
 
 func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
@@ -123,5 +124,159 @@ func TestEnrollCodes_AnswerDoesNotTellWhoExists(t *testing.T) {
 	leader1.must(201, "POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: " Inspector2"}, nil)
 	if r := e.login("admin").call("POST", schema.PathEnrollCodes, schema.EnrollmentCodeRequest{Username: "nobody"}, nil); r.status != 404 {
 		t.Errorf("admin asks for an unknown user: %d", r.status)
+	}
+}
+
+// TestAuthz_Complaints: the office takes complaints in and reads them
+// without the contact, and nothing else; a leader reads and acts on their
+// squad's (with the contact), another squad's is not found; inspectors
+// and devices reach none of the complaint routes.
+func TestAuthz_Complaints(t *testing.T) {
+	e := newEnv(t)
+	admin := e.login("admin")
+	admin.must(201, "POST", schema.PathUsers, map[string]any{"username": "clerk", "display_name": "受理员", "role": schema.RoleOffice,
+		"password": demo.Password}, nil)
+	clerk, leader1, leader2, inspector1 := e.login("clerk"), e.login("leader1"), e.login("leader2"), e.login("inspector1")
+	d1 := e.enroll("inspector1")
+	v1 := e.venues(1)[0]
+	const contact = "李先生 13800138000"
+	intake := map[string]any{"channel": "12345", "category": "cafe", "venue_id": v1.ID, "content": "接纳未成年人", "contact": contact, "reply_wanted": true}
+	var made schema.Complaint
+	r := clerk.must(201, "POST", schema.PathComplaints, intake, &made)
+	if made.SquadID != 1 || made.Status != schema.ComplaintReceived || made.AcceptBy.IsZero() || made.Due.IsZero() || made.ID == "" {
+		t.Fatalf("intake answered %s", r.body)
+	}
+	if strings.Contains(string(r.body), "13800138000") {
+		t.Fatalf("the office's intake answer carries the contact: %s", r.body)
+	}
+	one := schema.PathComplaints + "/" + made.ID
+	var lead schema.Complaint
+	leader1.must(200, "GET", one, nil, &lead)
+	if lead.Contact != contact {
+		t.Fatalf("leader1 reads contact %q; want the complainant's", lead.Contact)
+	}
+	for _, c := range []*client{clerk} {
+		for _, path := range []string{one, schema.PathComplaints, schema.PathComplaints + "?squad=1&status=received&overdue=false"} {
+			if r := c.must(200, "GET", path, nil, nil); strings.Contains(string(r.body), "13800138000") {
+				t.Fatalf("GET %s shows the office the contact: %s", path, r.body)
+			}
+		}
+	}
+	accept := map[string]any{}
+	cases := []struct {
+		name   string
+		c      *client
+		method string
+		path   string
+		body   any
+		want   int
+	}{
+		{"office lists", clerk, "GET", schema.PathComplaints, nil, 200},
+		{"office reads", clerk, "GET", one, nil, 200},
+		{"office accepts", clerk, "POST", one + "/accept", accept, 403},
+		{"office closes", clerk, "POST", one + "/close", accept, 403},
+		{"office on inspections", clerk, "GET", schema.PathInspections, nil, 403},
+		{"office on findings", clerk, "GET", schema.PathFindings, nil, 403},
+		{"office on venues", clerk, "GET", schema.PathVenues, nil, 403},
+		{"office on conflicts", clerk, "GET", schema.PathConflicts, nil, 403},
+		{"office on the audit log", clerk, "GET", schema.PathAudit, nil, 403},
+		{"office makes users", clerk, "POST", schema.PathUsers, map[string]any{"username": "x", "display_name": "x", "role": "office", "password": demo.Password}, 403},
+		{"leader makes office staff", leader1, "POST", schema.PathUsers, map[string]any{"username": "clerk2", "display_name": "x", "role": "office", "password": demo.Password}, 403},
+		{"leader of another squad reads", leader2, "GET", one, nil, 404},
+		{"leader of another squad accepts", leader2, "POST", one + "/accept", accept, 404},
+		{"leader of another squad assigns", leader2, "POST", one + "/assign", map[string]any{"squad_id": 2, "reason": "mine"}, 404},
+		{"leader of another squad lists it", leader2, "GET", schema.PathComplaints + "?squad=1", nil, 403},
+		{"leader takes complaints in", leader1, "POST", schema.PathComplaints, intake, 403},
+		{"inspector lists", inspector1, "GET", schema.PathComplaints, nil, 403},
+		{"inspector reads", inspector1, "GET", one, nil, 403},
+		{"inspector takes complaints in", inspector1, "POST", schema.PathComplaints, intake, 403},
+		{"inspector accepts", inspector1, "POST", one + "/accept", accept, 403},
+		{"device lists", d1.client, "GET", schema.PathComplaints, nil, 403},
+		{"device reads", d1.client, "GET", one, nil, 403},
+		{"device takes complaints in", d1.client, "POST", schema.PathComplaints, intake, 403},
+		{"device handles", d1.client, "POST", one + "/handle", map[string]any{"text": "x"}, 403},
+		{"unknown complaint", leader1, "GET", schema.PathComplaints + "/" + newID(t), nil, 404},
+		{"complaint id not canonical", leader1, "GET", schema.PathComplaints + "/NOT-AN-ID", nil, 400},
+		{"leader accepts", leader1, "POST", one + "/accept", nil, 200},
+		{"leader extends", leader1, "POST", one + "/extend", map[string]any{"days": 10, "reason": "业主外出"}, 200},
+		{"admin reads", admin, "GET", one, nil, 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := tc.c.call(tc.method, tc.path, tc.body, nil); r.status != tc.want {
+				t.Fatalf("%s %s: %d (%s); want %d", tc.method, tc.path, r.status, r.err.Message, tc.want)
+			}
+		})
+	}
+	// The squad's device gets the task, and never the contact.
+	res := d1.raw("POST", schema.PathPull, strings.NewReader(`{"cursor":""}`), nil)
+	if res.status != 200 || !strings.Contains(string(res.body), made.ID) || strings.Contains(string(res.body), "13800138000") ||
+		strings.Contains(string(res.body), "李先生") {
+		t.Fatalf("pull of the squad's device: %d, task there %v, contact there %v", res.status,
+			strings.Contains(string(res.body), made.ID), strings.Contains(string(res.body), "13800138000"))
+	}
+	d3 := e.enroll("inspector3")
+	if res := d3.raw("POST", schema.PathPull, strings.NewReader(`{"cursor":""}`), nil); strings.Contains(string(res.body), made.ID) {
+		t.Fatal("another squad's device got the complaint")
+	}
+}
+
+// TestComplaints_BadInput: refusals a clerk can act on, never a 500.
+func TestComplaints_BadInput(t *testing.T) {
+	e := newEnv(t)
+	admin := e.login("admin")
+	v1 := e.venues(1)[0]
+	good := func() map[string]any {
+		return map[string]any{"channel": "12318", "category": "arcade", "venue_id": v1.ID, "content": "噪音扰民"}
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]any)
+		want int
+		says string
+	}{
+		{"unknown channel", func(m map[string]any) { m["channel"] = "fax" }, 400, "channel"},
+		{"no content", func(m map[string]any) { m["content"] = "" }, 400, "content"},
+		{"neither venue nor place", func(m map[string]any) { delete(m, "venue_id") }, 400, "venue_id"},
+		{"venue id not canonical", func(m map[string]any) { m["venue_id"] = "V1" }, 400, "venue_id"},
+		{"unknown venue", func(m map[string]any) { m["venue_id"] = newID(t) }, 400, "names no venue"},
+		{"place without position or squad", func(m map[string]any) { delete(m, "venue_id"); m["place"] = "车站后面" }, 400, "squad_id"},
+		{"huge content", func(m map[string]any) { m["content"] = strings.Repeat("长", 4000) }, 400, "content"},
+		{"control character", func(m map[string]any) { m["contact"] = "a\u0007b" }, 400, "control"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := good()
+			tc.edit(m)
+			r := admin.call("POST", schema.PathComplaints, m, nil)
+			if r.status != tc.want || !strings.Contains(r.err.Message, tc.says) {
+				t.Fatalf("%d %q; want %d saying %q", r.status, r.err.Message, tc.want, tc.says)
+			}
+		})
+	}
+	huge := `{"channel":"12345","category":"cafe","place":"p","squad_id":1,"content":"` + strings.Repeat("x", 100_000) + `"}`
+	if r := admin.raw("POST", schema.PathComplaints, strings.NewReader(huge), nil); r.status != 413 {
+		t.Fatalf("a body past the bound: %d", r.status)
+	}
+	var c schema.Complaint
+	admin.must(201, "POST", schema.PathComplaints, good(), &c)
+	for _, tc := range []struct {
+		path string
+		body any
+		want int
+	}{
+		{"/extend", map[string]any{"days": 31, "reason": "r"}, 400},
+		{"/handle", map[string]any{}, 409},
+		{"/answer", map[string]any{"text": "t", "method": "phone"}, 409},
+		{"/reject", map[string]any{}, 400},
+		{"/assign", map[string]any{"squad_id": 99, "reason": "r"}, 400},
+	} {
+		if r := admin.call("POST", schema.PathComplaints+"/"+c.ID+tc.path, tc.body, nil); r.status != tc.want || r.err.Message == "" {
+			t.Errorf("%s: %d %q; want %d with a message", tc.path, r.status, r.err.Message, tc.want)
+		}
+	}
+	for _, q := range []string{"?status=lost", "?overdue=maybe", "?squad=x", "?after=garbage", "?limit=-1"} {
+		if r := admin.call("GET", schema.PathComplaints+q, nil, nil); r.status != 400 {
+			t.Errorf("GET %s: %d; want 400", q, r.status)
+		}
 	}
 }

@@ -103,6 +103,12 @@ func (s *Server) routes() {
 	api.GET(rel(schema.PathRollups)+"/daily", s.rollupDaily, u)
 	api.GET(rel(schema.PathRollups)+"/monthly", s.rollupMonthly, u)
 	api.POST(rel(schema.PathRollups)+"/run", s.rollupRun, u)
+	api.GET(rel(schema.PathComplaints), s.listComplaints, u)
+	api.POST(rel(schema.PathComplaints), s.createComplaint, u)
+	api.GET(rel(schema.PathComplaints)+"/:id", s.getComplaint, u)
+	for _, a := range schema.ComplaintActions {
+		api.POST(rel(schema.PathComplaints)+"/:id/"+a, s.actOnComplaint(a), u)
+	}
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)

@@ -148,13 +148,14 @@ type Config struct {
 	// Zone is the bureau's time zone, in which the workbench shows times;
 	// nil is Asia/Shanghai.
 	Zone *time.Location
+	// ComplaintLimits are the time limits of complaint handling (days to
+	// decide acceptance, to finish, and of the one extension); a zero field
+	// is its default (schema.DefaultComplaintLimits).
+	ComplaintLimits schema.ComplaintLimits
 	// PublicURL is the address people open the workbench at; when it is
 	// https (TLS ends at a proxy in front), session cookies are Secure on
 	// every request, not only on requests that arrive over TLS.
 	PublicURL string
-	// ComplaintLimits are the time limits of complaint handling (accept,
-	// finish, one extension); zero is schema.DefaultComplaintLimits.
-	ComplaintLimits schema.ComplaintLimits
 }
 
 func (c *Config) defaults() {
@@ -180,8 +181,15 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.ComplaintLimits == (schema.ComplaintLimits{}) {
-		c.ComplaintLimits = schema.DefaultComplaintLimits()
+	def := schema.DefaultComplaintLimits()
+	if c.ComplaintLimits.AcceptDays <= 0 {
+		c.ComplaintLimits.AcceptDays = def.AcceptDays
+	}
+	if c.ComplaintLimits.FinishDays <= 0 {
+		c.ComplaintLimits.FinishDays = def.FinishDays
+	}
+	if c.ComplaintLimits.MaxExtensionDays <= 0 {
+		c.ComplaintLimits.MaxExtensionDays = def.MaxExtensionDays
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = DefaultTokenTTL

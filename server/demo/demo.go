@@ -471,7 +471,7 @@ func (g *gen) ledger(in schema.Inspection, cl schema.Checklist, at time.Time, le
 			year := store.OrderYear(when)
 			g.orders[year]++
 			act(f.ID, schema.FindingAction{Action: schema.FindingActOrder, By: leader, Deadline: when.AddDate(0, 0, orderDays[f.Severity]),
-				Text: orderActions[f.Severity], LegalBasis: it.LegalBasis, Number: schema.OrderNumber(year, g.orders[year])}, when)
+				Text: orderActions[f.Severity], LegalBasis: it.Basis(), Number: schema.OrderNumber(year, g.orders[year])}, when)
 		}
 	}
 }

@@ -191,7 +191,7 @@ func row(f schema.Finding, in *schema.Inspection, checklists map[string]*schema.
 					title = ci.TitleZH
 				}
 				if r.LegalBasis == "" {
-					r.LegalBasis = ci.LegalBasis
+					r.LegalBasis = ci.Basis()
 				}
 			}
 		}

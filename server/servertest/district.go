@@ -64,3 +64,29 @@ func SmallDistrict() District {
 		},
 	}}
 }
+
+// ThreeSquadDistrict is SmallDistrict with a third squad north of the
+// other two (leader3; inspector5 and inspector6; a café, an arcade and a
+// bookshop), for tests that must show that work reaches one squad of
+// several and no other.
+func ThreeSquadDistrict() District {
+	d := SmallDistrict()
+	venue := func(id string, kind, name string, lat, lng float64) schema.Venue {
+		return schema.Venue{ID: id, SquadID: 3, Kind: kind, Name: name, Address: "兰山区北城", Licensed: true,
+			LicenceNo: "LIC-" + id[len(id)-4:], Phone: "0539-800" + id[len(id)-4:], OpenState: schema.OpenStateOpen, Lat: lat, Lng: lng}
+	}
+	d.Squads = append(d.Squads, Squad{
+		ID: 3, Name: "Squad 3", MinLat: 35.20, MinLng: 118.30, MaxLat: 35.30, MaxLng: 118.40,
+		Leader: Member{"leader3", "Liu Yang", "JX-0300"},
+		Inspectors: []Member{
+			{"inspector5", "Ma Lin", "JX-0005"},
+			{"inspector6", "Hu Jing", "JX-0006"},
+		},
+		Venues: []schema.Venue{
+			venue("01900000-0000-7000-8000-000000000007", schema.KindNetCafe, "北城网咖", 35.26, 118.34),
+			venue("01900000-0000-7000-8000-000000000008", schema.KindArcade, "North Arcade", 35.27, 118.35),
+			venue("01900000-0000-7000-8000-000000000009", schema.KindBookshop, "North Books", 35.24, 118.31),
+		},
+	})
+	return d
+}

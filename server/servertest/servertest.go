@@ -52,6 +52,9 @@ type Options struct {
 	// Schools are added to the small district (which has none), for
 	// tests of the school zones.
 	Schools []schema.School
+	// District, when set, is seeded instead of SmallDistrict (without
+	// Demo): ThreeSquadDistrict, or a test's own.
+	District *District
 }
 
 // Server is a running server with its seeded district. It is closed when
@@ -118,6 +121,9 @@ func Start(t testing.TB, opts Options) *Server {
 		return s
 	}
 	s.District = SmallDistrict()
+	if opts.District != nil {
+		s.District = *opts.District
+	}
 	if err := s.seed(ctx, s.District, opts.Schools); err != nil {
 		t.Fatalf("servertest: seed: %v", err)
 	}

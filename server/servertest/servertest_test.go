@@ -67,3 +67,22 @@ func TestClient_VenueActions(t *testing.T) {
 		t.Fatalf("inspections of a fresh district: %+v, %v", list, err)
 	}
 }
+
+// The three-squad district seeds a third squad whose leader sees only its
+// own venues.
+func TestStart_ThreeSquadDistrict(t *testing.T) {
+	d := servertest.ThreeSquadDistrict()
+	s := servertest.Start(t, servertest.Options{District: &d})
+	var mine []schema.Venue
+	if st := s.Leader(3).Call("GET", schema.PathVenues, nil, &mine); st != 200 {
+		t.Fatalf("leader3 venues: HTTP %d", st)
+	}
+	if len(mine) != 3 {
+		t.Fatalf("leader3 sees %d venues; want 3", len(mine))
+	}
+	for _, v := range mine {
+		if v.SquadID != 3 {
+			t.Fatalf("leader3 sees venue %s of squad %d", v.ID, v.SquadID)
+		}
+	}
+}

@@ -260,9 +260,11 @@ type ComplaintLink struct {
 }
 
 // Investigating is the complaint once an inspection of it reached the
-// server; changed is false when it was investigating already.
+// server; changed is false when it was investigating already, or is no
+// longer open (an inspection linked after the complaint was handled
+// leaves its state alone).
 func Investigating(c schema.Complaint, now time.Time) (schema.Complaint, bool) {
-	if c.Status == schema.ComplaintInvestigating {
+	if c.Status == schema.ComplaintInvestigating || !schema.ComplaintOpen(c.Status) {
 		return c, false
 	}
 	c.Status, c.UpdatedAt = schema.ComplaintInvestigating, now

@@ -131,7 +131,7 @@ func legalBasis(ctx context.Context, w LedgerWriter, inspectionID, item string) 
 	}
 	if cl, ok := checklists(version); ok {
 		if it, ok := cl.Item(item); ok {
-			return it.LegalBasis, nil
+			return it.Basis(), nil
 		}
 	}
 	return "", nil

@@ -35,6 +35,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
@@ -70,7 +71,8 @@ PATROL_S3_ENDPOINT, PATROL_S3_BUCKET, PATROL_S3_ACCESS_KEY, PATROL_S3_SECRET_KEY
 PATROL_S3_REGION, PATROL_S3_TLS, PATROL_MAX_PHOTO_MB, PATROL_MAX_SYNCS,
 PATROL_LOG_FORMAT, PATROL_LOG_LEVEL, PATROL_MAX_SYNCS_PER_DEVICE, PATROL_MAX_SYNCS_PER_USER,
 PATROL_MAX_UPLOADS_PER_DEVICE, PATROL_MAX_UPLOADS_PER_USER, PATROL_SYNC_BODY_TIMEOUT,
-PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE, PATROL_ZONE, PATROL_TIMEZONE, PATROL_PUBLIC_URL).`
+PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE, PATROL_ZONE, PATROL_TIMEZONE, PATROL_PUBLIC_URL,
+PATROL_COMPLAINT_ACCEPT_DAYS, PATROL_COMPLAINT_FINISH_DAYS, PATROL_COMPLAINT_MAX_EXTENSION_DAYS).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -149,6 +151,8 @@ type serveOptions struct {
 	// Timezone is the zone the compliance rollups count local days in and
 	// run at 02:00 of; empty: Zone.
 	Timezone string
+	// Complaints are the time limits of complaint handling.
+	Complaints schema.ComplaintLimits
 }
 
 // envOr returns the environment value of key, or def when unset.
@@ -191,6 +195,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	intFlag(&o.UploadsPerDevice, "max-uploads-per-device", "PATROL_MAX_UPLOADS_PER_DEVICE", server.DefaultMaxUploadsPerDevice,
 		"photo uploads one device may have in progress; more get 429 + Retry-After")
 	intFlag(&o.UploadsPerUser, "max-uploads-per-user", "PATROL_MAX_UPLOADS_PER_USER", 0, "the same for all of one user's devices together; 0: twice the per-device share")
+	intFlag(&o.Complaints.AcceptDays, "complaint-accept-days", "PATROL_COMPLAINT_ACCEPT_DAYS", schema.ComplaintAcceptDays,
+		"days to decide whether a complaint is accepted; later it is overdue")
+	intFlag(&o.Complaints.FinishDays, "complaint-finish-days", "PATROL_COMPLAINT_FINISH_DAYS", schema.ComplaintFinishDays,
+		"days from acceptance to finish a complaint; later it is overdue")
+	intFlag(&o.Complaints.MaxExtensionDays, "complaint-max-extension-days", "PATROL_COMPLAINT_MAX_EXTENSION_DAYS", schema.ComplaintMaxExtensionDays,
+		"longest the one extension of a complaint may be, in days")
 	bodyTimeout, err := time.ParseDuration(envOr(getenv, "PATROL_SYNC_BODY_TIMEOUT", server.DefaultSyncBodyTimeout.String()))
 	if err != nil {
 		return o, fmt.Errorf("serve: PATROL_SYNC_BODY_TIMEOUT: %w", err)
@@ -245,6 +255,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if o.SyncBodyTimeout <= 0 || o.UploadMinRate <= 0 {
 		return o, errors.New("serve: --sync-body-timeout and --upload-min-rate must be positive")
+	}
+	if o.Complaints.AcceptDays <= 0 || o.Complaints.FinishDays <= 0 || o.Complaints.MaxExtensionDays <= 0 {
+		return o, errors.New("serve: --complaint-accept-days, --complaint-finish-days and --complaint-max-extension-days must be positive")
+	}
+	if err := schema.CheckComplaintLimits(o.Complaints); err != nil {
+		return o, fmt.Errorf("serve: %w", err)
 	}
 	if o.LogFormat != "text" && o.LogFormat != "json" {
 		return o, fmt.Errorf("serve: --log-format must be text or json, not %q", o.LogFormat)
@@ -350,7 +366,7 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 		MaxSyncsPerDevice: o.SyncsPerDevice, MaxSyncsPerUser: o.SyncsPerUser,
 		MaxUploadsPerDevice: o.UploadsPerDevice, MaxUploadsPerUser: o.UploadsPerUser,
 		SyncBodyTimeout: o.SyncBodyTimeout, UploadMinRate: o.UploadMinRate, MetricsToken: o.MetricsToken,
-		Zone: zone, Location: loc, PublicURL: o.PublicURL})
+		Zone: zone, Location: loc, PublicURL: o.PublicURL, ComplaintLimits: o.Complaints})
 	if err != nil {
 		if st != nil {
 			st.Close()

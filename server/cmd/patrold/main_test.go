@@ -58,3 +58,19 @@ func TestParseMigrateStore_NeedsBoth(t *testing.T) {
 		t.Fatalf("migrate-store with PATROL_DATABASE: %+v, %v", o, err)
 	}
 }
+
+func TestParseServe_ComplaintLimits(t *testing.T) {
+	none := func(string) string { return "" }
+	o, err := parseServe(nil, none, io.Discard)
+	if err != nil || o.Complaints.AcceptDays != 15 || o.Complaints.FinishDays != 60 || o.Complaints.MaxExtensionDays != 30 {
+		t.Fatalf("defaults = %+v, %v; want 15/60/30", o.Complaints, err)
+	}
+	env := map[string]string{"PATROL_COMPLAINT_ACCEPT_DAYS": "10", "PATROL_COMPLAINT_FINISH_DAYS": "45"}
+	o, err = parseServe([]string{"--complaint-finish-days", "50", "--complaint-max-extension-days", "20"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || o.Complaints.AcceptDays != 10 || o.Complaints.FinishDays != 50 || o.Complaints.MaxExtensionDays != 20 {
+		t.Fatalf("env and flags = %+v, %v; want 10/50/20 (the flag over the variable)", o.Complaints, err)
+	}
+	if _, err := parseServe([]string{"--complaint-accept-days", "0"}, none, io.Discard); err == nil || !strings.Contains(err.Error(), "complaint") {
+		t.Fatalf("zero accept days: %v", err)
+	}
+}

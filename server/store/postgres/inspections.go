@@ -18,7 +18,7 @@ import (
 // inspectionCols is the column list every inspection read uses, in
 // scanInspection order. The answers are rows of their own (fillItems).
 const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, review, seq, version, recheck_of`
+	hlc, time_suspect, review, seq, version, recheck_of, complaint_id`
 
 // inspectionRow is an inspection with the server-only columns.
 type inspectionRow struct {
@@ -39,7 +39,7 @@ func scanInspection(row pgx.Row) (*inspectionRow, error) {
 	var inspectors, started string
 	var finished, review *string
 	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
-		&started, &finished, &r.HLC, &r.TimeSuspect, &review, &r.Seq, &r.Version, &r.RecheckOf); err != nil {
+		&started, &finished, &r.HLC, &r.TimeSuspect, &review, &r.Seq, &r.Version, &r.RecheckOf, &r.ComplaintID); err != nil {
 		return nil, err
 	}
 	r.StartedAt = parseTime(started)
@@ -64,7 +64,7 @@ var (
 	// inspectionInsertCols are the columns a device-authored record sets,
 	// in inspectionValues order; review stays NULL until a leader decides.
 	inspectionInsertCols = []string{"id", "venue_id", "squad_id", "device_id", "author_id", "checklist_version", "status", "inspectors",
-		"started_at", "finished_at", "hlc", "time_suspect", "received_at", "updated_at", "seq", "version", "recheck_of"}
+		"started_at", "finished_at", "hlc", "time_suspect", "received_at", "updated_at", "seq", "version", "recheck_of", "complaint_id"}
 	itemInsertCols  = []string{"inspection_id", "item_id", "position", "result", "note", "severity"}
 	photoInsertCols = []string{"inspection_id", "item_id", "position", "sha256", "size", "media_type", "captured_at", "lat", "lng",
 		"captured_by", "time_suspect", "squad_id", "device_id", "claim"}
@@ -111,7 +111,7 @@ func excludedSet(cols []string, keep ...string) string {
 func inspectionValues(r *inspectionRow, now string) []any {
 	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
 	return []any{r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
-		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, r.TimeSuspect, now, now, r.Seq, int32(max(r.Version, 1)), r.RecheckOf}
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, r.TimeSuspect, now, now, r.Seq, int32(max(r.Version, 1)), r.RecheckOf, r.ComplaintID}
 }
 
 // versionValues are r's values of versionInsertCols: the record as stored,

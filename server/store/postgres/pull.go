@@ -118,7 +118,7 @@ type pullRead struct {
 // fetch returns up to limit changes of each kind with lo < seq <= hi; the
 // queries go to the database as one batch.
 func (p *puller) fetch(ctx context.Context, lo, hi int64, limit int) ([]schema.Change, error) {
-	reads := append(p.reads(), p.visitsRead())
+	reads := append(p.reads(), p.visitsRead(), p.complaintsRead(), p.complaintsLeftRead())
 	b := &pgx.Batch{}
 	for _, r := range reads {
 		b.Queue(r.query, r.args(lo, hi, limit)...)

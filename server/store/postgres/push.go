@@ -35,6 +35,9 @@ type pushBatch struct {
 	known
 	queued  inspectionQueues
 	answerQ [][]any
+	// links are the complaints the push's inspections investigate,
+	// written once the inspections' rows are (linkComplaints).
+	links []store.ComplaintLink
 }
 
 // pushed is one mutation of a push with what validation said of it.
@@ -175,12 +178,20 @@ func (b *pushBatch) decide(ctx context.Context, p *pushed) (schema.MutationResul
 		return r, nil
 	}
 	schema.RedirectMerged(m, b.mergedInto)
+	if r, ok, err := b.complaintRefusal(ctx, m); err != nil || !ok {
+		return r, err
+	}
 	hlc, restamped, err := b.intakeHLC(ctx, m.HLC)
 	if err != nil {
 		return schema.MutationResult{}, err
 	}
 	d, claims := schema.DecideMutation(m, b.pusher, &b.known, hlc, restamped)
-	return b.carryOut(ctx, m, d, claims)
+	res, err := b.carryOut(ctx, m, d, claims)
+	if err == nil && d.Effect != schema.EffectNone && d.Inspection != nil && d.Inspection.ComplaintID != "" {
+		b.links = append(b.links, store.ComplaintLink{ComplaintID: d.Inspection.ComplaintID, InspectionID: d.Inspection.ID,
+			SquadID: b.pusher.Squad, By: b.pusher.Username})
+	}
+	return res, err
 }
 
 // intakeHLC accepts a device HLC into the server clock, or restamps it with
@@ -297,6 +308,9 @@ func (b *pushBatch) flush(ctx context.Context) error {
 	tables := append(b.queued.tables(), queuedTable{"applied_mutations", answerCols, answerInsert, &b.answerQ})
 	if err := writeQueued(ctx, b.tx, tables); err != nil {
 		return fmt.Errorf("push from %s: %w", b.in.DeviceID, err)
+	}
+	if err := b.linkComplaints(ctx); err != nil {
+		return fmt.Errorf("link complaints from %s: %w", b.in.DeviceID, err)
 	}
 	return nil
 }

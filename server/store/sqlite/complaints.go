@@ -359,6 +359,9 @@ func (b *pushBatch) complaintRefusal(ctx context.Context, m *schema.Mutation) (s
 	if m.Kind != schema.MutInspectionUpsert || in == nil || in.ComplaintID == "" {
 		return schema.MutationResult{}, true, nil
 	}
+	if len(in.ComplaintID) > schema.MaxComplaintIDLen {
+		return schema.Reject(m.ID, schema.CodeNotFound, "complaint_id names no complaint of your squad; start the inspection without it or pull again"), false, nil
+	}
 	var linked int
 	if err := b.tx.QueryRowContext(ctx, `SELECT count(*) FROM complaint_inspections WHERE complaint_id = ? AND inspection_id = ?`,
 		in.ComplaintID, in.ID).Scan(&linked); err != nil {
@@ -396,14 +399,15 @@ func (b *pushBatch) linkComplaints(ctx context.Context) error {
 			return err
 		}
 		from := c.Status
-		if next, changed := store.Investigating(c, b.now); changed {
+		next, changed := store.Investigating(c, b.now)
+		if changed {
 			if err := updateComplaint(ctx, b.writer, next, 0); err != nil {
 				return err
 			}
 		}
 		sq := c.SquadID
 		if err := recordChange(ctx, b.writer, change{Actor: l.By, EntityKind: schema.AuditComplaint, EntityID: c.ID, SquadID: &sq,
-			Action: "complaint_investigating", From: from, To: schema.ComplaintInvestigating,
+			Action: "complaint_investigating", From: from, To: next.Status,
 			Reason: fmt.Sprintf("inspection %s from device %s", l.InspectionID, b.in.DeviceID)}); err != nil {
 			return err
 		}

@@ -161,6 +161,7 @@ func testComplaintTransitions(t *testing.T, e *env) {
 // are overdue and listed by the overdue filter; finished ones never are.
 func testComplaintOverdue(t *testing.T, e *env) {
 	late := e.complain("v1a")
+	e.clock.Advance(time.Minute)
 	onTime := e.complain("v1b")
 	e.clock.Advance(time.Hour)
 	onTime = e.actOn(onTime.ID, lead1Access, schema.ComplaintAction{Action: "accept", By: "leader1"})

@@ -333,7 +333,7 @@ func testLedgerFindingTransitions(t *testing.T, e *env) {
 	year := store.OrderYear(now)
 	if err != nil || f.Status != schema.FindingOrdered || f.Order == nil || f.Order.Number != schema.OrderNumber(year, 1) ||
 		!f.Order.Deadline.Equal(deadline) || f.Deadline == nil || !f.Deadline.Equal(deadline) || f.Order.Action != "fix it" ||
-		f.Order.Comment != "by the deadline" || f.Order.OrderedBy != "leader1" || !strings.Contains(f.Order.LegalBasis, "art. 20") || f.Overdue {
+		f.Order.Comment != "by the deadline" || f.Order.OrderedBy != "leader1" || !strings.Contains(f.Order.LegalBasis, "第二十条") || f.Overdue {
 		t.Fatalf("order: %+v %+v, %v", f, f.Order, err)
 	}
 	if got := e.finding(a); got.Order == nil || got.Order.Number != f.Order.Number || got.Order.LegalBasis != f.Order.LegalBasis {

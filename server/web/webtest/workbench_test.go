@@ -306,6 +306,11 @@ func TestWorkbench_AdminPages(t *testing.T) {
 		"input[name=badge_no]": "JX-0009", "input[name=squad]": "2", "input[name=password]": "a-long-password"})
 	wantIn(t, "after creating a user", e.Text("main"), "用户已创建")
 	wantIn(t, "the users page", e.Text("main"), "钱多多")
+	// Office staff (intake of complaints) carry neither badge nor squad.
+	e.Submit("form[action='/admin/users']", map[string]string{"input[name=username]": "clerk", "input[name=display_name]": "受理员甲",
+		"select[name=role]": "office", "input[name=password]": "a-long-password"})
+	wantIn(t, "after creating an office user", e.Text("main"), "用户已创建")
+	wantIn(t, "the users page", e.Text("main"), "办公室/受理员")
 
 	id := webtest.Eval[string](e, `[...document.querySelectorAll("tbody tr")].find(r => r.cells[0].textContent === "leader1").querySelector("form[action$='/password']").action`)
 	sel := "form[action='" + strings.TrimPrefix(id, e.URL) + "']"

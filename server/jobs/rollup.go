@@ -76,10 +76,27 @@ type SquadDay struct {
 	InZoneOpen []store.RollupVenue `json:"in_zone_open"`
 	// ByInspector counts the day's inspections by author username.
 	ByInspector map[string]int `json:"by_inspector"`
+	// Complaints at the day's end: open (received, accepted, investigating
+	// or handled) and, of those, past a time limit, each named in
+	// OverdueComplaints.
+	ComplaintsOpen    int                `json:"complaints_open"`
+	ComplaintsOverdue int                `json:"complaints_overdue"`
+	OverdueComplaints []OverdueComplaint `json:"overdue_complaints"`
 	// Rank among the squads rolled up for the same day, 1 the best (see
 	// Rank), and Score, the coverage it ranks by first.
 	Rank  int     `json:"rank"`
 	Score float64 `json:"score"`
+}
+
+// OverdueComplaint is a complaint past a time limit at a day's end: which
+// limit (store.ComplaintLimitAccept or store.ComplaintLimitFinish), when
+// it ran out, and by how many of the zone's days (at least 1) on that day.
+type OverdueComplaint struct {
+	ID       string    `json:"id"`
+	Number   string    `json:"number"`
+	Limit    string    `json:"limit"`
+	Since    time.Time `json:"since"`
+	DaysOver int       `json:"days_over"`
 }
 
 // InspectionCounts are a day's inspections by status.
@@ -176,7 +193,26 @@ func Figures(squadID int64, day time.Time, f store.RollupFacts) SquadDay {
 	item(f.Standing, &d.FindingsOpen, func(it *ItemFindings, n int) { it.Open = n })
 	item(f.Overdue, &d.FindingsOverdue, func(it *ItemFindings, n int) { it.Overdue = n })
 	item(f.Repeated, &d.FindingsRepeated, func(it *ItemFindings, n int) { it.Repeated = n })
+	d.ComplaintsOpen, d.OverdueComplaints = len(f.Complaints), overdueComplaints(day, f.Complaints)
+	d.ComplaintsOverdue = len(d.OverdueComplaints)
 	return d
+}
+
+// overdueComplaints are the complaints of list past a limit at the end of
+// day, with the days over counted in day's zone.
+func overdueComplaints(day time.Time, list []store.RollupComplaint) []OverdueComplaint {
+	out := []OverdueComplaint{}
+	for _, c := range list {
+		if c.Limit == "" || c.LimitAt == nil {
+			continue
+		}
+		s := c.LimitAt.In(day.Location())
+		since := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC)
+		on := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+		out = append(out, OverdueComplaint{ID: c.ID, Number: c.Number, Limit: c.Limit, Since: c.LimitAt.UTC(),
+			DaysOver: max(1, int(on.Sub(since).Hours()/24))})
+	}
+	return out
 }
 
 // coverage is inspected / cafés in percent, rounded to 0.01; a squad with

@@ -81,7 +81,8 @@ func TestRollupDay_KnownMonth(t *testing.T) {
 		FindingsOpened: 1, FindingsClosed: 1, FindingsOpen: 2, FindingsOverdue: 1, FindingsRepeated: 1,
 		ByItem:             map[string]jobs.ItemFindings{"NC02": {Open: 1, Overdue: 1, Repeated: 1}, "NC11": {Opened: 1, Open: 1}, "NC14": {Closed: 1}},
 		MedianCloseOutDays: &median, BlackCafes: []store.RollupVenue{}, InZoneOpen: []store.RollupVenue{venue(f, "c1d")},
-		ByInspector: map[string]int{"ins1a": 1, "ins1b": 1}, Rank: 3, Score: 50}
+		ByInspector: map[string]int{"ins1a": 1, "ins1b": 1}, Rank: 3, Score: 50,
+		OverdueComplaints: []jobs.OverdueComplaint{}}
 	if !reflect.DeepEqual(one, want) {
 		t.Fatalf("squad 1 on 15 March:\n got %+v\nwant %+v", one, want)
 	}

@@ -128,7 +128,9 @@ type dashboardData struct {
 	Items     *barChart
 	ItemsOf   string // whose findings the item chart counts
 	Zones     *barChart
-	Trend     *lineChart
+	// Complaints are each squad's open and overdue complaints.
+	Complaints complaintSummary
+	Trend      *lineChart
 	AtRisk    []rankRow // the squads whose list the user may read
 	Months    []monthOption
 }
@@ -202,6 +204,7 @@ func (w *Web) dashboardPage(c echo.Context, p *auth.Principal) error {
 	if len(r.Squads) > 0 {
 		d.Items = newBarChart("items-chart", d.MonthText+"新发现问题（按检查项目，"+d.ItemsOf+"）", itemBars(items, p), 0, 0, "")
 	}
+	d.Complaints = complaintsOf(r, p)
 	if d.Trend, err = w.trend(ctx, month, r.records, p); err != nil {
 		return err
 	}

@@ -186,3 +186,54 @@ func TestComplaints_OfficeTakesInLeaderHandles(t *testing.T) {
 	}
 	e.Screenshot("detail-overdue")
 }
+
+// TestComplaints_DashboardAndBulletin: a complaint left unaccepted past
+// its 15 days counts as open and overdue in the day's rollup; the
+// dashboard shows each squad's figures and the bulletin names it with
+// the limit it passed and the days over.
+func TestComplaints_DashboardAndBulletin(t *testing.T) {
+	zone, _ := time.LoadLocation("Asia/Shanghai")
+	now := time.Date(2026, 3, 16, 9, 0, 0, 0, zone)
+	e := webtest.Start(t, servertest.Options{Now: func() time.Time { return now }})
+	admin := e.Admin()
+	var late, fresh schema.Complaint
+	for _, c := range []struct {
+		out   *schema.Complaint
+		venue string
+		at    time.Time
+	}{{&late, blueSeaBar, time.Date(2026, 2, 20, 10, 0, 0, 0, zone)}, {&fresh, starNetCafe, time.Date(2026, 3, 10, 10, 0, 0, 0, zone)}} {
+		if err := admin.Do("POST", schema.PathComplaints, schema.ComplaintIntake{Channel: schema.Channel12318, Category: schema.CategoryCafe,
+			ReceivedAt: c.at, VenueID: c.venue, Content: "未成年人进入网吧"}, c.out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := admin.Do("POST", schema.PathRollups+"/run", server.RollupRunRequest{Date: "2026-03-15"}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	e.Login("leader2")
+	e.Open("/dashboard?month=2026-03")
+	row := e.Text("#complaints tr[data-squad='2']")
+	if !strings.Contains(row, "1 件") || webtest.Eval[int](e, `document.querySelectorAll("#complaints tr[data-squad='2'] .over").length`) != 1 ||
+		!strings.Contains(row, "查看超期投诉") {
+		t.Fatalf("squad 2's complaints on the dashboard: %q", row)
+	}
+	if one := e.Text("#complaints tr[data-squad='1']"); strings.Contains(one, "查看超期投诉") || !strings.Contains(one, "1 件\t0 件") {
+		t.Fatalf("squad 1's complaints on the dashboard: %q", one)
+	}
+	e.Screenshot("dashboard-complaints")
+	e.Open("/bulletin?month=2026-03")
+	got := e.Text("#overdue-complaints")
+	for _, want := range []string{late.Number, "第2中队", "受理时限", "8 天"} {
+		if !strings.Contains(strings.ReplaceAll(got, "\u00a0", " "), want) {
+			t.Fatalf("the bulletin's overdue complaints lack %q: %q", want, got)
+		}
+	}
+	if strings.Contains(got, fresh.Number) {
+		t.Fatalf("the bulletin names a complaint within its limits: %q", got)
+	}
+	if p := strings.ReplaceAll(e.Text("#complaints"), "\u00a0", " "); !strings.Contains(p, "在办投诉举报 2 件") || !strings.Contains(p, "超过办理时限 1 件") {
+		t.Fatalf("the bulletin's complaint paragraph: %q", p)
+	}
+	e.Screenshot("bulletin-complaints")
+}

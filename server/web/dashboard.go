@@ -131,8 +131,8 @@ type dashboardData struct {
 	// Complaints are each squad's open and overdue complaints.
 	Complaints complaintSummary
 	Trend      *lineChart
-	AtRisk    []rankRow // the squads whose list the user may read
-	Months    []monthOption
+	AtRisk     []rankRow // the squads whose list the user may read
+	Months     []monthOption
 }
 
 // monthOption is a month the picker offers.

@@ -1,0 +1,79 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server"
+	"github.com/patrolhq/patrol/server/demo"
+)
+
+// TestComplaintPages_OfficeAndSquads: the office takes a complaint in
+// through the workbench (refused without its CSRF token), reads it
+// without the contact, acts on nothing and opens no other page; the
+// squad's leader reads the contact and acts; another squad's leader gets
+// 404 on both the page and its forms.
+func TestComplaintPages_OfficeAndSquads(t *testing.T) {
+	e := newEnv(t)
+	admin := e.login("admin")
+	admin.must(http.StatusCreated, "POST", schema.PathUsers, server.CreateUserRequest{Username: "office1", DisplayName: "受理员",
+		Role: schema.RoleOffice, Password: demo.Password}, nil)
+	v := e.venues(2)[0]
+	office := e.browser("office1")
+	_, page := office.get("/complaints/new")
+	form := url.Values{"channel": {schema.Channel12345}, "category": {schema.CategoryCafe}, "contact": {"李女士 13900001111"},
+		"reply_wanted": {"1"}, "venue": {v.ID}, "content": {"夜间接纳未成年人\r\n第二行"}}
+	if st, _ := office.post("/complaints/new", form); st != http.StatusForbidden {
+		t.Fatalf("intake without its csrf token: %d; want 403", st)
+	}
+	form.Set("csrf", csrfOf(t, page))
+	st, shown := office.post("/complaints/new", form)
+	if st != http.StatusOK || !strings.Contains(shown, "（仅分管中队长可见）") || strings.Contains(shown, "13900001111") ||
+		!strings.Contains(shown, "第2中队") || !strings.Contains(shown, "夜间接纳未成年人\n第二行") {
+		t.Fatalf("after intake: %d\n%.3000s", st, shown)
+	}
+	var list server.ComplaintPage
+	admin.must(http.StatusOK, "GET", schema.PathComplaints, nil, &list)
+	if len(list.Complaints) != 1 || list.Complaints[0].Contact != "李女士 13900001111" || list.Complaints[0].SquadID != 2 {
+		t.Fatalf("the stored complaint: %+v", list.Complaints)
+	}
+	id := list.Complaints[0].ID
+	csrf := csrfOf(t, shown)
+	if st, _ := office.post("/complaints/"+id+"/accept", url.Values{"csrf": {csrf}}); st != http.StatusForbidden {
+		t.Fatalf("the office accepting: %d; want 403", st)
+	}
+	for _, path := range []string{"/", "/findings", "/dashboard", "/bulletin", "/zones", "/discoveries", "/plan", "/audit",
+		"/admin/devices", "/admin/users", "/venues/" + v.ID} {
+		if st, _ := office.get(path); st != http.StatusForbidden {
+			t.Fatalf("the office on %s: %d; want 403", path, st)
+		}
+	}
+
+	other := e.browser("leader1")
+	_, own := other.get("/complaints")
+	if strings.Contains(own, id) {
+		t.Fatal("leader1 lists squad 2's complaint")
+	}
+	if st, _ := other.get("/complaints/" + id); st != http.StatusNotFound {
+		t.Fatalf("leader1 on squad 2's complaint: %d; want 404", st)
+	}
+	if st, _ := other.post("/complaints/"+id+"/accept", url.Values{"csrf": {csrfOf(t, own)}}); st != http.StatusNotFound {
+		t.Fatalf("leader1 accepting squad 2's complaint: %d; want 404", st)
+	}
+
+	lead := e.browser("leader2")
+	_, mine := lead.get("/complaints/" + id)
+	if !strings.Contains(mine, "李女士 13900001111") || !strings.Contains(mine, `action="/complaints/`+id+`/accept"`) {
+		t.Fatalf("leader2's page lacks the contact or the accept form:\n%.3000s", mine)
+	}
+	if st, after := lead.post("/complaints/"+id+"/accept", url.Values{"csrf": {csrfOf(t, mine)}}); st != http.StatusOK || !strings.Contains(after, "已受理。") {
+		t.Fatalf("leader2 accepting: %d\n%.2000s", st, after)
+	}
+	if st, bad := lead.post("/complaints/"+id+"/extend", url.Values{"csrf": {csrfOf(t, mine)}, "days": {"31"}, "reason": {"太久"}}); st != http.StatusBadRequest ||
+		!strings.Contains(bad, "操作未执行") {
+		t.Fatalf("an extension past the limit: %d\n%.2000s", st, bad)
+	}
+}

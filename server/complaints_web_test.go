@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -76,4 +78,29 @@ func TestComplaintPages_OfficeAndSquads(t *testing.T) {
 		!strings.Contains(bad, "操作未执行") {
 		t.Fatalf("an extension past the limit: %d\n%.2000s", st, bad)
 	}
+
+	// Keyset pages of 50, and the overdue filter: 51 more complaints, one
+	// of them received 20 days ago and so past its acceptance limit.
+	for i := range 51 {
+		in := schema.ComplaintIntake{Channel: schema.ChannelLetter, Category: schema.CategoryArcade, VenueID: v.ID, Content: "来信 " + itoa(int64(i))}
+		if i == 0 {
+			in.ReceivedAt = e.clock.Now().AddDate(0, 0, -20)
+		}
+		admin.must(http.StatusCreated, "POST", schema.PathComplaints, in, nil)
+	}
+	_, first := lead.get("/complaints")
+	next := nextLink.FindStringSubmatch(first)
+	if n := strings.Count(first, `<tr id="complaint-`); n != 50 || next == nil {
+		t.Fatalf("the first page: %d rows, next link %v", n, next)
+	}
+	_, second := lead.get(html.UnescapeString(next[1]))
+	if n := strings.Count(second, `<tr id="complaint-`); n != 2 || nextLink.MatchString(second) || !strings.Contains(second, "来信 0") {
+		t.Fatalf("the second page: %d rows\n%.3000s", n, second)
+	}
+	_, over := lead.get("/complaints?overdue=1")
+	if n := strings.Count(over, `<tr id="complaint-`); n != 1 || !strings.Contains(over, "受理超期 5") {
+		t.Fatalf("the overdue filter: %d rows\n%.3000s", n, over)
+	}
 }
+
+var nextLink = regexp.MustCompile(`<a class="button" href="([^"]+)">下一页</a>`)

@@ -41,7 +41,7 @@ type limitNote struct {
 	Label string // 受理期限, 办结期限
 	At    time.Time
 	Over  bool
-	Text  string // 受理超期 3 天 / 剩 5 天 / 今日到期
+	Text  string // 受理超期 3 天 / 剩余 5 天 / 今日到期
 }
 
 // localDays is the number of the bureau's calendar days from a to b.
@@ -64,7 +64,7 @@ func (w *Web) limitNotes(c schema.Complaint, now time.Time) []limitNote {
 		case days == 0:
 			n.Text = "今日到期"
 		default:
-			n.Text = "剩 " + strconv.Itoa(days) + "\u00a0天"
+			n.Text = "剩余 " + strconv.Itoa(days) + "\u00a0天"
 		}
 		out = append(out, n)
 	}

@@ -105,6 +105,7 @@ func TestComplaints_OfficeTakesInLeaderHandles(t *testing.T) {
 	if got := webtest.Eval[string](e, `document.querySelector("textarea[name=content]").value`); got != long {
 		t.Fatalf("the refused content was not kept whole in the form (%d of %d bytes)", len(got), len(long))
 	}
+	e.Screenshot("intake-refused")
 	word := strings.Repeat("W", 3000)
 	intake(e, map[string]string{"select[name=venue]": "", "textarea[name=place]": hostile[1] + " 某路口",
 		"input[name=lat]": "35.05", "input[name=lng]": "118.33", "select[name=squad]": "1",
@@ -155,6 +156,7 @@ func TestComplaints_OfficeTakesInLeaderHandles(t *testing.T) {
 	if n := webtest.Eval[int](e, `document.querySelectorAll("#complaint-`+id+`").length`); n != 1 {
 		t.Fatal("leader2 does not list the complaint")
 	}
+	e.Screenshot("list-leader2")
 	e.Open("/complaints/" + id)
 	if got := e.Text("#contact"); got != "张先生 13800001234" {
 		t.Fatalf("leader2 reads the contact as %q", got)

@@ -70,18 +70,18 @@ type SquadDay struct {
 	// MedianCloseOutDays is the median of days from opening to close-out
 	// of the findings closed this month so far; nil when none closed.
 	MedianCloseOutDays *float64 `json:"median_close_out_days"`
-	// BlackCafes are unlicensed venues recorded in the field that day.
-	BlackCafes []store.RollupVenue `json:"black_cafes"`
-	// InZoneOpen are venues inside a school zone that are not closed.
-	InZoneOpen []store.RollupVenue `json:"in_zone_open"`
-	// ByInspector counts the day's inspections by author username.
-	ByInspector map[string]int `json:"by_inspector"`
 	// Complaints at the day's end: open (received, accepted, investigating
 	// or handled) and, of those, past a time limit, each named in
 	// OverdueComplaints.
 	ComplaintsOpen    int                `json:"complaints_open"`
 	ComplaintsOverdue int                `json:"complaints_overdue"`
 	OverdueComplaints []OverdueComplaint `json:"overdue_complaints"`
+	// BlackCafes are unlicensed venues recorded in the field that day.
+	BlackCafes []store.RollupVenue `json:"black_cafes"`
+	// InZoneOpen are venues inside a school zone that are not closed.
+	InZoneOpen []store.RollupVenue `json:"in_zone_open"`
+	// ByInspector counts the day's inspections by author username.
+	ByInspector map[string]int `json:"by_inspector"`
 	// Rank among the squads rolled up for the same day, 1 the best (see
 	// Rank), and Score, the coverage it ranks by first.
 	Rank  int     `json:"rank"`

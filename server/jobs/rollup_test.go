@@ -75,14 +75,13 @@ func TestRollupDay_KnownMonth(t *testing.T) {
 	}
 	one := got[0]
 	median := 13.5
-	want := jobs.SquadDay{SquadID: 1, Day: "2026-03-15", VenuesByKind: map[string]int{"net_cafe": 5, "arcade": 1},
+	want := jobs.SquadDay{SquadID: 1, Day: "2026-03-15", OverdueComplaints: []jobs.OverdueComplaint{}, VenuesByKind: map[string]int{"net_cafe": 5, "arcade": 1},
 		Cafes: 4, CafesInspected: 2, Coverage: 50, AtRisk: []store.RollupVenue{venue(f, "c1c"), venue(f, "c1d")}, DaysLeft: 16,
 		Inspections:    jobs.InspectionCounts{Total: 2, Submitted: 1, Returned: 1},
 		FindingsOpened: 1, FindingsClosed: 1, FindingsOpen: 2, FindingsOverdue: 1, FindingsRepeated: 1,
 		ByItem:             map[string]jobs.ItemFindings{"NC02": {Open: 1, Overdue: 1, Repeated: 1}, "NC11": {Opened: 1, Open: 1}, "NC14": {Closed: 1}},
 		MedianCloseOutDays: &median, BlackCafes: []store.RollupVenue{}, InZoneOpen: []store.RollupVenue{venue(f, "c1d")},
-		ByInspector: map[string]int{"ins1a": 1, "ins1b": 1}, Rank: 3, Score: 50,
-		OverdueComplaints: []jobs.OverdueComplaint{}}
+		ByInspector: map[string]int{"ins1a": 1, "ins1b": 1}, Rank: 3, Score: 50}
 	if !reflect.DeepEqual(one, want) {
 		t.Fatalf("squad 1 on 15 March:\n got %+v\nwant %+v", one, want)
 	}

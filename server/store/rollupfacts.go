@@ -15,12 +15,11 @@ type RollupSQL struct {
 	Opened      string // item, count: squad, day start, day end
 	Ordered     string // item, count: squad, day start, day end
 	Closed      string // item, count: squad, day start, day end
+	Complaints  string // open at the day's end: id, number, accept_by, due, accepted_at or '', handled_at or '': squad, day end (×4)
 	Stand       string // item, count, repeated, overdue: day end, squad, day end
 	CloseOut    string // opened_at, closed_at: squad, month start, day end
 	Black       string // id, name, kind: squad, day start, day end
 	Zone        string // id, name, kind: squad, day end
-	// Complaints are the squad's complaints open at the day's end.
-	Complaints string // id, number, accept_by, due, accepted_at or '', handled_at or '': squad, day end (×4)
 }
 
 // RowScanner is the current row of a query being read.
@@ -32,10 +31,10 @@ type RowScanner interface {
 // not nil, maps and lists).
 func NewRollupFacts() RollupFacts {
 	return RollupFacts{VenuesByKind: map[string]int{}, InspectionsByStatus: map[string]int{}, ByInspector: map[string]int{},
-		Opened: map[string]int{}, Ordered: map[string]int{}, Closed: map[string]int{}, Overdue: map[string]int{},
+		Complaints: []RollupComplaint{},
+		Opened:     map[string]int{}, Ordered: map[string]int{}, Closed: map[string]int{}, Overdue: map[string]int{},
 		Repeated: map[string]int{}, Standing: map[string]int{}, AtRisk: []RollupVenue{}, BlackCafes: []RollupVenue{},
-		InZoneOpen: []RollupVenue{}, CloseOutDays: []float64{},
-		Complaints: []RollupComplaint{}}
+		InZoneOpen: []RollupVenue{}, CloseOutDays: []float64{}}
 }
 
 // CollectRollupFacts counts one squad's window (Rollups.RollupFacts) with
@@ -115,6 +114,13 @@ func CollectRollupFacts(squadID int64, w RollupWindow, q RollupSQL,
 			}
 			return nil
 		}, []any{de, squadID, de}},
+		{q.Complaints, func(r RowScanner) error {
+			c, err := scanRollupComplaint(r, de)
+			if err == nil {
+				f.Complaints = append(f.Complaints, c)
+			}
+			return err
+		}, []any{squadID, de, de, de, de}},
 		{q.CloseOut, func(r RowScanner) error {
 			var o, c string
 			if err := r.Scan(&o, &c); err != nil {
@@ -129,13 +135,6 @@ func CollectRollupFacts(squadID int64, w RollupWindow, q RollupSQL,
 		}, []any{squadID, ms, de}},
 		{q.Black, venues(&f.BlackCafes), []any{squadID, ds, de}},
 		{q.Zone, venues(&f.InZoneOpen), []any{squadID, de}},
-		{q.Complaints, func(r RowScanner) error {
-			c, err := scanRollupComplaint(r, de)
-			if err == nil {
-				f.Complaints = append(f.Complaints, c)
-			}
-			return err
-		}, []any{squadID, de, de, de, de}},
 	}
 	for _, st := range steps {
 		if err := each(st.q, st.scan, st.args...); err != nil {

@@ -81,33 +81,17 @@ type RollupFacts struct {
 	// CloseOutDays are, for each finding closed in [MonthStart, DayEnd),
 	// the days from opened to closed (fractional).
 	CloseOutDays []float64
+	// Complaints are the squad's complaints open at DayEnd (received
+	// before it, and neither answered, closed nor rejected by then:
+	// received, accepted, investigating or handled), by receipt, each
+	// with the time limit it was past then.
+	Complaints []RollupComplaint
 	// BlackCafes are unlicensed internet cafés recorded in the field in
 	// [DayStart, DayEnd).
 	BlackCafes []RollupVenue
 	// InZoneOpen are venues that stand in a school zone (a standing
 	// violation) and are not closed.
 	InZoneOpen []RollupVenue
-	// Complaints are the squad's complaints open at DayEnd (received
-	// before it, and neither answered, closed nor rejected by then:
-	// received, accepted, investigating or handled), by receipt, each
-	// with the time limit it was past then.
-	Complaints []RollupComplaint
-}
-
-// The time limits a complaint can be past (RollupComplaint.Limit).
-const (
-	ComplaintLimitAccept = "accept" // still received past accept_by
-	ComplaintLimitFinish = "finish" // not handled past due
-)
-
-// RollupComplaint is an open complaint of a rollup window.
-type RollupComplaint struct {
-	ID     string
-	Number string
-	// Limit is the limit it was past at the window's end ("" for none),
-	// LimitAt when that limit ran out.
-	Limit   string
-	LimitAt *time.Time
 }
 
 // RollupVenue names a venue in a rollup list.
@@ -155,4 +139,20 @@ func CloseOutDays(openedAt, closedAt string) (float64, error) {
 		return 0, err
 	}
 	return c.Sub(o).Hours() / 24, nil
+}
+
+// The time limits a complaint can be past (RollupComplaint.Limit).
+const (
+	ComplaintLimitAccept = "accept" // still received past accept_by
+	ComplaintLimitFinish = "finish" // not handled past due
+)
+
+// RollupComplaint is an open complaint of a rollup window.
+type RollupComplaint struct {
+	ID     string
+	Number string
+	// Limit is the limit it was past at the window's end ("" for none),
+	// LimitAt when that limit ran out.
+	Limit   string
+	LimitAt *time.Time
 }

@@ -22,6 +22,9 @@ const (
 // bulletinData is the month's bulletin (通报).
 type bulletinData struct {
 	*monthReport
+	// Complaints name the complaints past a limit at the month's end.
+	Complaints complaintSummary
+
 	MonthText string
 	AsOfText  string
 	Issued    string
@@ -29,8 +32,6 @@ type bulletinData struct {
 	Praised   []bulletinLine
 	Named     []bulletinLine
 	Admin     bool
-	// Complaints name the complaints past a limit at the month's end.
-	Complaints complaintSummary
 }
 
 // bulletinLine is one named squad with its figures in words.
@@ -68,6 +69,7 @@ func (w *Web) bulletinPage(c echo.Context, p *auth.Principal) error {
 	now := w.cfg.Now().In(w.cfg.Zone)
 	d := bulletinData{monthReport: r, MonthText: monthText(month), AsOfText: w.dayText(r.AsOf), Admin: p.IsAdmin(),
 		Issued: fmt.Sprintf("%d年%d月%d日", now.Year(), now.Month(), now.Day())}
+	d.Complaints = complaintsOf(r, nil)
 	n := 1
 	if len(r.Squads) >= bulletinPairFrom {
 		n = bulletinNamed
@@ -85,7 +87,6 @@ func (w *Web) bulletinPage(c echo.Context, p *auth.Principal) error {
 		d.Named = append(d.Named, bulletinLine{rankRow: s, Text: fmt.Sprintf("%s本月排名第%d位，检查覆盖率\u00a0%s%%（应检网吧 %d\u00a0家，已检 %d\u00a0家，尚有 %d\u00a0家未检查），逾期未整改 %d\u00a0项%s，现存校园周边禁设区域违规 %d\u00a0处，予以通报批评。",
 			s.Name, s.Rank, num(s.Coverage), s.Cafes, s.CafesInspected, len(s.AtRisk), s.Overdue, medianText(s.Median), s.Zones)})
 	}
-	d.Complaints = complaintsOf(r, nil)
 	return w.render(c, http.StatusOK, "bulletin", d.MonthText+"文化市场巡查工作情况通报", d)
 }
 

@@ -59,7 +59,7 @@ func (w *Web) funcs() template.FuncMap {
 			return s
 		},
 		"state":       stateName,
-		"cstatus":     complaintStatusName,
+		"cpstatus":    complaintStatusName,
 		"channel":     channelName,
 		"category":    categoryName,
 		"method":      replyMethodName,
@@ -175,6 +175,9 @@ func findingStatusName(s string) string {
 // auditActionName is an audit entry's action in Chinese; an action this
 // build does not know is shown as recorded.
 func auditActionName(a string) string {
+	if n, ok := complaintActionNames[a]; ok {
+		return n
+	}
 	switch a {
 	case schema.ReviewApprove:
 		return "审核通过"
@@ -230,9 +233,6 @@ func auditActionName(a string) string {
 		return "提交"
 	case "resubmitted":
 		return "重新提交"
-	}
-	if n, ok := complaintActionNames[a]; ok {
-		return n
 	}
 	return a
 }
@@ -314,6 +314,8 @@ func replyMethodName(m string) string {
 
 func entityKindName(k string) string {
 	switch k {
+	case schema.AuditComplaint:
+		return "投诉"
 	case schema.AuditInspection:
 		return "检查记录"
 	case schema.AuditFinding:
@@ -330,8 +332,6 @@ func entityKindName(k string) string {
 		return "场所"
 	case schema.AuditZoneRule:
 		return "禁设区域规则"
-	case schema.AuditComplaint:
-		return "投诉"
 	}
 	return k
 }

@@ -83,9 +83,9 @@ type Store interface {
 	store.Zones
 	store.Imports
 	store.Discoveries
+	store.Complaints
 	store.Rollups
 	store.Plans
-	store.Complaints
 	// DeviceClock is how far a device's clock was off when it last synced
 	// (store.Sync): the inspection page shows it beside the device's times.
 	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)

@@ -38,19 +38,19 @@ const (
 	rollupZoneSQL = `SELECT DISTINCT v.id, v.name, v.kind FROM zone_violations z JOIN venues v ON v.id = z.venue_id
 		WHERE z.squad_id = $1 AND z.cleared_at IS NULL AND z.since < $2 AND NOT v.deleted AND v.open_state <> 'closed'
 		ORDER BY v.name, v.id`
-	// The squad's complaints open at the day's end: received before it and
-	// not answered, closed or rejected (its last change) by then.
-	rollupComplaintsSQL = `SELECT id, number, accept_by, due, coalesce(accepted_at, ''), coalesce(handled_at, '') FROM complaints
-		WHERE squad_id = $1 AND received_at < $2 AND (reply_at IS NULL OR reply_at >= $3) AND (closed_at IS NULL OR closed_at >= $4)
-			AND NOT (status = 'rejected' AND updated_at < $5)
-		ORDER BY received_at, id`
 )
 
 // rollupSQL is the rollup's reads in this dialect.
-var rollupSQL = store.RollupSQL{Venues: rollupVenuesSQL, Cafes: rollupCafesSQL, Inspections: rollupInspectionsSQL,
+var rollupSQL = store.RollupSQL{Complaints: rollupComplaintsSQL, Venues: rollupVenuesSQL, Cafes: rollupCafesSQL, Inspections: rollupInspectionsSQL,
 	Opened: rollupOpenedSQL, Ordered: rollupOrderedSQL, Closed: rollupClosedSQL, Stand: rollupStandSQL,
-	CloseOut: rollupCloseOutSQL, Black: rollupBlackSQL, Zone: rollupZoneSQL,
-	Complaints: rollupComplaintsSQL}
+	CloseOut: rollupCloseOutSQL, Black: rollupBlackSQL, Zone: rollupZoneSQL}
+
+// The squad's complaints open at the day's end: received before it and
+// not answered, closed or rejected (its last change) by then.
+const rollupComplaintsSQL = `SELECT id, number, accept_by, due, coalesce(accepted_at, ''), coalesce(handled_at, '') FROM complaints
+	WHERE squad_id = $1 AND received_at < $2 AND (reply_at IS NULL OR reply_at >= $3) AND (closed_at IS NULL OR closed_at >= $4)
+		AND NOT (status = 'rejected' AND updated_at < $5)
+	ORDER BY received_at, id`
 
 // RollupSquads lists every squad id, ascending.
 func (s *Store) RollupSquads(ctx context.Context) ([]int64, error) {

@@ -46,13 +46,12 @@ func testRollupFacts(t *testing.T, open Open) {
 		return store.RollupVenue{ID: f.Venues[key].ID, Name: f.Venues[key].Name, Kind: f.Venues[key].Kind}
 	}
 	want := store.RollupFacts{
-		VenuesByKind: map[string]int{"net_cafe": 5, "arcade": 1}, LicensedCafes: 4, CafesInspected: 2,
+		VenuesByKind: map[string]int{"net_cafe": 5, "arcade": 1}, LicensedCafes: 4, CafesInspected: 2, Complaints: []store.RollupComplaint{},
 		AtRisk:              []store.RollupVenue{v("c1c"), v("c1d")},
 		InspectionsByStatus: map[string]int{"returned": 1, "submitted": 1}, ByInspector: map[string]int{"ins1a": 1, "ins1b": 1},
 		Opened: map[string]int{"NC11": 1}, Ordered: map[string]int{}, Closed: map[string]int{"NC14": 1},
 		Overdue: map[string]int{"NC02": 1}, Repeated: map[string]int{"NC02": 1}, Standing: map[string]int{"NC02": 1, "NC11": 1},
 		CloseOutDays: []float64{4, 23}, BlackCafes: []store.RollupVenue{}, InZoneOpen: []store.RollupVenue{v("c1d")},
-		Complaints: []store.RollupComplaint{},
 	}
 	if len(got.CloseOutDays) == 2 && got.CloseOutDays[0] > got.CloseOutDays[1] {
 		got.CloseOutDays[0], got.CloseOutDays[1] = got.CloseOutDays[1], got.CloseOutDays[0]

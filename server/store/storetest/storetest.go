@@ -60,9 +60,9 @@ func Run(t *testing.T, open Open) {
 		{"Imports", importCases},
 		{"Discoveries", discoveryCases},
 		{"Rollups", rollupCases},
+		{"RollupComplaints", rollupComplaintCases},
 		{"Plans", planCases},
 		{"Complaints", complaintCases},
-		{"RollupComplaints", rollupComplaintCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

@@ -241,9 +241,15 @@ func (d *doc) lines(text string, x, width float64) {
 }
 
 // fact prints a row: label on the left, the value wrapped on the right.
-// value is hostile text; literal is printed as it is (our own words).
+// value is hostile text of one line (a name, an address): a line break in
+// it is a space. factText keeps the lines of a longer text; factClean
+// prints our own words as they are.
 func (d *doc) fact(label, value string) {
-	d.factClean(label, d.font.clean(value, true))
+	d.factClean(label, d.font.clean(value, false))
+}
+
+func (d *doc) factText(label, value string) {
+	d.factClean(label, strings.TrimLeft(d.font.clean(value, true), "\n"))
 }
 
 func (d *doc) factClean(label, value string) {

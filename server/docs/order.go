@@ -88,15 +88,15 @@ func OrderPDF(f *Font, o Order) (Document, error) {
 		d.fact("场所地址", pr.Address)
 		d.fact("许可证号", pr.LicenceNo)
 		d.fact("检查项目", pr.Title)
-		d.fact("违法事实", pr.Facts)
+		d.factText("违法事实", pr.Facts)
 		d.fact("法律依据", pr.LegalBasis)
 		d.space(2)
 		d.para("　　上述行为违反了有关法律法规的规定。现责令你单位（场所）于"+pr.Deadline+"前改正，改正要求如下：", 0)
 		d.space(1)
-		d.fact("改正要求", pr.Action)
+		d.factText("改正要求", pr.Action)
 		d.fact("改正期限", pr.Deadline+"前")
 		if strings.TrimSpace(pr.Comment) != "" {
-			d.fact("备注", pr.Comment)
+			d.factText("备注", pr.Comment)
 		}
 		d.space(2)
 		d.para("　　请按期改正，并将改正情况报告我单位，我单位将进行复查。逾期不改正的，将依法处理。", 0)

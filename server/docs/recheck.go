@@ -128,11 +128,11 @@ func RecheckPDF(f *Font, r Recheck) (Document, error) {
 		d.heading("二、原发现问题及责令改正")
 		d.fact("检查项目", pr.Title)
 		d.factClean("发现时间", clock(r.Finding.OpenedAt, zone))
-		d.fact("违法事实", pr.Facts)
+		d.factText("违法事实", pr.Facts)
 		if r.Finding.Order != nil {
 			d.fact("通知书编号", pr.Order)
 			d.factClean("改正期限", pr.Deadline+"前")
-			d.fact("改正要求", pr.Action)
+			d.factText("改正要求", pr.Action)
 		} else {
 			d.factClean("责令改正", "未下达责令改正通知书。")
 		}
@@ -141,7 +141,7 @@ func RecheckPDF(f *Font, r Recheck) (Document, error) {
 		d.factClean("复查时间", d.font.clean(pr.Time, false))
 		d.fact("复查人员", pr.Inspectors)
 		d.factClean("复查结果", pr.Result)
-		d.fact("复查情况", pr.Note)
+		d.factText("复查情况", pr.Note)
 		it, _ := r.answer()
 		if len(it.Photos) == 0 {
 			d.factClean("现场照片", "无")

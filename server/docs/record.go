@@ -99,7 +99,7 @@ func RecordPDF(f *Font, r Record) (Document, error) {
 		}
 		if strings.TrimSpace(rec.Remarks) != "" {
 			d.space(1)
-			d.fact("其他情况", rec.Remarks)
+			d.factText("其他情况", rec.Remarks)
 		}
 
 		d.heading("三、现场照片")
@@ -234,7 +234,7 @@ func (d *doc) signing(s schema.Signing, r Record, zone *time.Location, what stri
 		d.hashRow("签名图像 SHA-256（"+state+"）：", sha, 0)
 	case s.Refused != nil:
 		d.factClean("签名方式", "当事人拒绝签名")
-		d.fact("拒签理由", s.Refused.Reason)
+		d.factText("拒签理由", s.Refused.Reason)
 		d.fact("见证人", witness(s.Refused.Witness))
 	default:
 		d.factClean("签名方式", "（未记录签名或拒签）")
@@ -252,11 +252,11 @@ func (d *doc) amendment(a schema.Amendment, title func(string) string, r Record,
 	d.p.SetX(marginL)
 	d.cell(contentW, 6.5, fmt.Sprintf("第 %d 次补正　%s", a.N, clock(a.At, zone)), "L", true)
 	d.setSize(bodySize)
-	d.fact("补正理由", a.Reason)
+	d.factText("补正理由", a.Reason)
 	for _, c := range a.Changes {
 		d.fact("补正项目", title(c.ItemID))
-		d.fact("补正前", change(c.Before))
-		d.fact("补正后", change(c.After))
+		d.factText("补正前", change(c.Before))
+		d.factText("补正后", change(c.After))
 	}
 	d.hashRow("上一哈希：", a.Prev, 0)
 	d.hashRow("本次补正哈希：", a.Hash, 0)

@@ -145,6 +145,8 @@ func RecheckPDF(f *Font, r Recheck) (Document, error) {
 		it, _ := r.answer()
 		if len(it.Photos) == 0 {
 			d.factClean("现场照片", "无")
+		} else {
+			d.factClean("现场照片", fmt.Sprintf("%d 张，以 SHA-256 为准：", len(it.Photos)))
 		}
 		for i, ph := range it.Photos {
 			d.photo(i+1, itemTitle(r.Finding), ph, r.Stored, zone)

@@ -60,6 +60,19 @@ func (s *Server) documentFont() (*docs.Font, error) {
 	return fc.font, nil
 }
 
+// printing bounds the documents rendered at once: each takes tens of ms of
+// CPU and some 30 MB while fpdf parses and subsets the font, so a burst of
+// prints queues here instead of piling up memory.
+func (s *Server) printing(c echo.Context, render func() (docs.Document, error)) (docs.Document, error) {
+	select {
+	case s.pdfSlots <- struct{}{}:
+		defer func() { <-s.pdfSlots }()
+	case <-c.Request().Context().Done():
+		return docs.Document{}, schema.Errorf(schema.CodeUnavailable, "too many documents are being printed; try again")
+	}
+	return render()
+}
+
 // maxSignatureBytes bounds a signature image read into a document.
 const maxSignatureBytes = 8 << 20
 
@@ -115,7 +128,9 @@ func (s *Server) recordPDF(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := docs.RecordPDF(font, docs.Record{Inspection: in, Stored: stored, Images: images, Zone: s.cfg.Zone})
+	d, err := s.printing(c, func() (docs.Document, error) {
+		return docs.RecordPDF(font, docs.Record{Inspection: in, Stored: stored, Images: images, Zone: s.cfg.Zone})
+	})
 	if err != nil {
 		return err
 	}
@@ -145,7 +160,9 @@ func (s *Server) orderPDF(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := docs.OrderPDF(font, docs.Order{Finding: f, Venue: v, InspectedAt: inspected, Squad: ledgerexport.SquadName(f.SquadID), Zone: s.cfg.Zone})
+	d, err := s.printing(c, func() (docs.Document, error) {
+		return docs.OrderPDF(font, docs.Order{Finding: f, Venue: v, InspectedAt: inspected, Squad: ledgerexport.SquadName(f.SquadID), Zone: s.cfg.Zone})
+	})
 	if err != nil {
 		return err
 	}
@@ -185,7 +202,9 @@ func (s *Server) recheckPDF(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := docs.RecheckPDF(font, docs.Recheck{Finding: f, Venue: v, Inspection: in, Stored: stored, Squad: ledgerexport.SquadName(f.SquadID), Zone: s.cfg.Zone})
+	d, err := s.printing(c, func() (docs.Document, error) {
+		return docs.RecheckPDF(font, docs.Recheck{Finding: f, Venue: v, Inspection: in, Stored: stored, Squad: ledgerexport.SquadName(f.SquadID), Zone: s.cfg.Zone})
+	})
 	if err != nil {
 		return err
 	}

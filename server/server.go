@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -277,6 +278,7 @@ type Server struct {
 	uploads  *observe.Limiter // photo uploads in flight
 	clocks   clockSamples     // when each device's clock offset was last recorded
 	pdfFont  fontCache        // the printable documents' font, read once
+	pdfSlots chan struct{}    // documents being rendered
 
 	// syncShare and uploadShare cap the syncs and uploads one device or
 	// user has in progress.
@@ -309,6 +311,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		checks:   auth.NewChecker(cfg.MaxConcurrentLogins, cfg.LoginQueue, loginQueueWait),
 		syncs:    observe.NewLimiter(cfg.MaxConcurrentSyncs, cfg.SyncQueueWait, cfg.RetryAfter, m),
 		uploads:  observe.NewLimiter(cfg.MaxConcurrentUploads, cfg.SyncQueueWait, cfg.RetryAfter, m),
+		pdfSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.uploads.What = "photo uploads"
 	s.syncShare = observe.NewShare("syncs", cfg.RetryAfter, m)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -56,5 +58,25 @@ func TestParseMigrateStore_NeedsBoth(t *testing.T) {
 	}, io.Discard)
 	if err != nil || o.To != "postgres://patrol@db/patrol" {
 		t.Fatalf("migrate-store with PATROL_DATABASE: %+v, %v", o, err)
+	}
+}
+
+func TestParseServe_PDFFont(t *testing.T) {
+	none := func(string) string { return "" }
+	o, err := parseServe(nil, none, io.Discard)
+	if err != nil || o.PDFFont != "" {
+		t.Fatalf("no font named: %q, %v; want the default search", o.PDFFont, err)
+	}
+	missing := filepath.Join(t.TempDir(), "none.ttf")
+	if _, err := parseServe([]string{"--pdf-font", missing}, none, io.Discard); err == nil || !strings.Contains(err.Error(), "--pdf-font") {
+		t.Fatalf("a named font that is missing: %v", err)
+	}
+	font := filepath.Join(t.TempDir(), "cjk.ttf")
+	if err := os.WriteFile(font, []byte("not checked until the first document"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err = parseServe(nil, func(k string) string { return map[string]string{"PATROL_PDF_FONT": font}[k] }, io.Discard)
+	if err != nil || o.PDFFont != font {
+		t.Fatalf("PATROL_PDF_FONT: %q, %v", o.PDFFont, err)
 	}
 }

@@ -150,3 +150,28 @@ func (p Page) MustHave(t testing.TB, wants ...string) {
 		}
 	}
 }
+
+// StorageOf is what a document's photo list says of the photo with hash:
+// "已存储" or "未存储" from the row above the hash's line, or "" when
+// the hash is not listed so.
+func (p Page) StorageOf(hash string) string {
+	lines := strings.Split(p.Text, "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, hash) || !strings.Contains(l, "SHA-256") {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if strings.TrimSpace(lines[j]) == "" {
+				continue
+			}
+			switch {
+			case strings.Contains(lines[j], "已存储"):
+				return "已存储"
+			case strings.Contains(lines[j], "未存储"):
+				return "未存储"
+			}
+			return ""
+		}
+	}
+	return ""
+}

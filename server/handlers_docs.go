@@ -37,8 +37,8 @@ func (s *Server) documentFont() (*docs.Font, error) {
 	fc := &s.pdfFont
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
-	if fc.font == nil && (fc.err == nil || time.Since(fc.tried) > fontRetry) {
-		fc.tried = time.Now()
+	if fc.font == nil && (fc.err == nil || s.cfg.Now().Sub(fc.tried) > fontRetry) {
+		fc.tried = s.cfg.Now()
 		var path string
 		path, fc.err = docs.FindFont(s.cfg.PDFFont)
 		if fc.err == nil {

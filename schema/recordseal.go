@@ -60,7 +60,10 @@ func canonItemOf(it ItemResult) canonItem {
 	return c
 }
 
-// sameAnswer reports whether two answers are the same as signed.
+// SameAnswer reports whether two answers are the same as a record signs
+// them (the server's read flags aside).
+func SameAnswer(a, b ItemResult) bool { return sameAnswer(a, b) }
+
 func sameAnswer(a, b ItemResult) bool {
 	ja, _ := json.Marshal(canonItemOf(a))
 	jb, _ := json.Marshal(canonItemOf(b))
@@ -280,22 +283,7 @@ func ValidateRecord(in *Inspection) *Error {
 	if !badges[m[2]] {
 		return Errorf(CodeInvalid, "on-site record number %s names badge %s, which no inspector of the record carries", r.Number, truncate(m[2], 40))
 	}
-	for _, f := range []struct {
-		name, value string
-		required    bool
-	}{{"venue name", r.VenueName, true}, {"address", r.Address, true}, {"licence number", r.LicenceNo, false},
-		{"party name", r.Party.Name, true}, {"party role", r.Party.Role, true}} {
-		if err := checkRecordText(f.name, f.value, MaxRecordText, f.required); err != nil {
-			return err
-		}
-	}
-	if !slices.Contains(IDTypes, r.Party.IDType) {
-		return Errorf(CodeInvalid, "on-site record: party id_type %q is not one of %s", truncate(r.Party.IDType, 20), strings.Join(IDTypes, ", "))
-	}
-	if err := checkIDLast("party id_last", r.Party.IDLast); err != nil {
-		return err
-	}
-	if err := checkRecordText("remarks", r.Remarks, MaxRecordRemark, false); err != nil {
+	if err := CheckRecordFields(r); err != nil {
 		return err
 	}
 	if _, err := OriginalItems(*in); err != nil {
@@ -338,6 +326,33 @@ func ValidateRecord(in *Inspection) *Error {
 			return err
 		}
 		prev = a.Hash
+	}
+	return nil
+}
+
+// CheckRecordFields checks what the inspectors type into a record: the
+// venue as found, the party (name, role, ID type, the last IDLastDigits
+// characters of the ID number) and the remarks, bounded and free of
+// control characters. A device checks them when they are typed, the
+// server with the rest of the record (ValidateRecord).
+func CheckRecordFields(r *OnSiteRecord) *Error {
+	for _, f := range []struct {
+		name, value string
+		required    bool
+	}{{"venue name", r.VenueName, true}, {"address", r.Address, true}, {"licence number", r.LicenceNo, false},
+		{"party name", r.Party.Name, true}, {"party role", r.Party.Role, true}} {
+		if err := checkRecordText(f.name, f.value, MaxRecordText, f.required); err != nil {
+			return err
+		}
+	}
+	if !slices.Contains(IDTypes, r.Party.IDType) {
+		return Errorf(CodeInvalid, "on-site record: party id_type %q is not one of %s", truncate(r.Party.IDType, 20), strings.Join(IDTypes, ", "))
+	}
+	if err := checkIDLast("party id_last", r.Party.IDLast); err != nil {
+		return err
+	}
+	if err := checkRecordText("remarks", r.Remarks, MaxRecordRemark, false); err != nil {
+		return err
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func (d *Device) SetRecord(ctx context.Context, inspectionID string, in RecordIn
 				if strings.TrimSpace(badge) == "" {
 					return schema.Errorf(schema.CodeInvalid, "your badge number is not known on this device; sync, then start the inspection again")
 				}
-				n, err := nextRecordCount(ctx, tx)
+				n, err := nextRecordCount(ctx, tx, badge)
 				if err != nil {
 					return err
 				}
@@ -103,13 +103,33 @@ func (d *Device) SetRecord(ctx context.Context, inspectionID string, in RecordIn
 	return nil
 }
 
-// nextRecordCount takes the next number of the device's running count.
-func nextRecordCount(ctx context.Context, tx *sql.Tx) (int, error) {
+// nextRecordCount takes the next number of the device's running count:
+// past every number of the badge the device holds (its own records and
+// those a pull brought back to a re-enrolled device), so that a number is
+// never given twice.
+func nextRecordCount(ctx context.Context, tx *sql.Tx, badge string) (int, error) {
 	v, err := getMeta(ctx, tx, metaRecordCount)
 	if err != nil {
 		return 0, err
 	}
 	n, _ := strconv.Atoi(v)
+	rows, err := tx.QueryContext(ctx, `SELECT json_extract(record, '$.number') FROM inspections WHERE record IS NOT NULL`)
+	if err != nil {
+		return 0, fmt.Errorf("read record numbers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var num sql.NullString
+		if err := rows.Scan(&num); err != nil {
+			return 0, err
+		}
+		if _, b, k, ok := schema.ParseRecordNumber(num.String); ok && b == badge && k > n {
+			n = k
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	n++
 	return n, putMeta(ctx, tx, metaRecordCount, strconv.Itoa(n))
 }

@@ -27,6 +27,18 @@ func RecordNumber(started time.Time, badge string, n int) string {
 	return fmt.Sprintf("现检〔%d〕%s-%d号", started.In(bureauTime).Year(), badge, n)
 }
 
+// ParseRecordNumber splits a record number into its year, badge and
+// count; ok is false for anything not of the form RecordNumber makes.
+func ParseRecordNumber(s string) (year int, badge string, n int, ok bool) {
+	m := recordNumberPattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, "", 0, false
+	}
+	year, _ = strconv.Atoi(m[1])
+	n, _ = strconv.Atoi(m[3])
+	return year, m[2], n, true
+}
+
 // recordNumberPattern matches a record number: year, badge, count.
 var recordNumberPattern = regexp.MustCompile(`^现检〔(\d{4})〕([^〔〕\s]+)-([1-9]\d{0,8})号$`)
 

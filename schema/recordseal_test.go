@@ -227,3 +227,15 @@ func TestClaimPhotos_CoversSignatures(t *testing.T) {
 		t.Fatalf("signatures %+v", got)
 	}
 }
+
+func TestRecordNumber_RoundTrip(t *testing.T) {
+	// 23:30 UTC on 31 December is already the next year in Beijing.
+	n := schema.RecordNumber(time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC), "JX-0001", 12)
+	y, badge, k, ok := schema.ParseRecordNumber(n)
+	if n != "现检〔2027〕JX-0001-12号" || !ok || y != 2027 || badge != "JX-0001" || k != 12 {
+		t.Fatalf("%s → %d %s %d %v", n, y, badge, k, ok)
+	}
+	if _, _, _, ok := schema.ParseRecordNumber("现检〔2027〕-12号"); ok {
+		t.Fatal("a number without a badge parsed")
+	}
+}

@@ -21,7 +21,7 @@ func (d *device) recordOf(t *testing.T, in *schema.Inspection) {
 		}
 		in.Inspectors[i].Name, in.Inspectors[i].BadgeNo = u.DisplayName, u.BadgeNo
 	}
-	in.Record = &schema.OnSiteRecord{Number: schema.RecordNumber(in.StartedAt, in.Inspectors[0].BadgeNo, 1), VenueName: "星空网吧", Address: "人民路1号",
+	in.Record = &schema.OnSiteRecord{Number: schema.RecordNumber(in.StartedAt, in.Inspectors[0].BadgeNo, 9001), VenueName: "星空网吧", Address: "人民路1号",
 		Party: schema.Party{Name: `<img src=x onerror=alert(1)>`, Role: "店长", IDType: schema.IDTypePassport, IDLast: "9X"}, IDsShown: true,
 		Remarks: "吧台\u202e登记簿"}
 	schema.SealRecord(in, schema.Signing{At: in.FinishedAt.Add(time.Minute),

@@ -218,7 +218,14 @@ func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredIns
 	}
 	if in.Record != nil && in.Record.Signing != nil {
 		// A signed record keeps the officers as the party saw them named
-		// on it: the seal covers them (their usernames were checked).
+		// on it: the seal covers them. Their badge numbers must be the
+		// ones the server knows: a record is evidence of who was there.
+		for i := range named {
+			if in.Inspectors[i].BadgeNo != named[i].BadgeNo {
+				return Decision{Result: Reject(m.ID, CodeInvalid, fmt.Sprintf("on-site record of inspection %s names badge %s for %s; the server knows badge %s",
+					in.ID, truncate(in.Inspectors[i].BadgeNo, 40), named[i].Username, named[i].BadgeNo))}
+			}
+		}
 		named = in.Inspectors
 	}
 	if stored == nil {

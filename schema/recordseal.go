@@ -165,6 +165,9 @@ func OriginalItems(in Inspection) ([]ItemResult, error) {
 	ams := in.Record.Amendments
 	for i := len(ams) - 1; i >= 0; i-- {
 		for _, c := range ams[i].Changes {
+			if c.Before.ItemID != c.ItemID || c.After.ItemID != c.ItemID {
+				return nil, Errorf(CodeInvalid, "amendment %d: a change of item %s must be of that item before and after", ams[i].N, truncate(c.ItemID, 20))
+			}
 			j := slices.IndexFunc(items, func(it ItemResult) bool { return it.ItemID == c.ItemID })
 			if j < 0 {
 				return nil, Errorf(CodeInvalid, "amendment %d changes item %s, which the inspection does not answer", ams[i].N, truncate(c.ItemID, 20))

@@ -88,6 +88,28 @@ func TestValidateRecord_Table(t *testing.T) {
 			a.Reason = ""
 			schema.SealAmendment(a, *a.Signing)
 		}, "amendment reason is empty"},
+		{"amendment without a time", func(in *schema.Inspection) {
+			a := amend(in, 3, "改正")
+			a.At = time.Time{}
+			schema.SealAmendment(a, *a.Signing)
+		}, "has no time"},
+		{"amendment changing an item twice", func(in *schema.Inspection) {
+			a := amend(in, 3, "改正")
+			a.Changes = append(a.Changes, a.Changes[0])
+			schema.SealAmendment(a, *a.Signing)
+		}, "amendments must lead"},
+		{"amendment of mismatched items", func(in *schema.Inspection) {
+			a := amend(in, 3, "改正")
+			a.Changes[0].Before.ItemID = "NC01"
+			schema.SealAmendment(a, *a.Signing)
+		}, "before and after"},
+		{"signing without a time", func(in *schema.Inspection) { in.Record.Signing.At = time.Time{} }, "has no time"},
+		{"witness with a whole ID number", func(in *schema.Inspection) {
+			in.Record.Signing = nil
+			schema.SealRecord(in, schema.Signing{At: time.Now(), Refused: &schema.SignRefusal{Reason: "拒绝", Witness: schema.Witness{Name: "y", IDLast: "1234567"}}})
+		}, "witness id_last"},
+		{"remarks too long", func(in *schema.Inspection) { in.Record.Remarks = strings.Repeat("事", schema.MaxRecordRemark+1) }, "at most 4000"},
+		{"no venue name", func(in *schema.Inspection) { in.Record.VenueName = "" }, "venue name is empty"},
 		{"amendment of no item", func(in *schema.Inspection) {
 			a := amend(in, 3, "改正")
 			a.Changes = nil

@@ -171,6 +171,16 @@ func testRecordRefused(t *testing.T, e *env) {
 	if res := d.push(d.upsert(bad)); res[0].Outcome != schema.OutcomeRejected || res[0].Code != schema.CodeInvalid || !strings.Contains(res[0].Reason, "witness") {
 		t.Fatalf("refusal without a witness: %+v", res[0])
 	}
+	// A record is evidence of who was there: a badge the server does not
+	// know for the officer is refused.
+	forged := d.inspection(e.venues["v1a"].ID)
+	d.sealedRecord(forged, 4, "")
+	forged.Inspectors[1].BadgeNo = "B-somebody"
+	schema.SealRecord(forged, *forged.Record.Signing)
+	if res := d.push(d.upsert(forged)); res[0].Outcome != schema.OutcomeRejected || res[0].Code != schema.CodeInvalid ||
+		!strings.Contains(res[0].Reason, "the server knows badge") {
+		t.Fatalf("forged badge: %+v", res[0])
+	}
 }
 
 func testRecordNumberTaken(t *testing.T, e *env) {

@@ -92,7 +92,7 @@ func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, erro
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}
 	if opts.PutPhoto != nil {
-		for _, p := range demoPhotos() {
+		for _, p := range append(demoPhotos(), demoSignatures()...) {
 			if err := opts.PutPhoto(ctx, p.data); err != nil {
 				return Summary{}, fmt.Errorf("demo: seed: photo %s: %w", p.sha[:12], err)
 			}
@@ -111,8 +111,10 @@ type gen struct {
 	venues_ []venue
 	// findingAt is where each finding sits in data.Findings.
 	findingAt map[string]int
-	orders    map[int]int // the last order number of each year
-	photos    bool        // evidence photos are named (Options.PutPhoto is set)
+	orders    map[int]int              // the last order number of each year
+	photos    bool                     // evidence photos are named (Options.PutPhoto is set)
+	recordN   map[string]int           // the last on-site record number of each badge (records.go)
+	venueAt   map[string]*schema.Venue // the generated venues by id
 }
 
 type squad struct {
@@ -385,6 +387,7 @@ func (g *gen) visit(v venue, poor bool, start time.Time, cl schema.Checklist, su
 	in := schema.Inspection{ID: g.uuid(), VenueID: v.id, SquadID: v.squad, DeviceID: "demo-device", Status: schema.StatusSubmitted,
 		ChecklistVersion: cl.Version, Inspectors: inspectors, StartedAt: start, FinishedAt: &finish, Items: items,
 		HLC: schema.HLC{WallMS: finish.UnixMilli(), Node: "demo"}.String(), Version: 1}
+	g.addRecord(&in, author, g.venueOf(v.id), finish)
 	imp := store.ImportedInspection{Inspection: in, AuthorID: author.id, ReceivedAt: finish}
 	reviewAt := finish.Add(time.Duration(20+g.rnd.IntN(30)) * time.Hour)
 	recent := g.now.Sub(finish) < 10*24*time.Hour
@@ -407,6 +410,7 @@ func (g *gen) visit(v venue, poor bool, start time.Time, cl schema.Checklist, su
 			}
 			v2.Version, v2.Status, v2.Review = 2, schema.StatusSubmitted, nil
 			v2.HLC = schema.HLC{WallMS: amendAt.UnixMilli(), Node: "demo"}.String()
+			g.amendRecord(v1, &v2, amendAt)
 			imp.Versions = []schema.Inspection{v1}
 			imp.Inspection, imp.ReceivedAt = v2, amendAt
 			approveAt := amendAt.Add(time.Duration(4+g.rnd.IntN(30)) * time.Hour)
@@ -484,4 +488,15 @@ func (g *gen) photoRef(t time.Time, v venue) schema.PhotoRef {
 	lat, lng := v.lat+(g.rnd.Float64()-0.5)*0.0002, v.lng+(g.rnd.Float64()-0.5)*0.0002
 	return schema.PhotoRef{SHA256: ph.sha, Size: int64(len(ph.data)), MediaType: "image/jpeg", CapturedAt: t.Add(-10 * time.Minute),
 		Lat: &lat, Lng: &lng, DeviceID: "demo-device"}
+}
+
+// venueOf is the generated venue id, nil if there is none.
+func (g *gen) venueOf(id string) *schema.Venue {
+	if g.venueAt == nil {
+		g.venueAt = make(map[string]*schema.Venue, len(g.data.Venues))
+		for i := range g.data.Venues {
+			g.venueAt[g.data.Venues[i].ID] = &g.data.Venues[i]
+		}
+	}
+	return g.venueAt[id]
 }

@@ -70,6 +70,7 @@ func (w *Web) funcs() template.FuncMap {
 			}
 			return *p
 		},
+		"idtype": idTypeName,
 		"inspector": func(in schema.Inspector) string {
 			if in.Name == "" {
 				return shown(in.Username)
@@ -168,10 +169,34 @@ func findingStatusName(s string) string {
 	return s
 }
 
+// idTypeName is an ID type of the on-site record in Chinese; one this
+// build does not know is shown as recorded.
+func idTypeName(t string) string {
+	switch t {
+	case schema.IDTypeResident:
+		return "居民身份证"
+	case schema.IDTypePassport:
+		return "护照"
+	case schema.IDTypeHKMO:
+		return "港澳居民来往内地通行证"
+	case schema.IDTypeTaiwan:
+		return "台湾居民来往大陆通行证"
+	case schema.IDTypeOther:
+		return "其他证件"
+	}
+	return shown(t)
+}
+
 // auditActionName is an audit entry's action in Chinese; an action this
 // build does not know is shown as recorded.
 func auditActionName(a string) string {
 	switch a {
+	case schema.AuditRecordSigned:
+		return "当事人签字，笔录封存"
+	case schema.AuditRecordRefused:
+		return "当事人拒签（有见证人），笔录封存"
+	case schema.AuditRecordAmended:
+		return "笔录补正"
 	case schema.ReviewApprove:
 		return "审核通过"
 	case schema.ReviewReturn:

@@ -43,6 +43,13 @@ Commands:
   inspect submit INSPECTION_ID
   inspect show INSPECTION_ID [--json]
   inspect amend INSPECTION_ID         reopen a returned inspection to correct and submit again
+  record show INSPECTION_ID [--json]  the on-site record (现场检查笔录): number, party, signing, amendments
+  record set INSPECTION_ID --party-name N --party-role R [--id-type T] [--id-last XXXX] --ids-shown [--remarks TEXT]
+  record sign INSPECTION_ID --signature FILE
+                                      the party signs (the record, or its open amendment); sealed after
+  record refuse INSPECTION_ID --reason TEXT --witness NAME [--witness-relation R] [--witness-id-last XXXX]
+  record amend INSPECTION_ID --reason TEXT
+                                      why the open amendment (changes made after signing) changes the record
   tasks [--json]                      returned inspections to amend, re-checks due (soonest first)
   inspections [--json]
   answers [--json]                    conflicts and rejections with their reason
@@ -77,6 +84,7 @@ var commands = map[string]func(c *cli, args []string) error{
 	"venue":       cmdVenue,
 	"zones":       cmdZones,
 	"inspect":     cmdInspect,
+	"record":      cmdRecord,
 	"inspections": cmdInspections,
 	"tasks":       cmdTasks,
 	"answers":     cmdAnswers,

@@ -172,6 +172,9 @@ func (w *writer) importInspections(ctx context.Context, list []store.ImportedIns
 				r.Claims[p.SHA256] = schema.ClaimProven
 			}
 		}
+		for _, p := range schema.RecordSignatures(&in.Inspection) {
+			r.Claims[p.SHA256] = schema.ClaimProven
+		}
 		r.Seq = w.nextSeq()
 		at := w.nowText()
 		if !in.ReceivedAt.IsZero() {

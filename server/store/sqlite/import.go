@@ -172,6 +172,9 @@ func (w *writer) importInspections(ctx context.Context, list []store.ImportedIns
 				r.Claims[p.SHA256] = schema.ClaimProven
 			}
 		}
+		for _, p := range schema.RecordSignatures(&in.Inspection) {
+			r.Claims[p.SHA256] = schema.ClaimProven
+		}
 		seq, err := w.seq.nextSeq(ctx)
 		if err != nil {
 			return err

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Open) {
 		{"Rollups", rollupCases},
 		{"Plans", planCases},
 		{"Complaints", complaintCases},
+		{"Record", recordCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

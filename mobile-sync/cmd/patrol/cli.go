@@ -37,13 +37,14 @@ Commands:
   venue edit ID [--name N] [--phone P] [--address A] [--licence NO] [--licensed true|false] [--open-state S]
   zones --at LAT,LNG [--kind KIND] [--json]
                                       school zones this position lies in or near (offline)
-  inspect start --venue ID [--co-inspector USERNAME]... [--recheck FINDING_ID]
+  inspect start --venue ID [--co-inspector USERNAME]... [--recheck FINDING_ID] [--complaint COMPLAINT_ID]
   inspect item INSPECTION_ID ITEM_ID pass|fail|na [--note TEXT] [--photo FILE]...
   inspect photo INSPECTION_ID ITEM_ID FILE...
   inspect submit INSPECTION_ID
   inspect show INSPECTION_ID [--json]
   inspect amend INSPECTION_ID         reopen a returned inspection to correct and submit again
-  tasks [--json]                      returned inspections to amend, re-checks due (soonest first)
+  tasks [--json]                      returned inspections to amend, then re-checks, planned visits
+                                      and complaints to investigate, soonest due first
   inspections [--json]
   answers [--json]                    conflicts and rejections with their reason
   loadtest --server URL --devices N --inspections M [--photos K --photo-size BYTES] [--duration D] [--json]

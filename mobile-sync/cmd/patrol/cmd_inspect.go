@@ -71,7 +71,7 @@ func cmdInspectStart(c *cli, args []string) error {
 	}
 	if in.ComplaintID != "" {
 		if ct, err := d.ComplaintTask(c.ctx, in.ComplaintID); err == nil {
-			fmt.Fprintf(c.stdout, "investigates complaint %s: %s\n", line(ct.Number, 40), line(ct.Content, maxContentRunes))
+			fmt.Fprintf(c.stdout, "investigates complaint %s: %s\n", line(ct.Number, 40), line(ct.Content, maxContentCols))
 		}
 	}
 	if slices.Contains(schema.InspectionFlags(&in), schema.FlagSingleInspector) {

@@ -73,9 +73,10 @@ func cmdTasks(c *cli, args []string) error {
 	})
 }
 
-// maxContentRunes is how much of a complaint's content `patrol tasks`
-// shows: enough to know what to look for; --json has it whole.
-const maxContentRunes = 120
+// maxContentCols is how much of a complaint's content `patrol tasks`
+// shows, in terminal columns (a Chinese character takes two): enough to
+// know what to look for; --json has it whole.
+const maxContentCols = 100
 
 // categoryNames are the complaint categories in Chinese, as at intake.
 var categoryNames = map[string]string{
@@ -95,10 +96,10 @@ func printComplaintTask(c *cli, t mobilesync.Task, venue string) {
 		fmt.Fprintf(c.stdout, "    venue    %s\n", venue)
 	}
 	if t.Place != "" {
-		fmt.Fprintf(c.stdout, "    place    %s\n", line(t.Place, maxContentRunes))
+		fmt.Fprintf(c.stdout, "    place    %s\n", line(t.Place, maxContentCols))
 	}
 	fmt.Fprintf(c.stdout, "    category %s %s\n", line(t.Category, 20), categoryNames[t.Category])
-	fmt.Fprintf(c.stdout, "    content  %s\n", line(t.Content, maxContentRunes))
+	fmt.Fprintf(c.stdout, "    content  %s\n", line(t.Content, maxContentCols))
 	switch {
 	case t.DraftID != "":
 		fmt.Fprintf(c.stdout, "    draft    %s (answer its items, then submit)\n", t.DraftID)
@@ -109,10 +110,10 @@ func printComplaintTask(c *cli, t mobilesync.Task, venue string) {
 	}
 }
 
-// line makes hostile text one safe line of at most n runes: control
-// characters and the invisible ones that reorder or hide what follows
-// (bidirectional overrides, zero-width marks) become spaces, runs of
-// spaces one, and a longer text ends in "…".
+// line makes hostile text one safe line of at most n terminal columns:
+// control characters and the invisible ones that reorder or hide what
+// follows (bidirectional overrides, zero-width marks) become spaces, runs
+// of spaces one, and a longer text ends in "…".
 func line(s string, n int) string {
 	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
 		if unicode.Is(unicode.Cf, r) {
@@ -120,10 +121,36 @@ func line(s string, n int) string {
 		}
 		return r
 	}, clean(s))), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+	if colsOf(s) <= n {
+		return s
+	}
+	cols := 0
+	for i, r := range s {
+		if cols += runeCols(r); cols > n-1 {
+			return s[:i] + "…"
+		}
 	}
 	return s
+}
+
+// runeCols is how many terminal columns a character takes: two for the
+// wide East Asian scripts and full-width forms, one otherwise.
+func runeCols(r rune) int {
+	switch {
+	case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF, r >= 0xAC00 && r <= 0xD7A3,
+		r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60,
+		r >= 0xFFE0 && r <= 0xFFE6, r >= 0x20000 && r <= 0x3FFFD:
+		return 2
+	}
+	return 1
+}
+
+func colsOf(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeCols(r)
+	}
+	return n
 }
 
 func cmdInspectAmend(c *cli, args []string) error {

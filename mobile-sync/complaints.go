@@ -123,7 +123,7 @@ func (d *Device) complaintTasks(ctx context.Context) ([]Task, error) {
 		if err := json.Unmarshal([]byte(body), &c); err != nil {
 			return nil, fmt.Errorf("complaint body: %w", err)
 		}
-		t.ComplaintID, t.Number, t.VenueID, t.Place, t.Content, t.Category = c.ID, c.Number, c.VenueID, c.Place, c.Content, c.Category
+		t.ComplaintID, t.Number, t.VenueID, t.Place, t.Content, t.Category, t.Status = c.ID, c.Number, c.VenueID, c.Place, c.Content, c.Category, c.Status
 		if !c.Due.IsZero() {
 			due := c.Due
 			t.Due = &due

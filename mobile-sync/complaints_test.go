@@ -241,9 +241,15 @@ func TestComplaint_InspectionLinksOnServerAndTaskGoes(t *testing.T) {
 	if in, err := e.admin.Inspection(id); err != nil || in.ComplaintID != c.ID {
 		t.Fatalf("server's inspection complaint_id %q, %v", in.ComplaintID, err)
 	}
-	// Investigating, the server still sends the task; this device has done it.
+	// Investigating, the server still sends the task; this device has done
+	// it, another of the squad sees it under investigation.
 	if ts := complaintTasks(t, e.dev); len(ts) != 0 {
 		t.Fatalf("tasks after the sync %+v", ts)
+	}
+	other := newEnvAs(t, e.srv, e.clock, "inspector2")
+	mustSync(t, other.dev)
+	if ts := complaintTasks(t, other.dev); len(ts) != 1 || ts[0].Status != schema.ComplaintInvestigating {
+		t.Fatalf("the squad's other device %+v: want the complaint under investigation", ts)
 	}
 	if in, _ := e.dev.Inspection(ctx, id); in.ComplaintID != c.ID {
 		t.Fatalf("device's inspection after the pull: complaint_id %q", in.ComplaintID)

@@ -35,7 +35,7 @@ const (
 // a contract of `patrol tasks --json`: kind, inspection_id (amend) or
 // finding_id (recheck), venue_id, item_id (recheck), due, overdue; a
 // visit adds visit_id, day and inspectors, its due the day's start; a
-// complaint adds complaint_id, number, place, content and category, its
+// complaint adds complaint_id, number, place, content, category and status, its
 // due the date by which the complaint must be finished.
 type Task struct {
 	Kind         string `json:"kind"`
@@ -76,6 +76,10 @@ type Task struct {
 	Place       string `json:"place,omitempty"`
 	Content     string `json:"content,omitempty"`
 	Category    string `json:"category,omitempty"`
+	// Status is the complaint's state as last pulled: received, accepted,
+	// or investigating once an inspection of it (from any device of the
+	// squad) reached the server.
+	Status string `json:"status,omitempty"`
 }
 
 // Tasks lists what waits for the inspector, from the device's own copy so

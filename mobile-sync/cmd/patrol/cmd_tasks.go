@@ -100,6 +100,9 @@ func printComplaintTask(c *cli, t mobilesync.Task, venue string) {
 	}
 	fmt.Fprintf(c.stdout, "    category %s %s\n", line(t.Category, 20), categoryNames[t.Category])
 	fmt.Fprintf(c.stdout, "    content  %s\n", line(t.Content, maxContentCols))
+	if t.Status == schema.ComplaintInvestigating {
+		fmt.Fprintln(c.stdout, "    status   investigating 调查中: an inspection of it reached the server")
+	}
 	switch {
 	case t.DraftID != "":
 		fmt.Fprintf(c.stdout, "    draft    %s (answer its items, then submit)\n", t.DraftID)

@@ -14,7 +14,7 @@ import (
 	"github.com/patrolhq/patrol/schema"
 )
 
-const inspectionColumns = `id, venue_id, squad_id, device_id, status, checklist_version, inspectors, started_at, finished_at, items, hlc, review, server_status, dirty, version, recheck_of, record`
+const inspectionColumns = `id, venue_id, squad_id, device_id, status, checklist_version, inspectors, started_at, finished_at, items, hlc, review, server_status, dirty, version, recheck_of, record, complaint_id`
 
 // localInspection is an inspection row with the device-only columns.
 type localInspection struct {
@@ -30,7 +30,7 @@ func scanInspection(s scanner) (localInspection, error) {
 	var finished, review, record sql.NullString
 	var dirty int
 	if err := s.Scan(&in.ID, &in.VenueID, &in.SquadID, &in.DeviceID, &in.Status, &in.ChecklistVersion, &inspectors,
-		&started, &finished, &items, &in.HLC, &review, &li.ServerStatus, &dirty, &in.Version, &in.RecheckOf, &record); err != nil {
+		&started, &finished, &items, &in.HLC, &review, &li.ServerStatus, &dirty, &in.Version, &in.RecheckOf, &record, &in.ComplaintID); err != nil {
 		return li, err
 	}
 	if record.Valid && record.String != "" {
@@ -106,14 +106,14 @@ func putInspection(ctx context.Context, tx *sql.Tx, li *localInspection) error {
 		}
 		review = string(b)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO inspections (`+inspectionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.ExecContext(ctx, `INSERT INTO inspections (`+inspectionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET venue_id = excluded.venue_id, squad_id = excluded.squad_id, device_id = excluded.device_id,
 			status = excluded.status, checklist_version = excluded.checklist_version, inspectors = excluded.inspectors,
 			started_at = excluded.started_at, finished_at = excluded.finished_at, items = excluded.items, hlc = excluded.hlc,
 			review = excluded.review, server_status = excluded.server_status, dirty = excluded.dirty,
-			version = excluded.version, recheck_of = excluded.recheck_of, record = excluded.record`,
+			version = excluded.version, recheck_of = excluded.recheck_of, record = excluded.record, complaint_id = excluded.complaint_id`,
 		in.ID, in.VenueID, in.SquadID, in.DeviceID, in.Status, in.ChecklistVersion, string(inspectors),
-		schema.FormatTime(in.StartedAt), finished, string(itemsJSON), in.HLC, review, li.ServerStatus, boolInt(li.Dirty), in.Version, in.RecheckOf, record)
+		schema.FormatTime(in.StartedAt), finished, string(itemsJSON), in.HLC, review, li.ServerStatus, boolInt(li.Dirty), in.Version, in.RecheckOf, record, in.ComplaintID)
 	if err != nil {
 		return fmt.Errorf("write inspection %s: %w", in.ID, err)
 	}
@@ -186,6 +186,11 @@ func (d *Device) startTx(ctx context.Context, tx *sql.Tx, venueID string, o Star
 	}}
 	if o.RecheckOf != "" {
 		if err := checkRecheck(ctx, tx, &li.Inspection, o.RecheckOf); err != nil {
+			return "", err
+		}
+	}
+	if o.ComplaintID != "" {
+		if err := checkComplaint(ctx, tx, &li.Inspection, o.ComplaintID); err != nil {
 			return "", err
 		}
 	}

@@ -34,12 +34,19 @@ type Options struct {
 	// photos of failed items and of re-checks, and re-checks can pass.
 	// Without it they name no photos.
 	PutPhoto func(ctx context.Context, data []byte) error
+	// Clock, when set, is the clock the store was opened on: the demo's
+	// complaints are then taken in and acted on at the times of their own
+	// steps. Without it each step carries the store's time of seeding.
+	Clock *Clock
+	// ComplaintLimits are the server's time limits of complaints; zero
+	// takes schema.DefaultComplaintLimits.
+	ComplaintLimits schema.ComplaintLimits
 }
 
 // Summary says what Seed wrote.
 type Summary struct {
-	Squads, Users, Venues, Unlicensed, Schools, Inspections int
-	Logins                                                  []string
+	Squads, Users, Venues, Unlicensed, Schools, Inspections, Complaints int
+	Logins                                                              []string
 	// Since is the first day of the history: the rollups of the district
 	// start there.
 	Since time.Time
@@ -55,8 +62,10 @@ var squadNames = []string{"第一中队 (Squad 1)", "第二中队 (Squad 2)", "�
 
 // Seed writes the demo district into st, which must hold no users. It
 // goes through the store's Import like any other data, so the district is
-// the same on every store and devices pull it like any other data.
-func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, error) {
+// the same on every store and devices pull it like any other data; the
+// complaints then go through the store's intake and actions, and the
+// inspection that investigates one through a push.
+func Seed(ctx context.Context, st Store, opts Options) (Summary, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -97,6 +106,9 @@ func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, erro
 				return Summary{}, fmt.Errorf("demo: seed: photo %s: %w", p.sha[:12], err)
 			}
 		}
+	}
+	if err := g.complaints(ctx, st, opts, &sum); err != nil {
+		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}
 	return sum, nil
 }

@@ -37,7 +37,7 @@ Commands:
   venue edit ID [--name N] [--phone P] [--address A] [--licence NO] [--licensed true|false] [--open-state S]
   zones --at LAT,LNG [--kind KIND] [--json]
                                       school zones this position lies in or near (offline)
-  inspect start --venue ID [--co-inspector USERNAME]... [--recheck FINDING_ID]
+  inspect start --venue ID [--co-inspector USERNAME]... [--recheck FINDING_ID] [--complaint COMPLAINT_ID]
   inspect item INSPECTION_ID ITEM_ID pass|fail|na [--note TEXT] [--photo FILE]...
   inspect photo INSPECTION_ID ITEM_ID FILE...
   inspect submit INSPECTION_ID
@@ -50,7 +50,8 @@ Commands:
   record refuse INSPECTION_ID --reason TEXT --witness NAME [--witness-relation R] [--witness-id-last XXXX]
   record amend INSPECTION_ID --reason TEXT
                                       why the open amendment (changes made after signing) changes the record
-  tasks [--json]                      returned inspections to amend, re-checks due (soonest first)
+  tasks [--json]                      returned inspections to amend, then re-checks, planned visits
+                                      and complaints to investigate, soonest due first
   inspections [--json]
   answers [--json]                    conflicts and rejections with their reason
   loadtest --server URL --devices N --inspections M [--photos K --photo-size BYTES] [--duration D] [--json]

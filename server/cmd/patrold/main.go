@@ -358,7 +358,16 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("photo store: %w", err)
 	}
-	st, dbWhere, err := openStore(ctx, o.Database, o.DataDir)
+	// The demo's complaints are stamped with the times of their own steps:
+	// with --demo the store runs on a clock the seed may set, before the
+	// server serves.
+	var clock *demo.Clock
+	var now func() time.Time
+	if o.Demo {
+		clock = demo.NewClock(time.Now)
+		now = clock.Now
+	}
+	st, dbWhere, err := openStoreOn(ctx, o.Database, o.DataDir, now)
 	if err != nil {
 		return err
 	}
@@ -380,7 +389,7 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 		MaxSyncsPerDevice: o.SyncsPerDevice, MaxSyncsPerUser: o.SyncsPerUser,
 		MaxUploadsPerDevice: o.UploadsPerDevice, MaxUploadsPerUser: o.UploadsPerUser,
 		SyncBodyTimeout: o.SyncBodyTimeout, UploadMinRate: o.UploadMinRate, MetricsToken: o.MetricsToken,
-		Zone: zone, Location: loc, PublicURL: o.PublicURL, ComplaintLimits: o.Complaints, PDFFont: o.PDFFont})
+		Zone: zone, Location: loc, PublicURL: o.PublicURL, ComplaintLimits: o.Complaints, PDFFont: o.PDFFont, Now: now})
 	if err != nil {
 		if st != nil {
 			st.Close()
@@ -394,13 +403,13 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 			return err
 		}
 		if n == 0 {
-			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword,
+			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword, Clock: clock,
 				PutPhoto: func(ctx context.Context, data []byte) error { _, err := srv.Photos().Ingest(ctx, data); return err }})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "demo district seeded: %d squads, %d users, %d venues (%d unlicensed), %d schools, %d past inspections\n",
-				sum.Squads, sum.Users, sum.Venues, sum.Unlicensed, sum.Schools, sum.Inspections)
+			fmt.Fprintf(stdout, "demo district seeded: %d squads, %d users, %d venues (%d unlicensed), %d schools, %d past inspections, %d complaints\n",
+				sum.Squads, sum.Users, sum.Venues, sum.Unlicensed, sum.Schools, sum.Inspections, sum.Complaints)
 			// Its months of history get their rollups now, as if every night had run.
 			days, _, err := srv.RollupSince(ctx, sum.Since)
 			if err != nil {

@@ -38,6 +38,7 @@ type Store interface {
 	Discoveries
 	Rollups
 	Plans
+	Cases
 	// Clock is the server's hybrid logical clock (node "server"). It lives
 	// with the store because every write that merges venue fields stamps
 	// with it inside the store's transaction.

@@ -61,6 +61,7 @@ func Run(t *testing.T, open Open) {
 		{"Discoveries", discoveryCases},
 		{"Rollups", rollupCases},
 		{"Plans", planCases},
+		{"Cases", caseCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

@@ -288,7 +288,7 @@ func openCase(ctx context.Context, w CaseWriter, src schema.CaseSource, summary,
 		return schema.Case{}, err
 	}
 	if err := w.RecordChange(ctx, Change{Actor: by, EntityKind: AuditCase, EntityID: c.ID, SquadID: &c.SquadID,
-		Action: AuditCaseOpened, To: c.Status, Reason: fmt.Sprintf("%s from %s %s: %s", c.Number, c.Source, c.SourceID, summary)}); err != nil {
+		Action: AuditCaseOpened, To: c.Status, Reason: c.Number + " · " + summary}); err != nil {
 		return schema.Case{}, err
 	}
 	return c, nil

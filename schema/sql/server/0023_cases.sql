@@ -20,6 +20,7 @@ CREATE TABLE cases (
     handlers      TEXT NOT NULL DEFAULT '[]',
     decision_type TEXT NOT NULL DEFAULT '',
     decision      TEXT,
+    decided_at    TEXT,
     closed_by     TEXT NOT NULL DEFAULT '',
     closed_at     TEXT,
     close_note    TEXT NOT NULL DEFAULT '',
@@ -29,7 +30,8 @@ CREATE UNIQUE INDEX cases_one_open_per_source ON cases (source_key) WHERE status
 -- Lists, newest first, by squad and state; overdue reads by decide_by.
 CREATE INDEX cases_squad_status ON cases (squad_id, status, opened_at, id);
 CREATE INDEX cases_opened ON cases (opened_at, id);
-CREATE INDEX cases_decide_by ON cases (status, decide_by);
+-- Rollups count a squad's open and overdue cases as of a day.
+CREATE INDEX cases_squad_opened ON cases (squad_id, opened_at);
 CREATE INDEX cases_venue ON cases (venue_id);
 
 -- The evidence attached to a case, in the order it was attached.

@@ -17,7 +17,7 @@ import (
 // caseCols is the column list every case read uses, in scanCase order;
 // caseWrite writes the same columns.
 var caseCols = []string{"id", "number", "squad_id", "venue_id", "source", "source_id", "source_key", "summary", "status", "opened_by",
-	"opened_at", "decide_by", "handlers", "decision_type", "decision", "closed_by", "closed_at", "close_note", "updated_at"}
+	"opened_at", "decide_by", "handlers", "decision_type", "decision", "decided_at", "closed_by", "closed_at", "close_note", "updated_at"}
 
 var (
 	caseSelect = `SELECT ` + strings.Join(caseCols, ", ") + ` FROM cases`
@@ -33,9 +33,9 @@ type caseQuerier interface {
 func scanCase(row pgx.Row) (schema.Case, error) {
 	var c schema.Case
 	var key, opened, decideBy, handlers, decisionType, updated string
-	var decision, closed *string
+	var decision, decidedAt, closed *string
 	if err := row.Scan(&c.ID, &c.Number, &c.SquadID, &c.VenueID, &c.Source, &c.SourceID, &key, &c.Summary, &c.Status, &c.OpenedBy,
-		&opened, &decideBy, &handlers, &decisionType, &decision, &c.ClosedBy, &closed, &c.CloseNote, &updated); err != nil {
+		&opened, &decideBy, &handlers, &decisionType, &decision, &decidedAt, &c.ClosedBy, &closed, &c.CloseNote, &updated); err != nil {
 		return c, err
 	}
 	c.OpenedAt, c.DecideBy, c.UpdatedAt, c.ClosedAt = parseTime(opened), parseTime(decideBy), parseTime(updated), nullTime(closed)
@@ -57,18 +57,18 @@ func caseArgs(c *schema.Case) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var decision *string
+	var decision, decidedAt *string
 	decisionType := ""
 	if c.Decision != nil {
 		b, err := json.Marshal(c.Decision)
 		if err != nil {
 			return nil, err
 		}
-		s := string(b)
-		decision, decisionType = &s, c.Decision.Type
+		s, at := string(b), schema.FormatTime(c.Decision.DecidedAt)
+		decision, decisionType, decidedAt = &s, c.Decision.Type, &at
 	}
 	return []any{c.ID, c.Number, c.SquadID, c.VenueID, c.Source, c.SourceID, schema.CaseSourceKey(c.Source, c.SourceID), c.Summary, c.Status,
-		c.OpenedBy, schema.FormatTime(c.OpenedAt), schema.FormatTime(c.DecideBy), string(handlers), decisionType, decision,
+		c.OpenedBy, schema.FormatTime(c.OpenedAt), schema.FormatTime(c.DecideBy), string(handlers), decisionType, decision, decidedAt,
 		c.ClosedBy, finishedArg(c.ClosedAt), c.CloseNote, schema.FormatTime(c.UpdatedAt)}, nil
 }
 

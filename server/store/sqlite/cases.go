@@ -15,7 +15,7 @@ import (
 // caseCols is the column list every case read uses, in scanCase order;
 // caseWrite writes the same columns.
 const caseCols = `id, number, squad_id, venue_id, source, source_id, source_key, summary, status, opened_by, opened_at, decide_by,
-	handlers, decision_type, decision, closed_by, closed_at, close_note, updated_at`
+	handlers, decision_type, decision, decided_at, closed_by, closed_at, close_note, updated_at`
 
 var caseWrite = `INSERT INTO cases (` + caseCols + `) VALUES ` + valuesRow(caseCols) +
 	` ON CONFLICT (id) DO UPDATE SET ` + excludedSet(caseCols, "id")
@@ -23,9 +23,9 @@ var caseWrite = `INSERT INTO cases (` + caseCols + `) VALUES ` + valuesRow(caseC
 func scanCase(row interface{ Scan(...any) error }) (schema.Case, error) {
 	var c schema.Case
 	var key, opened, decideBy, handlers, decisionType, updated string
-	var decision, closed sql.NullString
+	var decision, decidedAt, closed sql.NullString
 	if err := row.Scan(&c.ID, &c.Number, &c.SquadID, &c.VenueID, &c.Source, &c.SourceID, &key, &c.Summary, &c.Status, &c.OpenedBy,
-		&opened, &decideBy, &handlers, &decisionType, &decision, &c.ClosedBy, &closed, &c.CloseNote, &updated); err != nil {
+		&opened, &decideBy, &handlers, &decisionType, &decision, &decidedAt, &c.ClosedBy, &closed, &c.CloseNote, &updated); err != nil {
 		return c, err
 	}
 	c.OpenedAt, c.DecideBy, c.UpdatedAt, c.ClosedAt = parseTime(opened), parseTime(decideBy), parseTime(updated), nullTime(closed)
@@ -47,17 +47,17 @@ func caseArgs(c *schema.Case) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var decision any
+	var decision, decidedAt any
 	decisionType := ""
 	if c.Decision != nil {
 		b, err := json.Marshal(c.Decision)
 		if err != nil {
 			return nil, err
 		}
-		decision, decisionType = string(b), c.Decision.Type
+		decision, decisionType, decidedAt = string(b), c.Decision.Type, schema.FormatTime(c.Decision.DecidedAt)
 	}
 	return []any{c.ID, c.Number, c.SquadID, c.VenueID, c.Source, c.SourceID, schema.CaseSourceKey(c.Source, c.SourceID), c.Summary, c.Status,
-		c.OpenedBy, schema.FormatTime(c.OpenedAt), schema.FormatTime(c.DecideBy), string(handlers), decisionType, decision,
+		c.OpenedBy, schema.FormatTime(c.OpenedAt), schema.FormatTime(c.DecideBy), string(handlers), decisionType, decision, decidedAt,
 		c.ClosedBy, finishedArg(c.ClosedAt), c.CloseNote, schema.FormatTime(c.UpdatedAt)}, nil
 }
 

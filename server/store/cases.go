@@ -446,3 +446,16 @@ func caseReason(c schema.Case, in CaseInput, added []schema.CaseEvidence) string
 	}
 	return in.Note
 }
+
+// CaseNumbersUsed is, per year, the highest case number the cases carry
+// (schema.ParseCaseNumber), so that an import moves each year's sequence
+// past them and the next case opened never repeats a number.
+func CaseNumbersUsed(list []schema.Case) map[int]int {
+	used := map[int]int{}
+	for _, c := range list {
+		if y, n, ok := schema.ParseCaseNumber(c.Number); ok && n > used[y] {
+			used[y] = n
+		}
+	}
+	return used
+}

@@ -282,3 +282,26 @@ func (t txn) PhotoProven(ctx context.Context, sha, venueID string, squad int64) 
 		WHERE p.sha256 = $1 AND p.claim = $2 AND i.venue_id = $3 AND i.squad_id = $4)`, sha, schema.ClaimProven, venueID, squad).Scan(&ok)
 	return ok, err
 }
+
+// importCases writes imported cases with their evidence and moves each
+// year's case numbers past theirs.
+func importCases(ctx context.Context, t txn, list []schema.Case) error {
+	for i := range list {
+		c := &list[i]
+		if err := t.WriteCase(ctx, c); err != nil {
+			return err
+		}
+		for pos, e := range c.Evidence {
+			if err := t.AddEvidence(ctx, c.ID, pos, e); err != nil {
+				return fmt.Errorf("evidence of case %s: %w", c.ID, err)
+			}
+		}
+	}
+	for year, n := range store.CaseNumbersUsed(list) {
+		if _, err := t.w.tx.Exec(ctx, `INSERT INTO case_numbers (year, last_n) VALUES ($1, $2)
+			ON CONFLICT (year) DO UPDATE SET last_n = GREATEST(case_numbers.last_n, excluded.last_n)`, int32(year), int32(n)); err != nil {
+			return fmt.Errorf("case numbers of %d: %w", year, err)
+		}
+	}
+	return nil
+}

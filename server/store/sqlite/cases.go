@@ -260,3 +260,26 @@ func (t txn) PhotoProven(ctx context.Context, sha, venueID string, squad int64) 
 		WHERE p.sha256 = ? AND p.claim = ? AND i.venue_id = ? AND i.squad_id = ?`, sha, schema.ClaimProven, venueID, squad).Scan(&n)
 	return n > 0, err
 }
+
+// importCases writes imported cases with their evidence and moves each
+// year's case numbers past theirs.
+func importCases(ctx context.Context, t txn, list []schema.Case) error {
+	for i := range list {
+		c := &list[i]
+		if err := t.WriteCase(ctx, c); err != nil {
+			return err
+		}
+		for pos, e := range c.Evidence {
+			if err := t.AddEvidence(ctx, c.ID, pos, e); err != nil {
+				return fmt.Errorf("evidence of case %s: %w", c.ID, err)
+			}
+		}
+	}
+	for year, n := range store.CaseNumbersUsed(list) {
+		if _, err := t.w.exec(ctx, `INSERT INTO case_numbers (year, last_n) VALUES (?, ?)
+			ON CONFLICT (year) DO UPDATE SET last_n = max(last_n, excluded.last_n)`, year, n); err != nil {
+			return fmt.Errorf("case numbers of %d: %w", year, err)
+		}
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ var caseCases = []contractCase{
 	withEnv("OverdueAtDay91", testCaseOverdue),
 	withEnv("EscalationOpensTheCase", testCaseEscalation),
 	withEnv("TwoOpensOneCase", testCaseRace),
+	{name: "ImportedCasesKeepTheirNumbers", run: testCaseImported},
 }
 
 // caseFindings approves an inspection of v1a by insp1a that failed NC04
@@ -415,5 +417,43 @@ func testCaseRace(t *testing.T, e *env) {
 	page, err := e.s.ListCases(e.ctx, store.CaseFilter{})
 	if err != nil || len(page.Cases) != 1 {
 		t.Fatalf("cases after the race: %d, %v", len(page.Cases), err)
+	}
+}
+
+// testCaseImported: a district imported with a numbered case and its
+// evidence reads back as it was, and the next case opened gets the next
+// number of the year.
+func testCaseImported(t *testing.T, open Open) {
+	clock := &fakeClock{t: start}
+	e := &env{t: t, ctx: context.Background(), clock: clock, s: openStore(t, open, clock)}
+	d := e.district()
+	year := schema.CaseYear(start)
+	crit := schema.Finding{ID: uuid.NewString(), InspectionID: e.past.ID, VenueID: e.past.VenueID, SquadID: 1, ItemID: "NC04",
+		Critical: true, Status: schema.FindingOpen, OpenedAt: start.Add(-48 * time.Hour), UpdatedAt: start}
+	other := crit
+	other.ID, other.ItemID = uuid.NewString(), "NC06"
+	opened := start.Add(-100 * 24 * time.Hour)
+	c := schema.NewCase(uuid.NewString(), schema.CaseNumber(year, 7), schema.CaseSource{Kind: schema.CaseFromCriticalFinding, Finding: &crit},
+		"imported", "leader1", opened)
+	c.Status = schema.CaseInvestigating
+	c.Handlers = []schema.Inspector{{Username: "insp1a", Name: "Officer insp1a"}, {Username: "insp1b"}}
+	c.Evidence = []schema.CaseEvidence{{Kind: schema.EvidenceInspection, Ref: e.past.ID, AddedBy: "leader1", AddedAt: opened}}
+	crit.CaseID = c.ID
+	d.Findings = append(d.Findings, crit, other)
+	d.Cases = []schema.Case{c}
+	if err := e.s.Import(e.ctx, d); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	got, err := e.s.Case(e.ctx, c.ID, schema.SquadScope(1))
+	if err != nil || got.Number != c.Number || len(got.Evidence) != 1 || got.Evidence[0].Ref != e.past.ID || len(got.Handlers) != 2 ||
+		!got.Overdue || got.Status != schema.CaseInvestigating {
+		t.Fatalf("imported case: %+v, %v", got, err)
+	}
+	next := e.mustOpenCase(schema.CaseFromCriticalFinding, other.ID)
+	if next.Number != schema.CaseNumber(year, 8) {
+		t.Fatalf("next case number %s; want %s", next.Number, schema.CaseNumber(year, 8))
+	}
+	if again, created, err := e.openCase(schema.CaseFromCriticalFinding, crit.ID); err != nil || created || again.ID != c.ID {
+		t.Fatalf("opening the imported case's source: %s %t %v", again.ID, created, err)
 	}
 }

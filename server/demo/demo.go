@@ -88,6 +88,11 @@ func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, erro
 	if err := g.history(opts.MonthsHistory, &sum); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}
+	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: seed: %w", err)
+	}
+	g.cases(cl, &sum)
 	if err := st.Import(ctx, g.data); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}

@@ -122,6 +122,9 @@ type caseData struct {
 	CanDecide  bool
 	CanClose   bool
 	SourceLink string
+	// Derived is set when the audit log holds nothing of the case (it was
+	// imported): the timeline is read from the case's own times.
+	Derived bool
 }
 
 // evidenceRow is a piece of evidence with where it can be seen.
@@ -192,6 +195,9 @@ func (w *Web) casePage(c echo.Context, p *auth.Principal) error {
 	// The timeline reads forward: opened first.
 	for i := len(entries) - 1; i >= 0; i-- {
 		d.Timeline = append(d.Timeline, entries[i])
+	}
+	if len(d.Timeline) == 0 {
+		d.Timeline, d.Derived = derivedTimeline(x), true
 	}
 	if undecided {
 		if d.Candidates, err = w.evidenceOptions(c, x, attached); err != nil {
@@ -465,4 +471,28 @@ func caseReasonText(action, reason string) string {
 		return out
 	}
 	return reason
+}
+
+// derivedTimeline is the steps a case's own fields record, for a case the
+// audit log knows nothing of (an imported one), in the timeline's form.
+func derivedTimeline(x schema.Case) []schema.AuditEntry {
+	out := []schema.AuditEntry{{At: x.OpenedAt, Actor: x.OpenedBy, Action: store.AuditCaseOpened, To: schema.CaseOpened, Reason: x.Number + " · " + x.Summary}}
+	for _, e := range x.Evidence {
+		out = append(out, schema.AuditEntry{At: e.AddedAt, Actor: e.AddedBy, Action: store.AuditCaseEvidence, Reason: e.Kind + " " + e.Ref})
+	}
+	if d := x.Decision; d != nil {
+		r := d.Type
+		if d.FineYuan > 0 {
+			r += " ¥" + strconv.FormatInt(d.FineYuan, 10)
+		}
+		if d.Note != "" {
+			r += ": " + d.Note
+		}
+		out = append(out, schema.AuditEntry{At: d.DecidedAt, Actor: d.DecidedBy, Action: store.AuditCaseDecided, To: schema.CaseDecided, Reason: r})
+	}
+	if x.ClosedAt != nil {
+		out = append(out, schema.AuditEntry{At: *x.ClosedAt, Actor: x.ClosedBy, Action: store.AuditCaseClosed, To: schema.CaseClosed, Reason: x.CloseNote})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
 }

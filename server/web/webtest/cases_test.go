@@ -150,7 +150,13 @@ func TestWorkbench_CasesOverdue(t *testing.T) {
 	shot(t, e, "cases-overdue")
 	e.Click("table.cases tr.overdue a[href^='/cases/']")
 	wantIn(t, "the overdue case", e.Text("main"), "已超过 90 日决定期限")
+	wantIn(t, "the overdue case", e.Text("main"), "立案")
 	shot(t, e, "case-overdue")
+	e.Open("/dashboard")
+	wantIn(t, "the dashboard", e.Text("#cases"), "超过 90 日未决定 1 件")
+	e.Open("/bulletin")
+	wantIn(t, "the bulletin", e.Text("#overdue-cases"), "立案后已超过")
+	wantIn(t, "the bulletin", e.Text("#overdue-cases"), "文立〔")
 	e.Open("/cases")
 	for _, st := range []string{"已立案", "调查中", "已决定", "已结案"} {
 		wantIn(t, "the demo's cases", e.Text("main"), st)

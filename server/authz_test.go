@@ -208,4 +208,15 @@ func TestAuthz_Cases(t *testing.T) {
 	if got.Status != schema.CaseOpened || len(got.Evidence) != 0 {
 		t.Fatalf("refused calls changed the case: %+v", got)
 	}
+	// The case's audit trail: its squad's leader reads it, another's sees nothing of it.
+	var trail []schema.AuditEntry
+	leader2.must(200, "GET", schema.PathAudit+"?entity=case&id="+c.ID, nil, &trail)
+	if len(trail) != 1 || trail[0].Action != "case_opened" || trail[0].Actor != "leader2" {
+		t.Fatalf("leader 2 reads the case's audit: %+v", trail)
+	}
+	trail = nil
+	leader1.must(200, "GET", schema.PathAudit+"?entity=case&id="+c.ID, nil, &trail)
+	if len(trail) != 0 {
+		t.Fatalf("leader 1 reads squad 2's case audit: %+v", trail)
+	}
 }

@@ -124,7 +124,8 @@ type caseData struct {
 	SourceLink string
 	// Derived is set when the audit log holds nothing of the case (it was
 	// imported): the timeline is read from the case's own times.
-	Derived bool
+	Derived   bool
+	AuditLink string
 }
 
 // evidenceRow is a piece of evidence with where it can be seen.
@@ -199,6 +200,7 @@ func (w *Web) casePage(c echo.Context, p *auth.Principal) error {
 	if len(d.Timeline) == 0 {
 		d.Timeline, d.Derived = derivedTimeline(x), true
 	}
+	d.AuditLink = auditQuery(store.AuditCase, x.ID, "")
 	if undecided {
 		if d.Candidates, err = w.evidenceOptions(c, x, attached); err != nil {
 			return err

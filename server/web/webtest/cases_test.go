@@ -92,6 +92,10 @@ func TestWorkbench_Cases(t *testing.T) {
 	}
 	waitEvidence(t, e)
 	shot(t, e, "case-closed")
+	e.Click("p.exports a[href^='/audit']")
+	for _, want := range []string{"案件", "立案", "作出决定", "结案"} {
+		wantIn(t, "the case's audit page", e.Text("main"), want)
+	}
 
 	// A black café found in the field, confirmed, becomes a case.
 	black := schema.Venue{ID: uuid.NewString(), Kind: schema.KindNetCafe, Name: "无名网吧", Lat: 35.0612, Lng: 118.3412}

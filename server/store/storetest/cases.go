@@ -26,6 +26,7 @@ var caseCases = []contractCase{
 	withEnv("EscalationOpensTheCase", testCaseEscalation),
 	withEnv("TwoOpensOneCase", testCaseRace),
 	{name: "ImportedCasesKeepTheirNumbers", run: testCaseImported},
+	withEnv("CoInspectorHandles", testCaseCoInspector),
 }
 
 // caseFindings approves an inspection of v1a by insp1a that failed NC04
@@ -456,4 +457,27 @@ func testCaseImported(t *testing.T, open Open) {
 	if again, created, err := e.openCase(schema.CaseFromCriticalFinding, crit.ID); err != nil || created || again.ID != c.ID {
 		t.Fatalf("opening the imported case's source: %s %t %v", again.ID, created, err)
 	}
+}
+
+// testCaseCoInspector: an inspector of another squad handles a squad's
+// case once its leader allowed them as a co-inspector, and no longer once
+// withdrawn.
+func testCaseCoInspector(t *testing.T, e *env) {
+	_, critical, _ := e.caseFindings()
+	c := e.mustOpenCase(schema.CaseFromCriticalFinding, critical.ID)
+	two := store.CaseInput{Action: schema.CaseActHandlers, Handlers: []string{"insp1a", "insp2"}}
+	_, err := e.actCase(c.ID, two)
+	wantCode(t, "another squad's inspector", err, schema.CodeInvalid)
+	if _, err := e.s.AddCoInspector(e.ctx, 1, "insp2", "leader1", schema.SquadScope(1)); err != nil {
+		t.Fatal(err)
+	}
+	got := e.mustActCase(c.ID, two)
+	if len(got.Handlers) != 2 || got.Handlers[1].Username != "insp2" || got.Handlers[1].Name != "Officer insp2" {
+		t.Fatalf("handlers with a co-inspector: %+v", got.Handlers)
+	}
+	if err := e.s.RemoveCoInspector(e.ctx, 1, "insp2", schema.SquadScope(1)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.actCase(c.ID, two)
+	wantCode(t, "a withdrawn co-inspector", err, schema.CodeInvalid)
 }

@@ -112,6 +112,12 @@ func (s *Server) routes() {
 	for _, a := range schema.ComplaintActions {
 		api.POST(rel(schema.PathComplaints)+"/:id/"+a, s.actOnComplaint(a), u)
 	}
+	api.GET(rel(schema.PathCases), s.listCases, u)
+	api.POST(rel(schema.PathCases), s.openCase, u)
+	api.GET(rel(schema.PathCases)+"/:id", s.getCase, u)
+	for _, act := range []string{schema.CaseActInvestigate, schema.CaseActAttach, schema.CaseActHandlers, schema.CaseActDecide, schema.CaseActClose} {
+		api.POST(rel(schema.PathCases)+"/:id/"+act, s.caseAction(act), u)
+	}
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)
 	api.POST(rel(schema.PathPush), s.push, s.syncChain(s.cfg.MaxBodyBytes)...)

@@ -97,6 +97,11 @@ func Seed(ctx context.Context, st Store, opts Options) (Summary, error) {
 	if err := g.history(opts.MonthsHistory, &sum); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}
+	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: seed: %w", err)
+	}
+	g.cases(cl, &sum)
 	if err := st.Import(ctx, g.data); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}

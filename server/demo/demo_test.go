@@ -238,3 +238,44 @@ func TestSeed_ComplaintsInEveryState(t *testing.T) {
 	}
 	t.Logf("complaints by status: %v", byStatus)
 }
+
+// TestSeed_CasesInEveryState: the demo district holds cases in every
+// state, one of them past its 90-day limit, each of a finding that names
+// it back.
+func TestSeed_CasesInEveryState(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "patrol.db"), func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: func(pw string) (string, error) { return "test$" + pw, nil }, Venues: 120, Schools: 10, MonthsHistory: 2}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := st.ListCases(ctx, store.CaseFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]int{}
+	overdue := 0
+	for _, c := range page.Cases {
+		states[c.Status]++
+		if c.Overdue {
+			overdue++
+		}
+		f, err := st.Finding(ctx, c.SourceID)
+		if err != nil || f.CaseID != c.ID {
+			t.Fatalf("case %s: finding %s names case %q, %v", c.Number, c.SourceID, f.CaseID, err)
+		}
+	}
+	for _, s := range schema.CaseStates {
+		if states[s] == 0 {
+			t.Errorf("no %s case among %v", s, states)
+		}
+	}
+	t.Logf("%d cases by state %v, %d overdue", len(page.Cases), states, overdue)
+	if overdue != 1 {
+		t.Errorf("%d overdue cases; want 1", overdue)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // funcs are the template helpers: Chinese names for the wire's words and
@@ -70,7 +71,20 @@ func (w *Web) funcs() template.FuncMap {
 			}
 			return *p
 		},
-		"idtype": idTypeName,
+		"idtype":   idTypeName,
+		"cstatus":  caseStatusName,
+		"csource":  caseSourceName,
+		"decision": decisionName,
+		"evkind":   evidenceKindName,
+		"daysleft": daysLeftText,
+		"creason":  caseReasonText,
+		"caction": func(a string) string {
+			if n := caseActionName(a); n != "" {
+				return n
+			}
+			return auditActionName(a)
+		},
+		"yuan": func(n int64) string { return "¥" + groupDigits(n) },
 		"inspector": func(in schema.Inspector) string {
 			if in.Name == "" {
 				return shown(in.Username)
@@ -252,6 +266,9 @@ func auditActionName(a string) string {
 	case "resubmitted":
 		return "重新提交"
 	}
+	if n := caseActionName(a); n != "" {
+		return n
+	}
 	return a
 }
 
@@ -273,6 +290,8 @@ func entityKindName(k string) string {
 		return "场所"
 	case schema.AuditZoneRule:
 		return "禁设区域规则"
+	case store.AuditCase:
+		return "案件"
 	}
 	return k
 }
@@ -459,4 +478,22 @@ func zoneReasonName(r string) string {
 		return "学校范围变更"
 	}
 	return r
+}
+
+// groupDigits writes n with a comma between each three digits (10,000).
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }

@@ -73,7 +73,10 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 		if err := w.importInspections(ctx, d.Inspections, checklists); err != nil {
 			return err
 		}
-		return w.importFindings(ctx, d.Findings)
+		if err := w.importFindings(ctx, d.Findings); err != nil {
+			return err
+		}
+		return importCases(ctx, txn{s, w}, d.Cases)
 	})
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)

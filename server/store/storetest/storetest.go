@@ -63,6 +63,7 @@ func Run(t *testing.T, open Open) {
 		{"Plans", planCases},
 		{"Complaints", complaintCases},
 		{"Record", recordCases},
+		{"Cases", caseCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/gen2brain/heic v0.4.5
+	github.com/go-pdf/fpdf v0.9.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/labstack/echo/v4 v4.16.0

@@ -18,13 +18,20 @@ type StartOptions struct {
 	// when the inspection is approved; the finding must be known on the
 	// device, of the same venue, and open or ordered.
 	RecheckOf string
+	// ComplaintID is the id of a complaint this inspection investigates (a
+	// task of kind complaint). The pushed record names it and the server
+	// links the two; the complaint must be one this device holds, and of
+	// this venue when it names one.
+	ComplaintID string
 }
 
 // StartInspectionWith opens a draft inspection of a venue like
-// StartInspection, with the options a phone's form offers: co-inspectors
-// and the finding it re-checks. A finding the device does not hold, of
-// another venue or resolved already is refused, so that the officers
-// learn it on site rather than from a rejected upload.
+// StartInspection, with the options a phone's form offers: co-inspectors,
+// the finding it re-checks and the complaint it investigates. A finding
+// the device does not hold, of another venue or resolved already is
+// refused, and so is a complaint the device does not hold or that names
+// another venue, so that the officers learn it on site rather than from a
+// rejected upload.
 func (d *Device) StartInspectionWith(ctx context.Context, venueID string, o StartOptions) (string, error) {
 	var id string
 	err := d.db.WriteTx(ctx, func(tx *sql.Tx) error {

@@ -14,5 +14,9 @@
 // too: Tasks lists returned inspections to amend (AmendInspection reopens
 // one under its id) and re-checks of ordered findings of the ledger
 // (StartInspectionWith with StartOptions.RecheckOf links the new
-// inspection to the finding).
+// inspection to the finding), planned visits, and complaints from the
+// public that the squad investigates (StartOptions.ComplaintID names the
+// complaint; the server links the two when the inspection arrives). A
+// complaint reaches the device only as its task: what and where, never
+// who complained.
 package mobilesync

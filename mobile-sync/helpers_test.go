@@ -257,6 +257,12 @@ func newEnv(t *testing.T, mutate ...func(*mobilesync.Options)) *env {
 // newEnvOn enrols a new device as inspector1 on a running server.
 func newEnvOn(t *testing.T, srv *servertest.Server, clock *testClock, mutate ...func(*mobilesync.Options)) *env {
 	t.Helper()
+	return newEnvAs(t, srv, clock, "inspector1", mutate...)
+}
+
+// newEnvAs enrols a new device as username on a running server.
+func newEnvAs(t *testing.T, srv *servertest.Server, clock *testClock, username string, mutate ...func(*mobilesync.Options)) *env {
+	t.Helper()
 	e := &env{srv: srv, clock: clock, admin: srv.Admin(), path: filepath.Join(t.TempDir(), "device.db"), hooks: &hookRT{}, sleeps: &sleeps{}}
 	e.opts = mobilesync.Options{
 		Path:       e.path,
@@ -269,7 +275,7 @@ func newEnvOn(t *testing.T, srv *servertest.Server, clock *testClock, mutate ...
 		m(&e.opts)
 	}
 	e.dev = e.open(t)
-	code, err := e.admin.EnrollmentCode("inspector1")
+	code, err := e.admin.EnrollmentCode(username)
 	if err != nil {
 		t.Fatal(err)
 	}

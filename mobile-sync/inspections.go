@@ -14,7 +14,7 @@ import (
 	"github.com/patrolhq/patrol/schema"
 )
 
-const inspectionColumns = `id, venue_id, squad_id, device_id, status, checklist_version, inspectors, started_at, finished_at, items, hlc, review, server_status, dirty, version, recheck_of`
+const inspectionColumns = `id, venue_id, squad_id, device_id, status, checklist_version, inspectors, started_at, finished_at, items, hlc, review, server_status, dirty, version, recheck_of, record, complaint_id`
 
 // localInspection is an inspection row with the device-only columns.
 type localInspection struct {
@@ -27,11 +27,17 @@ func scanInspection(s scanner) (localInspection, error) {
 	var li localInspection
 	in := &li.Inspection
 	var inspectors, started, items string
-	var finished, review sql.NullString
+	var finished, review, record sql.NullString
 	var dirty int
 	if err := s.Scan(&in.ID, &in.VenueID, &in.SquadID, &in.DeviceID, &in.Status, &in.ChecklistVersion, &inspectors,
-		&started, &finished, &items, &in.HLC, &review, &li.ServerStatus, &dirty, &in.Version, &in.RecheckOf); err != nil {
+		&started, &finished, &items, &in.HLC, &review, &li.ServerStatus, &dirty, &in.Version, &in.RecheckOf, &record, &in.ComplaintID); err != nil {
 		return li, err
+	}
+	if record.Valid && record.String != "" {
+		in.Record = new(schema.OnSiteRecord)
+		if err := json.Unmarshal([]byte(record.String), in.Record); err != nil {
+			return li, fmt.Errorf("inspection %s record: %w", in.ID, err)
+		}
 	}
 	li.Dirty = dirty != 0
 	if err := json.Unmarshal([]byte(inspectors), &in.Inspectors); err != nil {
@@ -82,7 +88,14 @@ func putInspection(ctx context.Context, tx *sql.Tx, li *localInspection) error {
 	if err != nil {
 		return err
 	}
-	var finished, review any
+	var finished, review, record any
+	if in.Record != nil {
+		b, err := json.Marshal(in.Record)
+		if err != nil {
+			return err
+		}
+		record = string(b)
+	}
 	if in.FinishedAt != nil {
 		finished = schema.FormatTime(*in.FinishedAt)
 	}
@@ -93,14 +106,14 @@ func putInspection(ctx context.Context, tx *sql.Tx, li *localInspection) error {
 		}
 		review = string(b)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO inspections (`+inspectionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.ExecContext(ctx, `INSERT INTO inspections (`+inspectionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET venue_id = excluded.venue_id, squad_id = excluded.squad_id, device_id = excluded.device_id,
 			status = excluded.status, checklist_version = excluded.checklist_version, inspectors = excluded.inspectors,
 			started_at = excluded.started_at, finished_at = excluded.finished_at, items = excluded.items, hlc = excluded.hlc,
 			review = excluded.review, server_status = excluded.server_status, dirty = excluded.dirty,
-			version = excluded.version, recheck_of = excluded.recheck_of`,
+			version = excluded.version, recheck_of = excluded.recheck_of, record = excluded.record, complaint_id = excluded.complaint_id`,
 		in.ID, in.VenueID, in.SquadID, in.DeviceID, in.Status, in.ChecklistVersion, string(inspectors),
-		schema.FormatTime(in.StartedAt), finished, string(itemsJSON), in.HLC, review, li.ServerStatus, boolInt(li.Dirty), in.Version, in.RecheckOf)
+		schema.FormatTime(in.StartedAt), finished, string(itemsJSON), in.HLC, review, li.ServerStatus, boolInt(li.Dirty), in.Version, in.RecheckOf, record, in.ComplaintID)
 	if err != nil {
 		return fmt.Errorf("write inspection %s: %w", in.ID, err)
 	}
@@ -173,6 +186,11 @@ func (d *Device) startTx(ctx context.Context, tx *sql.Tx, venueID string, o Star
 	}}
 	if o.RecheckOf != "" {
 		if err := checkRecheck(ctx, tx, &li.Inspection, o.RecheckOf); err != nil {
+			return "", err
+		}
+	}
+	if o.ComplaintID != "" {
+		if err := checkComplaint(ctx, tx, &li.Inspection, o.ComplaintID); err != nil {
 			return "", err
 		}
 	}
@@ -318,9 +336,13 @@ func (d *Device) changeInspection(ctx context.Context, tx *sql.Tx, id string, fn
 	if err != nil {
 		return err
 	}
+	before := cloneItems(li.Items)
 	if err := fn(&li, &cl); err != nil {
 		return err
 	}
+	// A signed record keeps its original: a change after signing goes
+	// into the open amendment (onsite.go).
+	d.trackAmendment(&li, before)
 	h, err := d.tick(ctx, tx)
 	if err != nil {
 		return err
@@ -333,6 +355,11 @@ func (d *Device) changeInspection(ctx context.Context, tx *sql.Tx, id string, fn
 		return err
 	}
 	if li.Status == schema.StatusDraft {
+		return nil
+	}
+	if openAmendment(li.Record) != nil {
+		// Held, dirty, until the party signs the amendment or refuses:
+		// the server takes a sealed record's changes signed only.
 		return nil
 	}
 	rec := li.Inspection
@@ -359,6 +386,9 @@ func (d *Device) Submit(ctx context.Context, inspectionID string) error {
 func (d *Device) submitTx(ctx context.Context, tx *sql.Tx, inspectionID string) error {
 	li, err := getInspection(ctx, tx, inspectionID)
 	if err != nil {
+		return err
+	}
+	if err := recordReady(&li); err != nil {
 		return err
 	}
 	if li.Status != schema.StatusDraft {

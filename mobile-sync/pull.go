@@ -134,6 +134,7 @@ func dropServerRows(ctx context.Context, tx *sql.Tx) error {
 		`DELETE FROM members`,
 		`DELETE FROM findings`,
 		`DELETE FROM plan_visits`,
+		`DELETE FROM complaint_tasks`,
 		`DELETE FROM inspections WHERE status <> 'draft' AND dirty = 0`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -237,6 +238,8 @@ func applyChange(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
 		return applyFinding(ctx, tx, ch)
 	case schema.ChangeVisit:
 		return putBody(ctx, tx, "plan_visits", "id", ch.ID, ch.Removed, ch.Visit)
+	case schema.ChangeComplaint:
+		return applyComplaint(ctx, tx, ch)
 	}
 	return nil // a kind this version does not know: newer servers may send more
 }
@@ -288,6 +291,9 @@ func applyInspection(ctx context.Context, tx *sql.Tx, ch *schema.Change) error {
 			// The link is the device's own record; a server that does not
 			// echo it must not erase it.
 			next.RecheckOf = li.RecheckOf
+		}
+		if next.ComplaintID == "" && err == nil {
+			next.ComplaintID = li.ComplaintID
 		}
 		return putInspection(ctx, tx, &next)
 	default:

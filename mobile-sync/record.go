@@ -16,7 +16,9 @@ type InspectionInput struct {
 	CoInspectors []string
 	// RecheckOf is the finding this inspection re-checks, as in StartOptions.
 	RecheckOf string
-	Items     []ItemInput
+	// ComplaintID is the complaint it investigates, as in StartOptions.
+	ComplaintID string
+	Items       []ItemInput
 }
 
 // ItemInput answers one item; Photos are files to copy into the device's
@@ -46,7 +48,7 @@ func (d *Device) RecordInspection(ctx context.Context, in InspectionInput) (stri
 	var id string
 	err := d.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if id, err = d.startTx(ctx, tx, in.VenueID, StartOptions{CoInspectors: in.CoInspectors, RecheckOf: in.RecheckOf}); err != nil {
+		if id, err = d.startTx(ctx, tx, in.VenueID, StartOptions{CoInspectors: in.CoInspectors, RecheckOf: in.RecheckOf, ComplaintID: in.ComplaintID}); err != nil {
 			return err
 		}
 		for i, it := range in.Items {

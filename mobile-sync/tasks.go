@@ -24,12 +24,19 @@ const (
 	// (Due, the day's start); gone once this device has an inspection of
 	// the venue started on or after it.
 	TaskVisit = "visit"
+	// TaskComplaint: a complaint from the public assigned to the squad
+	// waits for its investigation (StartInspectionWith, ComplaintID); gone
+	// once this device has submitted an inspection naming it, or the
+	// server removed it (handled, closed, rejected, reassigned).
+	TaskComplaint = "complaint"
 )
 
 // Task is one piece of work waiting for the inspector. The JSON names are
 // a contract of `patrol tasks --json`: kind, inspection_id (amend) or
 // finding_id (recheck), venue_id, item_id (recheck), due, overdue; a
-// visit adds visit_id, day and inspectors, its due the day's start.
+// visit adds visit_id, day and inspectors, its due the day's start; a
+// complaint adds complaint_id, number, place, content, category and status, its
+// due the date by which the complaint must be finished.
 type Task struct {
 	Kind         string `json:"kind"`
 	InspectionID string `json:"inspection_id,omitempty"`
@@ -59,14 +66,30 @@ type Task struct {
 	VisitID    string   `json:"visit_id,omitempty"`
 	Day        string   `json:"day,omitempty"`
 	Inspectors []string `json:"inspectors,omitempty"`
+	// ComplaintID, Number, Place, Content and Category are a complaint's
+	// (complaint): its number 投诉〔YYYY〕N号, the place described when it
+	// names no known venue, what the complainant reported (someone's
+	// hostile text: print it made safe) and its category (schema
+	// ComplaintCategories).
+	ComplaintID string `json:"complaint_id,omitempty"`
+	Number      string `json:"number,omitempty"`
+	Place       string `json:"place,omitempty"`
+	Content     string `json:"content,omitempty"`
+	Category    string `json:"category,omitempty"`
+	// Status is the complaint's state as last pulled: received, accepted,
+	// or investigating once an inspection of it (from any device of the
+	// squad) reached the server.
+	Status string `json:"status,omitempty"`
 }
 
 // Tasks lists what waits for the inspector, from the device's own copy so
 // that it works offline: returned inspections to amend first (longest
-// returned first), then re-checks of ordered findings of the venues this
-// device sees, soonest deadline first, overdue ones marked by the device's
-// clock. A finding that a submitted (or returned) inspection of this
-// device re-checks already is not listed: the leader has it.
+// returned first), then, soonest due first, re-checks of ordered findings
+// of the venues this device sees, the squad's planned visits of this
+// device's user and the complaints the squad investigates, overdue ones
+// marked by the device's clock. A finding that a submitted (or returned)
+// inspection of this device re-checks already is not listed: the leader
+// has it; nor is a complaint that one investigated.
 func (d *Device) Tasks(ctx context.Context) ([]Task, error) {
 	amend, err := d.amendTasks(ctx)
 	if err != nil {
@@ -80,7 +103,15 @@ func (d *Device) Tasks(ctx context.Context) ([]Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mobilesync: tasks: %w", err)
 	}
-	return append(append(amend, recheck...), visits...), nil
+	complaints, err := d.complaintTasks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mobilesync: tasks: %w", err)
+	}
+	// Each list is in its own order already; a stable sort by due merges
+	// them and keeps that order among tasks due at the same time.
+	due := append(append(recheck, visits...), complaints...)
+	slices.SortStableFunc(due, func(a, b Task) int { return compareTimes(a.Due, b.Due) })
+	return append(amend, due...), nil
 }
 
 // visitTasks lists the planned visits no inspection of this device has

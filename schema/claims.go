@@ -33,7 +33,8 @@ type PhotoHolding struct {
 	Squad  bool  // the pusher's squad had them: one of its devices delivered them, or a proven claim of the squad names them
 }
 
-// ClaimPhotos decides the claim of every photo an inspection names, for a
+// ClaimPhotos decides the claim of every photo an inspection names (the
+// signature images of its on-site record among them), for a
 // decision that writes it (DecideInspection); held says what the server
 // knows of a hash. It returns the claim by hash (nil when the inspection
 // names no photo), or the refusal of a record that gives one photo two
@@ -41,29 +42,41 @@ type PhotoHolding struct {
 func ClaimPhotos(in *Inspection, held func(sha string) PhotoHolding) (map[string]string, *Error) {
 	var claims map[string]string
 	var sizes map[string]int64
+	claim := func(what string, p PhotoRef) *Error {
+		if claims == nil {
+			claims, sizes = map[string]string{}, map[string]int64{}
+		}
+		if size, seen := sizes[p.SHA256]; seen {
+			if size != p.Size {
+				return Errorf(CodeInvalid, "inspection %s names photo %s with %d and with %d bytes; a photo has one size",
+					in.ID, p.SHA256[:12], size, p.Size)
+			}
+			return nil
+		}
+		sizes[p.SHA256] = p.Size
+		h := held(p.SHA256)
+		switch {
+		case !h.Stored || !h.Squad:
+			claims[p.SHA256] = ClaimPending
+		case h.Size != p.Size:
+			return Errorf(CodeInvalid, "inspection %s %s names photo %s with %d bytes; your squad sent it with %d bytes",
+				in.ID, what, p.SHA256[:12], p.Size, h.Size)
+		default:
+			claims[p.SHA256] = ClaimProven
+		}
+		return nil
+	}
 	for i := range in.Items {
 		for _, p := range in.Items[i].Photos {
-			if claims == nil {
-				claims, sizes = map[string]string{}, map[string]int64{}
+			if err := claim("item "+in.Items[i].ItemID, p); err != nil {
+				return nil, err
 			}
-			if size, seen := sizes[p.SHA256]; seen {
-				if size != p.Size {
-					return nil, Errorf(CodeInvalid, "inspection %s names photo %s with %d and with %d bytes; a photo has one size",
-						in.ID, p.SHA256[:12], size, p.Size)
-				}
-				continue
-			}
-			sizes[p.SHA256] = p.Size
-			h := held(p.SHA256)
-			switch {
-			case !h.Stored || !h.Squad:
-				claims[p.SHA256] = ClaimPending
-			case h.Size != p.Size:
-				return nil, Errorf(CodeInvalid, "inspection %s item %s names photo %s with %d bytes; your squad sent it with %d bytes",
-					in.ID, in.Items[i].ItemID, p.SHA256[:12], p.Size, h.Size)
-			default:
-				claims[p.SHA256] = ClaimProven
-			}
+		}
+	}
+	// The party's signatures are evidence like photos (RecordSignatures).
+	for _, p := range RecordSignatures(in) {
+		if err := claim("on-site record signature", p); err != nil {
+			return nil, err
 		}
 	}
 	return claims, nil

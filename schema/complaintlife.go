@@ -316,19 +316,27 @@ func TaskOf(c Complaint) ComplaintTask {
 }
 
 // ComplaintLinkRefusal is why a pushed inspection may not name a
-// complaint ("" when it may): the complaint must be the pushing squad's,
-// still open, and of the inspected venue when it names one. found is
-// whether the server holds the complaint.
-func ComplaintLinkRefusal(c Complaint, found bool, squad int64, venueID string) (Code, string) {
+// complaint ("" when it may), and whether the server records it as an
+// inspection of the complaint (link). found is whether the server holds
+// the complaint; left whether the complaint was the pushing squad's and
+// was reassigned away from it.
+//
+// An inspection is evidence, so the complaint's later fate never sets it
+// aside: one of a complaint handled or closed since is linked (its state
+// stays as it is), and one of a complaint reassigned to another squad
+// since is kept without the link. Only a complaint the squad never had, or
+// another venue than the complaint names, is refused: no honest device
+// makes such a record.
+func ComplaintLinkRefusal(c Complaint, found, left bool, squad int64, venueID string) (code Code, reason string, link bool) {
 	switch {
+	case found && c.SquadID != squad && left:
+		return "", "", false
 	case !found || c.SquadID != squad:
-		return CodeNotFound, "complaint_id names no complaint of your squad; start the inspection without it or pull again"
-	case !ComplaintOpen(c.Status):
-		return CodeInvalid, fmt.Sprintf("complaint %s is %s and takes no more inspections; start the inspection without it", c.Number, c.Status)
+		return CodeNotFound, "complaint_id names no complaint of your squad; start the inspection without it or pull again", false
 	case c.VenueID != "" && c.VenueID != venueID:
-		return CodeInvalid, fmt.Sprintf("complaint %s is about venue %s, not %s; inspect that venue or start without the complaint", c.Number, c.VenueID, clip(venueID))
+		return CodeInvalid, fmt.Sprintf("complaint %s is about venue %s, not %s; inspect that venue or start without the complaint", c.Number, c.VenueID, clip(venueID)), false
 	}
-	return "", ""
+	return "", "", true
 }
 
 // CheckComplaintLimits refuses limits a server cannot work with.

@@ -244,29 +244,30 @@ func TestComplaintAccessOf_Contact(t *testing.T) {
 
 func TestComplaintLinkRefusal(t *testing.T) {
 	c := schema.Complaint{Number: "n", SquadID: 1, Status: schema.ComplaintAccepted, VenueID: "v1"}
-	if code, _ := schema.ComplaintLinkRefusal(c, true, 1, "v1"); code != "" {
-		t.Fatalf("own open complaint of the venue refused: %s", code)
-	}
 	closed := c
 	closed.Status = schema.ComplaintClosed
 	place := c
 	place.VenueID = ""
 	for _, tc := range []struct {
-		name  string
-		c     schema.Complaint
-		found bool
-		squad int64
-		venue string
-		code  schema.Code
+		name        string
+		c           schema.Complaint
+		found, left bool
+		squad       int64
+		venue       string
+		code        schema.Code
+		link        bool
 	}{
-		{"unknown", c, false, 1, "v1", schema.CodeNotFound},
-		{"another squad's", c, true, 2, "v1", schema.CodeNotFound},
-		{"closed", closed, true, 1, "v1", schema.CodeInvalid},
-		{"other venue", c, true, 1, "v2", schema.CodeInvalid},
-		{"described place, any venue", place, true, 1, "v9", ""},
+		{"own open complaint of the venue", c, true, false, 1, "v1", "", true},
+		{"unknown", c, false, false, 1, "v1", schema.CodeNotFound, false},
+		{"another squad's", c, true, false, 2, "v1", schema.CodeNotFound, false},
+		{"reassigned away since: kept, not linked", c, true, true, 2, "v1", "", false},
+		{"closed since: linked, its state kept", closed, true, false, 1, "v1", "", true},
+		{"other venue", c, true, false, 1, "v2", schema.CodeInvalid, false},
+		{"described place, any venue", place, true, false, 1, "v9", "", true},
 	} {
-		if code, reason := schema.ComplaintLinkRefusal(tc.c, tc.found, tc.squad, tc.venue); code != tc.code || (code != "" && reason == "") {
-			t.Errorf("%s: %s %q, want %s", tc.name, code, reason, tc.code)
+		code, reason, link := schema.ComplaintLinkRefusal(tc.c, tc.found, tc.left, tc.squad, tc.venue)
+		if code != tc.code || link != tc.link || (code != "" && reason == "") {
+			t.Errorf("%s: %s %q link %v, want %s link %v", tc.name, code, reason, link, tc.code, tc.link)
 		}
 	}
 }

@@ -186,7 +186,9 @@ type StoredInspection struct {
 // again (a returned one so goes back to its leader); an older or equal
 // version is a late copy, answered applied without a change. An amendment
 // of an inspection a leader approved already is kept as a conflict
-// instead.
+// instead. A version that changes a sealed on-site record the server holds
+// is rejected (CheckRecordChange): a change of a signed record must be an
+// amendment of it.
 func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredInspection, hlc string, restamped bool) Decision {
 	in := m.Inspection
 	if !venue.Known || venue.Squad != p.Squad && venue.LeftAt.IsZero() {
@@ -208,6 +210,23 @@ func DecideInspection(m *Mutation, p Pusher, venue VenueSquad, stored *StoredIns
 			se = Errorf(CodeInvalid, "%v", err)
 		}
 		return Decision{Result: Reject(m.ID, se.Code, fmt.Sprintf("inspection %s: %s", in.ID, se.Message))}
+	}
+	if stored != nil {
+		if err := CheckRecordChange(&stored.Inspection, in); err != nil {
+			return Decision{Result: Reject(m.ID, err.Code, err.Message)}
+		}
+	}
+	if in.Record != nil && in.Record.Signing != nil {
+		// A signed record keeps the officers as the party saw them named
+		// on it: the seal covers them. Their badge numbers must be the
+		// ones the server knows: a record is evidence of who was there.
+		for i := range named {
+			if in.Inspectors[i].BadgeNo != named[i].BadgeNo {
+				return Decision{Result: Reject(m.ID, CodeInvalid, fmt.Sprintf("on-site record of inspection %s names badge %s for %s; the server knows badge %s",
+					in.ID, truncate(in.Inspectors[i].BadgeNo, 40), named[i].Username, named[i].BadgeNo))}
+			}
+		}
+		named = in.Inspectors
 	}
 	if stored == nil {
 		rec := InspectionRecord(in, p, hlc, restamped)
@@ -267,6 +286,9 @@ type Facts interface {
 	Restamp(base string) (string, bool)
 	// PhotoHolding is what the pushing squad holds of photo sha.
 	PhotoHolding(sha string) PhotoHolding
+	// RecordNumberHolder is the id of the inspection whose on-site record
+	// carries number, "" if none does.
+	RecordNumberHolder(number string) string
 }
 
 // DecideMutation applies the rule of a mutation's kind to what the store
@@ -285,6 +307,11 @@ func DecideMutation(m *Mutation, p Pusher, f Facts, hlc string, restamped bool) 
 	d := DecideInspection(m, p, f.VenueSquad(m.Inspection.VenueID), f.Inspection(m.Inspection.ID), hlc, restamped)
 	if d.Inspection == nil {
 		return d, nil
+	}
+	if r := d.Inspection.Record; r != nil {
+		if holder := f.RecordNumberHolder(r.Number); holder != "" && holder != d.Inspection.ID {
+			return Decision{Result: Reject(m.ID, CodeInvalid, fmt.Sprintf("on-site record number %s is taken by another inspection; each record has its own number", r.Number))}, nil
+		}
 	}
 	claims, refusal := ClaimPhotos(d.Inspection, f.PhotoHolding)
 	if refusal != nil {

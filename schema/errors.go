@@ -30,6 +30,7 @@ const (
 	CodeGone             Code = "gone"              // the object was deleted on the server
 	CodeTimeout          Code = "timeout"           // the request took longer than the server allows
 	CodeUndecodable      Code = "undecodable"       // a stored photo's image data cannot be decoded (no thumbnail)
+	CodeSealed           Code = "sealed"            // the on-site record is signed; a change must be an amendment
 )
 
 // Error is the one error type that crosses the wire. Handlers return it,
@@ -83,7 +84,7 @@ func HTTPStatus(c Code) int {
 		return http.StatusForbidden
 	case CodeNotFound:
 		return http.StatusNotFound
-	case CodeConflict, CodeOffsetMismatch:
+	case CodeConflict, CodeOffsetMismatch, CodeSealed:
 		return http.StatusConflict
 	case CodeTooLarge:
 		return http.StatusRequestEntityTooLarge

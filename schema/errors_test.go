@@ -12,13 +12,13 @@ func TestHTTPStatus_EveryCodeMapsAndRoundTrips(t *testing.T) {
 	codes := []schema.Code{schema.CodeInvalid, schema.CodeUnauthorized, schema.CodeForbidden, schema.CodeNotFound,
 		schema.CodeConflict, schema.CodeTooLarge, schema.CodeRateLimited, schema.CodeUnavailable, schema.CodeInternal,
 		schema.CodeUnsupportedMedia, schema.CodeChecksumMismatch, schema.CodeOffsetMismatch, schema.CodeGone, schema.CodeTimeout,
-		schema.CodeUndecodable}
+		schema.CodeUndecodable, schema.CodeSealed}
 	for _, c := range codes {
 		st := schema.HTTPStatus(c)
 		if st < 400 {
 			t.Errorf("%s → %d", c, st)
 		}
-		if st < 500 && c != schema.CodeOffsetMismatch && c != schema.CodeUndecodable && schema.CodeForStatus(st) != c {
+		if st < 500 && c != schema.CodeOffsetMismatch && c != schema.CodeUndecodable && c != schema.CodeSealed && schema.CodeForStatus(st) != c {
 			t.Errorf("%s → %d → %s", c, st, schema.CodeForStatus(st))
 		}
 	}

@@ -321,6 +321,9 @@ func ValidateInspection(in *Inspection, checklists ChecklistLookup) error {
 	if answered != len(cl.Items) {
 		return Errorf(CodeInvalid, "inspection %s answers %d of %d items of %s; answer all before submitting", in.ID, answered, len(cl.Items), cl.Version)
 	}
+	if err := ValidateRecord(in); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -53,6 +53,9 @@ func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
 		{"close a squad 2 finding", leader1, "POST", f2 + "/close", map[string]string{"note": "x"}, 404},
 		{"escalate a squad 2 finding", leader1, "POST", f2 + "/escalate", map[string]string{"reason": "x"}, 404},
 		{"ledger of a squad 2 venue", leader1, "GET", schema.PathVenues + "/" + v2.ID + "/ledger", nil, 404},
+		{"record PDF of a squad 2 inspection", leader1, "GET", schema.PathInspections + "/" + in2.ID + "/record.pdf", nil, 404},
+		{"order PDF of a squad 2 finding", leader1, "GET", f2 + "/order.pdf", nil, 404},
+		{"re-check PDF of a squad 2 finding", leader1, "GET", f2 + "/recheck.pdf", nil, 404},
 		{"inspector on leader pages", inspector1, "GET", schema.PathInspections, nil, 403},
 		{"inspector reviews", inspector1, "POST", schema.PathInspections + "/" + in2.ID + "/review", map[string]string{"action": "approve"}, 403},
 		{"inspector reads versions", inspector1, "GET", schema.PathInspections + "/" + in2.ID + "/versions", nil, 403},
@@ -62,6 +65,15 @@ func TestAuthz_SquadOneCannotReachSquadTwo(t *testing.T) {
 		{"inspector closes", inspector1, "POST", f2 + "/close", map[string]string{"note": "x"}, 403},
 		{"inspector escalates", inspector1, "POST", f2 + "/escalate", map[string]string{"reason": "x"}, 403},
 		{"inspector reads a ledger", inspector1, "GET", schema.PathVenues + "/" + v2.ID + "/ledger", nil, 403},
+		{"inspector prints a record", inspector1, "GET", schema.PathInspections + "/" + in2.ID + "/record.pdf", nil, 403},
+		{"inspector prints an order", inspector1, "GET", f2 + "/order.pdf", nil, 403},
+		{"inspector prints a re-check", inspector1, "GET", f2 + "/recheck.pdf", nil, 403},
+		{"device prints a record", d1.client, "GET", schema.PathInspections + "/" + in2.ID + "/record.pdf", nil, 403},
+		{"device prints an order", d1.client, "GET", f2 + "/order.pdf", nil, 403},
+		{"device prints a re-check", d1.client, "GET", f2 + "/recheck.pdf", nil, 403},
+		{"unknown inspection's record", leader1, "GET", schema.PathInspections + "/" + newID(t) + "/record.pdf", nil, 404},
+		{"unknown finding's order", leader1, "GET", schema.PathFindings + "/" + newID(t) + "/order.pdf", nil, 404},
+		{"squad 2's own record PDF without a record", leader2, "GET", schema.PathInspections + "/" + in2.ID + "/record.pdf", nil, 404},
 		{"device reads inspection", d1.client, "GET", schema.PathInspections + "/" + in2.ID, nil, 403},
 		{"unknown inspection", leader1, "GET", schema.PathInspections + "/" + newID(t), nil, 404},
 	}
@@ -278,5 +290,100 @@ func TestComplaints_BadInput(t *testing.T) {
 		if r := admin.call("GET", schema.PathComplaints+q, nil, nil); r.status != 400 {
 			t.Errorf("GET %s: %d; want 400", q, r.status)
 		}
+	}
+}
+
+// TestAuthz_Cases: a squad's cases are its leader's and the admins'; a
+// leader of another squad finds none of them (404), and inspectors and
+// devices may not use the case routes at all (403).
+func TestAuthz_Cases(t *testing.T) {
+	e := newEnv(t)
+	d1, d2 := e.enroll("inspector1"), e.enroll("inspector3")
+	v2 := e.venues(2)[0]
+	in2 := d2.inspection(v2.ID)
+	in2.Items[5].Result = schema.ResultFail // NC06, critical
+	d2.push(d2.upsert(in2))
+	leader1, leader2, admin := e.login("leader1"), e.login("leader2"), e.login("admin")
+	leader2.must(200, "POST", schema.PathInspections+"/"+in2.ID+"/review", map[string]string{"action": "approve"}, nil)
+	var page struct{ Findings []schema.Finding }
+	leader2.must(200, "GET", schema.PathFindings+"?venue="+v2.ID+"&item="+in2.Items[5].ItemID+"&status=open", nil, &page)
+	if len(page.Findings) == 0 || !page.Findings[0].Critical {
+		t.Fatalf("approval opened no critical finding in squad 2: %+v", page.Findings)
+	}
+	f2 := page.Findings[0].ID
+	open := map[string]string{"source": schema.CaseFromCriticalFinding, "source_id": f2, "summary": "未核验身份证"}
+	// A leader of another squad cannot open it: the finding is not theirs.
+	if r := leader1.call("POST", schema.PathCases, open, nil); r.status != 404 {
+		t.Fatalf("leader1 opens a squad 2 case: %d %s", r.status, r.err.Message)
+	}
+	var c schema.Case
+	leader2.must(201, "POST", schema.PathCases, open, &c)
+	leader2.must(200, "POST", schema.PathCases, open, nil) // the same source answers the case it holds
+	path := schema.PathCases + "/" + c.ID
+	inspector1 := e.login("inspector1")
+	bodies := map[string]any{
+		schema.CaseActInvestigate: map[string]string{"note": "x"},
+		schema.CaseActAttach:      map[string]any{"evidence": []map[string]string{{"kind": "inspection", "ref": in2.ID}}},
+		schema.CaseActHandlers:    map[string]any{"handlers": []string{"inspector3", "inspector4"}},
+		schema.CaseActDecide:      map[string]any{"type": "warning"},
+		schema.CaseActClose:       map[string]string{"note": "x"},
+	}
+	type call struct {
+		name   string
+		c      *client
+		method string
+		path   string
+		body   any
+		want   int
+	}
+	cases := []call{
+		{"leader lists another squad", leader1, "GET", schema.PathCases + "?squad=2", nil, 403},
+		{"leader reads another squad's case", leader1, "GET", path, nil, 404},
+		{"inspector lists", inspector1, "GET", schema.PathCases, nil, 403},
+		{"inspector reads", inspector1, "GET", path, nil, 403},
+		{"inspector opens", inspector1, "POST", schema.PathCases, open, 403},
+		{"device lists", d1.client, "GET", schema.PathCases, nil, 403},
+		{"device reads", d1.client, "GET", path, nil, 403},
+		{"device opens", d1.client, "POST", schema.PathCases, open, 403},
+		{"unknown case", admin, "GET", schema.PathCases + "/" + newID(t), nil, 404},
+		{"admin reads", admin, "GET", path, nil, 200},
+		{"leader reads own", leader2, "GET", path, nil, 200},
+		{"bad status", leader2, "GET", schema.PathCases + "?status=lost", nil, 400},
+	}
+	for act, body := range bodies {
+		cases = append(cases,
+			call{"leader of another squad: " + act, leader1, "POST", path + "/" + act, body, 404},
+			call{"inspector: " + act, inspector1, "POST", path + "/" + act, body, 403},
+			call{"device: " + act, d1.client, "POST", path + "/" + act, body, 403})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := tc.c.call(tc.method, tc.path, tc.body, nil); r.status != tc.want {
+				t.Fatalf("%s %s: %d (%s); want %d", tc.method, tc.path, r.status, r.err.Message, tc.want)
+			}
+		})
+	}
+	var list struct{ Cases []schema.Case }
+	leader1.must(200, "GET", schema.PathCases, nil, &list)
+	for _, x := range list.Cases {
+		if x.SquadID != 1 {
+			t.Fatalf("leader 1 listed a case of squad %d", x.SquadID)
+		}
+	}
+	var got schema.Case
+	leader2.must(200, "GET", path, nil, &got)
+	if got.Status != schema.CaseOpened || len(got.Evidence) != 0 {
+		t.Fatalf("refused calls changed the case: %+v", got)
+	}
+	// The case's audit trail: its squad's leader reads it, another's sees nothing of it.
+	var trail []schema.AuditEntry
+	leader2.must(200, "GET", schema.PathAudit+"?entity=case&id="+c.ID, nil, &trail)
+	if len(trail) != 1 || trail[0].Action != "case_opened" || trail[0].Actor != "leader2" {
+		t.Fatalf("leader 2 reads the case's audit: %+v", trail)
+	}
+	trail = nil
+	leader1.must(200, "GET", schema.PathAudit+"?entity=case&id="+c.ID, nil, &trail)
+	if len(trail) != 0 {
+		t.Fatalf("leader 1 reads squad 2's case audit: %+v", trail)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // auditKinds are the entity kinds the audit log names.
 var auditKinds = map[string]bool{
 	schema.AuditInspection: true, schema.AuditFinding: true, schema.AuditConflict: true, schema.AuditUser: true,
-	schema.AuditDevice: true, schema.AuditEnrollmentCode: true, schema.AuditVenue: true,
+	schema.AuditDevice: true, schema.AuditEnrollmentCode: true, schema.AuditVenue: true, store.AuditCase: true,
 }
 
 // auditor puts who makes the request, and from which address, into its
@@ -45,7 +45,7 @@ func (s *Server) listAudit(c echo.Context) error {
 	f := store.AuditFilter{EntityKind: c.QueryParam("entity"), EntityID: c.QueryParam("id"), Actor: c.QueryParam("actor"), SquadID: squad}
 	switch {
 	case f.EntityKind != "" && !auditKinds[f.EntityKind]:
-		return schema.Errorf(schema.CodeInvalid, "entity %q is not one of inspection, finding, conflict, user, device, enrollment_code, venue", truncate(f.EntityKind, 30))
+		return schema.Errorf(schema.CodeInvalid, "entity %q is not one of inspection, finding, conflict, user, device, enrollment_code, venue, case", truncate(f.EntityKind, 30))
 	case f.EntityID != "" && f.EntityKind == "":
 		return schema.Errorf(schema.CodeInvalid, "id needs entity (the kind of thing the id names)")
 	case !auditText(f.EntityID):
@@ -105,6 +105,9 @@ func (s *Server) entityOfSquad(ctx context.Context, kind, id string, squad int64
 	case schema.AuditDevice:
 		u, err := s.store.DeviceOwner(ctx, id)
 		return err == nil && u.SquadID != nil && *u.SquadID == squad
+	case store.AuditCase:
+		_, err := s.store.Case(ctx, id, schema.SquadScope(squad))
+		return err == nil
 	}
 	return false
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,5 +121,53 @@ func TestRollupAPI_RunAndRead(t *testing.T) {
 		if code := call(t, srv, f, "admin", "POST", "/api/v1/rollups/run", bad, nil); code != http.StatusBadRequest {
 			t.Errorf("run %+v: %d, want 400", bad, code)
 		}
+	}
+}
+
+// TestRollupAPI_Cases: the daily and monthly figures carry the cases the
+// fixture opens (storetest.RollupCases): on 9 June squad 1 holds one open
+// case, overdue and named.
+func TestRollupAPI_Cases(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	at := storetest.RollupImportAt
+	storeNow := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "patrol.db"), storeNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := storetest.NewRollupFixture()
+	if err := st.Import(ctx, f.Dataset); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := f.RollupCases(ctx, st, func(t time.Time) { mu.Lock(); at = t; mu.Unlock() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, DataDir: t.TempDir(), Now: func() time.Time { return storetest.CST(6, 10, 9, 0) },
+		Location: storetest.RollupZone, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if code := call(t, srv, f, "admin", "POST", "/api/v1/rollups/run", server.RollupRunRequest{Date: "2026-06-09"}, nil); code != http.StatusOK {
+		t.Fatalf("run: %d", code)
+	}
+	var raw struct {
+		Squads []map[string]any `json:"squads"`
+	}
+	call(t, srv, f, "lead1", "GET", "/api/v1/rollups/daily?date=2026-06-09", nil, &raw)
+	if len(raw.Squads) != 1 || raw.Squads[0]["cases_open"] != 1.0 || raw.Squads[0]["cases_overdue"] != 1.0 {
+		t.Fatalf("leader 1's day: %+v", raw.Squads)
+	}
+	if list, _ := raw.Squads[0]["overdue_cases"].([]any); len(list) != 1 || list[0].(map[string]any)["number"] != a.Number {
+		t.Fatalf("overdue cases: %v", raw.Squads[0]["overdue_cases"])
+	}
+	var m struct {
+		Squads []map[string]any `json:"squads"`
+	}
+	call(t, srv, f, "lead1", "GET", "/api/v1/rollups/monthly?month=2026-06", nil, &m)
+	if len(m.Squads) != 1 || m.Squads[0]["cases_overdue"] != 1.0 || m.Squads[0]["cases_open"] != 1.0 {
+		t.Fatalf("leader 1's month: %+v", m.Squads)
 	}
 }

@@ -71,10 +71,13 @@ func (s *Server) routes() {
 	api.GET(rel(schema.PathInspections)+"/:id", s.getInspection, u)
 	api.POST(rel(schema.PathInspections)+"/:id/review", s.reviewInspection, u)
 	api.GET(rel(schema.PathInspections)+"/:id/versions", s.inspectionVersions, u)
+	api.GET(rel(schema.PathInspections)+"/:id/record.pdf", s.recordPDF, u)
 	api.GET(rel(schema.PathFindings), s.listFindings, u)
 	api.GET(rel(schema.PathLedgerXLSX), s.ledgerXLSX, u)
 	api.GET(rel(schema.PathLedgerCSV), s.ledgerCSV, u)
 	api.GET(rel(schema.PathFindings)+"/:id", s.getFinding, u)
+	api.GET(rel(schema.PathFindings)+"/:id/order.pdf", s.orderPDF, u)
+	api.GET(rel(schema.PathFindings)+"/:id/recheck.pdf", s.recheckPDF, u)
 	api.POST(rel(schema.PathFindings)+"/:id/order", s.orderFinding, u)
 	api.POST(rel(schema.PathFindings)+"/:id/close", s.closeFinding, u)
 	api.POST(rel(schema.PathFindings)+"/:id/escalate", s.escalateFinding, u)
@@ -108,6 +111,12 @@ func (s *Server) routes() {
 	api.GET(rel(schema.PathComplaints)+"/:id", s.getComplaint, u)
 	for _, a := range schema.ComplaintActions {
 		api.POST(rel(schema.PathComplaints)+"/:id/"+a, s.actOnComplaint(a), u)
+	}
+	api.GET(rel(schema.PathCases), s.listCases, u)
+	api.POST(rel(schema.PathCases), s.openCase, u)
+	api.GET(rel(schema.PathCases)+"/:id", s.getCase, u)
+	for _, act := range []string{schema.CaseActInvestigate, schema.CaseActAttach, schema.CaseActHandlers, schema.CaseActDecide, schema.CaseActClose} {
+		api.POST(rel(schema.PathCases)+"/:id/"+act, s.caseAction(act), u)
 	}
 
 	api.POST(rel(schema.PathPull), s.pull, s.syncChain(schema.MaxSmallBodyBytes)...)

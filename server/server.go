@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
+	"github.com/patrolhq/patrol/server/docs"
 	"github.com/patrolhq/patrol/server/jobs"
 	"github.com/patrolhq/patrol/server/observe"
 	"github.com/patrolhq/patrol/server/photos"
@@ -156,6 +158,11 @@ type Config struct {
 	// https (TLS ends at a proxy in front), session cookies are Secure on
 	// every request, not only on requests that arrive over TLS.
 	PublicURL string
+	// PDFFont is the CJK TrueType font the printable documents (record,
+	// order to correct, re-check record) are set in; empty: the first of
+	// docs.DefaultFontPaths that exists. It is read on the first document;
+	// without one those routes answer 503 naming the package to install.
+	PDFFont string
 }
 
 func (c *Config) defaults() {
@@ -284,6 +291,8 @@ type Server struct {
 	syncs    *observe.Limiter // pulls and pushes in flight
 	uploads  *observe.Limiter // photo uploads in flight
 	clocks   clockSamples     // when each device's clock offset was last recorded
+	pdfFont  fontCache        // the printable documents' font, read once
+	pdfSlots chan struct{}    // documents being rendered
 
 	// syncShare and uploadShare cap the syncs and uploads one device or
 	// user has in progress.
@@ -316,11 +325,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		checks:   auth.NewChecker(cfg.MaxConcurrentLogins, cfg.LoginQueue, loginQueueWait),
 		syncs:    observe.NewLimiter(cfg.MaxConcurrentSyncs, cfg.SyncQueueWait, cfg.RetryAfter, m),
 		uploads:  observe.NewLimiter(cfg.MaxConcurrentUploads, cfg.SyncQueueWait, cfg.RetryAfter, m),
+		pdfSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.uploads.What = "photo uploads"
 	s.syncShare = observe.NewShare("syncs", cfg.RetryAfter, m)
 	s.uploadShare = observe.NewShare("photo uploads", cfg.RetryAfter, m)
 	s.routes()
+	if _, err := docs.FindFont(cfg.PDFFont); err != nil {
+		s.log.Warn("printable documents (record, order and re-check PDFs) are unavailable until a font is installed", "err", err)
+	}
 	if cfg.Blobs != nil {
 		svc, err := photos.New(st, cfg.Blobs, filepath.Join(cfg.DataDir, "staging"))
 		if err != nil {

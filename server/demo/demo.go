@@ -34,12 +34,19 @@ type Options struct {
 	// photos of failed items and of re-checks, and re-checks can pass.
 	// Without it they name no photos.
 	PutPhoto func(ctx context.Context, data []byte) error
+	// Clock, when set, is the clock the store was opened on: the demo's
+	// complaints are then taken in and acted on at the times of their own
+	// steps. Without it each step carries the store's time of seeding.
+	Clock *Clock
+	// ComplaintLimits are the server's time limits of complaints; zero
+	// takes schema.DefaultComplaintLimits.
+	ComplaintLimits schema.ComplaintLimits
 }
 
 // Summary says what Seed wrote.
 type Summary struct {
-	Squads, Users, Venues, Unlicensed, Schools, Inspections int
-	Logins                                                  []string
+	Squads, Users, Venues, Unlicensed, Schools, Inspections, Complaints int
+	Logins                                                              []string
 	// Since is the first day of the history: the rollups of the district
 	// start there.
 	Since time.Time
@@ -55,8 +62,10 @@ var squadNames = []string{"第一中队 (Squad 1)", "第二中队 (Squad 2)", "�
 
 // Seed writes the demo district into st, which must hold no users. It
 // goes through the store's Import like any other data, so the district is
-// the same on every store and devices pull it like any other data.
-func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, error) {
+// the same on every store and devices pull it like any other data; the
+// complaints then go through the store's intake and actions, and the
+// inspection that investigates one through a push.
+func Seed(ctx context.Context, st Store, opts Options) (Summary, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -88,15 +97,23 @@ func Seed(ctx context.Context, st store.Operations, opts Options) (Summary, erro
 	if err := g.history(opts.MonthsHistory, &sum); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}
+	cl, err := schema.ChecklistByVersion(schema.DefaultChecklistVersion)
+	if err != nil {
+		return Summary{}, fmt.Errorf("demo: seed: %w", err)
+	}
+	g.cases(cl, &sum)
 	if err := st.Import(ctx, g.data); err != nil {
 		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}
 	if opts.PutPhoto != nil {
-		for _, p := range demoPhotos() {
+		for _, p := range append(demoPhotos(), demoSignatures()...) {
 			if err := opts.PutPhoto(ctx, p.data); err != nil {
 				return Summary{}, fmt.Errorf("demo: seed: photo %s: %w", p.sha[:12], err)
 			}
 		}
+	}
+	if err := g.complaints(ctx, st, opts, &sum); err != nil {
+		return Summary{}, fmt.Errorf("demo: seed: %w", err)
 	}
 	return sum, nil
 }
@@ -111,8 +128,10 @@ type gen struct {
 	venues_ []venue
 	// findingAt is where each finding sits in data.Findings.
 	findingAt map[string]int
-	orders    map[int]int // the last order number of each year
-	photos    bool        // evidence photos are named (Options.PutPhoto is set)
+	orders    map[int]int              // the last order number of each year
+	photos    bool                     // evidence photos are named (Options.PutPhoto is set)
+	recordN   map[string]int           // the last on-site record number of each badge (records.go)
+	venueAt   map[string]*schema.Venue // the generated venues by id
 }
 
 type squad struct {
@@ -385,6 +404,7 @@ func (g *gen) visit(v venue, poor bool, start time.Time, cl schema.Checklist, su
 	in := schema.Inspection{ID: g.uuid(), VenueID: v.id, SquadID: v.squad, DeviceID: "demo-device", Status: schema.StatusSubmitted,
 		ChecklistVersion: cl.Version, Inspectors: inspectors, StartedAt: start, FinishedAt: &finish, Items: items,
 		HLC: schema.HLC{WallMS: finish.UnixMilli(), Node: "demo"}.String(), Version: 1}
+	g.addRecord(&in, author, g.venueOf(v.id), finish)
 	imp := store.ImportedInspection{Inspection: in, AuthorID: author.id, ReceivedAt: finish}
 	reviewAt := finish.Add(time.Duration(20+g.rnd.IntN(30)) * time.Hour)
 	recent := g.now.Sub(finish) < 10*24*time.Hour
@@ -407,6 +427,7 @@ func (g *gen) visit(v venue, poor bool, start time.Time, cl schema.Checklist, su
 			}
 			v2.Version, v2.Status, v2.Review = 2, schema.StatusSubmitted, nil
 			v2.HLC = schema.HLC{WallMS: amendAt.UnixMilli(), Node: "demo"}.String()
+			g.amendRecord(v1, &v2, amendAt)
 			imp.Versions = []schema.Inspection{v1}
 			imp.Inspection, imp.ReceivedAt = v2, amendAt
 			approveAt := amendAt.Add(time.Duration(4+g.rnd.IntN(30)) * time.Hour)
@@ -484,4 +505,15 @@ func (g *gen) photoRef(t time.Time, v venue) schema.PhotoRef {
 	lat, lng := v.lat+(g.rnd.Float64()-0.5)*0.0002, v.lng+(g.rnd.Float64()-0.5)*0.0002
 	return schema.PhotoRef{SHA256: ph.sha, Size: int64(len(ph.data)), MediaType: "image/jpeg", CapturedAt: t.Add(-10 * time.Minute),
 		Lat: &lat, Lng: &lng, DeviceID: "demo-device"}
+}
+
+// venueOf is the generated venue id, nil if there is none.
+func (g *gen) venueOf(id string) *schema.Venue {
+	if g.venueAt == nil {
+		g.venueAt = make(map[string]*schema.Venue, len(g.data.Venues))
+		for i := range g.data.Venues {
+			g.venueAt[g.data.Venues[i].ID] = &g.data.Venues[i]
+		}
+	}
+	return g.venueAt[id]
 }

@@ -9,20 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patrolhq/patrol/schema"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
+	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/server/store/sqlite"
 )
 
 func TestSeed_DemoDistrict(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), nil)
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	clock := demo.NewClock(func() time.Time { return now })
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	db := st.DB()
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	hash := func(pw string) (string, error) { return "test$" + pw, nil }
 	photos := map[string]bool{}
 	put := func(_ context.Context, data []byte) error {
@@ -30,7 +33,7 @@ func TestSeed_DemoDistrict(t *testing.T) {
 		photos[hex.EncodeToString(sum[:])] = true
 		return nil
 	}
-	sum, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash, PutPhoto: put})
+	sum, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash, PutPhoto: put, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +52,9 @@ func TestSeed_DemoDistrict(t *testing.T) {
 		{`SELECT count(*) FROM inspections i JOIN venues v ON v.id = i.venue_id WHERE i.squad_id <> v.squad_id`, func(n int) bool { return n == 0 }},
 		{`SELECT count(*) FROM inspections i WHERE (SELECT count(*) FROM inspection_items it WHERE it.inspection_id = i.id) <> 16`, func(n int) bool { return n == 0 }},
 		{`SELECT count(DISTINCT seq) - count(*) FROM venues`, func(n int) bool { return n == 0 }},
-		{`SELECT (SELECT value FROM counters WHERE name='seq') - (SELECT max(seq) FROM findings)`, func(n int) bool { return n == 0 }},
+		// The counter is where the last write left it: the complaints, after the import.
+		{`SELECT (SELECT value FROM counters WHERE name='seq') - max((SELECT max(seq) FROM findings), (SELECT max(seq) FROM complaints),
+			(SELECT max(seq) FROM inspections))`, func(n int) bool { return n == 0 }},
 		{`SELECT count(*) FROM inspections WHERE status NOT IN ('submitted', 'approved', 'returned')`, func(n int) bool { return n == 0 }},
 		// A living ledger: inspections in every state, amended ones, and
 		// findings in every state, some overdue, some repeated.
@@ -155,5 +160,122 @@ func TestSeed_EachUserHasItsOwnSalt(t *testing.T) {
 	}
 	if users != 19 || len(salts) != users {
 		t.Fatalf("%d users with %d distinct salts; want 19 and 19", users, len(salts))
+	}
+}
+
+// TestSeed_ComplaintsInEveryState: the demo's complaints stand in every
+// state, with the times of their own steps, one unaccepted past its limit,
+// one unfinished past its due date, one extended, and the investigating
+// one linked to a demo inspection of its venue.
+func TestSeed_ComplaintsInEveryState(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	clock := demo.NewClock(func() time.Time { return now })
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash := func(pw string) (string, error) { return "test$" + pw, nil }
+	sum, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: hash, Clock: clock, Schools: 2, MonthsHistory: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := clock.Now(); !got.Equal(now) {
+		t.Fatalf("after the seed the clock reads %v, want its base %v", got, now)
+	}
+	admin := schema.ComplaintAccessOf(schema.RoleAdmin, nil, false)
+	list, err := st.ListComplaints(ctx, store.ComplaintFilter{}, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Complaints != len(list) || len(list) < 10 {
+		t.Fatalf("summary says %d complaints, the store holds %d; want at least 10", sum.Complaints, len(list))
+	}
+	byStatus := map[string]int{}
+	var overdueAccept, overdueFinish, extended, investigating int
+	for _, c := range list {
+		byStatus[c.Status]++
+		if c.ReceivedAt.After(now) || c.UpdatedAt.After(now) || !c.UpdatedAt.Before(now) {
+			t.Errorf("%s received %v, updated %v: want its steps before now", c.Number, c.ReceivedAt, c.UpdatedAt)
+		}
+		if c.Contact == "" || c.Content == "" {
+			t.Errorf("%s without contact or content", c.Number)
+		}
+		if c.AcceptedAt != nil && !c.AcceptedAt.After(c.ReceivedAt) {
+			t.Errorf("%s accepted %v, not after it was received %v", c.Number, *c.AcceptedAt, c.ReceivedAt)
+		}
+		if c.ClosedAt != nil && (c.Reply == nil || !c.ClosedAt.After(c.Reply.At) || c.HandledAt == nil || !c.Reply.At.After(*c.HandledAt)) {
+			t.Errorf("%s closed without its steps in order: %+v", c.Number, c)
+		}
+		switch {
+		case c.Status == schema.ComplaintReceived && c.Overdue:
+			overdueAccept++
+		case c.Overdue:
+			overdueFinish++
+		}
+		if c.Extension != nil && c.Extension.Days > 0 && c.Due.After(now) {
+			extended++
+		}
+		if c.Status == schema.ComplaintInvestigating {
+			if len(c.InspectionIDs) != 1 {
+				t.Fatalf("investigating %s links %v", c.Number, c.InspectionIDs)
+			}
+			in, err := st.Inspection(ctx, c.InspectionIDs[0])
+			if err != nil || in.ComplaintID != c.ID || in.VenueID != c.VenueID || in.SquadID != c.SquadID {
+				t.Fatalf("the inspection of %s: %+v, %v", c.Number, in, err)
+			}
+			investigating++
+		}
+	}
+	for _, s := range schema.ComplaintStates {
+		if byStatus[s] == 0 {
+			t.Errorf("no complaint %s (by status %v)", s, byStatus)
+		}
+	}
+	if overdueAccept == 0 || overdueFinish == 0 || extended == 0 || investigating == 0 {
+		t.Errorf("overdue at acceptance %d, at finish %d, extended %d, investigating %d: want each", overdueAccept, overdueFinish, extended, investigating)
+	}
+	t.Logf("complaints by status: %v", byStatus)
+}
+
+// TestSeed_CasesInEveryState: the demo district holds cases in every
+// state, one of them past its 90-day limit, each of a finding that names
+// it back.
+func TestSeed_CasesInEveryState(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "patrol.db"), func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := demo.Seed(ctx, st, demo.Options{Now: func() time.Time { return now }, HashPassword: func(pw string) (string, error) { return "test$" + pw, nil }, Venues: 120, Schools: 10, MonthsHistory: 2}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := st.ListCases(ctx, store.CaseFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]int{}
+	overdue := 0
+	for _, c := range page.Cases {
+		states[c.Status]++
+		if c.Overdue {
+			overdue++
+		}
+		f, err := st.Finding(ctx, c.SourceID)
+		if err != nil || f.CaseID != c.ID {
+			t.Fatalf("case %s: finding %s names case %q, %v", c.Number, c.SourceID, f.CaseID, err)
+		}
+	}
+	for _, s := range schema.CaseStates {
+		if states[s] == 0 {
+			t.Errorf("no %s case among %v", s, states)
+		}
+	}
+	t.Logf("%d cases by state %v, %d overdue", len(page.Cases), states, overdue)
+	if overdue != 1 {
+		t.Errorf("%d overdue cases; want 1", overdue)
 	}
 }

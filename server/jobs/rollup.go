@@ -82,6 +82,12 @@ type SquadDay struct {
 	InZoneOpen []store.RollupVenue `json:"in_zone_open"`
 	// ByInspector counts the day's inspections by author username.
 	ByInspector map[string]int `json:"by_inspector"`
+	// CasesOpen counts the cases (立案) not closed as of the day's end;
+	// CasesOverdue those past their 90-day limit before the day began and
+	// undecided at its end, named in OverdueCases.
+	CasesOpen    int                `json:"cases_open"`
+	CasesOverdue int                `json:"cases_overdue"`
+	OverdueCases []store.RollupCase `json:"overdue_cases"`
 	// Rank among the squads rolled up for the same day, 1 the best (see
 	// Rank), and Score, the coverage it ranks by first.
 	Rank  int     `json:"rank"`
@@ -167,6 +173,10 @@ func Figures(squadID int64, day time.Time, f store.RollupFacts) SquadDay {
 		AtRisk: f.AtRisk, DaysLeft: daysIn(day) - day.Day(),
 		BlackCafes: f.BlackCafes, InZoneOpen: f.InZoneOpen, ByInspector: f.ByInspector,
 		ByItem: map[string]ItemFindings{}, MedianCloseOutDays: Median(f.CloseOutDays),
+		CasesOpen: f.CasesOpen, CasesOverdue: len(f.CasesOverdue), OverdueCases: f.CasesOverdue,
+	}
+	if d.OverdueCases == nil {
+		d.OverdueCases = []store.RollupCase{}
 	}
 	for status, n := range f.InspectionsByStatus {
 		d.Inspections.Total += n

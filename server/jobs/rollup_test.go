@@ -81,7 +81,7 @@ func TestRollupDay_KnownMonth(t *testing.T) {
 		FindingsOpened: 1, FindingsClosed: 1, FindingsOpen: 2, FindingsOverdue: 1, FindingsRepeated: 1,
 		ByItem:             map[string]jobs.ItemFindings{"NC02": {Open: 1, Overdue: 1, Repeated: 1}, "NC11": {Opened: 1, Open: 1}, "NC14": {Closed: 1}},
 		MedianCloseOutDays: &median, BlackCafes: []store.RollupVenue{}, InZoneOpen: []store.RollupVenue{venue(f, "c1d")},
-		ByInspector: map[string]int{"ins1a": 1, "ins1b": 1}, Rank: 3, Score: 50}
+		ByInspector: map[string]int{"ins1a": 1, "ins1b": 1}, OverdueCases: []store.RollupCase{}, Rank: 3, Score: 50}
 	if !reflect.DeepEqual(one, want) {
 		t.Fatalf("squad 1 on 15 March:\n got %+v\nwant %+v", one, want)
 	}
@@ -98,6 +98,25 @@ func TestRollupDay_KnownMonth(t *testing.T) {
 	// The black café counts on the day it was found.
 	if d := rollup(t, s, cst(3, 10, 0, 0), cst(3, 11, 2, 0)); !reflect.DeepEqual(d[0].BlackCafes, []store.RollupVenue{venue(f, "b1")}) {
 		t.Fatalf("black cafés of 10 March: %+v", d[0].BlackCafes)
+	}
+}
+
+// TestRollupDay_Cases: the fixture's cases (storetest.RollupCases) give
+// squad 1 two open cases on 22 March and, on 9 June, one open case that
+// is overdue and named.
+func TestRollupDay_Cases(t *testing.T) {
+	s, f, c := month(t)
+	a, _, err := f.RollupCases(context.Background(), s, c.Set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rollup(t, s, cst(3, 22, 0, 0), cst(3, 23, 2, 0))[0]; d.CasesOpen != 2 || d.CasesOverdue != 0 || len(d.OverdueCases) != 0 {
+		t.Fatalf("22 March: %d open, %d overdue %+v", d.CasesOpen, d.CasesOverdue, d.OverdueCases)
+	}
+	d := rollup(t, s, cst(6, 9, 0, 0), cst(6, 10, 2, 0))[0]
+	if d.CasesOpen != 1 || d.CasesOverdue != 1 || len(d.OverdueCases) != 1 || d.OverdueCases[0].Number != a.Number ||
+		d.OverdueCases[0].VenueName != f.Venues["c1a"].Name {
+		t.Fatalf("9 June: %d open, %d overdue %+v", d.CasesOpen, d.CasesOverdue, d.OverdueCases)
 	}
 }
 

@@ -188,3 +188,26 @@ func (c *Client) Conflicts() ([]schema.Conflict, error) {
 	err := c.Do("GET", schema.PathConflicts, nil, &out)
 	return out, err
 }
+
+// Get fetches path with the session and returns the status, headers and
+// body as they came, for answers that are not JSON (PDFs, exports).
+func (c *Client) Get(path string) (int, http.Header, []byte) {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.URL+path, nil)
+	if err != nil {
+		c.t.Fatalf("servertest: GET %s: %v", path, err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("servertest: GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("servertest: GET %s: %v", path, err)
+	}
+	return resp.StatusCode, resp.Header, raw
+}

@@ -87,7 +87,15 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("servertest: %v", err)
 	}
-	cfg := server.Config{DataDir: data, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Blobs: blobs, Now: opts.Now}
+	now := opts.Now
+	var demoClock *demo.Clock
+	if opts.Demo != nil && opts.Demo.Clock == nil {
+		// The demo seed sets the server's clock to the time of each step of
+		// its complaints.
+		demoClock = demo.NewClock(opts.Now)
+		now = demoClock.Now
+	}
+	cfg := server.Config{DataDir: data, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Blobs: blobs, Now: now}
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}
@@ -108,6 +116,9 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 		if d.Now == nil {
 			d.Now = opts.Now
+		}
+		if d.Clock == nil {
+			d.Clock = demoClock
 		}
 		sum, err := demo.Seed(ctx, srv.Store(), d)
 		if err != nil {

@@ -26,6 +26,9 @@ type Change struct {
 // return where the database can, and the writes of a decision.
 // Implementations hold no ledger logic, only their SQL.
 type LedgerWriter interface {
+	// CaseWriter lets an escalation open the finding's case in the same
+	// transaction.
+	CaseWriter
 	// LoadFinding reads a finding; not found: schema.CodeNotFound.
 	LoadFinding(ctx context.Context, id string) (schema.Finding, error)
 	// WriteFinding inserts a finding or overwrites it, with a new seq.
@@ -81,6 +84,13 @@ func ActOnFinding(ctx context.Context, w LedgerWriter, id string, a schema.Findi
 	f, err := schema.DecideFinding(r, a, now)
 	if err != nil {
 		return schema.Finding{}, err
+	}
+	if a.Action == schema.FindingActEscalate {
+		// An escalated finding goes to a case: it is opened (or the one
+		// its finding holds is found) in this transaction.
+		if err := caseOfEscalation(ctx, w, &f, a.Text, a.By, now); err != nil {
+			return schema.Finding{}, err
+		}
 	}
 	if err := w.WriteFinding(ctx, &f); err != nil {
 		return schema.Finding{}, err

@@ -20,6 +20,10 @@ type RollupSQL struct {
 	CloseOut    string // opened_at, closed_at: squad, month start, day end
 	Black       string // id, name, kind: squad, day start, day end
 	Zone        string // id, name, kind: squad, day end
+	CasesOpen   string // count: squad, day end, day end
+	// CasesOverdue: id, number, venue id, venue name, decide_by: squad,
+	// day end, day start, day end
+	CasesOverdue string
 }
 
 // RowScanner is the current row of a query being read.
@@ -34,7 +38,7 @@ func NewRollupFacts() RollupFacts {
 		Complaints: []RollupComplaint{},
 		Opened:     map[string]int{}, Ordered: map[string]int{}, Closed: map[string]int{}, Overdue: map[string]int{},
 		Repeated: map[string]int{}, Standing: map[string]int{}, AtRisk: []RollupVenue{}, BlackCafes: []RollupVenue{},
-		InZoneOpen: []RollupVenue{}, CloseOutDays: []float64{}}
+		InZoneOpen: []RollupVenue{}, CloseOutDays: []float64{}, CasesOverdue: []RollupCase{}}
 }
 
 // CollectRollupFacts counts one squad's window (Rollups.RollupFacts) with
@@ -135,6 +139,21 @@ func CollectRollupFacts(squadID int64, w RollupWindow, q RollupSQL,
 		}, []any{squadID, ms, de}},
 		{q.Black, venues(&f.BlackCafes), []any{squadID, ds, de}},
 		{q.Zone, venues(&f.InZoneOpen), []any{squadID, de}},
+		{q.CasesOpen, func(r RowScanner) error { return r.Scan(&f.CasesOpen) }, []any{squadID, de, de}},
+		{q.CasesOverdue, func(r RowScanner) error {
+			var c RollupCase
+			var by string
+			if err := r.Scan(&c.ID, &c.Number, &c.VenueID, &c.VenueName, &by); err != nil {
+				return err
+			}
+			t, err := schema.ParseTime(by)
+			if err != nil {
+				return err
+			}
+			c.DecideBy = t
+			f.CasesOverdue = append(f.CasesOverdue, c)
+			return nil
+		}, []any{squadID, de, ds, de}},
 	}
 	for _, st := range steps {
 		if err := each(st.q, st.scan, st.args...); err != nil {

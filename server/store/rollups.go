@@ -92,6 +92,21 @@ type RollupFacts struct {
 	// InZoneOpen are venues that stand in a school zone (a standing
 	// violation) and are not closed.
 	InZoneOpen []RollupVenue
+	// CasesOpen counts the cases opened before DayEnd and not closed by
+	// then (opened, investigating or decided and not yet carried out).
+	CasesOpen int
+	// CasesOverdue are the cases whose 90-day limit ended before DayStart
+	// and that were not decided by DayEnd, by limit then id.
+	CasesOverdue []RollupCase
+}
+
+// RollupCase names a case in a rollup list.
+type RollupCase struct {
+	ID        string    `json:"id"`
+	Number    string    `json:"number"`
+	VenueID   string    `json:"venue_id"`
+	VenueName string    `json:"venue_name"`
+	DecideBy  time.Time `json:"decide_by"`
 }
 
 // RollupVenue names a venue in a rollup list.

@@ -39,6 +39,7 @@ type Store interface {
 	Rollups
 	Plans
 	Complaints
+	Cases
 	// Clock is the server's hybrid logical clock (node "server"). It lives
 	// with the store because every write that merges venue fields stamps
 	// with it inside the store's transaction.
@@ -403,6 +404,10 @@ type Dataset struct {
 	// Findings are ledger rows of the imported inspections, written as
 	// they are (their seqs are the store's).
 	Findings []schema.Finding
+	// Cases are cases of the imported findings and venues, written as they
+	// are with their evidence; each year's case numbers move past theirs.
+	// A finding's case id is the finding's own (Findings).
+	Cases []schema.Case
 }
 
 // Squad is a team of inspectors with the area it patrols.

@@ -32,6 +32,8 @@ type bulletinData struct {
 	Praised   []bulletinLine
 	Named     []bulletinLine
 	Admin     bool
+	// Overdue names each case past its 90-day limit, squad by squad.
+	Overdue []bulletinLine
 }
 
 // bulletinLine is one named squad with its figures in words.
@@ -86,6 +88,12 @@ func (w *Web) bulletinPage(c echo.Context, p *auth.Principal) error {
 	for _, s := range r.Squads[len(r.Squads)-n:] {
 		d.Named = append(d.Named, bulletinLine{rankRow: s, Text: fmt.Sprintf("%s本月排名第%d位，检查覆盖率\u00a0%s%%（应检网吧 %d\u00a0家，已检 %d\u00a0家，尚有 %d\u00a0家未检查），逾期未整改 %d\u00a0项%s，现存校园周边禁设区域违规 %d\u00a0处，予以通报批评。",
 			s.Name, s.Rank, num(s.Coverage), s.Cafes, s.CafesInspected, len(s.AtRisk), s.Overdue, medianText(s.Median), s.Zones)})
+	}
+	for _, s := range r.Squads {
+		for _, k := range s.OverdueCases {
+			d.Overdue = append(d.Overdue, bulletinLine{rankRow: s, Text: fmt.Sprintf("%s %s（%s）立案后已超过 90 日未作出处理决定（期限 %s）。",
+				s.Name, k.Number, shown(k.VenueName), w.day(k.DecideBy))})
+		}
 	}
 	return w.render(c, http.StatusOK, "bulletin", d.MonthText+"文化市场巡查工作情况通报", d)
 }

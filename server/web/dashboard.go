@@ -35,6 +35,10 @@ type rankRow struct {
 	AtRisk         []store.RollupVenue
 	DaysLeft       int
 	Mine           bool
+	// Cases (立案) not closed, and those past their 90-day limit, named.
+	CasesOpen    int
+	CasesOverdue int
+	OverdueCases []store.RollupCase
 }
 
 // monthReport is what the dashboard and the bulletin both read: the
@@ -46,7 +50,10 @@ type monthReport struct {
 	AsOf      string // the last day rolled up, YYYY-MM-DD
 	Squads    []rankRow
 	ZoneTotal int
-	records   []jobs.SquadMonth // as stored, for the trend's last month
+	// CasesOpen and CasesOverdue are the totals over the squads.
+	CasesOpen    int
+	CasesOverdue int
+	records      []jobs.SquadMonth // as stored, for the trend's last month
 }
 
 // pickMonth reads ?month=; without it, the month of the last day rolled
@@ -96,8 +103,11 @@ func (w *Web) reportOf(ctx context.Context, month time.Time, list []jobs.SquadMo
 		row := rankRow{Rank: m.Rank, SquadID: id, Name: squadName(&id), Coverage: m.Coverage, Cafes: m.Cafes,
 			CafesInspected: m.CafesInspected, Overdue: m.FindingsOverdue, Open: m.FindingsOpen, Median: m.MedianCloseOutDays,
 			Score: m.Score, Zones: len(zv), AtRisk: m.AtRisk, DaysLeft: m.DaysLeft,
-			Mine: p != nil && !p.IsAdmin() && p.SquadID != nil && *p.SquadID == id}
+			Mine:      p != nil && !p.IsAdmin() && p.SquadID != nil && *p.SquadID == id,
+			CasesOpen: m.CasesOpen, CasesOverdue: m.CasesOverdue, OverdueCases: m.OverdueCases}
 		r.ZoneTotal += row.Zones
+		r.CasesOpen += row.CasesOpen
+		r.CasesOverdue += row.CasesOverdue
 		r.Squads = append(r.Squads, row)
 	}
 	sort.Slice(r.Squads, func(i, j int) bool { return r.Squads[i].Rank < r.Squads[j].Rank })

@@ -27,6 +27,8 @@ type discoveriesData struct {
 	Notice    string
 	Pending   []discoveryRow
 	Confirmed []schema.Discovery
+	// Cases are the open cases of the confirmed black cafés, by venue id.
+	Cases map[string]*schema.Case
 }
 
 var discoveryNotices = map[string]string{
@@ -50,7 +52,18 @@ func (w *Web) discoveriesPage(c echo.Context, p *auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	d := discoveriesData{Squad: squad, Notice: discoveryNotices[c.QueryParam("ok")], Confirmed: confirmed}
+	d := discoveriesData{Squad: squad, Notice: discoveryNotices[c.QueryParam("ok")], Confirmed: confirmed, Cases: map[string]*schema.Case{}}
+	for _, x := range confirmed {
+		page, err := w.st.ListCases(ctx, store.CaseFilter{SquadID: &squad, VenueID: x.Venue.ID})
+		if err != nil {
+			return err
+		}
+		for i, k := range page.Cases {
+			if k.Source == schema.CaseFromBlackCafe && k.SourceID == x.Venue.ID && k.Status != schema.CaseClosed {
+				d.Cases[x.Venue.ID] = &page.Cases[i]
+			}
+		}
+	}
 	if p.IsAdmin() {
 		d.Squads = []int64{1, 2, 3, 4, 5, 6}
 	}

@@ -120,13 +120,16 @@ func (w *Web) parseDay(s, what string) (time.Time, error) {
 // findingData is one finding with its venue, inspection and history.
 type findingData struct {
 	schema.Finding
-	Venue      *schema.Venue
-	Audit      []schema.AuditEntry
-	AuditLink  string
-	Notice     string
-	CanOrder   bool
-	CanClose   bool
-	CanEscal   bool
+	Venue     *schema.Venue
+	Audit     []schema.AuditEntry
+	AuditLink string
+	Notice    string
+	CanOrder  bool
+	CanClose  bool
+	CanEscal  bool
+	// CaseSource is the source a 立案 form opens a case from ("" when the
+	// finding cannot, or has a case already).
+	CaseSource string
 	MinDay     string
 	MaxDay     string
 	DefaultDay string
@@ -147,6 +150,13 @@ func (w *Web) findingPage(c echo.Context, p *auth.Principal) error {
 	d := findingData{Finding: f, Notice: reviewNotices[c.QueryParam("ok")], CanOrder: f.Status == schema.FindingOpen,
 		CanClose: f.Status == schema.FindingRechecked,
 		CanEscal: f.Status == schema.FindingOpen || f.Status == schema.FindingOrdered || f.Status == schema.FindingRechecked}
+	switch {
+	case f.CaseID != "":
+	case f.Status == schema.FindingEscalated:
+		d.CaseSource = schema.CaseFromEscalatedFinding
+	case f.Critical && f.Status != schema.FindingClosed:
+		d.CaseSource = schema.CaseFromCriticalFinding
+	}
 	d.MinDay, d.MaxDay, d.DefaultDay = w.orderDays()
 	if v, err := w.st.Venue(ctx, f.VenueID); err == nil {
 		d.Venue = &v

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patrolhq/patrol/schema"
+	"github.com/patrolhq/patrol/server/store"
 )
 
 // funcs are the template helpers: Chinese names for the wire's words and
@@ -74,6 +75,20 @@ func (w *Web) funcs() template.FuncMap {
 			}
 			return *p
 		},
+		"idtype":   idTypeName,
+		"cstatus":  caseStatusName,
+		"csource":  caseSourceName,
+		"decision": decisionName,
+		"evkind":   evidenceKindName,
+		"daysleft": daysLeftText,
+		"creason":  caseReasonText,
+		"caction": func(a string) string {
+			if n := caseActionName(a); n != "" {
+				return n
+			}
+			return auditActionName(a)
+		},
+		"yuan": func(n int64) string { return "¥" + groupDigits(n) },
 		"inspector": func(in schema.Inspector) string {
 			if in.Name == "" {
 				return shown(in.Username)
@@ -172,6 +187,24 @@ func findingStatusName(s string) string {
 	return s
 }
 
+// idTypeName is an ID type of the on-site record in Chinese; one this
+// build does not know is shown as recorded.
+func idTypeName(t string) string {
+	switch t {
+	case schema.IDTypeResident:
+		return "居民身份证"
+	case schema.IDTypePassport:
+		return "护照"
+	case schema.IDTypeHKMO:
+		return "港澳居民来往内地通行证"
+	case schema.IDTypeTaiwan:
+		return "台湾居民来往大陆通行证"
+	case schema.IDTypeOther:
+		return "其他证件"
+	}
+	return shown(t)
+}
+
 // auditActionName is an audit entry's action in Chinese; an action this
 // build does not know is shown as recorded.
 func auditActionName(a string) string {
@@ -179,6 +212,12 @@ func auditActionName(a string) string {
 		return n
 	}
 	switch a {
+	case schema.AuditRecordSigned:
+		return "当事人签字，笔录封存"
+	case schema.AuditRecordRefused:
+		return "当事人拒签（有见证人），笔录封存"
+	case schema.AuditRecordAmended:
+		return "笔录补正"
 	case schema.ReviewApprove:
 		return "审核通过"
 	case schema.ReviewReturn:
@@ -233,6 +272,9 @@ func auditActionName(a string) string {
 		return "提交"
 	case "resubmitted":
 		return "重新提交"
+	}
+	if n := caseActionName(a); n != "" {
+		return n
 	}
 	return a
 }
@@ -332,6 +374,8 @@ func entityKindName(k string) string {
 		return "场所"
 	case schema.AuditZoneRule:
 		return "禁设区域规则"
+	case store.AuditCase:
+		return "案件"
 	}
 	return k
 }
@@ -521,4 +565,22 @@ func zoneReasonName(r string) string {
 		return "学校范围变更"
 	}
 	return r
+}
+
+// groupDigits writes n with a comma between each three digits (10,000).
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }

@@ -64,7 +64,7 @@ var reviewNotices = map[string]string{
 	"returned":  "已退回检查员修改；修改后的版本会重新进入待审队列。",
 	"ordered":   "已责令整改，整改通知书编号已生成。",
 	"closed":    "问题已销号。",
-	"escalated": "问题已转立案。",
+	"escalated": "问题已转立案，案件已生成（见“案件”）。",
 }
 
 // visible is the record of the route's id, read with get, if the user

@@ -156,6 +156,9 @@ func (w *Web) entitySquad(c echo.Context, kind, id string) (int64, error) {
 	case schema.AuditConflict:
 		cf, err := w.st.Conflict(ctx, id)
 		return cf.SquadID, err
+	case store.AuditCase:
+		x, err := w.st.Case(ctx, id, schema.AllSquads())
+		return x.SquadID, err
 	}
 	return 0, Fail(schema.CodeNotFound, "没有这类记录。", "audit entity kind")
 }

@@ -86,6 +86,7 @@ type Store interface {
 	store.Complaints
 	store.Rollups
 	store.Plans
+	store.Cases
 	// DeviceClock is how far a device's clock was off when it last synced
 	// (store.Sync): the inspection page shows it beside the device's times.
 	DeviceClock(ctx context.Context, deviceID string) (offsetMS int64, lastSync time.Time, err error)
@@ -195,6 +196,10 @@ func (w *Web) Mount(e *echo.Echo) {
 	e.GET("/bulletin", w.page(w.bulletinPage, anyLeader))
 	e.GET("/discoveries", w.page(w.discoveriesPage, anyLeader))
 	e.POST("/discoveries/:id/:act", w.action(w.decideDiscovery, anyLeader))
+	e.GET("/cases", w.page(w.casesPage, anyLeader))
+	e.POST("/cases", w.action(w.openCase, anyLeader))
+	e.GET("/cases/:id", w.page(w.casePage, anyLeader))
+	e.POST("/cases/:id/:act", w.action(w.actOnCase, anyLeader))
 	e.GET("/plan", w.page(w.planPage, anyLeader))
 	e.POST("/plan", w.action(w.savePlan, anyLeader))
 

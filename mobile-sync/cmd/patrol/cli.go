@@ -37,13 +37,21 @@ Commands:
   venue edit ID [--name N] [--phone P] [--address A] [--licence NO] [--licensed true|false] [--open-state S]
   zones --at LAT,LNG [--kind KIND] [--json]
                                       school zones this position lies in or near (offline)
-  inspect start --venue ID [--co-inspector USERNAME]... [--recheck FINDING_ID]
+  inspect start --venue ID [--co-inspector USERNAME]... [--recheck FINDING_ID] [--complaint COMPLAINT_ID]
   inspect item INSPECTION_ID ITEM_ID pass|fail|na [--note TEXT] [--photo FILE]...
   inspect photo INSPECTION_ID ITEM_ID FILE...
   inspect submit INSPECTION_ID
   inspect show INSPECTION_ID [--json]
   inspect amend INSPECTION_ID         reopen a returned inspection to correct and submit again
-  tasks [--json]                      returned inspections to amend, re-checks due (soonest first)
+  record show INSPECTION_ID [--json]  the on-site record (现场检查笔录): number, party, signing, amendments
+  record set INSPECTION_ID --party-name N --party-role R [--id-type T] [--id-last XXXX] --ids-shown [--remarks TEXT]
+  record sign INSPECTION_ID --signature FILE
+                                      the party signs (the record, or its open amendment); sealed after
+  record refuse INSPECTION_ID --reason TEXT --witness NAME [--witness-relation R] [--witness-id-last XXXX]
+  record amend INSPECTION_ID --reason TEXT
+                                      why the open amendment (changes made after signing) changes the record
+  tasks [--json]                      returned inspections to amend, then re-checks, planned visits
+                                      and complaints to investigate, soonest due first
   inspections [--json]
   answers [--json]                    conflicts and rejections with their reason
   loadtest --server URL --devices N --inspections M [--photos K --photo-size BYTES] [--duration D] [--json]
@@ -77,6 +85,7 @@ var commands = map[string]func(c *cli, args []string) error{
 	"venue":       cmdVenue,
 	"zones":       cmdZones,
 	"inspect":     cmdInspect,
+	"record":      cmdRecord,
 	"inspections": cmdInspections,
 	"tasks":       cmdTasks,
 	"answers":     cmdAnswers,

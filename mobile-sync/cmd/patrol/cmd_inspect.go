@@ -37,6 +37,7 @@ func cmdInspectStart(c *cli, args []string) error {
 	var co stringList
 	fs.Var(&co, "co-inspector", "username of a second inspector on site (repeatable)")
 	recheck := fs.String("recheck", "", "id of the finding this inspection re-checks (see `patrol tasks`)")
+	complaint := fs.String("complaint", "", "id of the complaint this inspection investigates (see `patrol tasks`)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -51,7 +52,7 @@ func cmdInspectStart(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := d.StartInspectionWith(c.ctx, *venue, mobilesync.StartOptions{CoInspectors: co, RecheckOf: *recheck})
+	id, err := d.StartInspectionWith(c.ctx, *venue, mobilesync.StartOptions{CoInspectors: co, RecheckOf: *recheck, ComplaintID: *complaint})
 	if err != nil {
 		return err
 	}
@@ -66,6 +67,11 @@ func cmdInspectStart(c *cli, args []string) error {
 	if in.RecheckOf != "" {
 		if f, err := d.Finding(c.ctx, in.RecheckOf); err == nil {
 			fmt.Fprintf(c.stdout, "re-checks finding %s: %s %s (answer it with a photo)\n", f.ID, f.ItemID, clean(f.TitleZH))
+		}
+	}
+	if in.ComplaintID != "" {
+		if ct, err := d.ComplaintTask(c.ctx, in.ComplaintID); err == nil {
+			fmt.Fprintf(c.stdout, "investigates complaint %s: %s\n", line(ct.Number, 40), line(ct.Content, maxContentCols))
 		}
 	}
 	if slices.Contains(schema.InspectionFlags(&in), schema.FlagSingleInspector) {
@@ -213,6 +219,9 @@ func cmdInspectShow(c *cli, args []string) error {
 	}
 	if in.Version > 0 {
 		fmt.Fprintf(c.stdout, "version     %d\n", in.Version)
+	}
+	if in.ComplaintID != "" {
+		fmt.Fprintf(c.stdout, "complaint   %s\n", clean(in.ComplaintID))
 	}
 	if in.RecheckOf != "" {
 		fmt.Fprintf(c.stdout, "re-checks   finding %s\n", in.RecheckOf)

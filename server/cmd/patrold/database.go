@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/patrolhq/patrol/server/store"
 	"github.com/patrolhq/patrol/server/store/postgres"
@@ -38,10 +39,16 @@ func checkDatabase(dsn string) error {
 // directory. where names the database for the start-up line, without
 // its password.
 func openStore(ctx context.Context, dsn, dataDir string) (store.Store, string, error) {
+	return openStoreOn(ctx, dsn, dataDir, nil)
+}
+
+// openStoreOn is openStore with the store's clock (nil: time.Now); the
+// embedded store is opened by server.New on Config.Now instead.
+func openStoreOn(ctx context.Context, dsn, dataDir string, now func() time.Time) (store.Store, string, error) {
 	if dsn == "" {
 		return nil, "SQLite in " + dataDir, nil
 	}
-	st, err := postgres.Open(ctx, dsn, nil)
+	st, err := postgres.Open(ctx, dsn, now)
 	if err != nil {
 		return nil, "", fmt.Errorf("database: %w", err)
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/patrolhq/patrol/server"
 	"github.com/patrolhq/patrol/server/auth"
 	"github.com/patrolhq/patrol/server/demo"
+	"github.com/patrolhq/patrol/server/docs"
 	"github.com/patrolhq/patrol/server/web"
 	"github.com/patrolhq/patrol/storage"
 	"github.com/patrolhq/patrol/storage/s3store"
@@ -57,7 +58,7 @@ const usage = `usage:
                  [--max-photo-mb 25] [--max-syncs 32] [--log-format text|json] [--log-level debug|info|warn|error]
                  [--max-syncs-per-device 2] [--max-syncs-per-user 4] [--max-uploads-per-device 2] [--max-uploads-per-user 4]
                  [--sync-body-timeout 30s] [--upload-min-rate 1024] [--metrics-token T]
-                 [--database postgres://USER@HOST/DB]
+                 [--database postgres://USER@HOST/DB] [--pdf-font FILE.ttf]
   patrold enroll --data DIR [--database postgres://…] --inspector USERNAME
   patrold migrate-store --from DIR --to postgres://USER@HOST/DB
   patrold audit verify [--data DIR | --database postgres://…]
@@ -72,7 +73,8 @@ PATROL_S3_REGION, PATROL_S3_TLS, PATROL_MAX_PHOTO_MB, PATROL_MAX_SYNCS,
 PATROL_LOG_FORMAT, PATROL_LOG_LEVEL, PATROL_MAX_SYNCS_PER_DEVICE, PATROL_MAX_SYNCS_PER_USER,
 PATROL_MAX_UPLOADS_PER_DEVICE, PATROL_MAX_UPLOADS_PER_USER, PATROL_SYNC_BODY_TIMEOUT,
 PATROL_UPLOAD_MIN_RATE, PATROL_METRICS_TOKEN, PATROL_DATABASE, PATROL_ZONE, PATROL_TIMEZONE, PATROL_PUBLIC_URL,
-PATROL_COMPLAINT_ACCEPT_DAYS, PATROL_COMPLAINT_FINISH_DAYS, PATROL_COMPLAINT_MAX_EXTENSION_DAYS).`
+PATROL_COMPLAINT_ACCEPT_DAYS, PATROL_COMPLAINT_FINISH_DAYS, PATROL_COMPLAINT_MAX_EXTENSION_DAYS,
+PATROL_PDF_FONT).`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -153,6 +155,9 @@ type serveOptions struct {
 	Timezone string
 	// Complaints are the time limits of complaint handling.
 	Complaints schema.ComplaintLimits
+	// PDFFont is the CJK TrueType font of the printable documents; empty:
+	// the first of docs.DefaultFontPaths.
+	PDFFont string
 }
 
 // envOr returns the environment value of key, or def when unset.
@@ -220,11 +225,20 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		"address people open the workbench at; https makes session cookies Secure behind a TLS proxy (PATROL_PUBLIC_URL)")
 	fs.StringVar(&o.LogFormat, "log-format", envOr(getenv, "PATROL_LOG_FORMAT", "text"), "text or json (PATROL_LOG_FORMAT)")
 	fs.StringVar(&o.LogLevel, "log-level", envOr(getenv, "PATROL_LOG_LEVEL", "info"), "debug, info, warn or error (PATROL_LOG_LEVEL)")
+	fs.StringVar(&o.PDFFont, "pdf-font", getenv("PATROL_PDF_FONT"),
+		"CJK TrueType (.ttf) font of the printable records and orders; empty: "+docs.DefaultFontPaths[0]+" (Debian "+docs.FontPackage+") or the next found (PATROL_PDF_FONT)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	// A font named but missing is a mistake to say at once; none named and
+	// none found leaves only the PDF routes unavailable (the server warns).
+	if o.PDFFont != "" {
+		if _, err := docs.FindFont(o.PDFFont); err != nil {
+			return o, fmt.Errorf("serve: --pdf-font: %w", err)
+		}
 	}
 	if o.Zone == "" {
 		o.Zone = web.DefaultZone
@@ -344,7 +358,16 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("photo store: %w", err)
 	}
-	st, dbWhere, err := openStore(ctx, o.Database, o.DataDir)
+	// The demo's complaints are stamped with the times of their own steps:
+	// with --demo the store runs on a clock the seed may set, before the
+	// server serves.
+	var clock *demo.Clock
+	var now func() time.Time
+	if o.Demo {
+		clock = demo.NewClock(time.Now)
+		now = clock.Now
+	}
+	st, dbWhere, err := openStoreOn(ctx, o.Database, o.DataDir, now)
 	if err != nil {
 		return err
 	}
@@ -366,7 +389,7 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 		MaxSyncsPerDevice: o.SyncsPerDevice, MaxSyncsPerUser: o.SyncsPerUser,
 		MaxUploadsPerDevice: o.UploadsPerDevice, MaxUploadsPerUser: o.UploadsPerUser,
 		SyncBodyTimeout: o.SyncBodyTimeout, UploadMinRate: o.UploadMinRate, MetricsToken: o.MetricsToken,
-		Zone: zone, Location: loc, PublicURL: o.PublicURL, ComplaintLimits: o.Complaints})
+		Zone: zone, Location: loc, PublicURL: o.PublicURL, ComplaintLimits: o.Complaints, PDFFont: o.PDFFont, Now: now})
 	if err != nil {
 		if st != nil {
 			st.Close()
@@ -380,13 +403,13 @@ func serve(ctx context.Context, o serveOptions, stdout io.Writer) error {
 			return err
 		}
 		if n == 0 {
-			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword,
+			sum, err := demo.Seed(ctx, srv.Store(), demo.Options{HashPassword: auth.HashPassword, Clock: clock,
 				PutPhoto: func(ctx context.Context, data []byte) error { _, err := srv.Photos().Ingest(ctx, data); return err }})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "demo district seeded: %d squads, %d users, %d venues (%d unlicensed), %d schools, %d past inspections\n",
-				sum.Squads, sum.Users, sum.Venues, sum.Unlicensed, sum.Schools, sum.Inspections)
+			fmt.Fprintf(stdout, "demo district seeded: %d squads, %d users, %d venues (%d unlicensed), %d schools, %d past inspections, %d complaints\n",
+				sum.Squads, sum.Users, sum.Venues, sum.Unlicensed, sum.Schools, sum.Inspections, sum.Complaints)
 			// Its months of history get their rollups now, as if every night had run.
 			days, _, err := srv.RollupSince(ctx, sum.Since)
 			if err != nil {

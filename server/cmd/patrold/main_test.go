@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,5 +74,25 @@ func TestParseServe_ComplaintLimits(t *testing.T) {
 	}
 	if _, err := parseServe([]string{"--complaint-accept-days", "0"}, none, io.Discard); err == nil || !strings.Contains(err.Error(), "complaint") {
 		t.Fatalf("zero accept days: %v", err)
+	}
+}
+
+func TestParseServe_PDFFont(t *testing.T) {
+	none := func(string) string { return "" }
+	o, err := parseServe(nil, none, io.Discard)
+	if err != nil || o.PDFFont != "" {
+		t.Fatalf("no font named: %q, %v; want the default search", o.PDFFont, err)
+	}
+	missing := filepath.Join(t.TempDir(), "none.ttf")
+	if _, err := parseServe([]string{"--pdf-font", missing}, none, io.Discard); err == nil || !strings.Contains(err.Error(), "--pdf-font") {
+		t.Fatalf("a named font that is missing: %v", err)
+	}
+	font := filepath.Join(t.TempDir(), "cjk.ttf")
+	if err := os.WriteFile(font, []byte("not checked until the first document"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err = parseServe(nil, func(k string) string { return map[string]string{"PATROL_PDF_FONT": font}[k] }, io.Discard)
+	if err != nil || o.PDFFont != font {
+		t.Fatalf("PATROL_PDF_FONT: %q, %v", o.PDFFont, err)
 	}
 }

@@ -357,8 +357,21 @@ func (b *pushBatch) complaintRefusal(ctx context.Context, m *schema.Mutation) (s
 	if err != nil && schema.ErrorCode(err) != schema.CodeNotFound {
 		return schema.MutationResult{}, false, err
 	}
-	if code, reason := schema.ComplaintLinkRefusal(c, found, b.pusher.Squad, in.VenueID); code != "" {
+	var wasOurs bool
+	if found && c.SquadID != b.pusher.Squad {
+		if err := b.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM complaint_squad_left WHERE complaint_id = $1 AND squad_id = $2)`,
+			in.ComplaintID, b.pusher.Squad).Scan(&wasOurs); err != nil {
+			return schema.MutationResult{}, false, err
+		}
+	}
+	code, reason, link := schema.ComplaintLinkRefusal(c, found, wasOurs, b.pusher.Squad, in.VenueID)
+	if code != "" {
 		return schema.Reject(m.ID, code, reason), false, nil
+	}
+	if !link {
+		// Reassigned away since the inspection began: the inspection is
+		// kept as the squad's own, without the complaint.
+		in.ComplaintID = ""
 	}
 	return schema.MutationResult{}, true, nil
 }

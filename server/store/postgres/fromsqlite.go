@@ -21,9 +21,9 @@ import (
 var copyOrder = []string{
 	"counters", "squads", "users", "squad_co_inspectors", "devices", "tokens", "enrollment_codes", "device_clock_samples",
 	"venues", "venue_squad_history", "schools", "zone_rules", "zone_violations", "checklists",
-	"inspections", "inspection_items", "inspection_photos", "applied_mutations", "conflicts", "photos", "photo_receipts", "hlc_restamps",
+	"inspections", "inspection_items", "inspection_photos", "record_signatures", "applied_mutations", "conflicts", "photos", "photo_receipts", "hlc_restamps",
 	"audit_log",
-	"inspection_versions", "findings", "order_numbers",
+	"inspection_versions", "findings", "order_numbers", "cases", "case_evidence", "case_numbers",
 	"rollup_days", "rollup_months", "late_arrivals", "plan_visits",
 	"complaints", "complaint_squad_left", "complaint_inspections", "complaint_numbers",
 }

@@ -18,7 +18,7 @@ import (
 // inspectionCols is the column list every inspection read uses, in
 // scanInspection order. The answers are rows of their own (fillItems).
 const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, review, seq, version, recheck_of, complaint_id`
+	hlc, time_suspect, review, seq, version, recheck_of, complaint_id, record`
 
 // inspectionRow is an inspection with the server-only columns.
 type inspectionRow struct {
@@ -37,10 +37,15 @@ type inspectionRow struct {
 func scanInspection(row pgx.Row) (*inspectionRow, error) {
 	var r inspectionRow
 	var inspectors, started string
-	var finished, review *string
+	var finished, review, record *string
 	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
-		&started, &finished, &r.HLC, &r.TimeSuspect, &review, &r.Seq, &r.Version, &r.RecheckOf, &r.ComplaintID); err != nil {
+		&started, &finished, &r.HLC, &r.TimeSuspect, &review, &r.Seq, &r.Version, &r.RecheckOf, &r.ComplaintID, &record); err != nil {
 		return nil, err
+	}
+	if record != nil && *record != "" {
+		if err := store.DecodeRecord(*record, &r.Inspection); err != nil {
+			return nil, fmt.Errorf("inspection %s: %w", r.ID, err)
+		}
 	}
 	r.StartedAt = parseTime(started)
 	r.FinishedAt = nullTime(finished)
@@ -64,10 +69,11 @@ var (
 	// inspectionInsertCols are the columns a device-authored record sets,
 	// in inspectionValues order; review stays NULL until a leader decides.
 	inspectionInsertCols = []string{"id", "venue_id", "squad_id", "device_id", "author_id", "checklist_version", "status", "inspectors",
-		"started_at", "finished_at", "hlc", "time_suspect", "received_at", "updated_at", "seq", "version", "recheck_of", "complaint_id"}
+		"started_at", "finished_at", "hlc", "time_suspect", "received_at", "updated_at", "seq", "version", "recheck_of", "complaint_id", "record", "record_number"}
 	itemInsertCols  = []string{"inspection_id", "item_id", "position", "result", "note", "severity"}
 	photoInsertCols = []string{"inspection_id", "item_id", "position", "sha256", "size", "media_type", "captured_at", "lat", "lng",
 		"captured_by", "time_suspect", "squad_id", "device_id", "claim"}
+	sigInsertCols = []string{"inspection_id", "amendment", "sha256", "size", "media_type", "captured_at", "squad_id", "device_id", "claim"}
 
 	inspectionInsert = insertStatement("inspections", inspectionInsertCols)
 	// inspectionReplace writes a newer version of a stored inspection from
@@ -75,6 +81,7 @@ var (
 	inspectionReplace = inspectionInsert + ` ON CONFLICT (id) DO UPDATE SET ` + excludedSet(inspectionInsertCols, "id", "author_id", "received_at")
 	itemInsert        = insertStatement("inspection_items", itemInsertCols)
 	photoInsert       = insertStatement("inspection_photos", photoInsertCols)
+	sigInsert         = insertStatement("record_signatures", sigInsertCols)
 	// versionInsertCols record each accepted version (versionValues).
 	versionInsertCols = []string{"inspection_id", "version", "hlc", "record", "device_id", "received_at"}
 	versionInsert     = insertStatement("inspection_versions", versionInsertCols)
@@ -111,7 +118,8 @@ func excludedSet(cols []string, keep ...string) string {
 func inspectionValues(r *inspectionRow, now string) []any {
 	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
 	return []any{r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
-		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, r.TimeSuspect, now, now, r.Seq, int32(max(r.Version, 1)), r.RecheckOf, r.ComplaintID}
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, r.TimeSuspect, now, now, r.Seq, int32(max(r.Version, 1)), r.RecheckOf, r.ComplaintID,
+		store.RecordArg(r.Record), store.RecordNumber(r.Record)}
 }
 
 // versionValues are r's values of versionInsertCols: the record as stored,
@@ -165,6 +173,20 @@ func photoValues(rows [][]any, r *inspectionRow) [][]any {
 	return rows
 }
 
+// signatureValues are the record_signatures rows of r, one per signature
+// image of its on-site record, with its claim.
+func signatureValues(rows [][]any, r *inspectionRow) [][]any {
+	for _, sig := range store.Signatures(r.Record) {
+		claim := schema.ClaimPending
+		if r.Claims[sig.Ref.SHA256] == schema.ClaimProven {
+			claim = schema.ClaimProven
+		}
+		rows = append(rows, []any{r.ID, int32(sig.Amendment), sig.Ref.SHA256, sig.Ref.Size, sig.Ref.MediaType, schema.FormatTime(sig.Ref.CapturedAt),
+			r.SquadID, r.DeviceID, claim})
+	}
+	return rows
+}
+
 func finishedArg(t *time.Time) *string {
 	if t == nil {
 		return nil
@@ -177,7 +199,7 @@ func finishedArg(t *time.Time) *string {
 // written together, each table after the one its rows refer to: with COPY
 // when there are many, as one batch of INSERTs when few.
 type inspectionQueues struct {
-	insp, items, photos, versions [][]any
+	insp, items, photos, sigs, versions [][]any
 }
 
 // add queues the rows of the new inspection r (of checklist cl), received
@@ -192,13 +214,14 @@ func (q *inspectionQueues) add(r *inspectionRow, cl *schema.Checklist, now strin
 func (q *inspectionQueues) addAnswers(r *inspectionRow, cl *schema.Checklist) {
 	q.items = itemValues(q.items, r, cl)
 	q.photos = photoValues(q.photos, r)
+	q.sigs = signatureValues(q.sigs, r)
 }
 
 // tables are the queues with where their rows go, in insertion order.
 func (q *inspectionQueues) tables() []queuedTable {
 	return []queuedTable{{"inspections", inspectionInsertCols, inspectionInsert, &q.insp},
 		{"inspection_items", itemInsertCols, itemInsert, &q.items}, {"inspection_photos", photoInsertCols, photoInsert, &q.photos},
-		{"inspection_versions", versionInsertCols, versionInsert, &q.versions}}
+		{"record_signatures", sigInsertCols, sigInsert, &q.sigs}, {"inspection_versions", versionInsertCols, versionInsert, &q.versions}}
 }
 
 // queuedTable is rows waiting for table, with its columns and the INSERT
@@ -259,6 +282,7 @@ func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM inspection_photos WHERE inspection_id = $1`, r.ID)
 	b.Queue(`DELETE FROM inspection_items WHERE inspection_id = $1`, r.ID)
+	b.Queue(`DELETE FROM record_signatures WHERE inspection_id = $1`, r.ID)
 	b.Queue(inspectionReplace, inspectionValues(r, w.nowText())...)
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("replace inspection %s: %w", r.ID, err)
@@ -333,6 +357,23 @@ func fillAnswers(ctx context.Context, tx pgx.Tx, list []*inspectionRow, brief bo
 			}
 			p.CapturedAt = parseTime(captured)
 			photos[k] = append(photos[k], p)
+		}
+		return rows.Err()
+	})
+	// The claims to the record's signature images, evidence like photos.
+	b.Queue(`SELECT inspection_id, sha256, claim FROM record_signatures WHERE inspection_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id, sha, claim string
+			if err := rows.Scan(&id, &sha, &claim); err != nil {
+				return err
+			}
+			r := byID[id]
+			if r.Claims == nil {
+				r.Claims = map[string]string{}
+			}
+			if r.Claims[sha] != schema.ClaimPending {
+				r.Claims[sha] = claim
+			}
 		}
 		return rows.Err()
 	})
@@ -509,6 +550,9 @@ func decorateAnswers(ctx context.Context, tx pgx.Tx, list []*inspectionRow, brie
 		for _, p := range r.Unshown {
 			hashes = append(hashes, p.SHA256)
 		}
+		for _, p := range schema.RecordSignatures(&r.Inspection) {
+			hashes = append(hashes, p.SHA256)
+		}
 	}
 	venues := map[string]*venueRow{}
 	received := map[string]bool{}
@@ -588,6 +632,14 @@ func decorateAnswers(ctx context.Context, tx pgx.Tx, list []*inspectionRow, brie
 				missing = append(missing, p.SHA256)
 				complete = false
 			}
+		}
+		if in.Record != nil {
+			rec := *in.Record
+			rec.Amendments = slices.Clone(rec.Amendments)
+			var signed bool
+			missing, signed = store.MarkSignatures(&rec, received, r.Claims, missing, seen)
+			complete = complete && signed
+			in.Record = &rec
 		}
 		in.MissingPhotos = missing
 		in.PhotosComplete = &complete

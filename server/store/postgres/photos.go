@@ -23,8 +23,10 @@ func (s *Store) DeviceReferencesPhoto(ctx context.Context, deviceID, userID, sha
 func (s *Store) DevicePhotoClaim(ctx context.Context, deviceID, userID, sha string) (string, error) {
 	var named, proven bool
 	err := s.pool.QueryRow(ctx, `SELECT count(*) > 0, coalesce(bool_or(p.claim = 'proven'), false)
-		FROM inspection_photos p JOIN inspections i ON i.id = p.inspection_id
-		WHERE p.sha256 = $1 AND (p.device_id = $2 OR i.author_id = $3)`, sha, deviceID, userID).Scan(&named, &proven)
+		FROM (SELECT inspection_id, device_id, claim FROM inspection_photos WHERE sha256 = $1
+		      UNION ALL SELECT inspection_id, device_id, claim FROM record_signatures WHERE sha256 = $1) p
+		JOIN inspections i ON i.id = p.inspection_id
+		WHERE p.device_id = $2 OR i.author_id = $3`, sha, deviceID, userID).Scan(&named, &proven)
 	switch {
 	case err != nil:
 		return "", wrap("photo claims "+shortHash(sha), err)
@@ -39,7 +41,8 @@ func (s *Store) DevicePhotoClaim(ctx context.Context, deviceID, userID, sha stri
 // SquadsReferencingPhoto lists the squads whose inspections name the photo
 // with a proven claim.
 func (s *Store) SquadsReferencingPhoto(ctx context.Context, sha string) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT squad_id FROM inspection_photos WHERE sha256 = $1 AND claim = 'proven' ORDER BY squad_id`, sha)
+	rows, err := s.pool.Query(ctx, `SELECT squad_id FROM inspection_photos WHERE sha256 = $1 AND claim = 'proven'
+		UNION SELECT squad_id FROM record_signatures WHERE sha256 = $1 AND claim = 'proven' ORDER BY squad_id`, sha)
 	if err != nil {
 		return nil, wrap("photo squads "+shortHash(sha), err)
 	}
@@ -93,6 +96,10 @@ func (s *Store) RecordPhoto(ctx context.Context, p store.Photo, from store.Uploa
 			b.Queue(`UPDATE inspection_photos ip SET claim = 'proven'
 				WHERE ip.sha256 = $1 AND ip.claim = 'pending' AND ip.size = (SELECT size FROM photos WHERE sha256 = $1)
 				AND (ip.device_id = $2 OR $3 <> '' AND EXISTS (SELECT 1 FROM inspections i WHERE i.id = ip.inspection_id AND i.author_id = $3))`,
+				p.SHA256, from.DeviceID, from.UserID)
+			b.Queue(`UPDATE record_signatures rs SET claim = 'proven'
+				WHERE rs.sha256 = $1 AND rs.claim = 'pending' AND rs.size = (SELECT size FROM photos WHERE sha256 = $1)
+				AND (rs.device_id = $2 OR $3 <> '' AND EXISTS (SELECT 1 FROM inspections i WHERE i.id = rs.inspection_id AND i.author_id = $3))`,
 				p.SHA256, from.DeviceID, from.UserID)
 		}
 		return tx.SendBatch(ctx, b).Close()

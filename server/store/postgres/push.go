@@ -267,6 +267,9 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 			err = b.recordResubmission(ctx, row)
 		}
 	}
+	if err == nil {
+		err = b.recordEvents(ctx, row)
+	}
 	b.stored[row.ID] = row
 	return res, err
 }
@@ -333,11 +336,13 @@ type known struct {
 	restamps map[string]string
 	stored   map[string]*inspectionRow
 	photos   map[string]schema.PhotoHolding // photos inspections name, as the pushing squad holds them
+	numbers  map[string]string              // on-site record numbers: the inspection holding each ("" none)
 	seen     map[seenKey]bool
 }
 
 // seenKey is a key a push looked up: a mutation id ('m'), venue id ('v'),
-// inspection id ('i'), restamped base ('h') or photo hash ('p').
+// inspection id ('i'), restamped base ('h'), photo hash ('p') or record
+// number ('r').
 type seenKey struct {
 	kind byte
 	key  string
@@ -348,7 +353,7 @@ var _ schema.Facts = (*known)(nil)
 
 func newKnown() known {
 	return known{applied: map[string]schema.RecordedAnswer{}, venues: map[string]*venueRow{}, leftAt: map[string]time.Time{},
-		restamps: map[string]string{}, stored: map[string]*inspectionRow{}, photos: map[string]schema.PhotoHolding{}, seen: map[seenKey]bool{}}
+		restamps: map[string]string{}, stored: map[string]*inspectionRow{}, photos: map[string]schema.PhotoHolding{}, numbers: map[string]string{}, seen: map[seenKey]bool{}}
 }
 
 // VenueLeftAt is when venue id last left the pushing squad.
@@ -360,6 +365,10 @@ func (k *known) Restamp(base string) (string, bool) { return schema.Restamps(k.r
 // PhotoHolding is what the push knows of the photo named sha (looked up
 // with the chunk that names it).
 func (k *known) PhotoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
+
+// RecordNumberHolder is the inspection holding on-site record number n
+// (looked up with the chunk that names it), "" if none.
+func (k *known) RecordNumberHolder(n string) string { return k.numbers[n] }
 
 // mergedInto is the survivor of a venue the push knows was merged, "" if
 // it was not.
@@ -406,7 +415,7 @@ func (k *known) unseen(keys []string, kind byte, key string) []string {
 // load looks up what the mutations of one chunk need and the push has not
 // looked up before, every table in one batch.
 func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
-	var ids, venueIDs, inspIDs, bases, hashes []string
+	var ids, venueIDs, inspIDs, bases, hashes, numbers []string
 	for i := range chunk {
 		m := &chunk[i].m
 		ids = b.unseen(ids, 'm', m.ID)
@@ -431,6 +440,12 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 					hashes = b.unseen(hashes, 'p', p.SHA256)
 				}
 			}
+			if r := m.Inspection.Record; r != nil && chunk[i].invalid == nil {
+				for _, p := range schema.RecordSignatures(m.Inspection) {
+					hashes = b.unseen(hashes, 'p', p.SHA256)
+				}
+				numbers = b.unseen(numbers, 'r', r.Number)
+			}
 		}
 	}
 	for _, id := range venueIDs {
@@ -438,6 +453,9 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 	}
 	for _, id := range inspIDs {
 		b.stored[id] = nil
+	}
+	for _, n := range numbers {
+		b.numbers[n] = ""
 	}
 	q := &pgx.Batch{}
 	each := func(rows pgx.Rows, scan func() error) error {
@@ -519,6 +537,7 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 		q.Queue(`SELECT p.sha256, p.size,
 				EXISTS (SELECT 1 FROM photo_receipts r WHERE r.sha256 = p.sha256 AND r.squad_id = $1)
 				OR EXISTS (SELECT 1 FROM inspection_photos ip WHERE ip.sha256 = p.sha256 AND ip.squad_id = $1 AND ip.claim = 'proven')
+				OR EXISTS (SELECT 1 FROM record_signatures rs WHERE rs.sha256 = p.sha256 AND rs.squad_id = $1 AND rs.claim = 'proven')
 			FROM photos p WHERE p.sha256 = ANY($2)`, b.pusher.Squad, hashes).Query(func(rows pgx.Rows) error {
 			return each(rows, func() error {
 				var sha string
@@ -527,6 +546,18 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 					return err
 				}
 				b.photos[sha] = h
+				return nil
+			})
+		})
+	}
+	if len(numbers) > 0 {
+		q.Queue(`SELECT record_number, id FROM inspections WHERE record_number = ANY($1)`, numbers).Query(func(rows pgx.Rows) error {
+			return each(rows, func() error {
+				var n, id string
+				if err := rows.Scan(&n, &id); err != nil {
+					return err
+				}
+				b.numbers[n] = id
 				return nil
 			})
 		})
@@ -606,4 +637,25 @@ func (s *Store) checklistSet(ctx context.Context, tx pgx.Tx) (schema.ChecklistLo
 		c, ok := set[version]
 		return c, ok
 	}, nil
+}
+
+// recordEvents audits what a version does to its on-site record (signed,
+// refused, each new amendment) against the copy the push holds, and
+// notes its number as taken.
+func (b *pushBatch) recordEvents(ctx context.Context, row *inspectionRow) error {
+	var prev *schema.Inspection
+	if p := b.stored[row.ID]; p != nil {
+		prev = &p.Inspection
+	}
+	squad := row.SquadID
+	for _, e := range schema.RecordEvents(prev, &row.Inspection) {
+		if err := recordChange(ctx, b.writer, change{Actor: b.pusher.Username, EntityKind: schema.AuditInspection, EntityID: row.ID, SquadID: &squad,
+			Action: e.Action, Reason: e.Reason}); err != nil {
+			return err
+		}
+	}
+	if row.Record != nil {
+		b.numbers[row.Record.Number] = row.ID
+	}
+	return nil
 }

@@ -38,12 +38,17 @@ const (
 	rollupZoneSQL = `SELECT DISTINCT v.id, v.name, v.kind FROM zone_violations z JOIN venues v ON v.id = z.venue_id
 		WHERE z.squad_id = $1 AND z.cleared_at IS NULL AND z.since < $2 AND NOT v.deleted AND v.open_state <> 'closed'
 		ORDER BY v.name, v.id`
+	rollupCasesOpenSQL    = `SELECT count(*) FROM cases WHERE squad_id = $1 AND opened_at < $2 AND (closed_at IS NULL OR closed_at >= $3)`
+	rollupCasesOverdueSQL = `SELECT c.id, c.number, c.venue_id, coalesce(v.name, ''), c.decide_by FROM cases c LEFT JOIN venues v ON v.id = c.venue_id
+		WHERE c.squad_id = $1 AND c.opened_at < $2 AND c.decide_by < $3 AND (c.decided_at IS NULL OR c.decided_at >= $4)
+		ORDER BY c.decide_by, c.id`
 )
 
 // rollupSQL is the rollup's reads in this dialect.
 var rollupSQL = store.RollupSQL{Complaints: rollupComplaintsSQL, Venues: rollupVenuesSQL, Cafes: rollupCafesSQL, Inspections: rollupInspectionsSQL,
 	Opened: rollupOpenedSQL, Ordered: rollupOrderedSQL, Closed: rollupClosedSQL, Stand: rollupStandSQL,
-	CloseOut: rollupCloseOutSQL, Black: rollupBlackSQL, Zone: rollupZoneSQL}
+	CloseOut: rollupCloseOutSQL, Black: rollupBlackSQL, Zone: rollupZoneSQL,
+	CasesOpen: rollupCasesOpenSQL, CasesOverdue: rollupCasesOverdueSQL}
 
 // The squad's complaints open at the day's end: received before it and
 // not answered, closed or rejected (its last change) by then.

@@ -135,7 +135,8 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	var st store.Stats
 	err := s.pool.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM conflicts WHERE resolved_at IS NULL),
-		(SELECT count(DISTINCT ip.sha256) FROM inspection_photos ip LEFT JOIN photos p ON p.sha256 = ip.sha256 WHERE p.sha256 IS NULL)`).
+		(SELECT count(*) FROM (SELECT sha256 FROM inspection_photos UNION SELECT sha256 FROM record_signatures) ip
+		  LEFT JOIN photos p ON p.sha256 = ip.sha256 WHERE p.sha256 IS NULL)`).
 		Scan(&st.ConflictsPending, &st.PhotosAwaited)
 	if err != nil {
 		return store.Stats{}, fmt.Errorf("store: stats: %w", translate(err))

@@ -72,7 +72,10 @@ func (s *Store) Import(ctx context.Context, d store.Dataset) error {
 		if err := w.importInspections(ctx, d.Inspections, checklists); err != nil {
 			return err
 		}
-		return w.importFindings(ctx, d.Findings)
+		if err := w.importFindings(ctx, d.Findings); err != nil {
+			return err
+		}
+		return importCases(ctx, txn{s, w}, d.Cases)
 	})
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
@@ -171,6 +174,9 @@ func (w *writer) importInspections(ctx context.Context, list []store.ImportedIns
 			for _, p := range it.Photos {
 				r.Claims[p.SHA256] = schema.ClaimProven
 			}
+		}
+		for _, p := range schema.RecordSignatures(&in.Inspection) {
+			r.Claims[p.SHA256] = schema.ClaimProven
 		}
 		seq, err := w.seq.nextSeq(ctx)
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 // inspectionCols is the column list every inspection read uses, in
 // scanInspection order. The answers are rows of their own (fillItems).
 const inspectionCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, review, seq, version, recheck_of, complaint_id`
+	hlc, time_suspect, review, seq, version, recheck_of, complaint_id, record`
 
 // inspectionRow is an inspection with the server-only columns.
 type inspectionRow struct {
@@ -35,11 +35,16 @@ type inspectionRow struct {
 func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error) {
 	var r inspectionRow
 	var inspectors, started string
-	var finished, review sql.NullString
+	var finished, review, record sql.NullString
 	var suspect int
 	if err := row.Scan(&r.ID, &r.VenueID, &r.SquadID, &r.DeviceID, &r.AuthorID, &r.ChecklistVersion, &r.Status, &inspectors,
-		&started, &finished, &r.HLC, &suspect, &review, &r.Seq, &r.Version, &r.RecheckOf, &r.ComplaintID); err != nil {
+		&started, &finished, &r.HLC, &suspect, &review, &r.Seq, &r.Version, &r.RecheckOf, &r.ComplaintID, &record); err != nil {
 		return nil, err
+	}
+	if record.Valid && record.String != "" {
+		if err := store.DecodeRecord(record.String, &r.Inspection); err != nil {
+			return nil, fmt.Errorf("inspection %s: %w", r.ID, err)
+		}
 	}
 	r.StartedAt = parseTime(started)
 	r.FinishedAt = nullTime(finished)
@@ -67,7 +72,7 @@ func scanInspection(row interface{ Scan(...any) error }) (*inspectionRow, error)
 // inspectionInsertCols are the columns a device-authored record sets;
 // review stays NULL until a leader decides.
 const inspectionInsertCols = `id, venue_id, squad_id, device_id, author_id, checklist_version, status, inspectors, started_at, finished_at,
-	hlc, time_suspect, received_at, updated_at, seq, version, recheck_of, complaint_id`
+	hlc, time_suspect, received_at, updated_at, seq, version, recheck_of, complaint_id, record, record_number`
 
 var (
 	// inspectionInsertHead and inspectionInsertRow make the statement that
@@ -89,6 +94,8 @@ const (
 	photoInsertHead = `INSERT OR FAIL INTO inspection_photos (inspection_id, item_id, position, sha256, size, media_type, captured_at,
 		lat, lng, captured_by, time_suspect, squad_id, device_id, claim) VALUES `
 	photoInsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sigInsertHead  = `INSERT OR FAIL INTO record_signatures (inspection_id, amendment, sha256, size, media_type, captured_at, squad_id, device_id, claim) VALUES `
+	sigInsertRow   = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// versionInsertHead and versionInsertRow record each accepted version.
 	versionInsertHead = `INSERT OR FAIL INTO inspection_versions (inspection_id, version, hlc, record, device_id, received_at) VALUES `
 	versionInsertRow  = `(?, ?, ?, ?, ?, ?)`
@@ -99,7 +106,8 @@ const (
 func appendInspectionValues(args []any, r *inspectionRow, now string) []any {
 	inspectors, _ := json.Marshal(r.Inspectors) // strings only: never fails
 	return append(args, r.ID, r.VenueID, r.SquadID, r.DeviceID, r.AuthorID, r.ChecklistVersion, r.Status, string(inspectors),
-		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq, max(r.Version, 1), r.RecheckOf, r.ComplaintID)
+		schema.FormatTime(r.StartedAt), finishedArg(r.FinishedAt), r.HLC, boolInt(r.TimeSuspect), now, now, r.Seq, max(r.Version, 1), r.RecheckOf, r.ComplaintID,
+		store.RecordArg(r.Record), store.RecordNumber(r.Record))
 }
 
 // appendVersionValues appends the values of r's versionInsertRow: the
@@ -153,6 +161,20 @@ func appendPhotoValues(args []any, r *inspectionRow) []any {
 	return args
 }
 
+// appendSignatureValues appends one sigInsertRow per signature image of
+// r's on-site record, with its claim.
+func appendSignatureValues(args []any, r *inspectionRow) []any {
+	for _, sig := range store.Signatures(r.Record) {
+		claim := schema.ClaimPending
+		if r.Claims[sig.Ref.SHA256] == schema.ClaimProven {
+			claim = schema.ClaimProven
+		}
+		args = append(args, r.ID, sig.Amendment, sig.Ref.SHA256, sig.Ref.Size, sig.Ref.MediaType, schema.FormatTime(sig.Ref.CapturedAt),
+			r.SquadID, r.DeviceID, claim)
+	}
+	return args
+}
+
 func finishedArg(t *time.Time) any {
 	if t == nil {
 		return nil
@@ -163,7 +185,7 @@ func finishedArg(t *time.Time) any {
 // inspectionQueues hold the rows of new inspections until they are
 // inserted many to a statement, each table after the one its rows refer to.
 type inspectionQueues struct {
-	insp, items, photos, versions *rowQueue
+	insp, items, photos, sigs, versions *rowQueue
 }
 
 // inspectionGroup is how many inspections one INSERT statement writes;
@@ -173,7 +195,7 @@ const inspectionGroup = 16
 func newInspectionQueues() inspectionQueues {
 	return inspectionQueues{insp: newRowQueue(inspectionInsertHead, inspectionInsertRow, inspectionGroup),
 		items: newRowQueue(itemInsertHead, itemInsertRow, 4*inspectionGroup), photos: newRowQueue(photoInsertHead, photoInsertRow, 4*inspectionGroup),
-		versions: newRowQueue(versionInsertHead, versionInsertRow, inspectionGroup)}
+		sigs: newRowQueue(sigInsertHead, sigInsertRow, inspectionGroup), versions: newRowQueue(versionInsertHead, versionInsertRow, inspectionGroup)}
 }
 
 // add queues the rows of the new inspection r (of checklist cl), received
@@ -190,6 +212,7 @@ func (q *inspectionQueues) add(r *inspectionRow, cl *schema.Checklist, now strin
 func (q *inspectionQueues) addAnswers(r *inspectionRow, cl *schema.Checklist) {
 	q.items.args = appendItemValues(q.items.args, r, cl)
 	q.photos.args = appendPhotoValues(q.photos.args, r)
+	q.sigs.args = appendSignatureValues(q.sigs.args, r)
 }
 
 // flush inserts every queued row, inspections first.
@@ -202,6 +225,9 @@ func (q *inspectionQueues) flush(ctx context.Context, w *writer) error {
 	}
 	if err := q.photos.flush(ctx, w); err != nil {
 		return fmt.Errorf("insert inspection photos: %w", err)
+	}
+	if err := q.sigs.flush(ctx, w); err != nil {
+		return fmt.Errorf("insert record signatures: %w", err)
 	}
 	if err := q.versions.flush(ctx, w); err != nil {
 		return fmt.Errorf("insert inspection versions: %w", err)
@@ -222,7 +248,8 @@ func (w *writer) replaceInspection(ctx context.Context, q *inspectionQueues, r *
 		return err
 	}
 	r.Seq = seq
-	for _, del := range []string{`DELETE FROM inspection_photos WHERE inspection_id = ?`, `DELETE FROM inspection_items WHERE inspection_id = ?`} {
+	for _, del := range []string{`DELETE FROM inspection_photos WHERE inspection_id = ?`, `DELETE FROM inspection_items WHERE inspection_id = ?`,
+		`DELETE FROM record_signatures WHERE inspection_id = ?`} {
 		if _, err := w.exec(ctx, del, r.ID); err != nil {
 			return fmt.Errorf("replace inspection %s: %w", r.ID, err)
 		}
@@ -329,6 +356,26 @@ func fillAnswers(ctx context.Context, q queryer, list []*inspectionRow, brief bo
 		})
 	if err != nil {
 		return fmt.Errorf("inspection photos: %w", err)
+	}
+	// The claims to the record's signature images, which are evidence
+	// like photos.
+	err = queryEach(ctx, q, `SELECT inspection_id, sha256, claim FROM record_signatures WHERE inspection_id IN (SELECT value FROM json_each(?))`, idList,
+		func(rows *sql.Rows) error {
+			var id, sha, claim string
+			if err := rows.Scan(&id, &sha, &claim); err != nil {
+				return err
+			}
+			r := byID[id]
+			if r.Claims == nil {
+				r.Claims = map[string]string{}
+			}
+			if r.Claims[sha] != schema.ClaimPending {
+				r.Claims[sha] = claim
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("record signatures: %w", err)
 	}
 	for k, ps := range photos {
 		slices.SortFunc(ps, func(a, b photo) int { return a.pos - b.pos })
@@ -512,6 +559,9 @@ func (s *Store) decorateAnswers(ctx context.Context, q queryer, list []*inspecti
 		for _, p := range r.Unshown {
 			hashes = append(hashes, p.SHA256)
 		}
+		for _, p := range schema.RecordSignatures(&r.Inspection) {
+			hashes = append(hashes, p.SHA256)
+		}
 	}
 	venues := map[string]*venueRow{}
 	err := inChunks(dedupe(venueIDs), func(chunk []any) error {
@@ -573,6 +623,14 @@ func (s *Store) decorateAnswers(ctx context.Context, q queryer, list []*inspecti
 				missing = append(missing, p.SHA256)
 				complete = false
 			}
+		}
+		if in.Record != nil {
+			rec := *in.Record
+			rec.Amendments = slices.Clone(rec.Amendments)
+			var signed bool
+			missing, signed = store.MarkSignatures(&rec, received, r.Claims, missing, seen)
+			complete = complete && signed
+			in.Record = &rec
 		}
 		in.MissingPhotos = missing
 		in.PhotosComplete = &complete

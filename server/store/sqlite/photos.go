@@ -22,8 +22,10 @@ func (s *Store) DeviceReferencesPhoto(ctx context.Context, deviceID, userID, sha
 func (s *Store) DevicePhotoClaim(ctx context.Context, deviceID, userID, sha string) (string, error) {
 	var named, proven int
 	err := s.db.R.QueryRowContext(ctx, `SELECT count(*), coalesce(max(p.claim = 'proven'), 0)
-		FROM inspection_photos p JOIN inspections i ON i.id = p.inspection_id
-		WHERE p.sha256 = ? AND (p.device_id = ? OR i.author_id = ?)`, sha, deviceID, userID).Scan(&named, &proven)
+		FROM (SELECT inspection_id, device_id, claim FROM inspection_photos WHERE sha256 = ?
+		      UNION ALL SELECT inspection_id, device_id, claim FROM record_signatures WHERE sha256 = ?) p
+		JOIN inspections i ON i.id = p.inspection_id
+		WHERE p.device_id = ? OR i.author_id = ?`, sha, sha, deviceID, userID).Scan(&named, &proven)
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("store: photo claims %s: %w", shortHash(sha), err)
@@ -38,7 +40,8 @@ func (s *Store) DevicePhotoClaim(ctx context.Context, deviceID, userID, sha stri
 // SquadsReferencingPhoto lists the squads whose inspections name the photo
 // with a proven claim.
 func (s *Store) SquadsReferencingPhoto(ctx context.Context, sha string) ([]int64, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT DISTINCT squad_id FROM inspection_photos WHERE sha256 = ? AND claim = 'proven' ORDER BY squad_id`, sha)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT squad_id FROM inspection_photos WHERE sha256 = ? AND claim = 'proven'
+		UNION SELECT squad_id FROM record_signatures WHERE sha256 = ? AND claim = 'proven' ORDER BY squad_id`, sha, sha)
 	if err != nil {
 		return nil, fmt.Errorf("store: photo squads %s: %w", sha, err)
 	}
@@ -91,6 +94,13 @@ func (s *Store) RecordPhoto(ctx context.Context, p store.Photo, from store.Uploa
 		_, err = tx.ExecContext(ctx, `UPDATE inspection_photos SET claim = 'proven'
 			WHERE sha256 = ? AND claim = 'pending' AND size = (SELECT size FROM photos WHERE sha256 = ?)
 			AND (device_id = ? OR EXISTS (SELECT 1 FROM inspections i WHERE i.id = inspection_photos.inspection_id AND i.author_id = ? AND ? <> ''))`,
+			p.SHA256, p.SHA256, from.DeviceID, from.UserID, from.UserID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE record_signatures SET claim = 'proven'
+			WHERE sha256 = ? AND claim = 'pending' AND size = (SELECT size FROM photos WHERE sha256 = ?)
+			AND (device_id = ? OR EXISTS (SELECT 1 FROM inspections i WHERE i.id = record_signatures.inspection_id AND i.author_id = ? AND ? <> ''))`,
 			p.SHA256, p.SHA256, from.DeviceID, from.UserID, from.UserID)
 		return err
 	})
@@ -147,7 +157,8 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	var st store.Stats
 	err := s.db.R.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM conflicts WHERE resolved_at IS NULL),
-		(SELECT count(DISTINCT ip.sha256) FROM inspection_photos ip LEFT JOIN photos p ON p.sha256 = ip.sha256 WHERE p.sha256 IS NULL)`).
+		(SELECT count(*) FROM (SELECT sha256 FROM inspection_photos UNION SELECT sha256 FROM record_signatures) ip
+		  LEFT JOIN photos p ON p.sha256 = ip.sha256 WHERE p.sha256 IS NULL)`).
 		Scan(&st.ConflictsPending, &st.PhotosAwaited)
 	if err != nil {
 		return store.Stats{}, fmt.Errorf("store: stats: %w", err)

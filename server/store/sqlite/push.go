@@ -311,6 +311,9 @@ func (b *pushBatch) carryOut(ctx context.Context, m *schema.Mutation, d schema.D
 			err = b.recordResubmission(ctx, row)
 		}
 	}
+	if err == nil {
+		err = b.recordEvents(ctx, row)
+	}
 	b.stored[row.ID] = row
 	return res, err
 }
@@ -355,6 +358,27 @@ func (b *pushBatch) flush(ctx context.Context) error {
 	}
 	if err := b.answerQ.flush(ctx, b.writer); err != nil {
 		return fmt.Errorf("record mutations from %s: %w", b.in.DeviceID, err)
+	}
+	return nil
+}
+
+// recordEvents audits what a version does to its on-site record (signed,
+// refused, each new amendment) against the copy the push holds, and
+// notes its number as taken.
+func (b *pushBatch) recordEvents(ctx context.Context, row *inspectionRow) error {
+	var prev *schema.Inspection
+	if p := b.stored[row.ID]; p != nil {
+		prev = &p.Inspection
+	}
+	squad := row.SquadID
+	for _, e := range schema.RecordEvents(prev, &row.Inspection) {
+		if err := recordChange(ctx, b.writer, change{Actor: b.pusher.Username, EntityKind: schema.AuditInspection, EntityID: row.ID, SquadID: &squad,
+			Action: e.Action, Reason: e.Reason}); err != nil {
+			return err
+		}
+	}
+	if row.Record != nil {
+		b.numbers[row.Record.Number] = row.ID
 	}
 	return nil
 }

@@ -22,11 +22,13 @@ type known struct {
 	restamps map[string]string                // HLCs the server replaced, by original
 	stored   map[string]*inspectionRow        // inspections on the server
 	photos   map[string]schema.PhotoHolding   // photos inspections name, as the pushing squad holds them
+	numbers  map[string]string                // on-site record numbers: the inspection holding each ("" none)
 	seen     map[seenKey]bool                 // keys looked up already
 }
 
 // seenKey is a key a push looked up: a mutation id ('m'), venue id ('v'),
-// inspection id ('i'), restamped base ('h') or photo hash ('p').
+// inspection id ('i'), restamped base ('h'), photo hash ('p') or record
+// number ('r').
 type seenKey struct {
 	kind byte
 	key  string
@@ -41,7 +43,7 @@ var _ schema.Facts = (*known)(nil)
 func newKnown() known {
 	return known{applied: make(map[string]schema.RecordedAnswer, batchHint), venues: map[string]*venueRow{}, leftAt: map[string]time.Time{},
 		restamps: map[string]string{}, stored: make(map[string]*inspectionRow, batchHint), photos: map[string]schema.PhotoHolding{},
-		seen: make(map[seenKey]bool, 3*batchHint)}
+		numbers: map[string]string{}, seen: make(map[seenKey]bool, 3*batchHint)}
 }
 
 // VenueLeftAt is when venue id last left the pushing squad.
@@ -53,6 +55,10 @@ func (k *known) Restamp(base string) (string, bool) { return schema.Restamps(k.r
 // PhotoHolding is what the push knows of the photo named sha (looked up
 // with the chunk that names it).
 func (k *known) PhotoHolding(sha string) schema.PhotoHolding { return k.photos[sha] }
+
+// RecordNumberHolder is the inspection holding on-site record number n
+// (looked up with the chunk that names it), "" if none.
+func (k *known) RecordNumberHolder(n string) string { return k.numbers[n] }
 
 // mergedInto is the survivor of a venue the push knows was merged, "" if
 // it was not.
@@ -101,7 +107,7 @@ func (k *known) unseen(keys []string, kind byte, key string) []string {
 // load looks up what the mutations of one chunk need and the push has not
 // looked up before: one query per table for the chunk.
 func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
-	var ids, venueIDs, inspIDs, bases, hashes []string
+	var ids, venueIDs, inspIDs, bases, hashes, numbers []string
 	for i := range chunk {
 		m := &chunk[i].m
 		ids = b.unseen(ids, 'm', m.ID)
@@ -125,6 +131,12 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 				for _, p := range m.Inspection.Items[j].Photos {
 					hashes = b.unseen(hashes, 'p', p.SHA256)
 				}
+			}
+			if r := m.Inspection.Record; r != nil && chunk[i].invalid == nil {
+				for _, p := range schema.RecordSignatures(m.Inspection) {
+					hashes = b.unseen(hashes, 'p', p.SHA256)
+				}
+				numbers = b.unseen(numbers, 'r', r.Number)
 			}
 		}
 	}
@@ -223,6 +235,7 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 	err = b.lookup(ctx, hashes, `SELECT p.sha256, p.size,
 			EXISTS (SELECT 1 FROM photo_receipts r WHERE r.sha256 = p.sha256 AND r.squad_id = ?)
 			OR EXISTS (SELECT 1 FROM inspection_photos ip WHERE ip.sha256 = p.sha256 AND ip.squad_id = ? AND ip.claim = 'proven')
+			OR EXISTS (SELECT 1 FROM record_signatures rs WHERE rs.sha256 = p.sha256 AND rs.squad_id = ? AND rs.claim = 'proven')
 			FROM photos p WHERE p.sha256 IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
 		var sha string
 		h := schema.PhotoHolding{Stored: true}
@@ -231,9 +244,23 @@ func (b *pushBatch) load(ctx context.Context, chunk []pushed) error {
 		}
 		b.photos[sha] = h
 		return nil
-	}, b.pusher.Squad, b.pusher.Squad)
+	}, b.pusher.Squad, b.pusher.Squad, b.pusher.Squad)
 	if err != nil {
 		return fmt.Errorf("load photos: %w", err)
+	}
+	for _, n := range numbers {
+		b.numbers[n] = ""
+	}
+	err = b.lookup(ctx, numbers, `SELECT record_number, id FROM inspections WHERE record_number IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
+		var n, id string
+		if err := rows.Scan(&n, &id); err != nil {
+			return err
+		}
+		b.numbers[n] = id
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load record numbers: %w", err)
 	}
 	return nil
 }

@@ -292,14 +292,19 @@ func testComplaintPull(t *testing.T, e *env) {
 
 // testComplaintPushLink: an inspection naming its squad's open complaint
 // links it (investigating, audited, read back on both sides); one naming
-// another squad's, a finished one or another venue's is rejected with a
-// reason, and the rest of the batch goes on.
+// a complaint finished since is linked and leaves its state alone, and one
+// naming a complaint reassigned away since is kept without the link (an
+// inspection is evidence: a complaint's later fate never sets it aside);
+// one naming another squad's or another venue's is rejected with a reason,
+// and the rest of the batch goes on.
 func testComplaintPushLink(t *testing.T, e *env) {
 	d1 := e.enroll("insp1a")
 	c := e.complain("v1a")
 	other := e.complain("v2a")
 	done := e.complain("v1b")
 	e.actOn(done.ID, lead1Access, schema.ComplaintAction{Action: "reject", By: "leader1", Reason: "r"})
+	away := e.complain("v1b")
+	e.actOn(away.ID, adminAccess, schema.ComplaintAction{Action: "assign", By: "admin", Reason: "地址在二中队辖区", SquadID: 2})
 
 	good := d1.inspection(e.venues["v1a"].ID)
 	good.ComplaintID = c.ID
@@ -312,13 +317,26 @@ func testComplaintPushLink(t *testing.T, e *env) {
 	unknown := d1.inspection(e.venues["v1b"].ID)
 	unknown.ComplaintID = strings.Repeat("x", 5000)
 	plain := d1.inspection(e.venues["v1b"].ID)
-	res := d1.push(d1.upsert(good), d1.upsert(foreign), d1.upsert(closed), d1.upsert(wrongVenue), d1.upsert(unknown), d1.upsert(plain))
+	moved := d1.inspection(e.venues["v1b"].ID)
+	moved.ComplaintID = away.ID
+	res := d1.push(d1.upsert(good), d1.upsert(foreign), d1.upsert(closed), d1.upsert(wrongVenue), d1.upsert(unknown), d1.upsert(plain),
+		d1.upsert(moved))
 	wantOutcome(t, "own open complaint", res[0], schema.OutcomeApplied, "")
 	wantOutcome(t, "another squad's complaint", res[1], schema.OutcomeRejected, schema.CodeNotFound)
-	wantOutcome(t, "a rejected complaint", res[2], schema.OutcomeRejected, schema.CodeInvalid)
+	wantOutcome(t, "a complaint rejected since", res[2], schema.OutcomeApplied, "")
 	wantOutcome(t, "another venue's complaint", res[3], schema.OutcomeRejected, schema.CodeInvalid)
 	wantOutcome(t, "a complaint that is none", res[4], schema.OutcomeRejected, schema.CodeNotFound)
 	wantOutcome(t, "no complaint", res[5], schema.OutcomeApplied, "")
+	wantOutcome(t, "a complaint reassigned away since", res[6], schema.OutcomeApplied, "")
+	if got, _ := e.s.Complaint(e.ctx, done.ID, adminAccess); got.Status != schema.ComplaintRejected || !slices.Equal(got.InspectionIDs, []string{closed.ID}) {
+		t.Fatalf("the rejected complaint after a late inspection = %+v; want rejected still, linked to %s", got, closed.ID)
+	}
+	if got, _ := e.s.Complaint(e.ctx, away.ID, adminAccess); got.SquadID != 2 || got.Status != schema.ComplaintReceived || len(got.InspectionIDs) != 0 {
+		t.Fatalf("the reassigned complaint after squad 1's late inspection = %+v; want squad 2's, untouched", got)
+	}
+	if in := e.inspection(moved.ID); in.ComplaintID != "" {
+		t.Fatalf("the late inspection of a reassigned complaint names %q; want it kept without the link", in.ComplaintID)
+	}
 	if strings.Contains(res[4].Reason, "xxxx") {
 		t.Fatalf("the reason echoes the device's text: %q", res[4].Reason)
 	}

@@ -13,6 +13,7 @@ var rollupCases = []contractCase{
 	{"FactsOfAKnownDay", testRollupFacts},
 	{"DaysReplaceMonthsFreezeOnce", testRollupHistory},
 	{"LateArrivalsKeepTheirFirstRecord", testLateArrivals},
+	{"CasesOpenAndOverdue", testRollupCases},
 }
 
 // rollupStore opens a store with the rollup fixture imported at
@@ -52,6 +53,7 @@ func testRollupFacts(t *testing.T, open Open) {
 		Opened: map[string]int{"NC11": 1}, Ordered: map[string]int{}, Closed: map[string]int{"NC14": 1},
 		Overdue: map[string]int{"NC02": 1}, Repeated: map[string]int{"NC02": 1}, Standing: map[string]int{"NC02": 1, "NC11": 1},
 		CloseOutDays: []float64{4, 23}, BlackCafes: []store.RollupVenue{}, InZoneOpen: []store.RollupVenue{v("c1d")},
+		CasesOverdue: []store.RollupCase{},
 	}
 	if len(got.CloseOutDays) == 2 && got.CloseOutDays[0] > got.CloseOutDays[1] {
 		got.CloseOutDays[0], got.CloseOutDays[1] = got.CloseOutDays[1], got.CloseOutDays[0]

@@ -63,6 +63,8 @@ func Run(t *testing.T, open Open) {
 		{"RollupComplaints", rollupComplaintCases},
 		{"Plans", planCases},
 		{"Complaints", complaintCases},
+		{"Record", recordCases},
+		{"Cases", caseCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()

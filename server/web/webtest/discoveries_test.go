@@ -70,7 +70,7 @@ func TestWorkbench_Discoveries(t *testing.T) {
 	main = e.Text("main")
 	wantIn(t, "after confirm", main, "已确认")
 	wantIn(t, "after confirm", main, "待处理（1）")
-	wantIn(t, "after confirm", main, "已确认，待立案（1）")
+	wantIn(t, "after confirm", main, "已确认（1）")
 	e.Submit("form[action='/discoveries/"+dup.ID+"/merge']", map[string]string{"select[name=into]": first.ID})
 	main = e.Text("main")
 	wantIn(t, "after merge", main, "已合并")

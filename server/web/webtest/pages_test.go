@@ -135,6 +135,14 @@ func TestWorkbench_ReviewAndLedger(t *testing.T) {
 	e.Submit("form[action$='/review']:not(.return)", nil)
 	e.Open("/findings/" + nc01)
 	wantIn(t, "the re-checked finding", e.Text("main"), "复查合格")
+	// Its order and re-check print from the finding page (the API's PDF
+	// routes, which take the session cookie).
+	for _, link := range []string{"order.pdf", "recheck.pdf"} {
+		want := schema.PathFindings + "/" + nc01 + "/" + link
+		if got := webtest.Eval[string](e, `(document.querySelector("a[href$='/`+link+`']") || {}).pathname || ""`); got != want {
+			t.Errorf("the finding page links %q; want %s", got, want)
+		}
+	}
 
 	// A step the ledger does not allow is refused with its reason: NC03
 	// is open, and only a re-checked finding can be closed.

@@ -162,7 +162,7 @@ func (w *Web) takeIn(c echo.Context, p *auth.Principal) error {
 	if !complaintAccess(p).Read.Covers(out.SquadID) {
 		return c.Redirect(http.StatusSeeOther, "/complaints?ok=received-elsewhere")
 	}
-	return c.Redirect(http.StatusSeeOther, "/complaints/"+out.ID+"?ok=received")
+	return c.Redirect(http.StatusSeeOther, "/complaints/"+out.ID)
 }
 
 // schemaMessage is the message of the *schema.Error inside err.

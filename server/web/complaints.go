@@ -99,7 +99,6 @@ type complaintListData struct {
 
 // complaintNotices are shown after a form of the complaint pages.
 var complaintNotices = map[string]string{
-	"received":                "投诉已登记。",
 	"received-elsewhere":      "投诉已登记，并已按场所分派给承办中队（不在您的中队，您不能查看它）。",
 	schema.ComplaintActAccept: "已受理。办结期限从受理之日起计算。",
 	schema.ComplaintActReject: "已决定不予受理。",

@@ -34,8 +34,8 @@ func complaintID(t *testing.T, e *webtest.Env) string {
 	return id
 }
 
-// intake fills the intake form and submits it.
-func intake(e *webtest.Env, fields map[string]string, replyWanted bool) {
+// takeIn fills the intake form and submits it.
+func takeIn(e *webtest.Env, fields map[string]string, replyWanted bool) {
 	e.Open("/complaints/new")
 	if replyWanted {
 		e.Do(chromedp.Click(chromedp.CSS("input[name=reply_wanted]")))
@@ -66,7 +66,7 @@ func TestComplaints_OfficeTakesInLeaderHandles(t *testing.T) {
 	}
 	// One complaint received 20 days ago and never accepted: past its
 	// 15 days of acceptance.
-	intake(e, map[string]string{"select[name=channel]": schema.Channel12318, "select[name=category]": schema.CategoryArcade,
+	takeIn(e, map[string]string{"select[name=channel]": schema.Channel12318, "select[name=category]": schema.CategoryArcade,
 		"input[name=received_at]": now.AddDate(0, 0, -20).Format("2006-01-02T15:04"),
 		"select[name=venue]":      "01900000-0000-7000-8000-000000000005",
 		"textarea[name=content]":  "游艺厅内设有赌博机，晚上人很多。"}, false)
@@ -74,7 +74,7 @@ func TestComplaints_OfficeTakesInLeaderHandles(t *testing.T) {
 
 	e.Open("/complaints/new")
 	e.Screenshot("intake-form")
-	intake(e, map[string]string{"select[name=channel]": schema.Channel12345, "select[name=category]": schema.CategoryCafe,
+	takeIn(e, map[string]string{"select[name=channel]": schema.Channel12345, "select[name=category]": schema.CategoryCafe,
 		"input[name=contact]": "张先生 13800001234", "select[name=venue]": blueSeaBar,
 		"textarea[name=content]": "蓝海网吧晚上十点后仍有未成年人上网，\n前台不核验身份证。"}, true)
 	id := complaintID(t, e)
@@ -98,7 +98,7 @@ func TestComplaints_OfficeTakesInLeaderHandles(t *testing.T) {
 	// what was typed kept, inert; a long hostile one within bounds is kept
 	// and shown as text.
 	long := hostile[0] + "\u202E" + strings.Repeat("长", 10000)
-	intake(e, map[string]string{"select[name=venue]": blueSeaBar, "textarea[name=content]": long}, false)
+	takeIn(e, map[string]string{"select[name=venue]": blueSeaBar, "textarea[name=content]": long}, false)
 	if st := e.Status(); st != 400 || !strings.Contains(e.Text(".alert"), "投诉内容过长") {
 		t.Fatalf("10,000 characters: status %d, %q", st, e.Text(".alert"))
 	}
@@ -107,7 +107,7 @@ func TestComplaints_OfficeTakesInLeaderHandles(t *testing.T) {
 	}
 	e.Screenshot("intake-refused")
 	word := strings.Repeat("W", 3000)
-	intake(e, map[string]string{"select[name=venue]": "", "textarea[name=place]": hostile[1] + " 某路口",
+	takeIn(e, map[string]string{"select[name=venue]": "", "textarea[name=place]": hostile[1] + " 某路口",
 		"input[name=lat]": "35.05", "input[name=lng]": "118.33", "select[name=squad]": "1",
 		"textarea[name=content]": strings.Join(hostile, "\n") + "\n" + word}, false)
 	hostileID := complaintID(t, e)

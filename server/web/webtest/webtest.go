@@ -32,6 +32,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -221,6 +223,11 @@ func (e *Env) clickAndWait(css string) {
 // the district the server was seeded with (small or demo).
 func (e *Env) Login(username string) {
 	e.t.Helper()
+	// Whoever was signed in in this tab is signed out first: the login
+	// form is for a visitor.
+	if _, err := chromedp.Call(e.Ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		e.t.Fatalf("webtest: clear cookies: %v", err)
+	}
 	e.Open("/login")
 	e.Submit("form[action='/login']", map[string]string{"input[name=username]": username, "input[name=password]": e.Server.Password()})
 }

@@ -38,11 +38,17 @@ func TestComplaintPages_OfficeAndSquads(t *testing.T) {
 		t.Fatalf("after intake: %d\n%.3000s", st, shown)
 	}
 	var list server.ComplaintPage
-	admin.must(http.StatusOK, "GET", schema.PathComplaints, nil, &list)
-	if len(list.Complaints) != 1 || list.Complaints[0].Contact != "李女士 13900001111" || list.Complaints[0].SquadID != 2 {
-		t.Fatalf("the stored complaint: %+v", list.Complaints)
+	admin.must(http.StatusOK, "GET", schema.PathComplaints+"?limit=500", nil, &list)
+	var got *schema.Complaint
+	for i, c := range list.Complaints {
+		if c.ReceivedBy == "office1" {
+			got = &list.Complaints[i]
+		}
 	}
-	id := list.Complaints[0].ID
+	if got == nil || got.Contact != "李女士 13900001111" || got.SquadID != 2 {
+		t.Fatalf("the stored complaint: %+v", got)
+	}
+	id := got.ID
 	csrf := csrfOf(t, shown)
 	if st, _ := office.post("/complaints/"+id+"/accept", url.Values{"csrf": {csrf}}); st != http.StatusForbidden {
 		t.Fatalf("the office accepting: %d; want 403", st)
@@ -79,8 +85,16 @@ func TestComplaintPages_OfficeAndSquads(t *testing.T) {
 		t.Fatalf("an extension past the limit: %d\n%.2000s", st, bad)
 	}
 
-	// Keyset pages of 50, and the overdue filter: 51 more complaints, one
-	// of them received 20 days ago and so past its acceptance limit.
+	// The complaint's audit trail through the API, as its squad's leader.
+	var trail []schema.AuditEntry
+	e.login("leader2").must(http.StatusOK, "GET", schema.PathAudit+"?entity=complaint&id="+id, nil, &trail)
+	if len(trail) != 2 || trail[0].Action != "complaint_accepted" || trail[1].Action != "complaint_received" {
+		t.Fatalf("the complaint's audit trail: %+v", trail)
+	}
+
+	// Keyset pages of 50 through every complaint of the squad, and the
+	// overdue filter: 51 more complaints, one received 20 days ago and so
+	// past its acceptance limit.
 	for i := range 51 {
 		in := schema.ComplaintIntake{Channel: schema.ChannelLetter, Category: schema.CategoryArcade, VenueID: v.ID, Content: "来信 " + itoa(int64(i))}
 		if i == 0 {
@@ -88,18 +102,33 @@ func TestComplaintPages_OfficeAndSquads(t *testing.T) {
 		}
 		admin.must(http.StatusCreated, "POST", schema.PathComplaints, in, nil)
 	}
-	_, first := lead.get("/complaints")
-	next := nextLink.FindStringSubmatch(first)
-	if n := strings.Count(first, `<tr id="complaint-`); n != 50 || next == nil {
-		t.Fatalf("the first page: %d rows, next link %v", n, next)
+	var all, overdue server.ComplaintPage
+	admin.must(http.StatusOK, "GET", schema.PathComplaints+"?squad=2&limit=500", nil, &all)
+	admin.must(http.StatusOK, "GET", schema.PathComplaints+"?squad=2&overdue=true&limit=500", nil, &overdue)
+	rows, pages, path := 0, 0, "/complaints"
+	for path != "" {
+		_, page := lead.get(path)
+		n := strings.Count(page, `<tr id="complaint-`)
+		rows, pages, path = rows+n, pages+1, ""
+		if next := nextLink.FindStringSubmatch(page); next != nil {
+			if n != 50 {
+				t.Fatalf("page %d has %d rows and a next link", pages, n)
+			}
+			path = html.UnescapeString(next[1])
+		}
 	}
-	_, second := lead.get(html.UnescapeString(next[1]))
-	if n := strings.Count(second, `<tr id="complaint-`); n != 2 || nextLink.MatchString(second) || !strings.Contains(second, "来信 0") {
-		t.Fatalf("the second page: %d rows\n%.3000s", n, second)
+	if rows != len(all.Complaints) || pages != (rows+49)/50 || rows < 52 {
+		t.Fatalf("%d rows on %d pages; the squad has %d complaints", rows, pages, len(all.Complaints))
 	}
 	_, over := lead.get("/complaints?overdue=1")
-	if n := strings.Count(over, `<tr id="complaint-`); n != 1 || !strings.Contains(over, "受理超期 5") {
-		t.Fatalf("the overdue filter: %d rows\n%.3000s", n, over)
+	if n := strings.Count(over, `<tr id="complaint-`); n != len(overdue.Complaints) || !strings.Contains(over, "受理超期 5") {
+		t.Fatalf("the overdue filter: %d rows of %d\n%.3000s", n, len(overdue.Complaints), over)
+	}
+	for _, c := range all.Complaints {
+		listed := strings.Contains(over, `<tr id="complaint-`+c.ID+`" class="overdue"`)
+		if listed != c.Overdue {
+			t.Fatalf("complaint %s (overdue %v) listed under 只看超期: %v", c.Number, c.Overdue, listed)
+		}
 	}
 }
 

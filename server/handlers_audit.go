@@ -17,6 +17,7 @@ import (
 var auditKinds = map[string]bool{
 	schema.AuditInspection: true, schema.AuditFinding: true, schema.AuditConflict: true, schema.AuditUser: true,
 	schema.AuditDevice: true, schema.AuditEnrollmentCode: true, schema.AuditVenue: true, store.AuditCase: true,
+	schema.AuditComplaint: true,
 }
 
 // auditor puts who makes the request, and from which address, into its
@@ -45,7 +46,7 @@ func (s *Server) listAudit(c echo.Context) error {
 	f := store.AuditFilter{EntityKind: c.QueryParam("entity"), EntityID: c.QueryParam("id"), Actor: c.QueryParam("actor"), SquadID: squad}
 	switch {
 	case f.EntityKind != "" && !auditKinds[f.EntityKind]:
-		return schema.Errorf(schema.CodeInvalid, "entity %q is not one of inspection, finding, conflict, user, device, enrollment_code, venue, case", truncate(f.EntityKind, 30))
+		return schema.Errorf(schema.CodeInvalid, "entity %q is not one of inspection, finding, conflict, user, device, enrollment_code, venue, case, complaint", truncate(f.EntityKind, 30))
 	case f.EntityID != "" && f.EntityKind == "":
 		return schema.Errorf(schema.CodeInvalid, "id needs entity (the kind of thing the id names)")
 	case !auditText(f.EntityID):
@@ -107,6 +108,9 @@ func (s *Server) entityOfSquad(ctx context.Context, kind, id string, squad int64
 		return err == nil && u.SquadID != nil && *u.SquadID == squad
 	case store.AuditCase:
 		_, err := s.store.Case(ctx, id, schema.SquadScope(squad))
+		return err == nil
+	case schema.AuditComplaint:
+		_, err := s.store.Complaint(ctx, id, schema.ComplaintAccessOf(schema.RoleLeader, &squad, false))
 		return err == nil
 	}
 	return false

@@ -26,7 +26,10 @@ type inspectionData struct {
 	// Recheck is the finding the inspection set out to re-check
 	// (RecheckOf), when the leader may see it: whoever approves a
 	// re-check must know which order it answers.
-	Recheck    *schema.Finding
+	Recheck *schema.Finding
+	// Complaint is the complaint the inspection investigated
+	// (ComplaintID), when the leader may read it.
+	Complaint  *schema.Complaint
 	Audit      []schema.AuditEntry
 	AuditLink  string
 	CanReview  bool
@@ -121,6 +124,15 @@ func (w *Web) inspectionPage(c echo.Context, p *auth.Principal) error {
 		case err == nil && p.CanSupervise(f.SquadID):
 			d.Recheck = &f
 		case err != nil && schema.ErrorCode(err) != schema.CodeNotFound:
+			return err
+		}
+	}
+	if in.ComplaintID != "" {
+		x, err := w.st.Complaint(ctx, in.ComplaintID, complaintAccess(p))
+		switch {
+		case err == nil:
+			d.Complaint = &x
+		case schema.ErrorCode(err) != schema.CodeNotFound:
 			return err
 		}
 	}

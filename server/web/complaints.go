@@ -307,6 +307,9 @@ type timelineEntry struct {
 // the page says in Chinese from the complaint, keeping what people wrote.
 func timelineOf(e schema.AuditEntry, c schema.Complaint) timelineEntry {
 	t := timelineEntry{AuditEntry: e, Text: e.Reason}
+	if dev, ok := strings.CutPrefix(e.Actor, "device:"); ok {
+		t.Actor = "设备 " + shortID(dev)
+	}
 	_, rest, found := strings.Cut(e.Reason, ": ")
 	switch e.Action {
 	case "complaint_received":
@@ -324,10 +327,23 @@ func timelineOf(e schema.AuditEntry, c schema.Complaint) timelineEntry {
 		if n, _ := fmt.Sscanf(e.Reason, "%d days", &days); n == 1 && found {
 			t.Text = fmt.Sprintf("延长 %d 天：%s", days, rest)
 		}
+	case "complaint_investigating":
+		var in string
+		if n, _ := fmt.Sscanf(e.Reason, "inspection %s from", &in); n == 1 {
+			t.Text = "检查 " + shortID(in) + " 已上传"
+		}
 	case "complaint_answered":
 		if m, ok := strings.CutPrefix(e.Reason, "by "); ok {
 			t.Text = "答复方式：" + replyMethodName(m)
 		}
 	}
 	return t
+}
+
+// shortID is the first eight characters of an id, as lists show it.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }

@@ -45,3 +45,28 @@ func TestLimitNotes_LocalDays(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineOf_Chinese: the store's own English facts of a complaint's
+// steps read in Chinese; what people wrote is kept as written.
+func TestTimelineOf_Chinese(t *testing.T) {
+	sq := int64(2)
+	c := schema.Complaint{Channel: schema.Channel12345, Category: schema.CategoryCafe}
+	for _, tc := range []struct {
+		e           schema.AuditEntry
+		text, actor string
+	}{
+		{schema.AuditEntry{Action: "complaint_received", Actor: "clerk", SquadID: &sq, Reason: "投诉〔2026〕1号 by 12345, cafe; squad 2 by the venue"},
+			"12345 热线 · 网吧，分派第2中队", "clerk"},
+		{schema.AuditEntry{Action: "complaint_assigned", Actor: "admin", Reason: "squad 1 → 2: <b>不归我们</b>"}, "第1中队 → 第2中队：<b>不归我们</b>", "admin"},
+		{schema.AuditEntry{Action: "complaint_extended", Actor: "leader2", Reason: "10 days to 2026-05-01: 需要联合执法"}, "延长 10 天：需要联合执法", "leader2"},
+		{schema.AuditEntry{Action: "complaint_answered", Actor: "leader2", Reason: "by sms"}, "答复方式：短信", "leader2"},
+		{schema.AuditEntry{Action: "complaint_investigating", Actor: "device:01a235bc-28ba-72a8", Reason: "inspection 0190aaaa-bbbb from device 01a235bc-28ba-72a8"},
+			"检查 0190aaaa 已上传", "设备 01a235bc"},
+		{schema.AuditEntry{Action: "complaint_handled", Actor: "leader2", Reason: "squad 9 → 9: 其实是办理结果"}, "squad 9 → 9: 其实是办理结果", "leader2"},
+	} {
+		got := timelineOf(tc.e, c)
+		if got.Text != tc.text || got.Actor != tc.actor {
+			t.Errorf("%s: %q by %q; want %q by %q", tc.e.Action, got.Text, got.Actor, tc.text, tc.actor)
+		}
+	}
+}

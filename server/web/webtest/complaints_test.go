@@ -239,3 +239,23 @@ func TestComplaints_DashboardAndBulletin(t *testing.T) {
 	}
 	e.Screenshot("bulletin-complaints")
 }
+
+// TestComplaints_DemoDistrict: the demo district's complaints, in every
+// state, list and open within the tablet's width for an admin, overdue
+// ones marked with the limit they passed.
+func TestComplaints_DemoDistrict(t *testing.T) {
+	e := demoEnv(t)
+	e.Login("admin")
+	e.Open("/complaints")
+	shot(t, e, "demo-list")
+	if n := webtest.Eval[int](e, `document.querySelectorAll("tr.overdue .limit.over").length`); n == 0 {
+		t.Fatal("the demo district lists no overdue complaint")
+	}
+	e.Click("tr.overdue td a")
+	shot(t, e, "demo-overdue-complaint")
+	if got := e.Text(".head"); !strings.Contains(got, "超期") {
+		t.Fatalf("an overdue complaint's page heads %q", got)
+	}
+	e.Open("/complaints?overdue=1&status=accepted")
+	shot(t, e, "demo-overdue-accepted")
+}

@@ -334,8 +334,7 @@ func TestComplaint_TamperedPushNamingAnotherSquadsComplaintRejectedRestApplied(t
 	e := newEnv(t)
 	ctx := context.Background()
 	theirs := complain(t, e, schema.ComplaintIntake{VenueID: venue4, Content: "二中队辖区的投诉"})
-	rejected := complain(t, e, schema.ComplaintIntake{VenueID: venue1, Content: "已不予受理的投诉"})
-	e.actOn(t, rejected.ID, schema.ComplaintAction{Action: schema.ComplaintActReject, Reason: "不属于本部门职责"})
+	elsewhere := complain(t, e, schema.ComplaintIntake{VenueID: venue2, Content: "本中队另一场所的投诉"})
 	mustSync(t, e.dev)
 	var ids []string
 	for range 3 {
@@ -345,7 +344,7 @@ func TestComplaint_TamperedPushNamingAnotherSquadsComplaintRejectedRestApplied(t
 		}
 		ids = append(ids, id)
 	}
-	forged := map[string]string{ids[0]: theirs.ID, ids[1]: rejected.ID}
+	forged := map[string]string{ids[0]: theirs.ID, ids[1]: elsewhere.ID}
 	e.tamperPush(t, func(req *schema.PushRequest) {
 		for i := range req.Mutations {
 			if in := req.Mutations[i].Inspection; in != nil && forged[in.ID] != "" {
@@ -365,7 +364,7 @@ func TestComplaint_TamperedPushNamingAnotherSquadsComplaintRejectedRestApplied(t
 		codes[a.EntityID] = a.Code
 	}
 	if codes[ids[0]] != string(schema.CodeNotFound) || codes[ids[1]] != string(schema.CodeInvalid) || codes[ids[2]] != "" {
-		t.Fatalf("answers by inspection %v: want another squad's complaint not found, a rejected one invalid, the third applied", codes)
+		t.Fatalf("answers by inspection %v: want another squad's complaint not found, one about another venue invalid, the third applied", codes)
 	}
 	if _, err := e.admin.Inspection(ids[2]); err != nil {
 		t.Fatalf("the untouched inspection of the batch: %v", err)
@@ -378,7 +377,7 @@ func TestComplaint_TamperedPushNamingAnotherSquadsComplaintRejectedRestApplied(t
 	if c := e.serverComplaint(t, theirs.ID); c.Status != schema.ComplaintReceived || len(c.InspectionIDs) != 0 {
 		t.Fatalf("the other squad's complaint %s %v: want untouched", c.Status, c.InspectionIDs)
 	}
-	if c := e.serverComplaint(t, rejected.ID); c.Status != schema.ComplaintRejected || len(c.InspectionIDs) != 0 {
-		t.Fatalf("the rejected complaint %s %v: want untouched", c.Status, c.InspectionIDs)
+	if c := e.serverComplaint(t, elsewhere.ID); c.Status != schema.ComplaintReceived || len(c.InspectionIDs) != 0 {
+		t.Fatalf("the complaint about another venue %s %v: want untouched", c.Status, c.InspectionIDs)
 	}
 }

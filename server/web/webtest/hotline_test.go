@@ -372,3 +372,60 @@ func complaintAct(t *testing.T, e *webtest.Env, action string, fields map[string
 		t.Fatalf("%s the complaint: HTTP %d\n%.2000s", action, st, e.Text("body"))
 	}
 }
+
+// TestHotline_RefusedRecordPrinted: the manager refuses to sign; the
+// record the server holds carries the reason and the witness, the
+// inspection page shows them, and the printed record says so.
+func TestHotline_RefusedRecordPrinted(t *testing.T) {
+	pdftest.Require(t)
+	pdftest.Font(t)
+	ctx := context.Background()
+	e := webtest.Start(t, servertest.Options{})
+	dev, _ := fieldDevice(t, e, "inspector1")
+	syncDevice(t, dev)
+	id, err := dev.StartInspection(ctx, starNetCafe, "inspector2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answerAll(t, dev, id)
+	if err := dev.SetItem(ctx, id, "NC06", schema.ResultFail, "凌晨 1:10 仍在营业，场内 23 人上网"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.AttachPhotoFiles(ctx, id, "NC06", photoFile(t, 77)); err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.SetRecord(ctx, id, mobilesync.RecordInput{
+		Party:    schema.Party{Name: "钱某", Role: "网管", IDType: schema.IDTypeResident, IDLast: "0417"},
+		IDsShown: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const reason = "当事人称老板不在，拒绝在笔录上签字"
+	witness := schema.Witness{Name: "孙丽", Relation: "社区网格员"}
+	if err := dev.RefuseRecord(ctx, id, reason, witness); err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.Submit(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	syncDevice(t, dev)
+
+	leader := e.Server.Login("leader1")
+	got, err := leader.Inspection(id)
+	if err != nil || got.Record == nil || got.Record.Signing == nil || got.Record.Signing.Refused == nil ||
+		got.Record.Signing.Refused.Reason != reason || got.Record.Signing.Refused.Witness.Name != witness.Name {
+		t.Fatalf("the refused record on the server: %+v, %v", got.Record, err)
+	}
+	e.Login("leader1")
+	e.Open("/inspections/" + id)
+	text := e.Text("main")
+	for _, want := range []string{reason, "孙丽", "社区网格员"} {
+		wantIn(t, "the inspection page of the refused record", text, want)
+	}
+	shot(t, e, "refused-record")
+	pg := printed(t, leader, "/api/v1/inspections/"+id+"/record.pdf", "refused-record")
+	pg.MustHave(t, "当事人拒绝签名", reason, "孙丽", "社区网格员", got.Record.Number, got.Record.Signing.Hash, "钱某")
+	if pg.Has("当事人签名确认") {
+		t.Error("the printed refused record says the party signed")
+	}
+}

@@ -281,8 +281,8 @@ type ComplaintAccess struct {
 }
 
 // ComplaintAccessOf is the access of a user of role and squad: an admin
-// everything; a leader their squad's complaints with contacts, and acting
-// on them; the office (intake staff) intake and reading every complaint
+// everything; a leader their squad's complaints with contacts, acting on
+// them, and intake (a call that reaches a squad is taken in there); the office (intake staff) intake and reading every complaint
 // without contacts; an inspector or a device nothing — a complaint reaches
 // a device only as its ComplaintTask.
 func ComplaintAccessOf(role string, squad *int64, device bool) ComplaintAccess {
@@ -293,7 +293,7 @@ func ComplaintAccessOf(role string, squad *int64, device bool) ComplaintAccess {
 		return ComplaintAccess{Read: AllSquads(), Contact: AllSquads(), Act: AllSquads(), Intake: true}
 	case role == RoleLeader && squad != nil:
 		s := SquadScope(*squad)
-		return ComplaintAccess{Read: s, Contact: s, Act: s}
+		return ComplaintAccess{Read: s, Contact: s, Act: s, Intake: true}
 	case role == RoleOffice:
 		return ComplaintAccess{Read: AllSquads(), Intake: true}
 	}

@@ -228,8 +228,8 @@ func TestComplaintAccessOf_Contact(t *testing.T) {
 		act, intake bool
 	}{
 		{"admin", schema.ComplaintAccessOf(schema.RoleAdmin, nil, false), true, true, true, true},
-		{"leader of the squad", schema.ComplaintAccessOf(schema.RoleLeader, &one, false), true, true, true, false},
-		{"leader of another squad", schema.ComplaintAccessOf(schema.RoleLeader, &two, false), false, false, false, false},
+		{"leader of the squad", schema.ComplaintAccessOf(schema.RoleLeader, &one, false), true, true, true, true},
+		{"leader of another squad", schema.ComplaintAccessOf(schema.RoleLeader, &two, false), false, false, false, true},
 		{"office", schema.ComplaintAccessOf(schema.RoleOffice, nil, false), true, false, false, true},
 		{"inspector", schema.ComplaintAccessOf(schema.RoleInspector, &one, false), false, false, false, false},
 		{"device of an admin", schema.ComplaintAccessOf(schema.RoleAdmin, &one, true), false, false, false, false},

@@ -198,7 +198,7 @@ func TestAuthz_Complaints(t *testing.T) {
 		{"leader of another squad accepts", leader2, "POST", one + "/accept", accept, 404},
 		{"leader of another squad assigns", leader2, "POST", one + "/assign", map[string]any{"squad_id": 2, "reason": "mine"}, 404},
 		{"leader of another squad lists it", leader2, "GET", schema.PathComplaints + "?squad=1", nil, 403},
-		{"leader takes complaints in", leader1, "POST", schema.PathComplaints, intake, 403},
+		{"leader takes complaints in", leader1, "POST", schema.PathComplaints, intake, 201},
 		{"inspector lists", inspector1, "GET", schema.PathComplaints, nil, 403},
 		{"inspector reads", inspector1, "GET", one, nil, 403},
 		{"inspector takes complaints in", inspector1, "POST", schema.PathComplaints, intake, 403},

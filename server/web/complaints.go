@@ -32,7 +32,7 @@ func complaintAccess(p *auth.Principal) schema.ComplaintAccess {
 // mayTakeIn reports whether p may enter a new complaint: the office's
 // intake staff, admins, and leaders (a call that reaches a squad).
 func mayTakeIn(p *auth.Principal) bool {
-	return p.Role == schema.RoleOffice || p.IsAdmin() || p.Role == schema.RoleLeader && p.SquadID != nil
+	return schema.ComplaintAccessOf(p.Role, p.SquadID, p.IsDevice()).Intake
 }
 
 // limitNote is one time limit of a complaint as a list or page shows it.

@@ -218,10 +218,13 @@ func TestHotline_ComplaintToClosedCase(t *testing.T) {
 
 	// The leader reads the record, approves and orders NC02 corrected.
 	e.Open("/inspections/" + in)
-	waitThumbnails(t, e, 3)
+	waitThumbnails(t, e, 2)
 	text := e.Text("main")
-	for _, want := range []string{"现检〔", "赵建国", "店长", "已出示执法证件", complaintIDNumber(t, leader3, complaintID)} {
+	for _, want := range []string{"现检〔", "赵建国", "店长", "已出示", complaintIDNumber(t, leader3, complaintID)} {
 		wantIn(t, "the investigating inspection", text, want)
+	}
+	if !webtest.Eval[bool](e, `(() => { const i = document.querySelector(".signature img"); return !!i && i.complete && i.naturalWidth > 0; })()`) {
+		t.Fatalf("the party's signature does not show on the inspection page")
 	}
 	shot(t, e, "investigation")
 	e.Submit("form[action$='/review']:not(.return)", nil)
@@ -260,7 +263,7 @@ func TestHotline_ComplaintToClosedCase(t *testing.T) {
 		map[string]string{"NC02": "入口处已设置未成年人禁入标志"}, 60)
 	syncDevice(t, dev3)
 	e.Open("/inspections/" + re)
-	waitThumbnails(t, e, 2)
+	waitThumbnails(t, e, 1)
 	e.Submit("form[action$='/review']:not(.return)", nil)
 	e.Open("/findings/" + nc02)
 	wantIn(t, "the re-checked finding", e.Text("main"), "复查合格")

@@ -306,19 +306,11 @@ func localDay(t time.Time) int {
 
 // CaseNumber formats the number of a case: 文立〔YYYY〕N号, the year and
 // its sequence in that year.
-func CaseNumber(year, n int) string {
-	return fmt.Sprintf("文立〔%d〕%d号", year, n)
-}
+func CaseNumber(year, n int) string { return docNumber("文立", year, n) }
 
 // ParseCaseNumber reads the year and sequence back from a number that
 // CaseNumber made; ok is false for any other text.
-func ParseCaseNumber(s string) (year, n int, ok bool) {
-	var rest string
-	if _, err := fmt.Sscanf(s, "文立〔%d〕%d%s", &year, &n, &rest); err != nil || rest != "号" || n <= 0 {
-		return 0, 0, false
-	}
-	return year, n, CaseNumber(year, n) == s
-}
+func ParseCaseNumber(s string) (year, n int, ok bool) { return parseDocNumber("文立", s) }
 
 // CaseYear is the year a case opened at t is numbered in (Beijing time).
 func CaseYear(t time.Time) int {

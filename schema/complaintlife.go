@@ -152,19 +152,11 @@ func ComplaintOverdue(c Complaint, now time.Time) bool {
 }
 
 // ComplaintNumber is the document number of the n-th complaint of a year.
-func ComplaintNumber(year, n int) string {
-	return fmt.Sprintf("投诉〔%d〕%d号", year, n)
-}
+func ComplaintNumber(year, n int) string { return docNumber("投诉", year, n) }
 
 // ParseComplaintNumber reads the year and sequence back from a number
 // that ComplaintNumber made; ok is false for any other text.
-func ParseComplaintNumber(s string) (year, n int, ok bool) {
-	var rest string
-	if _, err := fmt.Sscanf(s, "投诉〔%d〕%d%s", &year, &n, &rest); err != nil || rest != "号" || n <= 0 {
-		return 0, 0, false
-	}
-	return year, n, ComplaintNumber(year, n) == s
-}
+func ParseComplaintNumber(s string) (year, n int, ok bool) { return parseDocNumber("投诉", s) }
 
 // DecideComplaint applies an action to a complaint at now under the
 // limits, or refuses it saying why: conflict when the complaint's state

@@ -252,16 +252,24 @@ func RecheckTarget(in Inspection, f Finding) error {
 
 // OrderNumber formats the number of an order to correct: the year and its
 // sequence in that year, as the bureau's documents number them.
-func OrderNumber(year, n int) string {
-	return fmt.Sprintf("责改〔%d〕%d号", year, n)
-}
+func OrderNumber(year, n int) string { return docNumber("责改", year, n) }
 
 // ParseOrderNumber reads the year and sequence back from a number that
 // OrderNumber made; ok is false for any other text.
-func ParseOrderNumber(s string) (year, n int, ok bool) {
+func ParseOrderNumber(s string) (year, n int, ok bool) { return parseDocNumber("责改", s) }
+
+// docNumber is the form of every document number the bureau gives in
+// sequence per year: PREFIX〔YYYY〕N号.
+func docNumber(prefix string, year, n int) string {
+	return fmt.Sprintf("%s〔%d〕%d号", prefix, year, n)
+}
+
+// parseDocNumber reads the year and sequence back from a number that
+// docNumber made with prefix; ok is false for any other text.
+func parseDocNumber(prefix, s string) (year, n int, ok bool) {
 	var rest string
-	if _, err := fmt.Sscanf(s, "责改〔%d〕%d%s", &year, &n, &rest); err != nil || rest != "号" || n <= 0 {
+	if _, err := fmt.Sscanf(s, prefix+"〔%d〕%d%s", &year, &n, &rest); err != nil || rest != "号" || n <= 0 {
 		return 0, 0, false
 	}
-	return year, n, OrderNumber(year, n) == s
+	return year, n, docNumber(prefix, year, n) == s
 }

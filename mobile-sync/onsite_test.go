@@ -197,3 +197,38 @@ func TestRecord_WithoutRecordWorksAsBefore(t *testing.T) {
 		t.Fatalf("server %+v, %v", srv.Record, err)
 	}
 }
+
+// A second device of the same inspector numbers its records past those
+// the first one sent: the server tells it the badge's count at enrolment,
+// so a sealed number is never taken twice.
+func TestRecord_SecondDeviceContinuesTheBadgesCount(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for range 2 {
+		id := recordedInspection(t, e)
+		pic, _ := writePNG(t, 11)
+		if err := e.dev.SignRecord(ctx, id, pic); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.dev.Submit(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		mustSync(t, e.dev)
+	}
+	other := newEnvOn(t, e.srv, e.clock)
+	id := recordedInspection(t, other)
+	in, _ := other.dev.Inspection(ctx, id)
+	if !strings.HasSuffix(in.Record.Number, "JX-0001-3号") {
+		t.Fatalf("the second device numbers its first record %s; want the badge's third", in.Record.Number)
+	}
+	pic, _ := writePNG(t, 12)
+	if err := other.dev.SignRecord(ctx, id, pic); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.dev.Submit(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if rep := mustSync(t, other.dev); rep.Rejected != 0 {
+		t.Fatalf("the second device's record was refused: %+v", rep)
+	}
+}

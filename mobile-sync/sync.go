@@ -139,6 +139,12 @@ func (d *Device) Enroll(ctx context.Context, serverURL, code, deviceName string)
 				return err
 			}
 		}
+		if n, _ := strconv.Atoi(old[metaRecordCount]); resp.RecordCount > n {
+			// Records this inspector's other devices numbered already.
+			if err := putMeta(ctx, tx, metaRecordCount, strconv.Itoa(resp.RecordCount)); err != nil {
+				return err
+			}
+		}
 		for k, v := range map[string]string{
 			metaDeviceID: resp.DeviceID, metaToken: resp.Token, metaUsername: resp.Username,
 			metaSquadID: strconv.FormatInt(resp.SquadID, 10), metaServerURL: base, metaDeviceName: deviceName,

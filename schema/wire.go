@@ -162,12 +162,16 @@ type EnrollRequest struct {
 
 // EnrollResponse gives a device its identity and long-lived device token.
 type EnrollResponse struct {
-	DeviceID   string    `json:"device_id"`
-	Token      string    `json:"token"`
-	Username   string    `json:"username"`
-	SquadID    int64     `json:"squad_id"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	ServerTime time.Time `json:"server_time"`
+	// RecordCount is the highest running count of the on-site record
+	// numbers the server holds for the user's badge, so that a new or
+	// re-enrolled device of the inspector numbers its records past them.
+	RecordCount int       `json:"record_count,omitempty"`
+	DeviceID    string    `json:"device_id"`
+	Token       string    `json:"token"`
+	Username    string    `json:"username"`
+	SquadID     int64     `json:"squad_id"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	ServerTime  time.Time `json:"server_time"`
 }
 
 // PullRequest asks for the changes visible to the calling device after Cursor.

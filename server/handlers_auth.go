@@ -364,7 +364,7 @@ func (s *Server) enrollDevice(c echo.Context) error {
 		return err
 	}
 	return writeJSON(c, http.StatusCreated, schema.EnrollResponse{DeviceID: d.DeviceID, Token: tok, Username: d.User.Username,
-		SquadID: *d.User.SquadID, ExpiresAt: exp, ServerTime: now.UTC()})
+		SquadID: *d.User.SquadID, ExpiresAt: exp, ServerTime: now.UTC(), RecordCount: d.RecordCount})
 }
 
 func (s *Server) revokeDevice(c echo.Context) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/patrolhq/patrol/schema"
 )
@@ -21,6 +22,26 @@ func RecordArg(rec *schema.OnSiteRecord) any {
 	}
 	b, _ := json.Marshal(rec) // plain data: never fails
 	return string(b)
+}
+
+// RecordCountOf is the highest running count among the record numbers
+// (schema.RecordNumber) that are of badge, 0 when none is: where a device
+// enrolled for the badge's officer continues counting.
+func RecordCountOf(numbers []string, badge string) int {
+	n := 0
+	for _, s := range numbers {
+		if _, b, k, ok := schema.ParseRecordNumber(s); ok && b == badge && k > n {
+			n = k
+		}
+	}
+	return n
+}
+
+// RecordNumberLike is a LIKE pattern (escaped with \) that matches the
+// record numbers of badge and a few others at most.
+func RecordNumberLike(badge string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "现检〔%〕" + r.Replace(badge) + "-%"
 }
 
 // RecordNumber is the value of inspections.record_number: "" without a

@@ -265,6 +265,9 @@ type User struct {
 type EnrolledDevice struct {
 	DeviceID string
 	User     User
+	// RecordCount is the highest count of the record numbers the store
+	// holds for the user's badge (RecordCountOf).
+	RecordCount int
 }
 
 // ClockSample is one measurement of a device's clock offset.

@@ -210,6 +210,17 @@ func (s *Store) EnrollDevice(ctx context.Context, codeHash, deviceName, tokenHas
 			return err
 		}
 		out = store.EnrolledDevice{DeviceID: id.String(), User: u}
+		if u.BadgeNo != "" {
+			rows, err := tx.Query(ctx, `SELECT record_number FROM inspections WHERE record_number LIKE $1`, store.RecordNumberLike(u.BadgeNo))
+			if err != nil {
+				return err
+			}
+			numbers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			out.RecordCount = store.RecordCountOf(numbers, u.BadgeNo)
+		}
 		e := store.AuditOf(ctx, now, schema.AuditDevice, id.String(), u.SquadID, "enroll", "", "active", "device "+strconv.Quote(deviceName)+" of "+u.Username)
 		if e.Actor == schema.AuditSystem {
 			e.Actor = u.Username // the code's owner is who enrols

@@ -210,6 +210,26 @@ func (s *Store) EnrollDevice(ctx context.Context, codeHash, deviceName, tokenHas
 			return err
 		}
 		out = EnrolledDevice{DeviceID: id.String(), User: u}
+		if u.BadgeNo != "" {
+			rows, err := tx.QueryContext(ctx, `SELECT record_number FROM inspections WHERE record_number LIKE ? ESCAPE '\'`, store.RecordNumberLike(u.BadgeNo))
+			if err != nil {
+				return err
+			}
+			var numbers []string
+			for rows.Next() {
+				var s string
+				if err := rows.Scan(&s); err != nil {
+					rows.Close()
+					return err
+				}
+				numbers = append(numbers, s)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			out.RecordCount = store.RecordCountOf(numbers, u.BadgeNo)
+		}
 		e := store.AuditOf(ctx, now, schema.AuditDevice, id.String(), u.SquadID, "enroll", "", "active", "device "+strconv.Quote(deviceName)+" of "+u.Username)
 		if e.Actor == schema.AuditSystem {
 			e.Actor = u.Username // the code's owner is who enrols

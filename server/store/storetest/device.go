@@ -24,6 +24,8 @@ type device struct {
 	cursor string
 	held   replica
 	last   int64 // highest seq delivered since the last reset
+	// recordCount is what enrolment said of the user's record numbers.
+	recordCount int
 }
 
 // enroll enrols a device for username through an enrollment code, as a
@@ -50,7 +52,7 @@ func (e *env) enrollErr(username string) (*device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &device{e: e, id: ed.DeviceID, user: ed.User, token: token, held: replica{}}
+	d := &device{e: e, id: ed.DeviceID, user: ed.User, token: token, held: replica{}, recordCount: ed.RecordCount}
 	d.clock = schema.NewClock(ed.DeviceID, func() time.Time { return e.clock.Now().Add(d.skew) })
 	return d, nil
 }

@@ -201,4 +201,14 @@ func testRecordNumberTaken(t *testing.T, e *env) {
 	d.mustApply(d.upsert(third))
 	// The same inspection again keeps its number.
 	d.mustApply(d.upsert(first))
+
+	// A new device of the officer learns the badge's count at enrolment,
+	// so that it numbers past what the store holds; another officer's
+	// count is their own.
+	if got := e.enroll("insp1a"); got.recordCount != 6 {
+		t.Fatalf("a second device of insp1a enrols with record count %d; want 6", got.recordCount)
+	}
+	if got := e.enroll("insp1b"); got.recordCount != 0 {
+		t.Fatalf("insp1b's first device enrols with record count %d; want 0", got.recordCount)
+	}
 }

@@ -156,12 +156,24 @@ func (s *Server) orderPDF(c echo.Context) error {
 	} else if schema.ErrorCode(err) != schema.CodeNotFound {
 		return err
 	}
+	issuer := ""
+	if f.Order != nil {
+		if u, err := s.store.UserByUsername(ctx, f.Order.OrderedBy); err == nil {
+			issuer = u.DisplayName
+			if u.BadgeNo != "" {
+				issuer += "（执法证号 " + u.BadgeNo + "）"
+			}
+		} else if schema.ErrorCode(err) != schema.CodeNotFound {
+			return err
+		}
+	}
 	font, err := s.documentFont()
 	if err != nil {
 		return err
 	}
 	d, err := s.printing(c, func() (docs.Document, error) {
-		return docs.OrderPDF(font, docs.Order{Finding: f, Venue: v, InspectedAt: inspected, Squad: ledgerexport.SquadName(f.SquadID), Zone: s.cfg.Zone})
+		return docs.OrderPDF(font, docs.Order{Finding: f, Venue: v, InspectedAt: inspected, Squad: ledgerexport.SquadName(f.SquadID),
+			Issuer: issuer, Zone: s.cfg.Zone})
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package docs
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +22,9 @@ type Order struct {
 	InspectedAt time.Time
 	// Squad is the issuing squad as printed (第1中队).
 	Squad string
+	// Issuer is who issued the order as printed (name and badge number);
+	// empty: the username the order records.
+	Issuer string
 	// Zone is where dates are printed; nil is Asia/Shanghai.
 	Zone *time.Location
 }
@@ -61,7 +65,7 @@ func (o Order) print() orderPrint {
 	return orderPrint{Doc: "order/1", FindingID: f.ID, Number: ord.Number, Venue: o.Venue.Name, Address: o.Venue.Address,
 		LicenceNo: licence(o.Venue), ItemID: f.ItemID, Title: itemTitle(f), Facts: f.Note, InspectedAt: date(seen, zone),
 		LegalBasis: legalBasisZH(ord.LegalBasis, o.Venue.Kind), Deadline: date(ord.Deadline, zone), Action: ord.Action,
-		Comment: ord.Comment, Squad: o.Squad, OrderedBy: ord.OrderedBy, OrderedAt: date(ord.OrderedAt, zone)}
+		Comment: ord.Comment, Squad: o.Squad, OrderedBy: cmp.Or(o.Issuer, ord.OrderedBy), OrderedAt: date(ord.OrderedAt, zone)}
 }
 
 // OrderHash is the SHA-256 an order's PDF prints: of the order as printed

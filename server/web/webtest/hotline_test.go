@@ -255,7 +255,7 @@ func TestHotline_ComplaintToClosedCase(t *testing.T) {
 		t.Errorf("the printed record does not list the signature's hash %s", got.Record.Signing.Signature.SHA256)
 	}
 	order := printed(t, leader3, "/api/v1/findings/"+nc02+"/order.pdf", "order")
-	order.MustHave(t, "责令改正通知书", ordered.Order.Number, cafe.Name, "七日内在入口处显著位置设置未成年人禁入标志", "第二十一条")
+	order.MustHave(t, "责令改正通知书", ordered.Order.Number, cafe.Name, "七日内在入口处显著位置设置未成年人禁入标志", "第二十一条", "Liu Yang", "JX-0300")
 
 	// The re-check, from the task the order left: NC02 passes, signed.
 	syncDevice(t, dev3)
